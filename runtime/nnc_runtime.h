@@ -1,0 +1,281 @@
+/*
+ * nnc_runtime.h — the small runtime that nnc-generated training programs link.
+ *
+ * Sections are named after the file that defines them (chibicc style):
+ *   rt_util.c    checked allocation and I/O, errors, clocks, directories
+ *   rt_rng.c     seeded random numbers (splitmix64 seeding + xoshiro128+)
+ *   rt_ops.c     forward/backward kernel pairs (OpenBLAS sgemm for matmul)
+ *   rt_optim.c   optimizer updates
+ *   rt_data.c    IDX loading (gzip through zlib), splits, class surgery, adapt
+ *   rt_metrics.c confusion matrix, per-class precision/recall/F1, JSON
+ *   rt_train.c   monitors (checkpoint / early stopping decisions), history CSV,
+ *                command-line options of the generated program
+ *   rt_ckpt.c    checkpoint write (atomic: temp file + fsync + rename) and read
+ *
+ * Conventions (llm.c): kernel arguments are ordered outputs, inputs, weights,
+ * sizes. Every tensor argument carries its shape in a comment. "m" is the
+ * number of rows actually present in the batch (the last batch of an epoch
+ * may be short); every other size is a compile-time constant of the model.
+ * Backward kernels that produce a parameter gradient OVERWRITE it (one step
+ * = one batch; the compiler inserts explicit adds where a value fans out).
+ */
+#ifndef NNC_RUNTIME_H
+#define NNC_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ===== rt_util.c ===== */
+
+/* Print "error: <message>" to stderr and exit(1). */
+void rt_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void *rt_malloc_check(size_t size, const char *file, int line);
+void *rt_calloc_check(size_t count, size_t size, const char *file, int line);
+FILE *rt_fopen_check(const char *path, const char *mode, const char *file, int line);
+#define rt_malloc(size) rt_malloc_check((size), __FILE__, __LINE__)
+#define rt_calloc(count, size) rt_calloc_check((count), (size), __FILE__, __LINE__)
+#define rt_fopen(path, mode) rt_fopen_check((path), (mode), __FILE__, __LINE__)
+/* Monotonic wall clock in seconds. */
+double rt_now(void);
+/* mkdir -p; dies with a message naming the directory on failure. */
+void rt_mkdir_p(const char *path);
+/* Join directory and file name into buf (dies if it does not fit). */
+void rt_path_join(char *buf, size_t size, const char *dir, const char *name);
+
+/* ===== rt_rng.c ===== */
+
+typedef struct {
+  uint32_t s[4];
+} RtRng;
+
+void rt_rng_seed(RtRng *rng, uint64_t seed);
+uint32_t rt_rng_u32(RtRng *rng);
+/* Uniform in [0, 1). */
+float rt_rng_uniform(RtRng *rng);
+/* Uniform integer in [0, n), unbiased. */
+uint32_t rt_rng_below(RtRng *rng, uint32_t n);
+/* Fisher-Yates shuffle of an int array. */
+void rt_rng_shuffle(RtRng *rng, int *a, int n);
+
+/* ===== rt_ops.c ===== */
+
+typedef enum {
+  RT_ACT_NONE,
+  RT_ACT_RELU,
+  RT_ACT_SIGMOID,
+  RT_ACT_TANH,
+} RtAct;
+
+/* Glorot (Xavier) uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)). */
+void rt_init_glorot_uniform(float *w, size_t count, int fan_in, int fan_out, RtRng *rng);
+void rt_fill(float *p, float value, size_t count);
+
+/* Normalization of raw uint8 input, fused with the uint8 -> float conversion.
+ * out (m, features) = (x - mean) / max(sqrt(var), 1e-7)   [Keras]
+ * mean, var: (1) when per_feature == 0, else (features). */
+void rt_normalize_u8_forward(float *out, const uint8_t *x, const float *mean,
+                             const float *var, int m, int features, int per_feature);
+/* Plain uint8 -> float conversion (an input used without normalization). */
+void rt_cast_u8_forward(float *out, const uint8_t *x, size_t count);
+
+/* out (m, n) = x (m, k) . w (k, n) */
+void rt_matmul_forward(float *out, const float *x, const float *w, int m, int k, int n);
+/* dx (m, k) = dout (m, n) . w^T (n, k) */
+void rt_matmul_backward_x(float *dx, const float *dout, const float *w, int m, int k, int n);
+/* dw (k, n) = x^T (k, m) . dout (m, n) */
+void rt_matmul_backward_w(float *dw, const float *x, const float *dout, int m, int k, int n);
+
+/* The GEMM epilogue, fused: out (m, n) = act(out + bias (n)), in place. */
+void rt_bias_act_forward(float *out, const float *bias, int m, int n, RtAct act);
+/* db (n) = sum over rows of dout (m, n) */
+void rt_bias_backward(float *db, const float *dout, int m, int n);
+
+/* Elementwise activation: out (count) = act(x (count)). out may equal x. */
+void rt_act_forward(float *out, const float *x, size_t count, RtAct act);
+/* dx (count) = dout * act'(.), written in terms of the forward OUTPUT out.
+ * dx may equal dout. */
+void rt_act_backward(float *dx, const float *dout, const float *out, size_t count, RtAct act);
+
+/* Inverted dropout (training): mask[i] = 0 with probability rate, else
+ * 1 / (1 - rate); out = x * mask. out may equal x. */
+void rt_dropout_forward(float *out, float *mask, const float *x, float rate, size_t count,
+                        RtRng *rng);
+/* dx = dout * mask. dx may equal dout. */
+void rt_dropout_backward(float *dx, const float *dout, const float *mask, size_t count);
+/* Fused backward of act followed by dropout: dx = dout * mask * act'(out). */
+void rt_act_dropout_backward(float *dx, const float *dout, const float *mask,
+                             const float *out, size_t count, RtAct act);
+
+/* out = a + b (count); dx of both inputs is dout (the compiler aliases it). */
+void rt_add_forward(float *out, const float *a, const float *b, size_t count);
+/* out += a (count): accumulation of fan-out gradients. */
+void rt_accumulate(float *out, const float *a, size_t count);
+
+/* Row softmax: out (m, c) = softmax(x (m, c)) over c, max-subtracted. */
+void rt_softmax_forward(float *out, const float *x, int m, int c);
+/* dx (m, c) = out * (dout - sum_j dout_j * out_j) */
+void rt_softmax_backward(float *dx, const float *dout, const float *out, int m, int c);
+
+/* Sparse categorical cross-entropy of probabilities (Keras from_logits=False):
+ * loss_i = -log(clip(probs[i, y_i], 1e-7, 1 - 1e-7)).
+ * Returns sum_i w_i * loss_i (w = NULL means 1). */
+double rt_crossentropy_forward(const float *probs, const uint8_t *labels,
+                               const float *sample_weight, int m, int c);
+/* dprobs (m, c): -w_i * scale / clip(p) at the true class (0 where clipped), 0 elsewhere. */
+void rt_crossentropy_backward(float *dprobs, const float *probs, const uint8_t *labels,
+                              const float *sample_weight, float scale, int m, int c);
+
+/* Softmax and cross-entropy fused (Keras from_logits=True): probs (m, c) =
+ * softmax(logits (m, c)) computed stably, loss_i = logsumexp(z_i) - z_{i,y_i}.
+ * Returns sum_i w_i * loss_i (w = NULL means 1). probs feeds metrics and backward. */
+double rt_softmax_xent_forward(float *probs, const float *logits, const uint8_t *labels,
+                               const float *sample_weight, int m, int c);
+/* dlogits (m, c) = scale * w_i * (probs - onehot(y_i)); scale = 1 / batch size. */
+void rt_softmax_xent_backward(float *dlogits, const float *probs, const uint8_t *labels,
+                              const float *sample_weight, float scale, int m, int c);
+
+/* Number of rows whose argmax equals the label. */
+int rt_count_correct(const float *scores, const uint8_t *labels, int m, int c);
+int rt_argmax(const float *row, int c);
+
+/* ===== rt_optim.c ===== */
+
+/* Keras Adam, one step t (t >= 1) over count parameters:
+ * m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2);
+ * alpha = lr sqrt(1 - b2^t) / (1 - b1^t); p -= alpha m / (sqrt(v) + eps). */
+void rt_adam_update(float *param, const float *grad, float *m, float *v, size_t count,
+                    float lr, float beta1, float beta2, float eps, long t);
+
+/* ===== rt_data.c ===== */
+
+/* A labelled dataset of uint8 items, each item_size bytes (rows*cols*channels). */
+typedef struct {
+  int count;
+  int rows, cols, channels;
+  size_t item_size;
+  uint8_t *x; /* (count, item_size) */
+  uint8_t *y; /* (count) */
+} RtDataset;
+
+/* Load one split ("train" or "t10k") of an IDX dataset directory, accepting
+ * both NAME-images-idx3-ubyte.gz and the uncompressed name. Dies with a
+ * message naming the file when it is missing, truncated or not IDX. */
+void rt_dataset_load_idx(RtDataset *out, const char *dir, const char *split);
+/* Load from explicit image and label file paths. */
+void rt_dataset_load_idx_files(RtDataset *out, const char *images_path, const char *labels_path);
+/* out = rows [start, start + count) of in (copies). */
+void rt_dataset_slice(RtDataset *out, const RtDataset *in, int start, int count);
+/* Keep keep_counts[r] randomly chosen examples of class classes[r] (r < n_rules),
+ * all examples of other classes; order preserved; in place. Deterministic in seed. */
+void rt_dataset_keep(RtDataset *ds, const int *classes, const int *keep_counts, int n_rules,
+                     uint64_t seed);
+void rt_dataset_free(RtDataset *ds);
+/* counts (n_classes); dies if a label is >= n_classes. */
+void rt_class_counts(int *counts, const RtDataset *ds, int n_classes);
+/* Balanced class weights w_c = N / (C n_c) (0 for an absent class). */
+void rt_class_weights_balanced(float *w, const int *counts, int n_classes);
+/* Normalization.adapt: population mean and variance of the pixels, computed
+ * in double. per_feature == 0: one scalar each over everything; else one per
+ * feature (item_size features). */
+void rt_adapt_mean_var(float *mean, float *var, const RtDataset *ds, int per_feature);
+
+/* ===== rt_metrics.c ===== */
+
+typedef struct {
+  int n_classes;
+  long *counts; /* (n_classes, n_classes): rows true, columns predicted */
+} RtConfusion;
+
+typedef struct {
+  double precision, recall, f1;
+  long support;
+} RtClassStats;
+
+void rt_confusion_init(RtConfusion *cm, int n_classes);
+void rt_confusion_free(RtConfusion *cm);
+void rt_confusion_add(RtConfusion *cm, int truth, int predicted);
+double rt_confusion_accuracy(const RtConfusion *cm);
+/* stats (n_classes); 0 where a denominator is 0. */
+void rt_confusion_stats(RtClassStats *stats, const RtConfusion *cm);
+/* Human-readable report: matrix with class names, per-class P/R/F1 with a bar. */
+void rt_confusion_print(FILE *f, const RtConfusion *cm, const char *const *class_names);
+/* metrics.json: test loss and accuracy, confusion matrix, per-class stats,
+ * class names, best epoch. Written atomically. */
+void rt_metrics_write_json(const char *path, const RtConfusion *cm,
+                           const char *const *class_names, double test_loss,
+                           double test_accuracy, int best_epoch);
+
+/* ===== rt_train.c ===== */
+
+typedef enum { RT_MODE_MIN, RT_MODE_MAX } RtMode;
+
+/* A monitored metric: the decision logic of ModelCheckpoint(save_best_only)
+ * and EarlyStopping. */
+typedef struct {
+  const char *name;
+  RtMode mode;
+  double min_delta;
+  double best;    /* +inf for min, -inf for max until the first update */
+  int best_epoch; /* 0 until the first improvement */
+  int wait;       /* epochs since the last improvement */
+} RtMonitor;
+
+void rt_monitor_init(RtMonitor *mon, const char *name, RtMode mode, double min_delta);
+/* Record this epoch's value; returns 1 (and resets wait) when it improved. */
+int rt_monitor_update(RtMonitor *mon, double value, int epoch);
+
+/* history.csv: epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds */
+FILE *rt_history_open(const char *path);
+void rt_history_append(FILE *f, int epoch, double loss, double accuracy, double val_loss,
+                       double val_accuracy, double lr, double seconds);
+
+/* Options every generated program accepts; defaults come from the .nn file. */
+typedef struct {
+  int epochs;
+  uint64_t seed;
+  const char *out_dir;
+  const char *data_dir;
+  int limit_train; /* 0 = all; otherwise use only the first N training examples */
+  int limit_test;  /* 0 = all */
+  int gradcheck;   /* 1 = check the analytic gradient against finite differences and exit */
+  int quiet;
+} RtOptions;
+
+/* Parses --epochs N, --seed S, --out DIR, --data DIR, --limit-train N,
+ * --limit-test N, --gradcheck, --quiet, --help. Unknown options: message and exit 2.
+ * --help prints usage (program name and model name shown) and exits 0. */
+void rt_options_parse(RtOptions *opt, int argc, char **argv, const char *model_name);
+
+/* ===== rt_ckpt.c ===== */
+
+/* One named tensor in a checkpoint. */
+typedef struct {
+  const char *name;
+  float *data;
+  size_t count;
+} RtTensorRef;
+
+typedef struct {
+  char model[64];
+  int epoch;         /* epoch whose weights these are */
+  long step;         /* optimizer steps taken (Adam's t) */
+  double monitor;    /* value of the monitored metric */
+} RtCheckpointMeta;
+
+/* File layout (little-endian): magic "NNCKPT\0\0", u32 version, u32 tensor
+ * count, meta, then per tensor: u32 name length, name bytes, u64 count, float
+ * data; finally u32 CRC-32 of everything before it. Written to PATH.tmp,
+ * fsync'd, then renamed over PATH, so a crash never leaves a torn file. */
+void rt_checkpoint_save(const char *path, const RtTensorRef *tensors, int n_tensors,
+                        const RtCheckpointMeta *meta);
+/* Reads every tensor named in `tensors` (names and counts must match the
+ * file). Dies with a message naming the file on a missing file, bad magic,
+ * version, checksum or tensor mismatch. */
+void rt_checkpoint_load(const char *path, RtTensorRef *tensors, int n_tensors,
+                        RtCheckpointMeta *meta);
+/* Same checks; returns 0 on success, -1 with a message in err otherwise. */
+int rt_checkpoint_try_load(const char *path, RtTensorRef *tensors, int n_tensors,
+                           RtCheckpointMeta *meta, char *err, size_t err_size);
+
+#endif
