@@ -1,0 +1,407 @@
+/*
+ * rt_ops.c — the numeric kernels of a training step, as forward/backward
+ * pairs (llm.c style): initialization, input normalization, dense layers
+ * (OpenBLAS sgemm plus a fused bias+activation epilogue), activations,
+ * dropout, softmax, the cross-entropy losses and accuracy counting.
+ *
+ * Conventions (see nnc_runtime.h): arguments are outputs, inputs, weights,
+ * sizes; matrices are row-major; m is the rows present in this batch.
+ * Backward kernels OVERWRITE their outputs (they never accumulate; the
+ * compiler emits rt_accumulate where a value fans out).
+ *
+ * Elementwise kernels are plain loops that gcc vectorizes at -O3
+ * -march=native; where a kernel depends on the activation, the switch sits
+ * outside the loop so that each loop body is branch-free.
+ *
+ * Activation derivatives are written in terms of the forward OUTPUT
+ * (relu' = out > 0, sigmoid' = out (1 - out), tanh' = 1 - out^2), so the
+ * pre-activation never has to be kept.
+ */
+#include "nnc_runtime.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* Keras's backend.epsilon(): probabilities are clipped to [eps, 1 - eps]. */
+#define RT_PROB_EPS 1e-7f
+/* Keras Normalization: the standard deviation is floored at 1e-7. */
+#define RT_NORM_STD_FLOOR 1e-7f
+
+static inline float relu(float v) {
+  return v < 0.0f ? 0.0f : v; /* NaN propagates, as in Keras */
+}
+
+static inline float sigmoid(float v) {
+  return 1.0f / (1.0f + expf(-v)); /* expf overflow gives 1/inf = 0: no NaN */
+}
+
+static void die_bad_act(const char *kernel, RtAct act) {
+  rt_die("%s: unknown activation kind %d (a compiler bug)", kernel, (int)act);
+}
+
+static void check_label(int label, int c, int row, const char *kernel) {
+  if (label >= c)
+    rt_die("%s: label %d in row %d is out of range for %d classes", kernel, label, row, c);
+}
+
+/* ----- initialization ----- */
+
+void rt_init_glorot_uniform(float *w /* (count) */, size_t count, int fan_in, int fan_out,
+                            RtRng *rng) {
+  if (fan_in + fan_out <= 0)
+    rt_die("rt_init_glorot_uniform: fan_in + fan_out must be positive (got %d + %d)", fan_in,
+           fan_out);
+  float limit = sqrtf(6.0f / (float)(fan_in + fan_out));
+  for (size_t i = 0; i < count; i++)
+    w[i] = (2.0f * rt_rng_uniform(rng) - 1.0f) * limit;
+}
+
+void rt_fill(float *p /* (count) */, float value, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    p[i] = value;
+}
+
+/* ----- input conversion ----- */
+
+void rt_normalize_u8_forward(float *out /* (m, features) */,
+                             const uint8_t *x /* (m, features) */,
+                             const float *mean /* (1) or (features) */,
+                             const float *var /* (1) or (features) */, int m, int features,
+                             int per_feature) {
+  if (!per_feature) {
+    /* Divide (rather than multiply by a reciprocal) to match Keras bit for bit. */
+    float mu = mean[0];
+    float sd = fmaxf(sqrtf(var[0]), RT_NORM_STD_FLOOR);
+    size_t count = (size_t)m * features;
+    for (size_t i = 0; i < count; i++)
+      out[i] = ((float)x[i] - mu) / sd;
+    return;
+  }
+  for (int i = 0; i < m; i++) {
+    const uint8_t *xi = x + (size_t)i * features;
+    float *oi = out + (size_t)i * features;
+    for (int j = 0; j < features; j++)
+      oi[j] = ((float)xi[j] - mean[j]) / fmaxf(sqrtf(var[j]), RT_NORM_STD_FLOOR);
+  }
+}
+
+void rt_cast_u8_forward(float *out /* (count) */, const uint8_t *x /* (count) */,
+                        size_t count) {
+  for (size_t i = 0; i < count; i++)
+    out[i] = (float)x[i];
+}
+
+/* ----- dense: matmul ----- */
+
+void rt_matmul_forward(float *out /* (m, n) */, const float *x /* (m, k) */,
+                       const float *w /* (k, n) */, int m, int k, int n) {
+  if (m == 0 || n == 0)
+    return;
+  if (k == 0) {
+    rt_fill(out, 0.0f, (size_t)m * n);
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, x, k, w, n, 0.0f, out,
+              n);
+}
+
+void rt_matmul_backward_x(float *dx /* (m, k) */, const float *dout /* (m, n) */,
+                          const float *w /* (k, n) */, int m, int k, int n) {
+  if (m == 0 || k == 0)
+    return;
+  if (n == 0) {
+    rt_fill(dx, 0.0f, (size_t)m * k);
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1.0f, dout, n, w, n, 0.0f, dx,
+              k);
+}
+
+void rt_matmul_backward_w(float *dw /* (k, n) */, const float *x /* (m, k) */,
+                          const float *dout /* (m, n) */, int m, int k, int n) {
+  if (k == 0 || n == 0)
+    return;
+  if (m == 0) { /* an empty batch contributes nothing; dw is overwritten, not kept */
+    rt_fill(dw, 0.0f, (size_t)k * n);
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, m, 1.0f, x, k, dout, n, 0.0f, dw,
+              n);
+}
+
+/* ----- dense: bias and activation epilogue ----- */
+
+void rt_bias_act_forward(float *out /* (m, n), in place */, const float *bias /* (n) */,
+                         int m, int n, RtAct act) {
+  switch (act) {
+  case RT_ACT_NONE:
+    for (int i = 0; i < m; i++) {
+      float *row = out + (size_t)i * n;
+      for (int j = 0; j < n; j++)
+        row[j] += bias[j];
+    }
+    return;
+  case RT_ACT_RELU:
+    for (int i = 0; i < m; i++) {
+      float *row = out + (size_t)i * n;
+      for (int j = 0; j < n; j++)
+        row[j] = relu(row[j] + bias[j]);
+    }
+    return;
+  case RT_ACT_SIGMOID:
+    for (int i = 0; i < m; i++) {
+      float *row = out + (size_t)i * n;
+      for (int j = 0; j < n; j++)
+        row[j] = sigmoid(row[j] + bias[j]);
+    }
+    return;
+  case RT_ACT_TANH:
+    for (int i = 0; i < m; i++) {
+      float *row = out + (size_t)i * n;
+      for (int j = 0; j < n; j++)
+        row[j] = tanhf(row[j] + bias[j]);
+    }
+    return;
+  }
+  die_bad_act("rt_bias_act_forward", act);
+}
+
+void rt_bias_backward(float *db /* (n) */, const float *dout /* (m, n) */, int m, int n) {
+  rt_fill(db, 0.0f, (size_t)n);
+  for (int i = 0; i < m; i++) {
+    const float *row = dout + (size_t)i * n;
+    for (int j = 0; j < n; j++)
+      db[j] += row[j];
+  }
+}
+
+/* ----- activations ----- */
+
+void rt_act_forward(float *out /* (count) */, const float *x /* (count) */, size_t count,
+                    RtAct act) {
+  switch (act) {
+  case RT_ACT_NONE:
+    if (out != x)
+      memmove(out, x, count * sizeof(float));
+    return;
+  case RT_ACT_RELU:
+    for (size_t i = 0; i < count; i++)
+      out[i] = relu(x[i]);
+    return;
+  case RT_ACT_SIGMOID:
+    for (size_t i = 0; i < count; i++)
+      out[i] = sigmoid(x[i]);
+    return;
+  case RT_ACT_TANH:
+    for (size_t i = 0; i < count; i++)
+      out[i] = tanhf(x[i]);
+    return;
+  }
+  die_bad_act("rt_act_forward", act);
+}
+
+void rt_act_backward(float *dx /* (count) */, const float *dout /* (count) */,
+                     const float *out /* (count): forward output */, size_t count, RtAct act) {
+  switch (act) {
+  case RT_ACT_NONE:
+    if (dx != dout)
+      memmove(dx, dout, count * sizeof(float));
+    return;
+  case RT_ACT_RELU:
+    for (size_t i = 0; i < count; i++)
+      dx[i] = out[i] > 0.0f ? dout[i] : 0.0f;
+    return;
+  case RT_ACT_SIGMOID:
+    for (size_t i = 0; i < count; i++)
+      dx[i] = dout[i] * out[i] * (1.0f - out[i]);
+    return;
+  case RT_ACT_TANH:
+    for (size_t i = 0; i < count; i++)
+      dx[i] = dout[i] * (1.0f - out[i] * out[i]);
+    return;
+  }
+  die_bad_act("rt_act_backward", act);
+}
+
+/* ----- dropout ----- */
+
+void rt_dropout_forward(float *out /* (count) */, float *mask /* (count) */,
+                        const float *x /* (count) */, float rate, size_t count, RtRng *rng) {
+  if (!(rate >= 0.0f && rate < 1.0f))
+    rt_die("rt_dropout_forward: rate must be in [0, 1), got %g", (double)rate);
+  float keep_scale = 1.0f / (1.0f - rate);
+  /* The random draw is serial; the multiply below is a separate, vectorized loop. */
+  for (size_t i = 0; i < count; i++)
+    mask[i] = rt_rng_uniform(rng) < rate ? 0.0f : keep_scale;
+  for (size_t i = 0; i < count; i++)
+    out[i] = x[i] * mask[i];
+}
+
+void rt_dropout_backward(float *dx /* (count) */, const float *dout /* (count) */,
+                         const float *mask /* (count) */, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    dx[i] = dout[i] * mask[i];
+}
+
+/* out is the activation's output BEFORE dropout. (For relu the dropped
+ * output works too, since mask > 0 wherever it matters; for sigmoid and tanh
+ * it does not.) */
+void rt_act_dropout_backward(float *dx /* (count) */, const float *dout /* (count) */,
+                             const float *mask /* (count) */,
+                             const float *out /* (count): activation output */, size_t count,
+                             RtAct act) {
+  switch (act) {
+  case RT_ACT_NONE:
+    rt_dropout_backward(dx, dout, mask, count);
+    return;
+  case RT_ACT_RELU:
+    for (size_t i = 0; i < count; i++)
+      dx[i] = out[i] > 0.0f ? dout[i] * mask[i] : 0.0f;
+    return;
+  case RT_ACT_SIGMOID:
+    for (size_t i = 0; i < count; i++)
+      dx[i] = dout[i] * mask[i] * out[i] * (1.0f - out[i]);
+    return;
+  case RT_ACT_TANH:
+    for (size_t i = 0; i < count; i++)
+      dx[i] = dout[i] * mask[i] * (1.0f - out[i] * out[i]);
+    return;
+  }
+  die_bad_act("rt_act_dropout_backward", act);
+}
+
+/* ----- elementwise add and gradient accumulation ----- */
+
+void rt_add_forward(float *out /* (count) */, const float *a /* (count) */,
+                    const float *b /* (count) */, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    out[i] = a[i] + b[i];
+}
+
+void rt_accumulate(float *out /* (count) */, const float *a /* (count) */, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    out[i] += a[i];
+}
+
+/* ----- softmax ----- */
+
+/* out (c) = softmax(x (c)); returns the sum of exp(x - max) and sets *max_out,
+ * which the fused loss needs for its log-sum-exp. out may equal x. */
+static float softmax_row(float *out, const float *x, int c, float *max_out) {
+  float max = x[0];
+  for (int j = 1; j < c; j++)
+    max = x[j] > max ? x[j] : max;
+  float sum = 0.0f;
+  for (int j = 0; j < c; j++) {
+    out[j] = expf(x[j] - max);
+    sum += out[j];
+  }
+  float inv = 1.0f / sum;
+  for (int j = 0; j < c; j++)
+    out[j] *= inv;
+  *max_out = max;
+  return sum;
+}
+
+void rt_softmax_forward(float *out /* (m, c) */, const float *x /* (m, c) */, int m, int c) {
+  float max;
+  for (int i = 0; i < m; i++)
+    softmax_row(out + (size_t)i * c, x + (size_t)i * c, c, &max);
+}
+
+void rt_softmax_backward(float *dx /* (m, c) */, const float *dout /* (m, c) */,
+                         const float *out /* (m, c) */, int m, int c) {
+  for (int i = 0; i < m; i++) {
+    const float *gi = dout + (size_t)i * c;
+    const float *yi = out + (size_t)i * c;
+    float *di = dx + (size_t)i * c;
+    float dot = 0.0f;
+    for (int j = 0; j < c; j++)
+      dot += gi[j] * yi[j];
+    for (int j = 0; j < c; j++)
+      di[j] = yi[j] * (gi[j] - dot);
+  }
+}
+
+/* ----- losses ----- */
+
+double rt_crossentropy_forward(const float *probs /* (m, c) */, const uint8_t *labels /* (m) */,
+                               const float *sample_weight /* (m) or NULL */, int m, int c) {
+  double total = 0.0;
+  for (int i = 0; i < m; i++) {
+    check_label(labels[i], c, i, "rt_crossentropy_forward");
+    float p = probs[(size_t)i * c + labels[i]];
+    p = fminf(fmaxf(p, RT_PROB_EPS), 1.0f - RT_PROB_EPS);
+    double w = sample_weight ? sample_weight[i] : 1.0;
+    total += w * -log((double)p);
+  }
+  return total;
+}
+
+void rt_crossentropy_backward(float *dprobs /* (m, c) */, const float *probs /* (m, c) */,
+                              const uint8_t *labels /* (m) */,
+                              const float *sample_weight /* (m) or NULL */, float scale, int m,
+                              int c) {
+  rt_fill(dprobs, 0.0f, (size_t)m * c);
+  for (int i = 0; i < m; i++) {
+    check_label(labels[i], c, i, "rt_crossentropy_backward");
+    size_t at = (size_t)i * c + labels[i];
+    float p = probs[at];
+    /* Like tf.clip_by_value, the clip passes no gradient where it is active. */
+    if (!(p >= RT_PROB_EPS && p <= 1.0f - RT_PROB_EPS))
+      continue;
+    float w = sample_weight ? sample_weight[i] : 1.0f;
+    dprobs[at] = -w * scale / p;
+  }
+}
+
+double rt_softmax_xent_forward(float *probs /* (m, c) */, const float *logits /* (m, c) */,
+                               const uint8_t *labels /* (m) */,
+                               const float *sample_weight /* (m) or NULL */, int m, int c) {
+  double total = 0.0;
+  for (int i = 0; i < m; i++) {
+    check_label(labels[i], c, i, "rt_softmax_xent_forward");
+    const float *zi = logits + (size_t)i * c;
+    float max;
+    float sum = softmax_row(probs + (size_t)i * c, zi, c, &max);
+    /* loss = logsumexp(z) - z_y = log(sum exp(z - max)) + max - z_y; sum >= 1. */
+    double loss = log((double)sum) + ((double)max - (double)zi[labels[i]]);
+    double w = sample_weight ? sample_weight[i] : 1.0;
+    total += w * loss;
+  }
+  return total;
+}
+
+void rt_softmax_xent_backward(float *dlogits /* (m, c) */, const float *probs /* (m, c) */,
+                              const uint8_t *labels /* (m) */,
+                              const float *sample_weight /* (m) or NULL */, float scale, int m,
+                              int c) {
+  for (int i = 0; i < m; i++) {
+    check_label(labels[i], c, i, "rt_softmax_xent_backward");
+    float g = scale * (sample_weight ? sample_weight[i] : 1.0f);
+    const float *pi = probs + (size_t)i * c;
+    float *di = dlogits + (size_t)i * c;
+    for (int j = 0; j < c; j++)
+      di[j] = g * pi[j];
+    di[labels[i]] -= g;
+  }
+}
+
+/* ----- accuracy ----- */
+
+int rt_argmax(const float *row /* (c) */, int c) {
+  int best = 0;
+  for (int j = 1; j < c; j++)
+    if (row[j] > row[best]) /* strict: the first maximum wins */
+      best = j;
+  return best;
+}
+
+int rt_count_correct(const float *scores /* (m, c) */, const uint8_t *labels /* (m) */, int m,
+                     int c) {
+  int correct = 0;
+  for (int i = 0; i < m; i++)
+    correct += rt_argmax(scores + (size_t)i * c, c) == labels[i];
+  return correct;
+}

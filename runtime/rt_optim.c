@@ -1,0 +1,31 @@
+/*
+ * rt_optim.c — optimizer updates applied once per batch, after the backward
+ * pass has written every gradient.
+ *
+ * Adam follows Keras 3 (keras/src/optimizers/adam.py), not PyTorch: epsilon
+ * is added to sqrt(v) AFTER the bias correction has been folded into the
+ * step size alpha, so the update is alpha m / (sqrt(v) + eps) rather than
+ * lr m_hat / (sqrt(v_hat) + eps). The two differ only through epsilon.
+ */
+#include "nnc_runtime.h"
+
+#include <math.h>
+
+void rt_adam_update(float *param /* (count) */, const float *grad /* (count) */,
+                    float *m /* (count) */, float *v /* (count) */, size_t count, float lr,
+                    float beta1, float beta2, float eps, long t) {
+  if (t < 1)
+    rt_die("rt_adam_update: step t must be >= 1 (got %ld)", t);
+  /* Bias correction in double: beta^t for t in the millions must not drift. */
+  double correction1 = 1.0 - pow((double)beta1, (double)t);
+  double correction2 = 1.0 - pow((double)beta2, (double)t);
+  float alpha = (float)((double)lr * sqrt(correction2) / correction1);
+  float one_minus_beta1 = 1.0f - beta1;
+  float one_minus_beta2 = 1.0f - beta2;
+  for (size_t i = 0; i < count; i++) {
+    float g = grad[i];
+    m[i] += (g - m[i]) * one_minus_beta1;
+    v[i] += (g * g - v[i]) * one_minus_beta2;
+    param[i] -= alpha * m[i] / (sqrtf(v[i]) + eps);
+  }
+}

@@ -1,0 +1,109 @@
+/*
+ * test_optim.c — Check suite for rt_optim.c.
+ *
+ * The expected Adam trajectories are literals computed once, offline, in
+ * double precision from the Keras formula (nnc_runtime.h, rt_adam_update):
+ *   m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2);
+ *   alpha = lr sqrt(1 - b2^t) / (1 - b1^t); p -= alpha m / (sqrt(v) + eps).
+ * The eps = 1e-2 case tells the Keras form from PyTorch's, whose third
+ * step would give p[0] = 0.98593 instead of 0.99691.
+ */
+#include "nnc_runtime.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+
+#define N_PARAMS 3
+#define N_STEPS 3
+
+static const float kStartParams[N_PARAMS] = {1.0f, -2.0f, 0.5f};
+static const float kGrads[N_STEPS][N_PARAMS] = {
+    {0.1f, -0.2f, 0.3f},
+    {0.05f, 0.4f, -0.1f},
+    {-0.3f, 0.0f, 0.2f},
+};
+
+/* Runs N_STEPS Adam steps (lr 0.01, b1 0.9, b2 0.999) and compares the
+ * parameters after every step with expected (N_STEPS, N_PARAMS). */
+static void check_adam_trajectory(float eps, const float expected[N_STEPS][N_PARAMS]) {
+  float param[N_PARAMS], m[N_PARAMS] = {0}, v[N_PARAMS] = {0};
+  for (int i = 0; i < N_PARAMS; i++)
+    param[i] = kStartParams[i];
+  for (int t = 1; t <= N_STEPS; t++) {
+    rt_adam_update(param, kGrads[t - 1], m, v, N_PARAMS, 0.01f, 0.9f, 0.999f, eps, t);
+    for (int i = 0; i < N_PARAMS; i++) {
+      float want = expected[t - 1][i];
+      ck_assert_msg(fabsf(param[i] - want) <= 2e-6f,
+                    "eps %g step %d param %d: got %.9f, want %.9f (diff %.3g)", (double)eps, t,
+                    i, (double)param[i], (double)want, (double)fabsf(param[i] - want));
+    }
+  }
+}
+
+START_TEST(test_adam_three_steps) {
+  static const float expected[N_STEPS][N_PARAMS] = {
+      {0.990000316f, -1.990000158f, 0.490000105f},
+      {0.980678784f, -1.993661167f, 0.485997960f},
+      {0.984150984f, -1.996491138f, 0.479967146f},
+  };
+  check_adam_trajectory(1e-7f, expected);
+}
+END_TEST
+
+START_TEST(test_adam_keras_epsilon_placement) {
+  static const float expected[N_STEPS][N_PARAMS] = {
+      {0.997597469f, -1.996125741f, 0.495131670f},
+      {0.995163300f, -1.998270237f, 0.493131028f},
+      {0.996910039f, -1.999927595f, 0.489863556f},
+  };
+  check_adam_trajectory(1e-2f, expected);
+}
+END_TEST
+
+/* With Keras defaults the first step moves every parameter by about lr,
+ * against the gradient's sign, whatever the gradient's magnitude. */
+START_TEST(test_adam_first_step_is_lr) {
+  const float lr = 1e-3f;
+  float param[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  const float grad[4] = {0.5f, -0.5f, 3.0f, -0.02f};
+  float m[4] = {0}, v[4] = {0};
+  rt_adam_update(param, grad, m, v, 4, lr, 0.9f, 0.999f, 1e-7f, 1);
+  for (int i = 0; i < 4; i++) {
+    float want = grad[i] > 0 ? -lr : lr;
+    ck_assert_msg(fabsf(param[i] - want) <= 1e-3f * lr, "param %d moved %.9g, want %.9g", i,
+                  (double)param[i], (double)want);
+  }
+}
+END_TEST
+
+/* A zero gradient from zero state leaves parameters exactly unchanged. */
+START_TEST(test_adam_zero_gradient) {
+  float param[2] = {0.25f, -4.0f};
+  const float grad[2] = {0.0f, 0.0f};
+  float m[2] = {0}, v[2] = {0};
+  for (long t = 1; t <= 5; t++)
+    rt_adam_update(param, grad, m, v, 2, 1e-3f, 0.9f, 0.999f, 1e-7f, t);
+  ck_assert_float_eq(param[0], 0.25f);
+  ck_assert_float_eq(param[1], -4.0f);
+}
+END_TEST
+
+static Suite *optim_suite(void) {
+  Suite *s = suite_create("optim");
+  TCase *tc = tcase_create("adam");
+  tcase_add_test(tc, test_adam_three_steps);
+  tcase_add_test(tc, test_adam_keras_epsilon_placement);
+  tcase_add_test(tc, test_adam_first_step_is_lr);
+  tcase_add_test(tc, test_adam_zero_gradient);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(optim_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
