@@ -1,0 +1,346 @@
+/*
+ * rt_data.c — datasets: IDX loading, slices, class surgery, class weights,
+ * Normalization.adapt.
+ *
+ * IDX files (the MNIST format) are read through zlib's gzopen/gzread, which
+ * transparently accept both gzip-compressed and plain files. An IDX file is a
+ * big-endian header — magic 0x0000TTDD (TT = 0x08 for unsigned bytes, DD =
+ * number of dimensions), then DD u32 sizes — followed by the payload.
+ * Images have 3 dimensions (count, rows, cols; channels = 1) or 4 (count,
+ * rows, cols, channels); labels have 1 (count).
+ *
+ * Invariants: every failure dies with a message that names the file and says
+ * what is wrong; a loaded dataset has count images and count labels, each
+ * image item_size = rows * cols * channels bytes, stored row-major.
+ */
+#define _XOPEN_SOURCE 700 /* access */
+#include "nnc_runtime.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define IDX_IMAGES_MAGIC 0x00000803u
+#define IDX_LABELS_MAGIC 0x00000801u
+#define IDX_MAX_DIMS 4
+#define DATASET_HINT "install Debian package dataset-fashion-mnist, or pass --data DIR"
+
+/* ---- IDX reading ---- */
+
+/* An open IDX file and the sizes from its header. */
+typedef struct {
+  const char *path;
+  gzFile gz;
+  int n_dims;
+  uint32_t dims[IDX_MAX_DIMS];
+} IdxFile;
+
+static uint32_t read_be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* zlib's message for the last error, without the "path: " it prepends. */
+static const char *gz_error_text(const IdxFile *f) {
+  int code;
+  const char *msg = gzerror(f->gz, &code);
+  if (code == Z_ERRNO)
+    return strerror(errno);
+  size_t n = strlen(f->path);
+  if (msg && strncmp(msg, f->path, n) == 0 && strncmp(msg + n, ": ", 2) == 0)
+    msg += n + 2;
+  return msg && *msg ? msg : "read error";
+}
+
+static int gz_error_code(gzFile gz) {
+  int code;
+  gzerror(gz, &code);
+  return code;
+}
+
+static _Noreturn void die_unreadable(const IdxFile *f) {
+  if (gz_error_code(f->gz) == Z_ERRNO)
+    rt_die("%s: cannot read: %s", f->path, strerror(errno));
+  rt_die("%s: corrupt gzip data: %s", f->path, gz_error_text(f));
+}
+
+/* Read up to len bytes; returns the number read (short only at end of file). */
+static size_t gz_read_fully(IdxFile *f, void *buf, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    size_t chunk = len - done > (1u << 30) ? (1u << 30) : len - done;
+    int n = gzread(f->gz, (uint8_t *)buf + done, (unsigned)chunk);
+    int code = gz_error_code(f->gz);
+    if (code == Z_BUF_ERROR) /* the gzip stream was cut short: truncation */
+      return done + (n > 0 ? (size_t)n : 0);
+    if (n < 0 || (code != Z_OK && code != Z_STREAM_END))
+      die_unreadable(f);
+    if (n == 0)
+      break;
+    done += (size_t)n;
+  }
+  return done;
+}
+
+static void idx_open(IdxFile *f, const char *path) {
+  f->path = path;
+  errno = 0;
+  f->gz = gzopen(path, "rb");
+  if (!f->gz) {
+    if (errno == ENOENT)
+      rt_die("%s: not found (%s)", path, DATASET_HINT);
+    rt_die("%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+  }
+}
+
+static void idx_close(IdxFile *f) {
+  gzclose(f->gz);
+  f->gz = NULL;
+}
+
+/* Read and check the header: expected_magic exactly or (for images) its
+ * 4-dimensional variant; every size but the item count nonzero. */
+static void idx_read_header(IdxFile *f, uint32_t expected_magic, const char *what) {
+  uint8_t head[4 + 4 * IDX_MAX_DIMS];
+  size_t got = gz_read_fully(f, head, 4);
+  if (got < 4)
+    rt_die("%s: truncated: expected a 4-byte IDX magic number, got %zu bytes", f->path, got);
+  uint32_t magic = read_be32(head);
+  int is_images = expected_magic == IDX_IMAGES_MAGIC;
+  int ok = magic == expected_magic || (is_images && magic == 0x00000804u);
+  if (!ok)
+    rt_die("%s: bad magic number 0x%08x: not an IDX %s file (expected 0x%08x)", f->path, magic,
+           what, expected_magic);
+  f->n_dims = (int)(magic & 0xff);
+  size_t dims_bytes = 4 * (size_t)f->n_dims;
+  got = gz_read_fully(f, head + 4, dims_bytes);
+  if (got < dims_bytes)
+    rt_die("%s: truncated: IDX header needs %zu bytes of sizes, got %zu", f->path, dims_bytes, got);
+  for (int i = 0; i < f->n_dims; i++) {
+    f->dims[i] = read_be32(head + 4 + 4 * i);
+    if (f->dims[i] == 0 && i > 0)
+      rt_die("%s: dimension %d of the IDX header is 0", f->path, i);
+  }
+  if (f->dims[0] > INT_MAX)
+    rt_die("%s: IDX header claims %u items, more than this program can hold", f->path, f->dims[0]);
+}
+
+/* Read exactly len payload bytes of kind `what` ("pixels", "labels"). */
+static void idx_read_payload(IdxFile *f, uint8_t *buf, size_t len, const char *what) {
+  size_t got = gz_read_fully(f, buf, len);
+  if (got < len)
+    rt_die("%s: truncated: expected %zu bytes of %s, got %zu", f->path, len, what, got);
+}
+
+/* After the payload: read on to the end of the gzip stream so zlib verifies
+ * its CRC (a plain file just reports end of file). Trailing bytes are allowed. */
+static void idx_check_end(IdxFile *f) {
+  uint8_t extra;
+  int n = gzread(f->gz, &extra, 1);
+  int code = gz_error_code(f->gz);
+  if (code == Z_BUF_ERROR)
+    rt_die("%s: truncated: the gzip stream ends before its checksum", f->path);
+  if (n < 0 || (code != Z_OK && code != Z_STREAM_END))
+    die_unreadable(f);
+}
+
+static void load_images(RtDataset *out, const char *path) {
+  IdxFile f;
+  idx_open(&f, path);
+  idx_read_header(&f, IDX_IMAGES_MAGIC, "image");
+  out->count = (int)f.dims[0];
+  out->rows = (int)f.dims[1];
+  out->cols = (int)f.dims[2];
+  out->channels = f.n_dims == 4 ? (int)f.dims[3] : 1;
+  if (f.dims[1] > 65536 || f.dims[2] > 65536 || (f.n_dims == 4 && f.dims[3] > 65536))
+    rt_die("%s: implausible image size %ux%u in the IDX header", path, f.dims[1], f.dims[2]);
+  out->item_size = (size_t)out->rows * out->cols * out->channels;
+  if (out->count > 0 && out->item_size > SIZE_MAX / 2 / (size_t)out->count)
+    rt_die("%s: IDX header sizes overflow", path);
+  size_t total = out->item_size * (size_t)out->count;
+  out->x = rt_malloc(total ? total : 1);
+  idx_read_payload(&f, out->x, total, "pixels");
+  idx_check_end(&f);
+  idx_close(&f);
+}
+
+static void load_labels(RtDataset *out, const char *path, const char *images_path) {
+  IdxFile f;
+  idx_open(&f, path);
+  idx_read_header(&f, IDX_LABELS_MAGIC, "label");
+  if ((int)f.dims[0] != out->count)
+    rt_die("%s: has %u labels but %s has %d images", path, f.dims[0], images_path, out->count);
+  out->y = rt_malloc(out->count ? (size_t)out->count : 1);
+  idx_read_payload(&f, out->y, (size_t)out->count, "labels");
+  idx_check_end(&f);
+  idx_close(&f);
+}
+
+void rt_dataset_load_idx_files(RtDataset *out, const char *images_path, const char *labels_path) {
+  memset(out, 0, sizeof *out);
+  load_images(out, images_path);
+  load_labels(out, labels_path, images_path);
+}
+
+/* "<dir>/<split>-<kind>-ubyte.gz" if it exists, else the uncompressed name
+ * if that exists, else the .gz name (so the "not found" error names it). */
+static void find_split_file(char *buf, size_t size, const char *dir, const char *split,
+                            const char *kind) {
+  char name[256];
+  if ((size_t)snprintf(name, sizeof name, "%s-%s-ubyte.gz", split, kind) >= sizeof name)
+    rt_die("%s: split name too long", split);
+  rt_path_join(buf, size, dir, name);
+  if (access(buf, F_OK) == 0)
+    return;
+  name[strlen(name) - 3] = '\0';
+  char plain[4096];
+  rt_path_join(plain, sizeof plain, dir, name);
+  if (access(plain, F_OK) == 0)
+    snprintf(buf, size, "%s", plain);
+}
+
+void rt_dataset_load_idx(RtDataset *out, const char *dir, const char *split) {
+  char images_path[4096], labels_path[4096];
+  find_split_file(images_path, sizeof images_path, dir, split, "images-idx3");
+  find_split_file(labels_path, sizeof labels_path, dir, split, "labels-idx1");
+  rt_dataset_load_idx_files(out, images_path, labels_path);
+}
+
+/* ---- slices and class surgery ---- */
+
+void rt_dataset_slice(RtDataset *out, const RtDataset *in, int start, int count) {
+  if (start < 0 || count < 0 || start > in->count || count > in->count - start)
+    rt_die("dataset slice [%d, %d) is outside the %d examples", start, start + count, in->count);
+  *out = *in;
+  out->count = count;
+  size_t bytes = in->item_size * (size_t)count;
+  out->x = rt_malloc(bytes ? bytes : 1);
+  out->y = rt_malloc(count ? (size_t)count : 1);
+  memcpy(out->x, in->x + in->item_size * (size_t)start, bytes);
+  memcpy(out->y, in->y + start, (size_t)count);
+}
+
+/* Among the still-kept examples of class `label`, keep `keep` chosen
+ * uniformly without replacement (partial Fisher-Yates over their indices). */
+static void choose_class_examples(uint8_t *kept, const RtDataset *ds, int label, int keep,
+                                  RtRng *rng) {
+  int *idx = rt_malloc(ds->count ? sizeof(int) * (size_t)ds->count : 1);
+  int n = 0;
+  for (int i = 0; i < ds->count; i++)
+    if (kept[i] && ds->y[i] == label)
+      idx[n++] = i;
+  int k = keep < n ? keep : n;
+  for (int i = 0; i < k; i++) {
+    int j = i + (int)rt_rng_below(rng, (uint32_t)(n - i));
+    int t = idx[i];
+    idx[i] = idx[j];
+    idx[j] = t;
+  }
+  for (int i = k; i < n; i++)
+    kept[idx[i]] = 0;
+  free(idx);
+}
+
+/* Move the kept examples to the front, in their original order. */
+static void compact_kept(RtDataset *ds, const uint8_t *kept) {
+  int n = 0;
+  for (int i = 0; i < ds->count; i++) {
+    if (!kept[i])
+      continue;
+    if (n != i) {
+      memcpy(ds->x + ds->item_size * (size_t)n, ds->x + ds->item_size * (size_t)i, ds->item_size);
+      ds->y[n] = ds->y[i];
+    }
+    n++;
+  }
+  ds->count = n;
+}
+
+void rt_dataset_keep(RtDataset *ds, const int *classes, const int *keep_counts, int n_rules,
+                     uint64_t seed) {
+  RtRng rng;
+  rt_rng_seed(&rng, seed);
+  uint8_t *kept = rt_malloc(ds->count ? (size_t)ds->count : 1);
+  memset(kept, 1, (size_t)ds->count);
+  for (int r = 0; r < n_rules; r++) {
+    if (classes[r] < 0 || classes[r] > 255 || keep_counts[r] < 0)
+      rt_die("keep rule %d: class %d, count %d is invalid", r, classes[r], keep_counts[r]);
+    choose_class_examples(kept, ds, classes[r], keep_counts[r], &rng);
+  }
+  compact_kept(ds, kept);
+  free(kept);
+}
+
+void rt_dataset_free(RtDataset *ds) {
+  free(ds->x);
+  free(ds->y);
+  memset(ds, 0, sizeof *ds);
+}
+
+/* ---- class statistics ---- */
+
+void rt_class_counts(int *counts, const RtDataset *ds, int n_classes) {
+  memset(counts, 0, sizeof(int) * (size_t)n_classes);
+  for (int i = 0; i < ds->count; i++) {
+    if (ds->y[i] >= n_classes)
+      rt_die("label %d of example %d is not a class of this model (0..%d)", ds->y[i], i,
+             n_classes - 1);
+    counts[ds->y[i]]++;
+  }
+}
+
+void rt_class_weights_balanced(float *w, const int *counts, int n_classes) {
+  double total = 0;
+  for (int c = 0; c < n_classes; c++)
+    total += counts[c];
+  for (int c = 0; c < n_classes; c++)
+    w[c] = counts[c] > 0 ? (float)(total / ((double)n_classes * counts[c])) : 0.0f;
+}
+
+/* ---- Normalization.adapt ---- */
+
+/* One scalar mean and population variance over every byte (two passes). */
+static void adapt_scalar(float *mean, float *var, const uint8_t *x, size_t n) {
+  double sum = 0;
+  for (size_t i = 0; i < n; i++)
+    sum += x[i];
+  double mu = sum / (double)n, sq = 0;
+  for (size_t i = 0; i < n; i++)
+    sq += (x[i] - mu) * (x[i] - mu);
+  *mean = (float)mu;
+  *var = (float)(sq / (double)n);
+}
+
+/* One mean and population variance per feature (two passes over the rows). */
+static void adapt_per_feature(float *mean, float *var, const RtDataset *ds) {
+  size_t d = ds->item_size;
+  double *mu = rt_calloc(d, sizeof(double));
+  double *sq = rt_calloc(d, sizeof(double));
+  for (int i = 0; i < ds->count; i++)
+    for (size_t f = 0; f < d; f++)
+      mu[f] += ds->x[(size_t)i * d + f];
+  for (size_t f = 0; f < d; f++)
+    mu[f] /= ds->count;
+  for (int i = 0; i < ds->count; i++)
+    for (size_t f = 0; f < d; f++) {
+      double diff = ds->x[(size_t)i * d + f] - mu[f];
+      sq[f] += diff * diff;
+    }
+  for (size_t f = 0; f < d; f++) {
+    mean[f] = (float)mu[f];
+    var[f] = (float)(sq[f] / ds->count);
+  }
+  free(mu);
+  free(sq);
+}
+
+void rt_adapt_mean_var(float *mean, float *var, const RtDataset *ds, int per_feature) {
+  if (ds->count <= 0 || ds->item_size == 0)
+    rt_die("Normalization.adapt: the dataset is empty");
+  if (per_feature)
+    adapt_per_feature(mean, var, ds);
+  else
+    adapt_scalar(mean, var, ds->x, ds->item_size * (size_t)ds->count);
+}
