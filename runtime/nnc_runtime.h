@@ -175,10 +175,11 @@ void rt_dataset_free(RtDataset *ds);
 void rt_class_counts(int *counts, const RtDataset *ds, int n_classes);
 /* Balanced class weights w_c = N / (C n_c) (0 for an absent class). */
 void rt_class_weights_balanced(float *w, const int *counts, int n_classes);
-/* Normalization.adapt: population mean and variance of the pixels, computed
- * in double. per_feature == 0: one scalar each over everything; else one per
- * feature (item_size features). */
-void rt_adapt_mean_var(float *mean, float *var, const RtDataset *ds, int per_feature);
+/* Normalization.adapt: population mean and variance, computed in double.
+ * features == 1: one scalar each over every value (axis=None); otherwise one
+ * per position of the last axis, the data seen as rows of `features` values
+ * (axis=-1); features must divide item_size. */
+void rt_adapt_mean_var(float *mean, float *var, const RtDataset *ds, int features);
 
 /* ===== rt_metrics.c ===== */
 

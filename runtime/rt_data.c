@@ -313,34 +313,39 @@ static void adapt_scalar(float *mean, float *var, const uint8_t *x, size_t n) {
   *var = (float)(sq / (double)n);
 }
 
-/* One mean and population variance per feature (two passes over the rows). */
-static void adapt_per_feature(float *mean, float *var, const RtDataset *ds) {
-  size_t d = ds->item_size;
+/* One mean and population variance per position of the last axis: the data
+ * seen as rows of `features` values (Keras Normalization(axis=-1)). */
+static void adapt_per_feature(float *mean, float *var, const uint8_t *x, size_t n, size_t d) {
+  size_t rows = n / d;
   double *mu = rt_calloc(d, sizeof(double));
   double *sq = rt_calloc(d, sizeof(double));
-  for (int i = 0; i < ds->count; i++)
+  for (size_t i = 0; i < rows; i++)
     for (size_t f = 0; f < d; f++)
-      mu[f] += ds->x[(size_t)i * d + f];
+      mu[f] += x[i * d + f];
   for (size_t f = 0; f < d; f++)
-    mu[f] /= ds->count;
-  for (int i = 0; i < ds->count; i++)
+    mu[f] /= (double)rows;
+  for (size_t i = 0; i < rows; i++)
     for (size_t f = 0; f < d; f++) {
-      double diff = ds->x[(size_t)i * d + f] - mu[f];
+      double diff = x[i * d + f] - mu[f];
       sq[f] += diff * diff;
     }
   for (size_t f = 0; f < d; f++) {
     mean[f] = (float)mu[f];
-    var[f] = (float)(sq[f] / ds->count);
+    var[f] = (float)(sq[f] / (double)rows);
   }
   free(mu);
   free(sq);
 }
 
-void rt_adapt_mean_var(float *mean, float *var, const RtDataset *ds, int per_feature) {
+void rt_adapt_mean_var(float *mean, float *var, const RtDataset *ds, int features) {
   if (ds->count <= 0 || ds->item_size == 0)
     rt_die("Normalization.adapt: the dataset is empty");
-  if (per_feature)
-    adapt_per_feature(mean, var, ds);
+  if (features < 1 || ds->item_size % (size_t)features != 0)
+    rt_die("Normalization.adapt: %d features do not divide items of %zu values", features,
+           ds->item_size);
+  size_t n = ds->item_size * (size_t)ds->count;
+  if (features > 1)
+    adapt_per_feature(mean, var, ds->x, n, (size_t)features);
   else
-    adapt_scalar(mean, var, ds->x, ds->item_size * (size_t)ds->count);
+    adapt_scalar(mean, var, ds->x, n);
 }

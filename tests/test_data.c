@@ -467,7 +467,7 @@ START_TEST(test_adapt_scalar_population_variance) {
   uint8_t x[] = {0, 2, 4, 6, 8, 10}, y[3] = {0};
   RtDataset ds = {.count = 3, .rows = 1, .cols = 2, .channels = 1, .item_size = 2, .x = x, .y = y};
   float mean, var;
-  rt_adapt_mean_var(&mean, &var, &ds, 0);
+  rt_adapt_mean_var(&mean, &var, &ds, 1);
   ck_assert_float_eq_tol(mean, 5.0f, 1e-6f);
   ck_assert_float_eq_tol(var, 70.0f / 6.0f, 1e-5f); /* divide by N, not N - 1 */
 }
@@ -477,7 +477,7 @@ START_TEST(test_adapt_per_feature) {
   uint8_t x[] = {0, 100, 2, 100, 4, 250}, y[3] = {0};
   RtDataset ds = {.count = 3, .rows = 1, .cols = 2, .channels = 1, .item_size = 2, .x = x, .y = y};
   float mean[2], var[2];
-  rt_adapt_mean_var(mean, var, &ds, 1);
+  rt_adapt_mean_var(mean, var, &ds, 2);
   ck_assert_float_eq_tol(mean[0], 2.0f, 1e-6f);
   ck_assert_float_eq_tol(var[0], 8.0f / 3.0f, 1e-5f);
   ck_assert_float_eq_tol(mean[1], 150.0f, 1e-5f);
@@ -501,7 +501,7 @@ START_TEST(test_real_fashion_mnist) {
   for (int c = 0; c < 10; c++)
     ck_assert_int_eq(counts[c], 6000);
   float mean, var;
-  rt_adapt_mean_var(&mean, &var, &ds, 0);
+  rt_adapt_mean_var(&mean, &var, &ds, 1);
   ck_assert_float_eq_tol(mean, 72.940352f, 1e-3f);
   ck_assert_float_eq_tol(var, 8103.8133f, 1e-1f);
   rt_dataset_free(&ds);

@@ -1,0 +1,149 @@
+/*
+ * autodiff.c — reverse-mode automatic differentiation on the IR.
+ *
+ * Appends the backward graph to the schedule: starting from the loss, it
+ * visits forward nodes in reverse order and applies each op's rule, which
+ * creates backward nodes for the gradients of the op's inputs. A value used
+ * twice gets an ACCUMULATE of its two gradient contributions. Only values
+ * that depend on a trainable parameter get gradients (requires_grad), so no
+ * work is spent on the input or the normalization statistics.
+ *
+ * Invariant after this pass: every trainable parameter P has P->grad, a
+ * node with grad_of == P, shaped like P.
+ */
+#include "nnc.h"
+
+#include <string.h>
+
+typedef struct {
+  Graph *g;
+} Autodiff;
+
+static void mark_requires_grad(Graph *g) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    IrNode *n = g->nodes[i];
+    n->requires_grad = n->op == IR_PARAM && n->trainable;
+    for (int k = 0; k < n->n_in; k++)
+      n->requires_grad |= n->in[k]->requires_grad;
+  }
+}
+
+/* A backward node shaped like `like` (the value whose gradient it is). */
+static IrNode *grad_node(Autodiff *ad, IrOp op, const IrNode *like, int n_in, IrNode *a,
+                         IrNode *b, IrNode *c) {
+  IrNode *n = n_in == 1 ? ir_add(ad->g, op, like->loc, like->layer, 1, a)
+            : n_in == 2 ? ir_add(ad->g, op, like->loc, like->layer, 2, a, b)
+                        : ir_add(ad->g, op, like->loc, like->layer, 3, a, b, c);
+  ir_set_shape(n, DT_F32, like->batched, like->rank, like->dims);
+  n->backward = true;
+  n->name = arena_printf(ad->g->arena, "d(%s)", like->name ? like->name : ir_op_name(like->op));
+  return n;
+}
+
+/* Adds g to x's gradient, accumulating when x already has one. */
+static void add_grad(Autodiff *ad, IrNode *x, IrNode *g) {
+  if (!x->requires_grad)
+    return;
+  if (!x->grad) {
+    x->grad = g;
+    return;
+  }
+  x->grad = grad_node(ad, IR_ACCUMULATE, x, 2, x->grad, g, NULL);
+}
+
+/* d(loss)/d(probs) of the cross-entropy: the seed of the backward pass. */
+static void rule_xent(Autodiff *ad, IrNode *n) {
+  IrNode *p = n->in[0];
+  IrNode *w = n->n_in > 2 ? n->in[2] : NULL;
+  IrNode *g = w ? grad_node(ad, IR_XENT_GRAD, p, 3, p, n->in[1], w)
+                : grad_node(ad, IR_XENT_GRAD, p, 2, p, n->in[1], NULL);
+  add_grad(ad, p, g);
+}
+
+/* y = softmax(x): dx = y * (dy - sum(dy * y)) */
+static void rule_softmax(Autodiff *ad, IrNode *n) {
+  add_grad(ad, n->in[0], grad_node(ad, IR_SOFTMAX_GRAD, n->in[0], 2, n->grad, n, NULL));
+}
+
+/* y = act(x): dx = dy * act'(y), written in terms of the output y */
+static void rule_act(Autodiff *ad, IrNode *n) {
+  IrNode *g = grad_node(ad, IR_ACT_GRAD, n->in[0], 2, n->grad, n, NULL);
+  g->act = n->act;
+  add_grad(ad, n->in[0], g);
+}
+
+/* y = x + b: dx = dy, db = sum over the batch of dy */
+static void rule_bias_add(Autodiff *ad, IrNode *n) {
+  add_grad(ad, n->in[0], n->grad);
+  if (n->in[1]->requires_grad)
+    add_grad(ad, n->in[1], grad_node(ad, IR_BIAS_GRAD, n->in[1], 1, n->grad, NULL, NULL));
+}
+
+/* y = x . W: dW = x^T . dy, dx = dy . W^T (only when x needs a gradient) */
+static void rule_matmul(Autodiff *ad, IrNode *n) {
+  IrNode *x = n->in[0], *w = n->in[1];
+  if (w->requires_grad)
+    add_grad(ad, w, grad_node(ad, IR_MATMUL_GRAD_W, w, 2, x, n->grad, NULL));
+  if (x->requires_grad)
+    add_grad(ad, x, grad_node(ad, IR_MATMUL_GRAD_X, x, 2, n->grad, w, NULL));
+}
+
+/* y = x * mask: dx = dy * mask */
+static void rule_dropout(Autodiff *ad, IrNode *n) {
+  add_grad(ad, n->in[0], grad_node(ad, IR_DROPOUT_GRAD, n->in[0], 2, n->grad, n->aux, NULL));
+}
+
+/* y = reshape(x): dx = reshape(dy) back to x's shape (a view, no copy) */
+static void rule_reshape(Autodiff *ad, IrNode *n) {
+  IrNode *x = n->in[0];
+  IrNode *g = ir_add(ad->g, IR_RESHAPE, x->loc, x->layer, 1, n->grad);
+  ir_set_shape(g, DT_F32, x->batched, x->rank, x->dims);
+  g->backward = true;
+  g->name = arena_printf(ad->g->arena, "d(%s)", x->name ? x->name : "reshape");
+  add_grad(ad, x, g);
+}
+
+/* y = a + b: da = dy, db = dy */
+static void rule_add(Autodiff *ad, IrNode *n) {
+  add_grad(ad, n->in[0], n->grad);
+  add_grad(ad, n->in[1], n->grad);
+}
+
+static void apply_rule(Autodiff *ad, IrNode *n) {
+  switch (n->op) {
+  case IR_XENT: rule_xent(ad, n); break;
+  case IR_SOFTMAX: rule_softmax(ad, n); break;
+  case IR_ACT: rule_act(ad, n); break;
+  case IR_BIAS_ADD: rule_bias_add(ad, n); break;
+  case IR_MATMUL: rule_matmul(ad, n); break;
+  case IR_DROPOUT: rule_dropout(ad, n); break;
+  case IR_RESHAPE: rule_reshape(ad, n); break;
+  case IR_ADD: rule_add(ad, n); break;
+  case IR_PARAM: break; /* a leaf: its gradient is complete */
+  default:
+    NNC_BUG("no gradient rule for %s (it should not require a gradient)", ir_op_name(n->op));
+  }
+}
+
+bool autodiff(Graph *g, Diag *diag) {
+  (void)diag;
+  Autodiff ad = {.g = g};
+  if (!g->loss || g->loss->op != IR_XENT)
+    NNC_BUG("autodiff needs the unfused loss");
+  mark_requires_grad(g);
+  int n_forward = g->n_nodes;
+  g->loss->requires_grad = true;
+  rule_xent(&ad, g->loss);
+  for (int i = n_forward - 1; i >= 0; i--) {
+    IrNode *n = g->nodes[i];
+    if (n != g->loss && n->grad && n->requires_grad)
+      apply_rule(&ad, n);
+  }
+  for (int i = 0; i < n_forward; i++) {
+    IrNode *p = g->nodes[i];
+    if (p->op == IR_PARAM && p->trainable && p->grad)
+      p->grad->grad_of = p;
+  }
+  g->has_backward = true;
+  return true;
+}

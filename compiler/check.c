@@ -1,0 +1,615 @@
+/*
+ * check.c — semantic check of everything outside the model graph.
+ *
+ * Walks the data, train and evaluate sections, validates every setting
+ * against its table below and fills a Program with Keras's defaults for
+ * what the file leaves out. Unknown sections, settings, arguments and
+ * monitored metric names are located errors with a "did you mean" hint.
+ * Semantic checks stop at the first error (the caller counts errors).
+ *
+ * Invariant on success: prog holds only valid values (positive sizes,
+ * class ids < n_classes, known monitor names).
+ */
+#include "nnc.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  Program *prog;
+  Arena *arena;
+  Diag *diag;
+} Checker;
+
+static const char *const SECTION_KINDS[] = {"model", "data", "train", "evaluate"};
+static const char *const MONITOR_NAMES[] = {"loss", "accuracy", "val_loss", "val_accuracy"};
+static const char *const FASHION_CLASSES[] = {"T-shirt/top", "Trouser", "Pullover", "Dress",
+                                              "Coat",        "Sandal",  "Shirt",    "Sneaker",
+                                              "Bag",         "Ankle boot"};
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static void set_defaults(Program *p) {
+  memset(p, 0, sizeof *p);
+  p->data_dir = "/usr/share/datasets/fashion-mnist";
+  p->n_classes = COUNT(FASHION_CLASSES);
+  for (int i = 0; i < p->n_classes; i++)
+    p->class_names[i] = FASHION_CLASSES[i];
+  p->keep_seed = 0;
+  p->loss = LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  p->from_logits = false; /* Keras's default */
+  p->optimizer = OPT_ADAM;
+  p->learning_rate = 1e-3;
+  p->beta1 = 0.9;
+  p->beta2 = 0.999;
+  p->epsilon = 1e-7;
+  p->epochs = 1;         /* Keras fit() default */
+  p->batch_size = 32;    /* Keras fit() default */
+  p->shuffle = true;
+  p->seed = 0;
+}
+
+/* ---- helpers over a setting's value list ---- */
+
+/* The setting's values must number exactly n. */
+static bool want_values(Checker *c, const Item *it, int n, const char *form) {
+  if (it->value || arg_count(it->values) != n) {
+    diag_error(c->diag, it->loc, "'%s' expects %s", it->name, form);
+    return false;
+  }
+  return true;
+}
+
+static bool value_int(Checker *c, const Expr *e, const char *what, long lo, long hi, long *out) {
+  BoundArg b = {.name = what, .value = e, .loc = e->loc};
+  return arg_int(c->diag, &b, lo, hi, out);
+}
+
+static bool value_number(Checker *c, const Expr *e, const char *what, double lo, double hi,
+                         double *out) {
+  BoundArg b = {.name = what, .value = e, .loc = e->loc};
+  return arg_number(c->diag, &b, lo, hi, out);
+}
+
+static bool value_bool(Checker *c, const Expr *e, const char *what, bool *out) {
+  BoundArg b = {.name = what, .value = e, .loc = e->loc};
+  return arg_bool(c->diag, &b, out);
+}
+
+static bool is_word(const Expr *e, const char *word) {
+  return e->kind == EX_IDENT && strcmp(e->text, word) == 0;
+}
+
+int program_class_id(const Program *prog, const Expr *e) {
+  if (e->kind == EX_NUMBER && e->is_integer && e->number >= 0 && e->number < prog->n_classes)
+    return (int)e->number;
+  if (e->kind != EX_IDENT && e->kind != EX_STRING)
+    return -1;
+  for (int i = 0; i < prog->n_classes; i++)
+    if (strcmp(prog->class_names[i], e->text) == 0)
+      return i;
+  return -1;
+}
+
+static int class_id(Checker *c, const Expr *e, SrcLoc loc) {
+  int id = program_class_id(c->prog, e);
+  if (id < 0) {
+    const char *hint = e->text ? closest_name(e->text, c->prog->class_names, c->prog->n_classes)
+                               : NULL;
+    if (hint)
+      diag_error(c->diag, loc, "unknown class '%s'; did you mean \"%s\"?", e->text, hint);
+    else
+      diag_error(c->diag, loc, "unknown class '%s' (use a class name from 'classes' or a number "
+                 "below %d)", e->text ? e->text : "?", c->prog->n_classes);
+  }
+  return id;
+}
+
+static bool check_monitor(Checker *c, const BoundArg *b, Callback *cb) {
+  if (!b->value) {
+    cb->monitor = "val_loss"; /* Keras's default */
+    return true;
+  }
+  int i = arg_choice(c->diag, b, MONITOR_NAMES, COUNT(MONITOR_NAMES));
+  if (i < 0) {
+    diag_note(c->diag, b->value->loc, "the metrics logged each epoch are loss, accuracy, "
+              "val_loss and val_accuracy");
+    return false;
+  }
+  cb->monitor = MONITOR_NAMES[i];
+  cb->loc = b->value->loc;
+  return true;
+}
+
+/* mode=auto: max for accuracy-like names, min otherwise (Keras). */
+static bool check_mode(Checker *c, const BoundArg *b, Callback *cb) {
+  static const char *const modes[] = {"auto", "min", "max"};
+  int m = b->value ? arg_choice(c->diag, b, modes, 3) : 0;
+  if (m < 0)
+    return false;
+  if (m == 0)
+    cb->mode = strstr(cb->monitor, "acc") ? MODE_MAX : MODE_MIN;
+  else
+    cb->mode = m == 1 ? MODE_MIN : MODE_MAX;
+  return true;
+}
+
+/* ---- data section ---- */
+
+/* classes ["a", "b", ...] */
+static bool data_classes(Checker *c, const Item *it) {
+  if (!want_values(c, it, 1, "a list of class names, like classes [\"cat\", \"dog\"]"))
+    return false;
+  const Expr *list = it->values->value;
+  if (list->kind != EX_LIST) {
+    diag_error(c->diag, list->loc, "'classes' expects a list of names in [ ]");
+    return false;
+  }
+  int n = 0;
+  for (const Arg *a = list->args; a; a = a->next) {
+    if (a->value->kind != EX_STRING && a->value->kind != EX_IDENT) {
+      diag_error(c->diag, a->loc, "a class name must be a string or a name");
+      return false;
+    }
+    if (n >= MAX_CLASSES) {
+      diag_error(c->diag, a->loc, "too many classes (at most %d)", MAX_CLASSES);
+      return false;
+    }
+    c->prog->class_names[n++] = a->value->text;
+  }
+  if (n < 2) {
+    diag_error(c->diag, list->loc, "a classifier needs at least 2 classes");
+    return false;
+  }
+  c->prog->n_classes = n;
+  return true;
+}
+
+/* validation last N */
+static bool data_validation(Checker *c, const Item *it) {
+  if (!want_values(c, it, 2, "'last N', like: validation last 5000"))
+    return false;
+  if (!is_word(it->values->value, "last")) {
+    diag_error(c->diag, it->values->loc, "expected 'last' (validation last N)");
+    return false;
+  }
+  long n;
+  if (!value_int(c, it->values->next->value, "validation size", 1, 100000000, &n))
+    return false;
+  c->prog->validation_last = (int)n;
+  return true;
+}
+
+/* limit train N | limit test N */
+static bool data_limit(Checker *c, const Item *it) {
+  if (!want_values(c, it, 2, "a split and a count, like: limit train 5000"))
+    return false;
+  const Expr *split = it->values->value;
+  long n;
+  if (!value_int(c, it->values->next->value, "limit", 1, 100000000, &n))
+    return false;
+  if (is_word(split, "train"))
+    c->prog->limit_train = (int)n;
+  else if (is_word(split, "test"))
+    c->prog->limit_test = (int)n;
+  else {
+    diag_error(c->diag, split->loc, "expected 'train' or 'test'");
+    return false;
+  }
+  return true;
+}
+
+/* keep train {Class: N, ...} [seed S] */
+static bool data_keep(Checker *c, const Item *it) {
+  const char *form = "a split and a map, like: keep train {Sandal: 300} seed 42";
+  int n = arg_count(it->values);
+  if (it->value || (n != 2 && n != 4))
+    return diag_error(c->diag, it->loc, "'keep' expects %s", form), false;
+  const Arg *v = it->values;
+  if (!is_word(v->value, "train"))
+    return diag_error(c->diag, v->loc, "only the training split can be reshaped: keep train {...}"),
+           false;
+  const Expr *map = v->next->value;
+  if (map->kind != EX_MAP)
+    return diag_error(c->diag, map->loc, "'keep' expects a map {Class: count, ...}"), false;
+  for (const Arg *e = map->args; e; e = e->next) {
+    Expr key = {.kind = EX_STRING, .text = e->key, .loc = e->loc};
+    if (e->key[0] >= '0' && e->key[0] <= '9') {
+      key.kind = EX_NUMBER;
+      key.number = strtod(e->key, NULL);
+      key.is_integer = !strpbrk(e->key, ".eE");
+    }
+    int id = class_id(c, &key, e->loc);
+    long count;
+    if (id < 0 || !value_int(c, e->value, "count", 0, 100000000, &count))
+      return false;
+    if (c->prog->n_keep >= MAX_KEEP_RULES)
+      return diag_error(c->diag, e->loc, "too many keep rules"), false;
+    c->prog->keep[c->prog->n_keep++] = (KeepRule){.class_id = id, .count = (int)count};
+  }
+  if (n == 4) {
+    if (!is_word(v->next->next->value, "seed"))
+      return diag_error(c->diag, v->next->next->loc, "expected 'seed'"), false;
+    long seed;
+    if (!value_int(c, v->next->next->next->value, "seed", 0, 2147483647L, &seed))
+      return false;
+    c->prog->keep_seed = seed;
+  }
+  return true;
+}
+
+/* idx "DIR" */
+static bool data_idx(Checker *c, const Item *it) {
+  if (!want_values(c, it, 1, "a directory, like: idx \"/usr/share/datasets/fashion-mnist\""))
+    return false;
+  if (it->values->value->kind != EX_STRING)
+    return diag_error(c->diag, it->values->loc, "the IDX directory must be a string"), false;
+  c->prog->data_dir = it->values->value->text;
+  return true;
+}
+
+/* ---- train section ---- */
+
+/* loss sparse_categorical_crossentropy(from_logits=true) */
+static bool train_loss(Checker *c, const Item *it) {
+  if (!want_values(c, it, 1, "a loss, like: loss sparse_categorical_crossentropy(from_logits=true)"))
+    return false;
+  const Expr *e = it->values->value;
+  static const char *const losses[] = {"sparse_categorical_crossentropy"};
+  const char *name = e->kind == EX_CALL || e->kind == EX_IDENT ? e->text : "";
+  if (strcmp(name, losses[0]) != 0) {
+    const char *hint = closest_name(name, losses, 1);
+    diag_error(c->diag, e->loc, "unknown loss '%s'%s%s%s", name, hint ? "; did you mean '" : "",
+               hint ? hint : " (supported: sparse_categorical_crossentropy)", hint ? "'?" : "");
+    return false;
+  }
+  static const char *const names[] = {"from_logits"};
+  BoundArg b[1];
+  if (e->kind == EX_CALL && !bind_args(c->diag, e, "the loss", names, 1, 0, b))
+    return false;
+  c->prog->loss = LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  c->prog->loss_loc = e->loc;
+  if (e->kind == EX_CALL && b[0].value && !arg_bool(c->diag, &b[0], &c->prog->from_logits))
+    return false;
+  return true;
+}
+
+/* class_weight balanced | class_weight {Class: w, ...} */
+static bool train_class_weight(Checker *c, const Item *it) {
+  if (!want_values(c, it, 1, "'balanced' or a map {Class: weight, ...}"))
+    return false;
+  const Expr *e = it->values->value;
+  if (is_word(e, "balanced")) {
+    c->prog->class_weight_balanced = true;
+    return true;
+  }
+  if (e->kind != EX_MAP)
+    return diag_error(c->diag, e->loc, "expected 'balanced' or a map {Class: weight, ...}"), false;
+  for (int i = 0; i < c->prog->n_classes; i++)
+    c->prog->class_weight[i] = 1.0;
+  for (const Arg *a = e->args; a; a = a->next) {
+    Expr key = {.kind = EX_STRING, .text = a->key, .loc = a->loc};
+    if (a->key[0] >= '0' && a->key[0] <= '9') {
+      key.kind = EX_NUMBER;
+      key.number = strtod(a->key, NULL);
+      key.is_integer = true;
+    }
+    int id = class_id(c, &key, a->loc);
+    if (id < 0 || !value_number(c, a->value, "class weight", 0, 1e9, &c->prog->class_weight[id]))
+      return false;
+  }
+  c->prog->class_weight_explicit = true;
+  return true;
+}
+
+/* optimizer adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7) */
+static bool train_optimizer(Checker *c, const Item *it) {
+  if (!want_values(c, it, 1, "an optimizer, like: optimizer adam(learning_rate=1e-3)"))
+    return false;
+  const Expr *e = it->values->value;
+  static const char *const optimizers[] = {"adam"};
+  const char *name = e->kind == EX_CALL || e->kind == EX_IDENT ? e->text : "";
+  if (strcmp(name, "adam") != 0) {
+    const char *hint = closest_name(name, optimizers, 1);
+    diag_error(c->diag, e->loc, "unknown optimizer '%s'%s", name,
+               hint ? "; did you mean 'adam'?" : " (supported: adam)");
+    return false;
+  }
+  c->prog->optimizer = OPT_ADAM;
+  if (e->kind != EX_CALL)
+    return true;
+  static const char *const names[] = {"learning_rate", "beta_1", "beta_2", "epsilon"};
+  BoundArg b[4];
+  if (!bind_args(c->diag, e, "adam", names, 4, 0, b))
+    return false;
+  double *dst[] = {&c->prog->learning_rate, &c->prog->beta1, &c->prog->beta2, &c->prog->epsilon};
+  double hi[] = {10, 0.999999999, 0.999999999, 1};
+  for (int i = 0; i < 4; i++)
+    if (b[i].value && !arg_number(c->diag, &b[i], 0, hi[i], dst[i]))
+      return false;
+  if (c->prog->learning_rate <= 0)
+    return diag_error(c->diag, b[0].loc, "'learning_rate' must be positive"), false;
+  return true;
+}
+
+static bool train_int(Checker *c, const Item *it, int *dst, long lo, long hi) {
+  if (!want_values(c, it, 1, "one whole number"))
+    return false;
+  long v;
+  if (!value_int(c, it->values->value, it->name, lo, hi, &v))
+    return false;
+  *dst = (int)v;
+  return true;
+}
+
+static bool train_epochs(Checker *c, const Item *it) {
+  return train_int(c, it, &c->prog->epochs, 1, 100000);
+}
+
+static bool train_batch_size(Checker *c, const Item *it) {
+  return train_int(c, it, &c->prog->batch_size, 1, 65536);
+}
+
+static bool train_seed(Checker *c, const Item *it) {
+  int seed;
+  if (!train_int(c, it, &seed, 0, 2147483647L))
+    return false;
+  c->prog->seed = seed;
+  return true;
+}
+
+static bool train_shuffle(Checker *c, const Item *it) {
+  return want_values(c, it, 1, "true or false") &&
+         value_bool(c, it->values->value, "shuffle", &c->prog->shuffle);
+}
+
+/* checkpoint(monitor=val_accuracy, save_best_only=true, mode=auto) */
+static bool train_checkpoint(Checker *c, const Item *it) {
+  static const char *const names[] = {"monitor", "save_best_only", "mode"};
+  BoundArg b[3];
+  Callback *cb = &c->prog->checkpoint;
+  if (!it->value)
+    return diag_error(c->diag, it->loc, "write checkpoint(monitor=val_accuracy, "
+                      "save_best_only=true)"), false;
+  if (!bind_args(c->diag, it->value, "checkpoint", names, 3, 0, b) || !check_monitor(c, &b[0], cb) ||
+      !check_mode(c, &b[2], cb))
+    return false;
+  cb->save_best_only = false;
+  if (b[1].value && !arg_bool(c->diag, &b[1], &cb->save_best_only))
+    return false;
+  cb->enabled = true;
+  if (!b[0].value)
+    cb->loc = it->loc;
+  return true;
+}
+
+/* early_stopping(monitor=val_loss, patience=5, min_delta=0, restore_best_weights=true, mode=auto) */
+static bool train_early_stopping(Checker *c, const Item *it) {
+  static const char *const names[] = {"monitor", "patience", "min_delta", "restore_best_weights",
+                                      "mode"};
+  BoundArg b[5];
+  Callback *cb = &c->prog->early_stopping;
+  if (!it->value)
+    return diag_error(c->diag, it->loc, "write early_stopping(monitor=val_loss, patience=5)"),
+           false;
+  if (!bind_args(c->diag, it->value, "early_stopping", names, 5, 0, b) ||
+      !check_monitor(c, &b[0], cb) || !check_mode(c, &b[4], cb))
+    return false;
+  long patience = 0;
+  if (b[1].value && !arg_int(c->diag, &b[1], 0, 100000, &patience))
+    return false;
+  cb->patience = (int)patience;
+  if (b[2].value && !arg_number(c->diag, &b[2], 0, 1e9, &cb->min_delta))
+    return false;
+  if (b[3].value && !arg_bool(c->diag, &b[3], &cb->restore_best))
+    return false;
+  cb->enabled = true;
+  if (!b[0].value)
+    cb->loc = it->loc;
+  return true;
+}
+
+/* ---- evaluate section ---- */
+
+static bool parse_compare_op(const char *op, CompareOp *out) {
+  static const char *const ops[] = {">", ">=", "<", "<=", "==", "!="};
+  for (int i = 0; i < 6; i++)
+    if (strcmp(op, ops[i]) == 0)
+      return *out = (CompareOp)i, true;
+  return false;
+}
+
+/* The text of an expectation as written (from its left side to the end of the line). */
+static const char *source_span(Checker *c, SrcLoc from, SrcLoc line) {
+  const char *p = c->diag->src->text;
+  for (int l = 1; l < line.first_line && p; l++)
+    p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL;
+  if (!p)
+    return "";
+  p += from.first_column - 1;
+  size_t n = strcspn(p, "#\n;");
+  while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+    n--;
+  return arena_strndup(c->arena, p, n);
+}
+
+/* expect accuracy > 0.8 | expect recall[Class] > 0.8 | expect params(layer) == 3 */
+static bool eval_expect(Checker *c, const Item *it) {
+  const Expr *cmp = it->value;
+  Expectation x = {.loc = it->loc};
+  if (c->prog->n_expect >= MAX_EXPECTATIONS)
+    return diag_error(c->diag, it->loc, "too many expectations"), false;
+  if (!parse_compare_op(cmp->text, &x.op))
+    NNC_BUG("unknown comparison '%s'", cmp->text);
+  if (!value_number(c, cmp->rhs, "threshold", -1e30, 1e30, &x.threshold))
+    return false;
+  const Expr *l = cmp->lhs;
+  static const char *const per_class[] = {"recall", "precision", "f1"};
+  if (is_word(l, "accuracy") || is_word(l, "loss")) {
+    x.kind = is_word(l, "accuracy") ? EXPECT_ACCURACY : EXPECT_LOSS;
+  } else if (l->kind == EX_INDEX) {
+    int k;
+    for (k = 0; k < 3 && strcmp(l->lhs->text, per_class[k]); k++)
+      ;
+    if (k == 3)
+      return diag_error(c->diag, l->loc, "per-class metrics are recall[...], precision[...] "
+                        "and f1[...]"), false;
+    x.kind = k == 0 ? EXPECT_RECALL : k == 1 ? EXPECT_PRECISION : EXPECT_F1;
+    if ((x.class_id = class_id(c, l->rhs, l->rhs->loc)) < 0)
+      return false;
+  } else if (l->kind == EX_CALL && strcmp(l->text, "params") == 0) {
+    if (arg_count(l->args) != 1 || l->args->key || l->args->value->kind != EX_IDENT)
+      return diag_error(c->diag, l->loc, "write params(LAYER), e.g. params(normalization)"), false;
+    x.kind = EXPECT_PARAMS;
+    x.layer_name = l->args->value->text; /* resolved against the graph in ir_build.c */
+  } else {
+    return diag_error(c->diag, l->loc, "cannot expect this: use accuracy, loss, recall[C], "
+                      "precision[C], f1[C] or params(LAYER)"), false;
+  }
+  x.text = source_span(c, cmp->lhs->loc, it->loc);
+  c->prog->expect[c->prog->n_expect++] = x;
+  return true;
+}
+
+/* ---- dispatch ---- */
+
+typedef bool (*SettingFn)(Checker *, const Item *);
+typedef struct {
+  const char *key;
+  SettingFn fn;
+} SettingRule;
+
+static const SettingRule DATA_RULES[] = {
+    {"idx", data_idx},         {"classes", data_classes}, {"validation", data_validation},
+    {"keep", data_keep},       {"limit", data_limit},
+};
+static const SettingRule TRAIN_RULES[] = {
+    {"loss", train_loss},           {"class_weight", train_class_weight},
+    {"optimizer", train_optimizer}, {"epochs", train_epochs},
+    {"batch_size", train_batch_size}, {"shuffle", train_shuffle},
+    {"seed", train_seed},           {"checkpoint", train_checkpoint},
+    {"early_stopping", train_early_stopping},
+};
+
+static bool check_item(Checker *c, const Section *s, const Item *it, const SettingRule *rules,
+                       int n_rules) {
+  if (it->kind == ITEM_EXPECT) {
+    if (strcmp(s->kind, "evaluate") == 0)
+      return eval_expect(c, it);
+    return diag_error(c->diag, it->loc, "'expect' belongs in the evaluate section"), false;
+  }
+  if (it->kind != ITEM_SETTING)
+    return diag_error(c->diag, it->loc, "'%s' statements belong in the model section",
+                      it->kind == ITEM_RETURN ? "return" : "assignment"), false;
+  const char *names[32];
+  for (int i = 0; i < n_rules; i++) {
+    if (strcmp(it->name, rules[i].key) == 0)
+      return rules[i].fn(c, it);
+    names[i] = rules[i].key;
+  }
+  const char *hint = closest_name(it->name, names, n_rules);
+  if (hint)
+    diag_error(c->diag, it->loc, "unknown setting '%s' in the %s section; did you mean '%s'?",
+               it->name, s->kind, hint);
+  else
+    diag_error(c->diag, it->loc, "unknown setting '%s' in the %s section", it->name, s->kind);
+  return false;
+}
+
+static bool check_section(Checker *c, const Section *s) {
+  const SettingRule *rules = NULL;
+  int n = 0;
+  if (strcmp(s->kind, "data") == 0)
+    rules = DATA_RULES, n = COUNT(DATA_RULES);
+  else if (strcmp(s->kind, "train") == 0)
+    rules = TRAIN_RULES, n = COUNT(TRAIN_RULES);
+  else if (strcmp(s->kind, "evaluate") == 0)
+    c->prog->has_evaluate = true;
+  if (s->has_params && strcmp(s->kind, "model") != 0)
+    return diag_error(c->diag, s->name_loc, "only a model section takes inputs ( ... )"), false;
+  if (strcmp(s->kind, "data") == 0)
+    c->prog->data_name = s->name;
+  for (const Item *it = s->items; it; it = it->next)
+    if (!check_item(c, s, it, rules, n))
+      return false;
+  return true;
+}
+
+/* The data section must come first among data/train/evaluate: class names
+ * used by train and evaluate are resolved against it. */
+static bool check_section_kinds(Checker *c, const Ast *ast) {
+  const Section *seen[4] = {0};
+  for (const Section *s = ast->sections; s; s = s->next) {
+    int k;
+    for (k = 0; k < 4 && strcmp(s->kind, SECTION_KINDS[k]); k++)
+      ;
+    if (k == 4) {
+      const char *hint = closest_name(s->kind, SECTION_KINDS, 4);
+      diag_error(c->diag, s->loc, "unknown section '%s'%s%s%s", s->kind,
+                 hint ? "; did you mean '" : " (expected model, data, train or evaluate)",
+                 hint ? hint : "", hint ? "'?" : "");
+      return false;
+    }
+    if (seen[k]) {
+      diag_error(c->diag, s->loc, "a second %s section (one of each is allowed)", s->kind);
+      diag_note(c->diag, seen[k]->loc, "the first one is here");
+      return false;
+    }
+    seen[k] = s;
+  }
+  if (!seen[0]) {
+    diag_error(c->diag, (SrcLoc){1, 1, 1, 1}, "no model section: declare one with "
+               "model NAME(x: u8[28, 28]) { ... }");
+    return false;
+  }
+  if (!seen[0]->has_params || !seen[0]->params) {
+    diag_error(c->diag, seen[0]->name_loc, "the model needs an input, like "
+               "model %s(x: u8[28, 28])", seen[0]->name ? seen[0]->name : "NAME");
+    return false;
+  }
+  if (!seen[0]->name) {
+    diag_error(c->diag, seen[0]->loc, "the model needs a name: model NAME(x: u8[28, 28]) { ... }");
+    return false;
+  }
+  return true;
+}
+
+/* Data first (class names), then train, then evaluate. */
+static bool check_in_order(Checker *c, const Ast *ast) {
+  static const char *const order[] = {"data", "train", "evaluate"};
+  for (int k = 0; k < 3; k++)
+    for (const Section *s = ast->sections; s; s = s->next)
+      if (strcmp(s->kind, order[k]) == 0 && !check_section(c, s))
+        return false;
+  return true;
+}
+
+static bool check_callbacks(Checker *c) {
+  Program *p = c->prog;
+  bool needs_val = (p->checkpoint.enabled && !strncmp(p->checkpoint.monitor, "val_", 4)) ||
+                   (p->early_stopping.enabled && !strncmp(p->early_stopping.monitor, "val_", 4));
+  if (needs_val && p->validation_last == 0) {
+    SrcLoc loc = p->checkpoint.enabled ? p->checkpoint.loc : p->early_stopping.loc;
+    diag_error(c->diag, loc, "this monitors a validation metric, but the data section sets no "
+               "validation split (add: validation last 5000)");
+    return false;
+  }
+  for (int i = 0; i < p->n_keep; i++)
+    if (p->keep[i].class_id >= p->n_classes)
+      NNC_BUG("class id out of range");
+  return true;
+}
+
+const Section *ast_model_section(const Ast *ast) {
+  for (const Section *s = ast->sections; s; s = s->next)
+    if (strcmp(s->kind, "model") == 0)
+      return s;
+  return NULL;
+}
+
+bool check_program(Program *prog, const Ast *ast, Arena *arena, Diag *diag) {
+  Checker c = {.prog = prog, .arena = arena, .diag = diag};
+  set_defaults(prog);
+  return check_section_kinds(&c, ast) && check_in_order(&c, ast) && check_callbacks(&c);
+}

@@ -1,0 +1,174 @@
+/*
+ * driver.c — the pipeline in one place.
+ *
+ *   parse -> check -> build IR -> shapes -> autodiff -> fusion -> memory plan
+ *   -> emit C -> cc
+ *
+ * compile_until runs the passes in order, one line each; after every IR
+ * pass the verifier runs and, if asked, the IR is dumped. driver_build then
+ * writes the C file and runs the C compiler against the runtime.
+ */
+#include "nnc.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *const PASS_NAMES[PASS_COUNT] = {
+    [PASS_PARSE] = "parse",     [PASS_CHECK] = "check",       [PASS_BUILD] = "build",
+    [PASS_SHAPE] = "shape",     [PASS_AUTODIFF] = "autodiff", [PASS_FUSE] = "fuse",
+    [PASS_MEMPLAN] = "memplan",
+};
+
+const char *pass_name(PassId p) { return PASS_NAMES[p]; }
+
+/* Verifies the IR after an IR pass and dumps it when asked. */
+static void after_ir_pass(Compilation *c, const DriverOptions *opt, PassId p) {
+  ir_verify(c->graph, PASS_NAMES[p]);
+  if (opt->dump_pass && (!strcmp(opt->dump_pass, "all") || !strcmp(opt->dump_pass, PASS_NAMES[p])))
+    ir_dump(stdout, c->graph, PASS_NAMES[p]);
+}
+
+static bool run_parse(Compilation *c, const DriverOptions *opt) {
+  arena_init(&c->arena);
+  if (!source_read(&c->src, &c->arena, opt->input_path)) {
+    fprintf(opt->err, "nnc: error: cannot read '%s': %s\n", opt->input_path,
+            errno == EILSEQ ? "it contains a NUL byte (not a text file)" : strerror(errno));
+    return false;
+  }
+  diag_init(&c->diag, &c->src, opt->err);
+  return parse_source(&c->ast, &c->src, &c->arena, &c->diag) == 0;
+}
+
+bool compile_until(Compilation *c, const DriverOptions *opt, PassId last) {
+  memset(c, 0, sizeof *c);
+  if (!run_parse(c, opt) || last == PASS_PARSE)
+    return c->diag.error_count == 0 && c->src.text;
+  if (!check_program(&c->prog, &c->ast, &c->arena, &c->diag) || last == PASS_CHECK)
+    return c->diag.error_count == 0;
+  if (!(c->graph = ir_build(&c->arena, &c->ast, &c->prog, &c->diag)))
+    return false;
+  after_ir_pass(c, opt, PASS_BUILD);
+  if (last == PASS_BUILD)
+    return true;
+  if (!shape_infer(c->graph, &c->diag))
+    return false;
+  after_ir_pass(c, opt, PASS_SHAPE);
+  if (last == PASS_SHAPE)
+    return true;
+  if (!autodiff(c->graph, &c->diag))
+    return false;
+  after_ir_pass(c, opt, PASS_AUTODIFF);
+  if (last == PASS_AUTODIFF)
+    return true;
+  if (!opt->no_fuse)
+    fuse(c->graph);
+  after_ir_pass(c, opt, PASS_FUSE);
+  if (last == PASS_FUSE)
+    return true;
+  memplan(c->graph);
+  after_ir_pass(c, opt, PASS_MEMPLAN);
+  return true;
+}
+
+void compilation_free(Compilation *c) { arena_free(&c->arena); }
+
+/* "models/day5.nn" -> "day5" (in the current directory) + suffix */
+static char *derived_path(const char *input, const char *suffix) {
+  char *copy = strdup(input);
+  char *base = basename(copy);
+  char *dot = strrchr(base, '.');
+  if (dot && dot != base)
+    *dot = '\0';
+  size_t n = strlen(base) + strlen(suffix) + 1;
+  char *out = malloc(n);
+  if (!out || !copy) {
+    fprintf(stderr, "nnc: out of memory\n");
+    exit(1);
+  }
+  snprintf(out, n, "%s%s", base, suffix);
+  free(copy);
+  return out;
+}
+
+static bool write_c(const Compilation *c, const DriverOptions *opt, const char *c_path) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s.tmp", c_path);
+  FILE *f = fopen(tmp, "w");
+  if (!f) {
+    fprintf(opt->err, "nnc: error: cannot write '%s': %s\n", c_path, strerror(errno));
+    return false;
+  }
+  EmitOptions eo = {.source_path = opt->input_path};
+  emit_c(f, c->graph, &c->prog, &eo);
+  if (ferror(f) | (fclose(f) != 0) || rename(tmp, c_path) != 0) {
+    fprintf(opt->err, "nnc: error: writing '%s' failed: %s\n", c_path, strerror(errno));
+    remove(tmp);
+    return false;
+  }
+  return true;
+}
+
+/* cc -O3 -march=native ... : the generated program against the runtime */
+static bool run_cc(const DriverOptions *opt, const char *c_path, const char *exe_path) {
+  const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
+  char blas[512];
+  snprintf(blas, sizeof blas, "%s", NNC_BLAS_LIBS);
+  const char *argv[64];
+  int n = 0;
+  argv[n++] = cc;
+  argv[n++] = "-O3";
+  argv[n++] = "-march=native";
+  argv[n++] = "-Wall";
+  argv[n++] = "-Wextra";
+  argv[n++] = "-I" NNC_RUNTIME_INCLUDE;
+  argv[n++] = "-o";
+  argv[n++] = exe_path;
+  argv[n++] = c_path;
+  argv[n++] = NNC_RUNTIME_LIB;
+  for (char *tok = strtok(blas, " "); tok && n < 58; tok = strtok(NULL, " "))
+    argv[n++] = tok;
+  argv[n++] = "-lz";
+  argv[n++] = "-lm";
+  argv[n++] = "-lpthread";
+  argv[n] = NULL;
+  pid_t pid = fork();
+  if (pid < 0) {
+    fprintf(opt->err, "nnc: error: cannot start the C compiler: %s\n", strerror(errno));
+    return false;
+  }
+  if (pid == 0) {
+    execvp(cc, (char *const *)argv);
+    fprintf(stderr, "nnc: error: cannot run the C compiler '%s': %s\n", cc, strerror(errno));
+    _exit(127);
+  }
+  int status;
+  if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    fprintf(opt->err, "nnc: error: the C compiler failed on '%s' (this is a bug in nnc)\n",
+            c_path);
+    return false;
+  }
+  return true;
+}
+
+int driver_build(const DriverOptions *opt) {
+  Compilation c;
+  if (!compile_until(&c, opt, PASS_MEMPLAN)) {
+    compilation_free(&c);
+    return 1;
+  }
+  char *c_path = opt->c_path ? strdup(opt->c_path) : derived_path(opt->input_path, ".c");
+  char *exe = opt->exe_path ? strdup(opt->exe_path) : derived_path(opt->input_path, "");
+  bool ok = write_c(&c, opt, c_path) && (opt->emit_only || run_cc(opt, c_path, exe));
+  if (ok && !opt->emit_only)
+    fprintf(stderr, "nnc: wrote %s and %s\n", c_path, exe);
+  else if (ok)
+    fprintf(stderr, "nnc: wrote %s\n", c_path);
+  free(c_path);
+  free(exe);
+  compilation_free(&c);
+  return ok ? 0 : 1;
+}

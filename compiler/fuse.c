@@ -1,0 +1,125 @@
+/*
+ * fuse.c — fusion rewrites on the forward + backward graph.
+ *
+ * Runs after autodiff, so a fusion sees both a forward pattern and the
+ * backward nodes autodiff made for it. Each rewrite turns one node into the
+ * fused op, marks the others dead, and records what it fused in `fused`
+ * (the emitter prints it as a comment):
+ *
+ *   1. softmax + crossentropy, and their two gradients
+ *        -> softmax_crossentropy (log-sum-exp, stable) and its gradient
+ *           (probs - onehot) * w / m
+ *   2. matmul + bias_add [+ relu|sigmoid|tanh]
+ *        -> matmul with a GEMM epilogue (one pass over the output)
+ *   3. dropout_grad + act_grad -> act_dropout_grad (one pass)
+ *
+ * Each pattern requires the intermediate values to have no other users,
+ * so the rewrite never changes what any remaining node computes.
+ */
+#include "nnc.h"
+
+#include <string.h>
+
+static IrNode *find_user(const Graph *g, const IrNode *n, IrOp op, int slot) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    IrNode *u = g->nodes[i];
+    if (!u->dead && u->op == op && slot < u->n_in && u->in[slot] == n)
+      return u;
+  }
+  return NULL;
+}
+
+/* 1. loss = xent(softmax(z)); ds = xent_grad(softmax); dz = softmax_grad(ds, softmax) */
+static int fuse_softmax_xent(Graph *g) {
+  IrNode *loss = g->loss;
+  if (!loss || loss->op != IR_XENT || loss->in[0]->op != IR_SOFTMAX)
+    return 0;
+  IrNode *sm = loss->in[0];
+  IrNode *xg = find_user(g, sm, IR_XENT_GRAD, 0);
+  IrNode *sg = xg ? find_user(g, xg, IR_SOFTMAX_GRAD, 0) : NULL;
+  if (!xg || !sg || ir_use_count(g, xg) != 1)
+    return 0;
+  int expected_uses = 3; /* loss, xent_grad, softmax_grad */
+  if (ir_use_count(g, sm) != expected_uses)
+    return 0;
+  loss->op = IR_SOFTMAX_XENT;
+  loss->in[0] = sm->in[0];
+  ir_set_shape(loss, DT_F32, true, sm->rank, sm->dims); /* its output is now the probabilities */
+  loss->fused = "softmax + sparse categorical cross-entropy (log-sum-exp, stable)";
+  sg->op = IR_SOFTMAX_XENT_GRAD;
+  for (int k = 0; k < loss->n_in; k++)
+    sg->in[k] = k == 0 ? loss : loss->in[k];
+  sg->n_in = loss->n_in;
+  sg->fused = "softmax_grad + crossentropy_grad: (probs - onehot(labels)) * weight / m";
+  xg->dead = true;
+  sm->dead = true;
+  if (g->output == sm)
+    g->output = loss;
+  return 1;
+}
+
+static bool epilogue_act(Activation a) {
+  return a == ACT_RELU || a == ACT_SIGMOID || a == ACT_TANH;
+}
+
+/* 2. y = act(matmul(x, W) + b) -> one matmul with a bias + activation epilogue */
+static int fuse_gemm_epilogue(Graph *g) {
+  int fused = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    IrNode *m = g->nodes[i];
+    if (m->dead || m->op != IR_MATMUL || m->has_bias || ir_use_count(g, m) != 1)
+      continue;
+    IrNode *b = find_user(g, m, IR_BIAS_ADD, 0);
+    if (!b)
+      continue;
+    m->in[2] = b->in[1];
+    m->n_in = 3;
+    m->has_bias = true;
+    m->fused = "matmul + bias_add";
+    const char *name = b->name ? b->name : m->name;
+    ir_replace_uses(g, b, m);
+    b->dead = true;
+    fused++;
+    IrNode *a = ir_use_count(g, m) == 1 ? find_user(g, m, IR_ACT, 0) : NULL;
+    if (a && epilogue_act(a->act)) {
+      m->act = a->act;
+      m->fused = arena_printf(g->arena, "matmul + bias_add + %s", ir_act_name(a->act));
+      ir_replace_uses(g, a, m);
+      a->dead = true;
+      name = a->name ? a->name : name;
+    }
+    m->name = name;
+  }
+  return fused;
+}
+
+/* 3. dx = act_grad(dropout_grad(dy, mask), y) -> act_dropout_grad(dy, mask, y) */
+static int fuse_act_dropout_grad(Graph *g) {
+  int fused = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    IrNode *d = g->nodes[i];
+    if (d->dead || d->op != IR_DROPOUT_GRAD || ir_use_count(g, d) != 1)
+      continue;
+    IrNode *a = find_user(g, d, IR_ACT_GRAD, 0);
+    if (!a)
+      continue;
+    IrNode *out = a->in[1];
+    a->op = IR_ACT_DROPOUT_GRAD;
+    a->in[0] = d->in[0];
+    a->in[1] = d->in[1];
+    a->in[2] = out;
+    a->n_in = 3;
+    a->fused = arena_printf(g->arena, "dropout_grad + %s_grad", ir_act_name(a->act));
+    d->dead = true;
+    fused++;
+  }
+  return fused;
+}
+
+int fuse(Graph *g) {
+  int n = fuse_softmax_xent(g);
+  n += fuse_gemm_epilogue(g);
+  n += fuse_act_dropout_grad(g);
+  ir_compact(g);
+  return n;
+}

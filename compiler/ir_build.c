@@ -1,0 +1,454 @@
+/*
+ * ir_build.c — lowers the model section and the loss to forward graph IR.
+ *
+ * The model body is a list of assignments `name = layer(value, args...)`
+ * ending in `return value`, like Keras's functional API: names bind IR
+ * nodes, so a value may be used twice (residual add) and a name may be
+ * rebound. Each layer call expands to primitive nodes (dense = matmul +
+ * bias_add + act) that keep the layer's name for the emitter and summary.
+ * Parameter shapes that depend on the input (a dense kernel's fan-in) are
+ * left for shape.c, as Keras builds layers on first call.
+ *
+ * Errors: unknown layers, names, arguments — located at the expression.
+ */
+#include "nnc.h"
+
+#include <string.h>
+
+#define MAX_NAMES 256
+#define MAX_LAYER_KINDS 32
+
+typedef struct {
+  Arena *arena;
+  Diag *diag;
+  const Program *prog;
+  Graph *g;
+  const char *names[MAX_NAMES]; /* model names in scope */
+  IrNode *values[MAX_NAMES];
+  int n_names;
+  IrNode *input_float; /* the model input cast to float, made on first need */
+  const char *kind_used[MAX_LAYER_KINDS]; /* Keras-style automatic layer names */
+  int kind_count[MAX_LAYER_KINDS];
+  const char *layer_names[MAX_NAMES];
+  const char *layer_kinds[MAX_NAMES];
+  int n_layers;
+} Builder;
+
+typedef IrNode *(*LayerFn)(Builder *b, const Expr *call, IrNode *x);
+
+/* ---- helpers ---- */
+
+static bool layer_name_taken(Builder *b, const char *name) {
+  for (int i = 0; i < b->n_layers; i++)
+    if (strcmp(b->layer_names[i], name) == 0)
+      return true;
+  return false;
+}
+
+/* "dense", "dense_1", ... as Keras names layers, unless name="..." was given. */
+static const char *layer_name(Builder *b, const char *kind, const BoundArg *name_arg) {
+  const char *name = NULL;
+  if (name_arg && name_arg->value) {
+    if (name_arg->value->kind != EX_STRING && name_arg->value->kind != EX_IDENT) {
+      diag_error(b->diag, name_arg->loc, "a layer name must be a string");
+      return NULL;
+    }
+    name = name_arg->value->text;
+    if (layer_name_taken(b, name)) {
+      diag_error(b->diag, name_arg->loc, "two layers are named '%s'", name);
+      return NULL;
+    }
+  } else {
+    int k;
+    for (k = 0; k < MAX_LAYER_KINDS && b->kind_used[k] && strcmp(b->kind_used[k], kind); k++)
+      ;
+    if (k == MAX_LAYER_KINDS)
+      NNC_BUG("too many layer kinds");
+    b->kind_used[k] = kind;
+    do {
+      int i = b->kind_count[k]++;
+      name = i == 0 ? kind : arena_printf(b->arena, "%s_%d", kind, i);
+    } while (layer_name_taken(b, name));
+  }
+  if (b->n_layers < MAX_NAMES) {
+    b->layer_kinds[b->n_layers] = kind;
+    b->layer_names[b->n_layers++] = name;
+  }
+  return name;
+}
+
+static IrNode *new_param(Builder *b, const Expr *call, const char *layer, const char *what,
+                         bool trainable, const char *init) {
+  IrNode *p = ir_add(b->g, IR_PARAM, call->loc, layer, 0);
+  p->name = arena_printf(b->arena, "%s.%s", layer, what);
+  p->trainable = trainable;
+  p->init = init;
+  return p;
+}
+
+static IrNode *set_out_name(Builder *b, IrNode *n) {
+  n->name = arena_printf(b->arena, "%s.out", n->layer);
+  return n;
+}
+
+/* The model input as float, for layers other than normalization. */
+static IrNode *as_float(Builder *b, IrNode *x, const Expr *call) {
+  if (x != b->g->input)
+    return x;
+  if (!b->input_float) {
+    b->input_float = ir_add(b->g, IR_CAST, call->loc, "input_cast", 1, x);
+    b->input_float->name = "input_cast.out";
+  }
+  return b->input_float;
+}
+
+static const char *const ACTIVATIONS[] = {"linear", "relu", "sigmoid", "tanh", "softmax"};
+
+/* activation=relu|sigmoid|tanh|softmax|linear|none */
+static bool parse_activation(Builder *b, const BoundArg *arg, Activation *out) {
+  *out = ACT_NONE;
+  if (!arg->value || (arg->value->kind == EX_IDENT && !strcmp(arg->value->text, "none")))
+    return true;
+  int i = arg_choice(b->diag, arg, ACTIVATIONS, 5);
+  if (i < 0)
+    return false;
+  *out = (Activation)i;
+  return true;
+}
+
+static IrNode *apply_activation(Builder *b, IrNode *x, Activation act, SrcLoc loc,
+                                const char *layer) {
+  if (act == ACT_NONE)
+    return x;
+  IrNode *n = ir_add(b->g, act == ACT_SOFTMAX ? IR_SOFTMAX : IR_ACT, loc, layer, 1, x);
+  n->act = act;
+  return n;
+}
+
+/* ---- layers ---- */
+
+/* normalization(x, axis=none|-1): (x - mean) / max(sqrt(var), 1e-7), stats adapted on train */
+static IrNode *layer_normalization(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"input", "axis", "name"};
+  BoundArg a[3];
+  if (!bind_args(b->diag, call, "normalization", names, 3, 1, a))
+    return NULL;
+  bool per_feature = false;
+  if (a[1].value) {
+    const Expr *ax = a[1].value;
+    if (ax->kind == EX_IDENT && !strcmp(ax->text, "none"))
+      per_feature = false;
+    else if (ax->kind == EX_NUMBER && ax->number == -1)
+      per_feature = true;
+    else {
+      diag_error(b->diag, ax->loc, "normalization axis must be none (one mean and variance) or "
+                 "-1 (one per feature)");
+      return NULL;
+    }
+  }
+  if (x != b->g->input) {
+    diag_error(b->diag, call->loc, "normalization is adapted on the training data, so it must "
+               "be applied to a model input");
+    return NULL;
+  }
+  const char *layer = layer_name(b, "normalization", &a[2]);
+  if (!layer)
+    return NULL;
+  IrNode *mean = new_param(b, call, layer, "mean", false, "adapt");
+  IrNode *var = new_param(b, call, layer, "variance", false, "adapt");
+  IrNode *count = new_param(b, call, layer, "count", false, "adapt");
+  int one = 1;
+  ir_set_shape(count, DT_F32, false, 1, &one);
+  IrNode *n = ir_add(b->g, IR_NORMALIZE, call->loc, layer, 3, x, mean, var);
+  n->per_feature = per_feature;
+  return set_out_name(b, n);
+}
+
+/* flatten(x): (d1, d2, ...) -> (d1 * d2 * ...) */
+static IrNode *layer_flatten(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"input", "name"};
+  BoundArg a[2];
+  if (!bind_args(b->diag, call, "flatten", names, 2, 1, a))
+    return NULL;
+  const char *layer = layer_name(b, "flatten", &a[1]);
+  if (!layer)
+    return NULL;
+  return set_out_name(b, ir_add(b->g, IR_RESHAPE, call->loc, layer, 1, x));
+}
+
+/* dense(x, units, activation=none, use_bias=true) */
+static IrNode *layer_dense(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"input", "units", "activation", "use_bias", "name"};
+  BoundArg a[5];
+  long units;
+  Activation act;
+  bool use_bias = true;
+  if (!bind_args(b->diag, call, "dense", names, 5, 2, a) ||
+      !arg_int(b->diag, &a[1], 1, 1 << 24, &units) || !parse_activation(b, &a[2], &act) ||
+      (a[3].value && !arg_bool(b->diag, &a[3], &use_bias)))
+    return NULL;
+  const char *layer = layer_name(b, "dense", &a[4]);
+  if (!layer)
+    return NULL;
+  IrNode *kernel = new_param(b, call, layer, "kernel", true, "glorot_uniform");
+  IrNode *bias = use_bias ? new_param(b, call, layer, "bias", true, "zeros") : NULL;
+  IrNode *m = ir_add(b->g, IR_MATMUL, call->loc, layer, 2, as_float(b, x, call), kernel);
+  m->units = (int)units;
+  IrNode *y = bias ? ir_add(b->g, IR_BIAS_ADD, call->loc, layer, 2, m, bias) : m;
+  return set_out_name(b, apply_activation(b, y, act, call->loc, layer));
+}
+
+/* dropout(x, rate) */
+static IrNode *layer_dropout(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"input", "rate", "name"};
+  BoundArg a[3];
+  double rate;
+  if (!bind_args(b->diag, call, "dropout", names, 3, 2, a) ||
+      !arg_number(b->diag, &a[1], 0, 0.999, &rate))
+    return NULL;
+  const char *layer = layer_name(b, "dropout", &a[2]);
+  if (!layer)
+    return NULL;
+  IrNode *mask = ir_add(b->g, IR_SCRATCH, call->loc, layer, 0);
+  mask->name = arena_printf(b->arena, "%s.mask", layer);
+  IrNode *n = ir_add(b->g, IR_DROPOUT, call->loc, layer, 1, as_float(b, x, call));
+  n->rate = (float)rate;
+  n->aux = mask;
+  return set_out_name(b, n);
+}
+
+/* relu(x), sigmoid(x), tanh(x), softmax(x): activation layers */
+static IrNode *layer_activation(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"input", "name"};
+  BoundArg a[2];
+  if (!bind_args(b->diag, call, call->text, names, 2, 1, a))
+    return NULL;
+  const char *layer = layer_name(b, "activation", &a[1]);
+  if (!layer)
+    return NULL;
+  Activation act = ACT_NONE;
+  for (int i = 0; i < 5; i++)
+    if (!strcmp(call->text, ACTIVATIONS[i]))
+      act = (Activation)i;
+  return set_out_name(b, apply_activation(b, as_float(b, x, call), act, call->loc, layer));
+}
+
+static IrNode *build_value(Builder *b, const Expr *e);
+
+/* add(a, b): elementwise sum of two values of one shape (residual connections) */
+static IrNode *layer_add(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"a", "b", "name"};
+  BoundArg a[3];
+  if (!bind_args(b->diag, call, "add", names, 3, 2, a))
+    return NULL;
+  IrNode *y = build_value(b, a[1].value);
+  const char *layer = y ? layer_name(b, "add", &a[2]) : NULL;
+  if (!layer)
+    return NULL;
+  return set_out_name(b, ir_add(b->g, IR_ADD, call->loc, layer, 2, as_float(b, x, call),
+                                as_float(b, y, call)));
+}
+
+typedef struct {
+  const char *name;
+  LayerFn fn;
+} LayerRule;
+
+static const LayerRule LAYERS[] = {
+    {"normalization", layer_normalization}, {"flatten", layer_flatten},
+    {"dense", layer_dense},                 {"dropout", layer_dropout},
+    {"add", layer_add},                     {"relu", layer_activation},
+    {"sigmoid", layer_activation},          {"tanh", layer_activation},
+    {"softmax", layer_activation},
+};
+#define N_LAYERS ((int)(sizeof(LAYERS) / sizeof(LAYERS[0])))
+
+/* ---- values ---- */
+
+static IrNode *lookup_name(Builder *b, const Expr *e) {
+  for (int i = b->n_names - 1; i >= 0; i--)
+    if (strcmp(b->names[i], e->text) == 0)
+      return b->values[i];
+  const char *hint = closest_name(e->text, b->names, b->n_names);
+  if (hint)
+    diag_error(b->diag, e->loc, "unknown name '%s'; did you mean '%s'?", e->text, hint);
+  else
+    diag_error(b->diag, e->loc, "unknown name '%s' (not an input and not assigned above)",
+               e->text);
+  return NULL;
+}
+
+static IrNode *build_call(Builder *b, const Expr *e) {
+  const LayerRule *rule = NULL;
+  for (int i = 0; i < N_LAYERS; i++)
+    if (strcmp(LAYERS[i].name, e->text) == 0)
+      rule = &LAYERS[i];
+  if (!rule) {
+    const char *names[N_LAYERS];
+    for (int i = 0; i < N_LAYERS; i++)
+      names[i] = LAYERS[i].name;
+    const char *hint = closest_name(e->text, names, N_LAYERS);
+    if (hint)
+      diag_error(b->diag, e->loc, "unknown layer '%s'; did you mean '%s'?", e->text, hint);
+    else
+      diag_error(b->diag, e->loc, "unknown layer '%s'", e->text);
+    return NULL;
+  }
+  if (!e->args || e->args->key) {
+    diag_error(b->diag, e->loc, "%s needs its input value as the first argument", e->text);
+    return NULL;
+  }
+  IrNode *x = build_value(b, e->args->value);
+  return x ? rule->fn(b, e, x) : NULL;
+}
+
+/* value = NAME | layer(value, ...) */
+static IrNode *build_value(Builder *b, const Expr *e) {
+  switch (e->kind) {
+  case EX_IDENT: return lookup_name(b, e);
+  case EX_CALL: return build_call(b, e);
+  default:
+    diag_error(b->diag, e->loc, "expected a value name or a layer call, not a %s",
+               expr_kind_name(e->kind));
+    return NULL;
+  }
+}
+
+static bool bind_name(Builder *b, const char *name, IrNode *n, SrcLoc loc) {
+  if (b->n_names == MAX_NAMES) {
+    diag_error(b->diag, loc, "too many names in one model (at most %d)", MAX_NAMES);
+    return false;
+  }
+  b->names[b->n_names] = name;
+  b->values[b->n_names++] = n;
+  return true;
+}
+
+/* ---- inputs, body, loss ---- */
+
+/* x: u8[28, 28] */
+static bool build_input(Builder *b, Param *p) {
+  if (strcmp(p->dtype, "u8") != 0) {
+    diag_error(b->diag, p->dtype_loc, "input type '%s' is not supported: IDX images are u8",
+               p->dtype);
+    return false;
+  }
+  if (p->next) {
+    diag_error(b->diag, p->next->loc, "a model takes one input in this version");
+    return false;
+  }
+  p->rank = 0;
+  for (const Arg *d = p->dim_args; d; d = d->next) {
+    long v;
+    BoundArg ba = {.name = "dimension", .value = d->value, .loc = d->loc};
+    if (p->rank == 4) {
+      diag_error(b->diag, d->loc, "an input has at most 4 dimensions");
+      return false;
+    }
+    if (!arg_int(b->diag, &ba, 1, 1 << 20, &v))
+      return false;
+    p->dims[p->rank++] = (int)v;
+  }
+  IrNode *x = ir_add(b->g, IR_INPUT, p->loc, "input", 0);
+  x->name = p->name;
+  ir_set_shape(x, DT_U8, true, p->rank, p->dims);
+  b->g->input = x;
+  return bind_name(b, p->name, x, p->loc);
+}
+
+static bool build_body(Builder *b, const Section *model) {
+  for (const Item *it = model->items; it; it = it->next) {
+    if (it->kind != ITEM_ASSIGN && it->kind != ITEM_RETURN) {
+      diag_error(b->diag, it->loc, "a model body holds assignments (h = dense(h, 10)) and one "
+                 "return; '%s' belongs in a data, train or evaluate section",
+                 it->name ? it->name : "expect");
+      return false;
+    }
+    IrNode *v = build_value(b, it->value);
+    if (!v)
+      return false;
+    if (it->kind == ITEM_RETURN) {
+      if (it->next) {
+        diag_error(b->diag, it->next->loc, "statement after return");
+        return false;
+      }
+      if (v == b->g->input) {
+        diag_error(b->diag, it->loc, "the model returns its input unchanged");
+        return false;
+      }
+      b->g->output = v;
+      return true;
+    }
+    if (!bind_name(b, it->name, v, it->loc))
+      return false;
+  }
+  diag_error(b->diag, model->loc, "the model has no return statement (end it with: return VALUE)");
+  return false;
+}
+
+/* sparse_categorical_crossentropy: softmax then cross-entropy from logits,
+ * or cross-entropy of the model's own softmax output. fuse.c merges the pair. */
+static bool build_loss(Builder *b) {
+  Graph *g = b->g;
+  const Program *p = b->prog;
+  SrcLoc loc = p->loss_loc;
+  g->labels = ir_add(g, IR_LABELS, loc, "loss", 0);
+  g->labels->name = "labels";
+  ir_set_shape(g->labels, DT_U8, true, 0, NULL);
+  if (p->class_weight_balanced || p->class_weight_explicit) {
+    g->weights = ir_add(g, IR_WEIGHTS, loc, "loss", 0);
+    g->weights->name = "sample_weights";
+    ir_set_shape(g->weights, DT_F32, true, 0, NULL);
+  }
+  IrNode *probs = g->output;
+  if (p->from_logits) {
+    if (g->output->op == IR_SOFTMAX) {
+      diag_error(b->diag, loc, "from_logits=true, but the model already ends in a softmax");
+      diag_note(b->diag, g->output->loc, "the softmax is here; drop it or set from_logits=false");
+      return false;
+    }
+    probs = ir_add(g, IR_SOFTMAX, loc, "loss", 1, g->output);
+    probs->act = ACT_SOFTMAX;
+  } else if (g->output->op != IR_SOFTMAX) {
+    diag_error(b->diag, loc, "from_logits is false (the Keras default), but the model's output "
+               "is not a softmax: it returns logits, so write "
+               "sparse_categorical_crossentropy(from_logits=true)");
+    return false;
+  }
+  IrNode *w = g->weights;
+  g->loss = w ? ir_add(g, IR_XENT, loc, "loss", 3, probs, g->labels, w)
+              : ir_add(g, IR_XENT, loc, "loss", 2, probs, g->labels);
+  g->loss->name = "loss";
+  return true;
+}
+
+static bool check_expectations(Builder *b) {
+  for (int i = 0; i < b->prog->n_expect; i++) {
+    const Expectation *x = &b->prog->expect[i];
+    if (x->kind == EXPECT_PARAMS && !layer_name_taken(b, x->layer_name)) {
+      const char *hint = closest_name(x->layer_name, b->layer_names, b->n_layers);
+      diag_error(b->diag, x->loc, "params(%s): the model has no layer '%s'%s%s%s", x->layer_name,
+                 x->layer_name, hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+      return false;
+    }
+  }
+  return true;
+}
+
+Graph *ir_build(Arena *a, const Ast *ast, const Program *prog, Diag *diag) {
+  const Section *model = ast_model_section(ast);
+  if (!model)
+    NNC_BUG("check_program accepted a file without a model");
+  Builder b = {.arena = a, .diag = diag, .prog = prog};
+  b.g = ir_new_graph(a, model->name, prog->batch_size);
+  b.g->n_classes = prog->n_classes;
+  if (!build_input(&b, model->params) || !build_body(&b, model) || !build_loss(&b) ||
+      !check_expectations(&b))
+    return NULL;
+  b.g->n_layers = b.n_layers;
+  b.g->layer_names = ARENA_ARRAY(a, const char *, b.n_layers + 1);
+  b.g->layer_kinds = ARENA_ARRAY(a, const char *, b.n_layers + 1);
+  memcpy(b.g->layer_names, b.layer_names, sizeof(char *) * (size_t)b.n_layers);
+  memcpy(b.g->layer_kinds, b.layer_kinds, sizeof(char *) * (size_t)b.n_layers);
+  return b.g;
+}

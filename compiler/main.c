@@ -1,0 +1,151 @@
+/*
+ * main.c — the nnc command line.
+ *
+ *   nnc build FILE.nn [-o EXE] [--emit-c FILE.c] [--emit-only] [--dump-ir=PASS] [--no-fuse]
+ *   nnc run   FILE.nn [-- PROGRAM-OPTIONS]      build, then run the program
+ *   nnc check FILE.nn [--dump-ir=PASS]          run every pass, write nothing
+ *   nnc summary FILE.nn                          Keras-style parameter table
+ *   nnc dump-ast FILE.nn                         the parsed file, as text
+ */
+#include "nnc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: nnc COMMAND FILE.nn [options]\n"
+          "\n"
+          "commands:\n"
+          "  build      compile FILE.nn to C (NAME.c) and an executable (NAME)\n"
+          "  run        build, then run the executable (options after -- go to it)\n"
+          "  check      run every compiler pass and report errors; write nothing\n"
+          "  summary    print the model's layers, output shapes and parameter counts\n"
+          "  dump-ast   print the parsed file\n"
+          "\n"
+          "options:\n"
+          "  -o EXE             name of the executable (default: NAME in the current directory)\n"
+          "  --emit-c FILE      where to write the generated C (default: NAME.c)\n"
+          "  --emit-only        write the C file but do not compile it\n"
+          "  --dump-ir=PASS     print the IR after PASS: build, shape, autodiff, fuse,\n"
+          "                     memplan, or all\n"
+          "  --no-fuse          skip the fusion pass\n"
+          "  --version, --help\n");
+}
+
+static int parse_options(DriverOptions *opt, int argc, char **argv, int *rest) {
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--")) {
+      *rest = i + 1;
+      return 0;
+    } else if (!strcmp(a, "-o") && i + 1 < argc) {
+      opt->exe_path = argv[++i];
+    } else if (!strcmp(a, "--emit-c") && i + 1 < argc) {
+      opt->c_path = argv[++i];
+    } else if (!strcmp(a, "--emit-only")) {
+      opt->emit_only = true;
+    } else if (!strncmp(a, "--dump-ir=", 10)) {
+      opt->dump_pass = a + 10;
+      bool known = !strcmp(opt->dump_pass, "all");
+      for (int p = PASS_BUILD; p < PASS_COUNT; p++)
+        known |= !strcmp(opt->dump_pass, pass_name((PassId)p));
+      if (!known) {
+        fprintf(stderr, "nnc: error: unknown pass '%s' (build, shape, autodiff, fuse, memplan, "
+                "all)\n", opt->dump_pass);
+        return 2;
+      }
+    } else if (!strcmp(a, "--no-fuse")) {
+      opt->no_fuse = true;
+    } else if (a[0] == '-' || opt->input_path) {
+      fprintf(stderr, "nnc: error: unexpected argument '%s'\n", a);
+      usage(stderr);
+      return 2;
+    } else {
+      opt->input_path = a;
+    }
+  }
+  *rest = argc;
+  return 0;
+}
+
+static int cmd_check(const DriverOptions *opt, PassId last) {
+  Compilation c;
+  bool ok = compile_until(&c, opt, last);
+  if (ok && last == PASS_PARSE)
+    ast_dump(stdout, &c.ast);
+  compilation_free(&c);
+  return ok ? 0 : 1;
+}
+
+static int cmd_summary(const DriverOptions *opt) {
+  Compilation c;
+  bool ok = compile_until(&c, opt, PASS_SHAPE);
+  if (ok)
+    summary_print(stdout, c.graph);
+  compilation_free(&c);
+  return ok ? 0 : 1;
+}
+
+/* Builds, then replaces this process with the program. */
+static int cmd_run(DriverOptions *opt, int argc, char **argv, int rest) {
+  int rc = driver_build(opt);
+  if (rc != 0)
+    return rc;
+  char exe[4096];
+  const char *name = opt->exe_path;
+  char *copy = strdup(opt->input_path);
+  char *base = strrchr(copy, '/') ? strrchr(copy, '/') + 1 : copy;
+  char *dot = strrchr(base, '.');
+  if (dot && dot != base)
+    *dot = '\0';
+  snprintf(exe, sizeof exe, "%s%s", name && strchr(name, '/') ? "" : "./", name ? name : base);
+  free(copy);
+  char **args = calloc((size_t)(argc - rest + 2), sizeof(char *));
+  args[0] = exe;
+  for (int i = rest; i < argc; i++)
+    args[i - rest + 1] = argv[i];
+  execv(exe, args);
+  fprintf(stderr, "nnc: error: cannot run '%s': %s\n", exe, strerror(errno));
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+    usage(stdout);
+    return 0;
+  }
+  if (argc >= 2 && !strcmp(argv[1], "--version")) {
+    printf("nnc %s\n", NNC_VERSION);
+    return 0;
+  }
+  if (argc < 3) {
+    usage(stderr);
+    return 2;
+  }
+  DriverOptions opt = {.err = stderr};
+  int rest;
+  int rc = parse_options(&opt, argc, argv, &rest);
+  if (rc)
+    return rc;
+  if (!opt.input_path) {
+    fprintf(stderr, "nnc: error: no input file\n");
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "build"))
+    return driver_build(&opt);
+  if (!strcmp(cmd, "run"))
+    return cmd_run(&opt, argc, argv, rest);
+  if (!strcmp(cmd, "check"))
+    return cmd_check(&opt, PASS_MEMPLAN);
+  if (!strcmp(cmd, "summary"))
+    return cmd_summary(&opt);
+  if (!strcmp(cmd, "dump-ast"))
+    return cmd_check(&opt, PASS_PARSE);
+  fprintf(stderr, "nnc: error: unknown command '%s'\n", cmd);
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,524 @@
+/*
+ * nnc.h — the compiler's one header. Sections are named after the file that
+ * defines them, in pipeline order, so the architecture reads top to bottom:
+ *
+ *   source text --lexer.l/parser.y--> AST --check.c--> Program (validated
+ *   settings) --ir_build.c--> graph IR --shape.c--> typed IR --autodiff.c-->
+ *   forward+backward IR --fuse.c--> fused IR --memplan.c--> planned IR
+ *   --emit_c.c--> C source --driver.c--> cc --> executable
+ *
+ * Every AST node and IR node carries the SrcLoc of the .nn text it came
+ * from, so every pass can report `file:line:col: error: ...` with a caret.
+ * All compiler memory comes from one Arena per compilation.
+ */
+#ifndef NNC_H
+#define NNC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define NNC_VERSION "0.1.0"
+
+/* ===== arena.c ===== */
+
+typedef struct ArenaBlock ArenaBlock;
+typedef struct {
+  ArenaBlock *head;
+} Arena;
+
+void arena_init(Arena *a);
+void arena_free(Arena *a);
+/* Zeroed, 16-byte aligned; never returns NULL (aborts on exhaustion). */
+void *arena_alloc(Arena *a, size_t size);
+char *arena_strdup(Arena *a, const char *s);
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define ARENA_NEW(a, T) ((T *)arena_alloc((a), sizeof(T)))
+#define ARENA_ARRAY(a, T, n) ((T *)arena_alloc((a), sizeof(T) * (size_t)(n)))
+
+/* ===== diag.c ===== */
+
+/* A span of source text. Field names are bison's, so this is also YYLTYPE. */
+typedef struct SrcLoc {
+  int first_line, first_column;
+  int last_line, last_column;
+} SrcLoc;
+
+typedef struct {
+  const char *path; /* as the user named it */
+  const char *text; /* whole file, NUL-terminated */
+  size_t size;
+} Source;
+
+typedef struct {
+  const Source *src;
+  FILE *out;        /* stderr normally; a memstream in tests */
+  int error_count;
+  int max_errors;   /* stop reporting after this many */
+} Diag;
+
+void diag_init(Diag *d, const Source *src, FILE *out);
+/* `file:line:col: error: message`, the source line, a caret (and ~ under the span). */
+void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_verror(Diag *d, SrcLoc loc, const char *fmt, va_list ap);
+/* `file:line:col: note: message` without counting an error. */
+void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Internal invariant failure: a bug in nnc, not in the user's file. */
+#define NNC_BUG(...) nnc_bug(__FILE__, __LINE__, __VA_ARGS__)
+void nnc_bug(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+/* Reads a whole file; NULL with errno set on failure. */
+bool source_read(Source *src, Arena *a, const char *path);
+void source_from_string(Source *src, const char *path, const char *text);
+
+/* ===== ast.c ===== */
+
+typedef enum {
+  EX_NUMBER, /* 0.3, 128, 1e-3 */
+  EX_STRING, /* "Ankle boot" */
+  EX_IDENT,  /* relu, none, true, h */
+  EX_CALL,   /* dense(h, 256, activation=relu) */
+  EX_INDEX,  /* recall[Sneaker] */
+  EX_LIST,   /* ["a", "b"] */
+  EX_MAP,    /* {Sandal: 300, "Ankle boot": 300} */
+  EX_COMPARE /* accuracy > 0.8 (only after `expect`) */
+} ExprKind;
+
+typedef struct Expr Expr;
+typedef struct Arg Arg;
+
+/* An argument, list element or map entry: `key = value`, `key: value` or a bare value. */
+struct Arg {
+  SrcLoc loc;
+  const char *key; /* NULL when positional */
+  Expr *value;
+  Arg *next;
+};
+
+struct Expr {
+  ExprKind kind;
+  SrcLoc loc;
+  double number;
+  bool is_integer;
+  const char *text; /* identifier, string contents, callee or comparison operator */
+  Arg *args;        /* call arguments, list items or map entries */
+  Expr *lhs, *rhs;  /* EX_INDEX: lhs[rhs]; EX_COMPARE: lhs op rhs */
+};
+
+typedef enum {
+  ITEM_ASSIGN,  /* name = expr            (model bodies) */
+  ITEM_RETURN,  /* return expr            (model bodies) */
+  ITEM_SETTING, /* key value value ...    (data/train/evaluate bodies) */
+  ITEM_EXPECT   /* expect lhs op rhs      (evaluate bodies) */
+} ItemKind;
+
+typedef struct Item Item;
+struct Item {
+  ItemKind kind;
+  SrcLoc loc;
+  const char *name; /* assigned name or setting key */
+  Expr *value;      /* ASSIGN/RETURN/EXPECT: the expression; SETTING: a call form, or NULL */
+  Arg *values;      /* SETTING: the values after the key, in order */
+  Item *next;
+};
+
+typedef struct Param Param;
+struct Param {
+  SrcLoc loc;
+  const char *name;
+  const char *dtype;
+  SrcLoc dtype_loc;
+  Arg *dim_args;  /* as written; check.c validates them into dims */
+  int dims[8];
+  int rank;
+  Param *next;
+};
+
+typedef struct Section Section;
+struct Section {
+  SrcLoc loc;       /* the section keyword */
+  const char *kind; /* "model", "data", "train", "evaluate" (checked in check.c) */
+  const char *name; /* may be NULL */
+  SrcLoc name_loc;
+  Param *params;    /* model inputs */
+  bool has_params;
+  Item *items;
+  Section *next;
+};
+
+typedef struct {
+  Section *sections;
+} Ast;
+
+Expr *ast_number(Arena *a, SrcLoc loc, const char *text);
+Expr *ast_string(Arena *a, SrcLoc loc, const char *quoted);
+Expr *ast_ident(Arena *a, SrcLoc loc, const char *name);
+Expr *ast_call(Arena *a, SrcLoc loc, const char *callee, Arg *args);
+Expr *ast_index(Arena *a, SrcLoc loc, Expr *base, Expr *index);
+Expr *ast_list(Arena *a, SrcLoc loc, Arg *items);
+Expr *ast_map(Arena *a, SrcLoc loc, Arg *entries);
+Expr *ast_compare(Arena *a, SrcLoc loc, const char *op, Expr *lhs, Expr *rhs);
+Arg *ast_arg(Arena *a, SrcLoc loc, const char *key, Expr *value);
+Arg *ast_arg_append(Arg *list, Arg *arg);
+Item *ast_item(Arena *a, ItemKind kind, SrcLoc loc, const char *name, Expr *value, Arg *values);
+Item *ast_item_append(Item *list, Item *item);
+Param *ast_param(Arena *a, SrcLoc loc, const char *name, const char *dtype, SrcLoc dtype_loc,
+                 Arg *dims);
+Param *ast_param_append(Param *list, Param *p);
+Section *ast_section(Arena *a, SrcLoc loc, const char *kind, const char *name, SrcLoc name_loc,
+                     Param *params, bool has_params, Item *items);
+Section *ast_section_append(Section *list, Section *s);
+const char *expr_kind_name(ExprKind k);
+/* Writes the AST back as indented text (for --dump-ast and tests). */
+void ast_dump(FILE *out, const Ast *ast);
+int arg_count(const Arg *a);
+
+/* Argument binding for calls (layers, losses, optimizers, callbacks):
+ * positional arguments fill names in order, keywords by name. Unknown
+ * keywords, duplicates and missing required arguments are located errors. */
+typedef struct {
+  const char *name;
+  const Expr *value; /* NULL when not given */
+  SrcLoc loc;
+} BoundArg;
+
+bool bind_args(Diag *d, const Expr *call, const char *what, const char *const *names, int n_names,
+               int n_required, BoundArg *out);
+bool arg_int(Diag *d, const BoundArg *b, long lo, long hi, long *out);
+bool arg_number(Diag *d, const BoundArg *b, double lo, double hi, double *out);
+bool arg_bool(Diag *d, const BoundArg *b, bool *out);
+/* An identifier out of a fixed set; returns its index or -1 after an error. */
+int arg_choice(Diag *d, const BoundArg *b, const char *const *choices, int n_choices);
+/* "did you mean 'x'?" — the closest name within edit distance 2, or NULL. */
+const char *closest_name(const char *name, const char *const *names, int n);
+
+/* ===== parse.c (grammar/parser.y + grammar/lexer.l) ===== */
+
+/* Parses src into ast; reports syntax errors through diag. Returns the
+ * number of syntax errors (0 on success). */
+int parse_source(Ast *ast, const Source *src, Arena *arena, Diag *diag);
+
+/* ===== check.c: validated program description ===== */
+
+typedef enum { DT_U8, DT_F32 } DType;
+
+typedef enum {
+  LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+} LossKind;
+
+typedef enum { OPT_ADAM } OptimizerKind;
+
+typedef enum { MODE_MIN, MODE_MAX } MonitorMode;
+
+typedef struct {
+  bool enabled;
+  const char *monitor;
+  SrcLoc loc;
+  MonitorMode mode;
+  double min_delta;
+  int patience;
+  bool restore_best;
+  bool save_best_only;
+} Callback;
+
+typedef struct {
+  int class_id;
+  int count;
+} KeepRule;
+
+typedef enum { CMP_GT, CMP_GE, CMP_LT, CMP_LE, CMP_EQ, CMP_NE } CompareOp;
+
+typedef enum {
+  EXPECT_ACCURACY,
+  EXPECT_LOSS,
+  EXPECT_RECALL,
+  EXPECT_PRECISION,
+  EXPECT_F1,
+  EXPECT_PARAMS /* params(layer) — parameter count of a layer in the loaded checkpoint */
+} ExpectKind;
+
+typedef struct {
+  SrcLoc loc;
+  const char *text; /* the expectation as written, for the report */
+  ExpectKind kind;
+  int class_id;           /* RECALL/PRECISION/F1 */
+  const char *layer_name; /* PARAMS */
+  CompareOp op;
+  double threshold;
+} Expectation;
+
+#define MAX_CLASSES 256
+#define MAX_KEEP_RULES 64
+#define MAX_EXPECTATIONS 64
+
+/* Everything outside the model graph, validated (check.c fills it). */
+typedef struct {
+  /* data */
+  const char *data_name;
+  const char *data_dir; /* IDX directory */
+  int n_classes;
+  const char *class_names[MAX_CLASSES];
+  int validation_last; /* last N examples of the training file */
+  int limit_train;     /* 0 = all: first N examples of the training file */
+  int limit_test;
+  KeepRule keep[MAX_KEEP_RULES];
+  int n_keep;
+  long keep_seed;
+  /* train */
+  LossKind loss;
+  bool from_logits;
+  bool class_weight_balanced;
+  bool class_weight_explicit;
+  double class_weight[MAX_CLASSES];
+  OptimizerKind optimizer;
+  double learning_rate, beta1, beta2, epsilon;
+  int epochs;
+  int batch_size;
+  bool shuffle;
+  long seed;
+  Callback checkpoint;
+  Callback early_stopping;
+  /* evaluate */
+  bool has_evaluate;
+  Expectation expect[MAX_EXPECTATIONS];
+  int n_expect;
+  SrcLoc loss_loc;
+} Program;
+
+/* Validates sections and settings, fills prog. Returns false after reporting
+ * the first error. The model section itself is lowered by ir_build.c. */
+bool check_program(Program *prog, const Ast *ast, Arena *arena, Diag *diag);
+/* The model section (NULL if absent; check_program reports that). */
+const Section *ast_model_section(const Ast *ast);
+/* Looks a class up by name or number; -1 if unknown. */
+int program_class_id(const Program *prog, const Expr *e);
+
+/* ===== ir.c: the graph IR ===== */
+
+/*
+ * One node type for every operation, forward and backward (tinygrad style).
+ * A node produces one tensor. Shapes exclude the batch axis; a node with
+ * `batched` set has a leading batch axis of runtime size m <= batch_size.
+ */
+typedef enum {
+  /* sources */
+  IR_INPUT,   /* a model input (uint8 images) */
+  IR_LABELS,  /* integer class labels of the batch (uint8) */
+  IR_WEIGHTS, /* per-example loss weights of the batch (float), training only */
+  IR_PARAM,   /* a parameter tensor: trainable weight or non-trainable statistic */
+  IR_SCRATCH, /* a buffer written by its owner as a side output (dropout mask) */
+  /* forward */
+  IR_NORMALIZE, /* (x - mean) / max(sqrt(var), 1e-7), from uint8 */
+  IR_CAST,      /* uint8 -> float */
+  IR_RESHAPE,   /* a view: same data, new shape */
+  IR_MATMUL,    /* x (m, k) . w (k, n); may carry a fused bias + activation epilogue */
+  IR_BIAS_ADD,  /* x (m, n) + b (n) */
+  IR_ACT,       /* elementwise activation */
+  IR_DROPOUT,   /* inverted dropout; mask in aux */
+  IR_ADD,       /* a + b */
+  IR_SOFTMAX,   /* row softmax */
+  IR_XENT,      /* sparse categorical cross-entropy of probabilities: the loss */
+  IR_SOFTMAX_XENT, /* fused softmax + cross-entropy from logits: the loss (output = probs) */
+  /* backward */
+  IR_MATMUL_GRAD_X,  /* dx = dout . w^T */
+  IR_MATMUL_GRAD_W,  /* dw = x^T . dout */
+  IR_BIAS_GRAD,      /* db = sum over batch of dout */
+  IR_ACT_GRAD,       /* dx = dout * act'(out) */
+  IR_DROPOUT_GRAD,   /* dx = dout * mask */
+  IR_ACT_DROPOUT_GRAD, /* fused: dx = dout * mask * act'(out) */
+  IR_SOFTMAX_GRAD,   /* dx = s * (dout - sum(dout * s)) */
+  IR_XENT_GRAD,      /* dprobs of the cross-entropy */
+  IR_SOFTMAX_XENT_GRAD, /* fused: dlogits = (probs - onehot) * w / m */
+  IR_ACCUMULATE,     /* a + b of two gradient contributions */
+  IR_OP_COUNT
+} IrOp;
+
+typedef enum { ACT_NONE, ACT_RELU, ACT_SIGMOID, ACT_TANH, ACT_SOFTMAX } Activation;
+
+typedef enum {
+  ST_NONE,    /* not yet planned */
+  ST_INPUT,   /* the batch input block (x, labels, weights) */
+  ST_PARAM,   /* the parameter block */
+  ST_GRAD,    /* the gradient block (parallel to trainable params) */
+  ST_ARENA,   /* the activation arena, offsets from the memory plan */
+  ST_VIEW     /* aliases another node's storage */
+} Storage;
+
+#define IR_MAX_INPUTS 4
+#define IR_MAX_RANK 8
+
+typedef struct IrNode IrNode;
+struct IrNode {
+  int id;
+  IrOp op;
+  IrNode *in[IR_MAX_INPUTS];
+  int n_in;
+  SrcLoc loc;             /* the .nn expression this came from */
+  const char *layer;      /* owning layer's name ("dense_1", "loss") */
+  const char *name;       /* tensor name ("dense_1.kernel", "dense_1.out") */
+  bool backward;          /* part of the backward graph */
+  bool dead;              /* removed by a rewrite; dropped by ir_compact */
+  /* type (shape.c) */
+  DType dtype;
+  bool batched;
+  int dims[IR_MAX_RANK];
+  int rank;
+  /* attributes */
+  Activation act;         /* IR_ACT, IR_ACT_GRAD; IR_MATMUL's fused epilogue activation */
+  int units;              /* IR_MATMUL: output features (the kernel is shaped in shape.c) */
+  bool has_bias;          /* IR_MATMUL after fusion: in[2] is the epilogue bias */
+  float rate;             /* IR_DROPOUT */
+  bool per_feature;       /* IR_NORMALIZE: axis=-1 */
+  bool trainable;         /* IR_PARAM */
+  const char *init;       /* IR_PARAM: "glorot_uniform", "zeros", "ones", "adapt" */
+  int fan_in, fan_out;    /* IR_PARAM glorot */
+  IrNode *aux;            /* IR_DROPOUT: its IR_SCRATCH mask */
+  IrNode *grad_of;        /* a parameter gradient: the IR_PARAM it belongs to */
+  const char *fused;      /* fuse.c: what was fused into this node, for comments */
+  /* autodiff bookkeeping */
+  bool requires_grad;
+  IrNode *grad;           /* gradient of this node's output */
+  /* memory plan (memplan.c) */
+  Storage storage;
+  size_t offset;          /* bytes into its block */
+  size_t bytes;
+  int first_use, last_use;
+  IrNode *view_of;        /* ST_VIEW: the node whose storage this aliases */
+};
+
+typedef struct {
+  Arena *arena;
+  IrNode **nodes; /* schedule order: forward nodes first, then backward */
+  int n_nodes, cap;
+  int next_id;
+  const char *model_name;
+  int batch_size;
+  int n_classes;
+  IrNode *input;   /* model input */
+  IrNode *labels;
+  IrNode *weights; /* NULL unless class weights are used */
+  IrNode *output;  /* model output (logits or probabilities) */
+  IrNode *loss;    /* IR_XENT or IR_SOFTMAX_XENT */
+  const char **layer_names; /* in order of creation (ir_build), for summary and emitter */
+  const char **layer_kinds; /* "dense", "normalization", ... */
+  int n_layers;
+  size_t arena_bytes;  /* memplan: planned activation arena */
+  size_t naive_bytes;  /* memplan: what one buffer per tensor would take */
+  bool has_backward;
+} Graph;
+
+Graph *ir_new_graph(Arena *a, const char *model_name, int batch_size);
+IrNode *ir_add(Graph *g, IrOp op, SrcLoc loc, const char *layer, int n_in, ...);
+void ir_set_shape(IrNode *n, DType dt, bool batched, int rank, const int *dims);
+size_t ir_elems(const IrNode *n); /* per example when batched */
+size_t ir_dtype_size(DType dt);
+const char *ir_op_name(IrOp op);
+const char *ir_act_name(Activation act);
+bool ir_is_backward_op(IrOp op);
+/* Removes dead nodes and renumbers the schedule. */
+void ir_compact(Graph *g);
+/* Number of live uses of n by other live nodes (inputs, bias, aux). */
+int ir_use_count(const Graph *g, const IrNode *n);
+/* Replaces every use of `from` by `to`. */
+void ir_replace_uses(Graph *g, IrNode *from, IrNode *to);
+/* The storage root of a view chain. */
+IrNode *ir_storage_root(IrNode *n);
+/* Formats a shape "(B, 28, 28)" into an arena string. */
+const char *ir_shape_str(Arena *a, const IrNode *n);
+
+/* ===== ir_build.c ===== */
+
+/* Lowers the model section and the loss into forward IR. Reports located
+ * errors for unknown layers, names and arguments; NULL on error. */
+Graph *ir_build(Arena *a, const Ast *ast, const Program *prog, Diag *diag);
+
+/* ===== shape.c ===== */
+
+/* Infers dtype and shape of every node in schedule order; a mismatch is a
+ * located error at the layer call. */
+bool shape_infer(Graph *g, Diag *diag);
+
+/* ===== autodiff.c ===== */
+
+/* Appends the backward graph (reverse mode, per-op rules) from the loss. */
+bool autodiff(Graph *g, Diag *diag);
+
+/* ===== fuse.c ===== */
+
+/* softmax + cross-entropy (forward and backward), matmul + bias + activation
+ * (GEMM epilogue), dropout-grad + act-grad. Returns the number of fusions. */
+int fuse(Graph *g);
+
+/* ===== memplan.c ===== */
+
+/* Assigns storage: params and grads to their blocks, views to their roots,
+ * every other tensor an arena offset reused by liveness. */
+void memplan(Graph *g);
+
+/* ===== ir_verify.c ===== */
+
+/* Checks structural invariants (inputs scheduled before uses, shapes set,
+ * no dead references, plan without overlapping live buffers). Calls NNC_BUG. */
+void ir_verify(const Graph *g, const char *after_pass);
+
+/* ===== ir_dump.c ===== */
+
+void ir_dump(FILE *out, const Graph *g, const char *after_pass);
+
+/* ===== summary.c ===== */
+
+/* Keras-style model.summary() table. */
+void summary_print(FILE *out, const Graph *g);
+
+/* ===== emit_c.c ===== */
+
+typedef struct {
+  const char *source_path; /* the .nn file, named in the banner */
+} EmitOptions;
+
+void emit_c(FILE *out, const Graph *g, const Program *prog, const EmitOptions *opt);
+
+/* ===== driver.c ===== */
+
+typedef enum {
+  PASS_PARSE,
+  PASS_CHECK,
+  PASS_BUILD,
+  PASS_SHAPE,
+  PASS_AUTODIFF,
+  PASS_FUSE,
+  PASS_MEMPLAN,
+  PASS_COUNT
+} PassId;
+
+typedef struct {
+  const char *input_path;
+  const char *c_path;    /* where to write generated C; NULL = derived */
+  const char *exe_path;  /* NULL = derived; "" = do not compile */
+  const char *dump_pass; /* print IR after this pass ("all" for every pass) */
+  bool no_fuse;
+  bool summary_only;
+  bool emit_only;        /* write C, do not run cc */
+  FILE *err;             /* diagnostics stream */
+} DriverOptions;
+
+typedef struct {
+  Arena arena;
+  Source src;
+  Diag diag;
+  Ast ast;
+  Program prog;
+  Graph *graph;
+} Compilation;
+
+/* Runs the pipeline up to and including `last`. Returns false after errors. */
+bool compile_until(Compilation *c, const DriverOptions *opt, PassId last);
+void compilation_free(Compilation *c);
+const char *pass_name(PassId p);
+/* `nnc build`: every pass, emit C, run the C compiler. Exit status. */
+int driver_build(const DriverOptions *opt);
+
+#endif

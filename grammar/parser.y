@@ -1,0 +1,253 @@
+/*
+ * parser.y — the .nn grammar: a pure, reentrant LALR(1) parser with
+ * locations (jq's habits: api.pure, %locations, %parse-param instead of
+ * globals, detailed errors, %expect 0). Actions stay thin: they only call
+ * the ast_* constructors. Values live in the compilation's arena, so no
+ * %destructor is needed for values dropped during error recovery.
+ *
+ * A file is a list of sections; every section body is a list of items
+ * separated by newlines or ';'. What a setting means is decided in check.c,
+ * what a model statement means in ir_build.c, so the grammar stays small.
+ *
+ *   section  = IDENT [IDENT] ["(" params ")"] "{" items "}"
+ *   item     = IDENT "=" expr | "return" expr | "expect" expr CMP expr
+ *            | IDENT "(" args ")" | IDENT value*
+ *   value    = NUMBER | STRING | IDENT | IDENT "(" args ")" | IDENT "[" expr "]"
+ *            | "[" args "]" | "{" key ":" expr, ... "}"
+ */
+%define api.pure full
+%define api.location.type {SrcLoc}
+%define parse.error detailed
+%locations
+%expect 0
+%param {void *scanner}
+%parse-param {ParseState *ps}
+
+%code requires {
+#include "nnc.h"
+
+/* State the lexer keeps between tokens (yyextra). */
+typedef struct LexState {
+  Arena *arena;
+  Diag *diag;
+  int depth; /* open ( and [ : newlines inside them are blanks */
+  int line, col;
+} LexState;
+
+/* What the parser actions build into. */
+typedef struct ParseState {
+  Arena *arena;
+  Diag *diag;
+  Ast *ast;
+} ParseState;
+}
+
+%code provides {
+int yylex(YYSTYPE *yylval, YYLTYPE *yylloc, void *scanner);
+}
+
+%code {
+static void yyerror(YYLTYPE *loc, void *scanner, ParseState *ps, const char *msg);
+#define A (ps->arena)
+}
+
+%union {
+  const char *str;
+  Expr *expr;
+  Arg *arg;
+  Item *item;
+  Param *param;
+  Section *section;
+}
+
+%token <str> IDENT "identifier" NUMBER "number" STRING "string" CMP "comparison operator"
+%token RETURN "return" EXPECT "expect" NEWLINE "end of line"
+
+/* In a setting's value list, `a [1, 2]` could be a name then a list or an
+ * index: an index it is (shift), like C's dangling else. */
+%precedence BARE_NAME
+%precedence '['
+
+%type <expr> expr map list
+%type <arg> args_opt args arg map_entries map_entry values_opt values dims
+%type <item> items_opt item_list item
+%type <param> params_opt params param
+%type <section> section
+%type <str> map_key
+
+%%
+
+file
+  : nls_opt
+  | nls_opt sections
+  ;
+
+sections
+  : section nls_opt               { ps->ast->sections = ast_section_append(ps->ast->sections, $1); }
+  | sections section nls_opt      { ps->ast->sections = ast_section_append(ps->ast->sections, $2); }
+  ;
+
+/* section = IDENT [IDENT] ["(" params ")"] "{" items "}" */
+section
+  : IDENT '{' nls_opt items_opt '}'
+      { $$ = ast_section(A, @1, $1, NULL, @1, NULL, false, $4); }
+  | IDENT IDENT '{' nls_opt items_opt '}'
+      { $$ = ast_section(A, @1, $1, $2, @2, NULL, false, $5); }
+  | IDENT IDENT '(' params_opt ')' '{' nls_opt items_opt '}'
+      { $$ = ast_section(A, @1, $1, $2, @2, $4, true, $8); }
+  ;
+
+params_opt
+  : %empty                        { $$ = NULL; }
+  | params
+  ;
+
+params
+  : param
+  | params ',' param              { $$ = ast_param_append($1, $3); }
+  ;
+
+/* param = IDENT ":" DTYPE "[" dims "]"      e.g.  x: u8[28, 28] */
+param
+  : IDENT ':' IDENT '[' dims ']'  { $$ = ast_param(A, @1, $1, $3, @3, $5); }
+  ;
+
+dims
+  : expr                          { $$ = ast_arg(A, @1, NULL, $1); }
+  | dims ',' expr                 { $$ = ast_arg_append($1, ast_arg(A, @3, NULL, $3)); }
+  ;
+
+items_opt
+  : %empty                        { $$ = NULL; }
+  | item_list terms_opt
+  ;
+
+item_list
+  : item
+  | item_list terms item          { $$ = ast_item_append($1, $3); }
+  ;
+
+item
+  : IDENT '=' expr                { $$ = ast_item(A, ITEM_ASSIGN, @1, $1, $3, NULL); }
+  | RETURN expr                   { $$ = ast_item(A, ITEM_RETURN, @1, NULL, $2, NULL); }
+  | EXPECT expr CMP expr
+      { $$ = ast_item(A, ITEM_EXPECT, @1, NULL, ast_compare(A, @3, $3, $2, $4), NULL); }
+  | IDENT '(' args_opt ')'
+      { $$ = ast_item(A, ITEM_SETTING, @1, $1, ast_call(A, @1, $1, $3), NULL); }
+  | IDENT values_opt              { $$ = ast_item(A, ITEM_SETTING, @1, $1, NULL, $2); }
+  | error                         { $$ = NULL; }
+  ;
+
+values_opt
+  : %empty                        { $$ = NULL; }
+  | values
+  ;
+
+values
+  : expr                          { $$ = ast_arg(A, @1, NULL, $1); }
+  | values expr                   { $$ = ast_arg_append($1, ast_arg(A, @2, NULL, $2)); }
+  ;
+
+expr
+  : NUMBER                        { $$ = ast_number(A, @1, $1); }
+  | STRING                        { $$ = ast_string(A, @1, $1); }
+  | IDENT %prec BARE_NAME         { $$ = ast_ident(A, @1, $1); }
+  | IDENT '(' args_opt ')'        { $$ = ast_call(A, @1, $1, $3); }
+  | IDENT '[' expr ']'            { $$ = ast_index(A, @1, ast_ident(A, @1, $1), $3); }
+  | list
+  | map
+  ;
+
+args_opt
+  : %empty                        { $$ = NULL; }
+  | args
+  ;
+
+args
+  : arg
+  | args ',' arg                  { $$ = ast_arg_append($1, $3); }
+  ;
+
+arg
+  : expr                          { $$ = ast_arg(A, @1, NULL, $1); }
+  | IDENT '=' expr                { $$ = ast_arg(A, @1, $1, $3); }
+  ;
+
+list
+  : '[' args_opt ']'              { $$ = ast_list(A, @1, $2); }
+  ;
+
+/* map = "{" key ":" expr, ... "}", newlines allowed between entries */
+map
+  : '{' nls_opt '}'               { $$ = ast_map(A, @1, NULL); }
+  | '{' nls_opt map_entries nls_opt '}'     { $$ = ast_map(A, @1, $3); }
+  | '{' nls_opt map_entries ',' nls_opt '}' { $$ = ast_map(A, @1, $3); }
+  ;
+
+map_entries
+  : map_entry
+  | map_entries ',' nls_opt map_entry       { $$ = ast_arg_append($1, $4); }
+  ;
+
+map_entry
+  : map_key ':' expr              { $$ = ast_arg(A, @1, $1, $3); }
+  ;
+
+map_key
+  : IDENT
+  | STRING                        { $$ = ast_string(A, @1, $1)->text; }
+  | NUMBER
+  ;
+
+terms_opt
+  : %empty
+  | terms
+  ;
+
+terms
+  : term
+  | terms term
+  ;
+
+term
+  : NEWLINE
+  | ';'
+  ;
+
+nls_opt
+  : %empty
+  | nls_opt NEWLINE
+  ;
+
+%%
+
+#include "lexer.h"
+
+static void yyerror(YYLTYPE *loc, void *scanner, ParseState *ps, const char *msg) {
+  (void)scanner;
+  /* bison says "syntax error, unexpected X, expecting Y": keep it, drop the comma */
+  const char *prefix = "syntax error, ";
+  if (strncmp(msg, prefix, strlen(prefix)) == 0)
+    diag_error(ps->diag, *loc, "syntax error: %s", msg + strlen(prefix));
+  else
+    diag_error(ps->diag, *loc, "%s", msg);
+}
+
+int parse_source(Ast *ast, const Source *src, Arena *arena, Diag *diag) {
+  LexState lex = {.arena = arena, .diag = diag, .depth = 0, .line = 1, .col = 1};
+  ParseState ps = {.arena = arena, .diag = diag, .ast = ast};
+  yyscan_t scanner;
+  if (yylex_init_extra(&lex, &scanner) != 0)
+    NNC_BUG("cannot initialise the lexer");
+  YY_BUFFER_STATE buf = yy_scan_bytes(src->text, (int)src->size, scanner);
+  int before = diag->error_count;
+  int rc = yyparse(scanner, &ps);
+  yy_delete_buffer(buf, scanner);
+  yylex_destroy(scanner);
+  int errors = diag->error_count - before;
+  if (rc != 0 && errors == 0) {
+    diag_error(diag, (SrcLoc){lex.line, lex.col, lex.line, lex.col}, "cannot parse this file");
+    errors = 1;
+  }
+  return errors;
+}
