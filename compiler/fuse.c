@@ -46,6 +46,7 @@ static int fuse_softmax_xent(Graph *g) {
   loss->in[0] = sm->in[0];
   ir_set_shape(loss, DT_F32, true, sm->rank, sm->dims); /* its output is now the probabilities */
   loss->fused = "softmax + sparse categorical cross-entropy (log-sum-exp, stable)";
+  loss->name = "probs";
   sg->op = IR_SOFTMAX_XENT_GRAD;
   for (int k = 0; k < loss->n_in; k++)
     sg->in[k] = k == 0 ? loss : loss->in[k];

@@ -194,7 +194,9 @@ static IrNode *layer_dense(Builder *b, const Expr *call, IrNode *x) {
   IrNode *bias = use_bias ? new_param(b, call, layer, "bias", true, "zeros") : NULL;
   IrNode *m = ir_add(b->g, IR_MATMUL, call->loc, layer, 2, as_float(b, x, call), kernel);
   m->units = (int)units;
+  m->name = arena_printf(b->arena, "%s.matmul", layer);
   IrNode *y = bias ? ir_add(b->g, IR_BIAS_ADD, call->loc, layer, 2, m, bias) : m;
+  y->name = arena_printf(b->arena, "%s.preact", layer);
   return set_out_name(b, apply_activation(b, y, act, call->loc, layer));
 }
 

@@ -137,6 +137,10 @@ void rt_softmax_xent_backward(float *dlogits, const float *probs, const uint8_t 
 
 /* Number of rows whose argmax equals the label. */
 int rt_count_correct(const float *scores, const uint8_t *labels, int m, int c);
+/* Sum of the weights of the rows whose argmax equals the label (w = NULL means 1):
+ * Keras weights its training metrics by the class weights too. */
+double rt_weighted_correct(const float *scores, const uint8_t *labels, const float *sample_weight,
+                           int m, int c);
 int rt_argmax(const float *row, int c);
 
 /* ===== rt_optim.c ===== */

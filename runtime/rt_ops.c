@@ -405,3 +405,12 @@ int rt_count_correct(const float *scores /* (m, c) */, const uint8_t *labels /* 
     correct += rt_argmax(scores + (size_t)i * c, c) == labels[i];
   return correct;
 }
+
+double rt_weighted_correct(const float *scores /* (m, c) */, const uint8_t *labels /* (m) */,
+                           const float *sample_weight /* (m) or NULL */, int m, int c) {
+  double correct = 0;
+  for (int i = 0; i < m; i++)
+    if (rt_argmax(scores + (size_t)i * c, c) == labels[i])
+      correct += sample_weight ? sample_weight[i] : 1.0;
+  return correct;
+}

@@ -21,3 +21,33 @@ nnc_check_test(test_data nncrt tests/test_data.c)
 nnc_check_test(test_metrics nncrt tests/test_metrics.c)
 nnc_check_test(test_train nncrt tests/test_train.c)
 nnc_check_test(test_ckpt nncrt tests/test_ckpt.c)
+
+# ---- compiler suites ----
+# Check suites for the passes (each links nnccore and reads models/ through
+# NNC_SOURCE_DIR), one CTest per malformed input in tests/errors/ (its first
+# line says `# expect: LINE:COL: error: ...`), and a seeded mutation test
+# that nnc never crashes on a damaged day5.nn.
+foreach(suite test_parse test_check test_shape test_autodiff)
+  nnc_check_test(${suite} nnccore tests/${suite}.c)
+  target_compile_definitions(${suite} PRIVATE NNC_SOURCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
+endforeach()
+
+file(GLOB NNC_ERROR_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/tests/errors/*.nn)
+foreach(nn ${NNC_ERROR_TESTS})
+  get_filename_component(name ${nn} NAME_WE)
+  add_test(NAME error_${name}
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_error_test.sh ${nn} $<TARGET_FILE:nnc>)
+endforeach()
+
+add_test(NAME parser_fuzz
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_fuzz_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/models/day5.nn 300)
+set_tests_properties(parser_fuzz PROPERTIES TIMEOUT 120)
+
+# ---- end-to-end: build a .nn, check the C and the gradient, train on a subset ----
+foreach(model small_mlp softmax_mlp)
+  add_test(NAME e2e_${model}
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
+            ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>
+            ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/${model}.nn)
+endforeach()

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# End-to-end test: nnc builds MODEL.nn, the generated C compiles warning-free
+# with -Wall -Wextra -Werror, its gradient matches finite differences, and it
+# trains on a Fashion-MNIST subset, writes history.csv / metrics.json / a
+# checkpoint, and passes the .nn file's own expectations.
+#
+# usage: run_e2e.sh NNC RUNTIME_DIR RUNTIME_LIB MODEL.nn
+set -euo pipefail
+nnc=$1 runtime_dir=$2 runtime_lib=$3 model=$4
+name=$(basename "$model" .nn)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+fail() { echo "FAIL ($name): $*" >&2; exit 1; }
+
+"$nnc" build "$model" || fail "nnc build exited $?"
+[ -x "./$name" ] || fail "no executable ./$name"
+[ -f "$name.c" ] || fail "no generated $name.c"
+
+# the generated C is a product: warning-free under -Wall -Wextra
+cc -O1 -Wall -Wextra -Werror -std=c11 -I"$runtime_dir" -c "$name.c" -o /dev/null ||
+  fail "generated C has warnings"
+grep -q "fused:" "$name.c" || fail "no fusion comment in the generated C"
+
+# autodiff + emitter: the whole model's gradient against central differences
+"./$name" --gradcheck > gradcheck.txt || { cat gradcheck.txt; fail "gradcheck failed"; }
+grep -q "agree with central differences" gradcheck.txt || fail "gradcheck printed no verdict"
+
+# train, checkpoint, evaluate; the .nn file's expectations decide the exit code
+"./$name" --out out > train.txt 2>&1 || { cat train.txt; fail "training run exited non-zero"; }
+cat train.txt
+[ -s out/best.ckpt ] || fail "no checkpoint"
+[ ! -e out/best.ckpt.tmp ] || fail "temporary checkpoint left behind"
+lines=$(wc -l < out/history.csv)
+[ "$lines" -ge 2 ] || fail "history.csv has $lines lines"
+head -1 out/history.csv | grep -qx "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds" ||
+  fail "history.csv header"
+grep -q '"test_accuracy"' out/metrics.json || fail "metrics.json lacks test_accuracy"
+grep -q '"confusion_matrix"' out/metrics.json || fail "metrics.json lacks confusion_matrix"
+grep -q "^Epoch 1/" train.txt || fail "no per-epoch progress line"
+
+# a missing data directory is an error that names it, not a crash
+if "./$name" --data "$work/no-such-dir" > missing.txt 2>&1; then
+  fail "run with a missing data directory succeeded"
+fi
+grep -q "no-such-dir" missing.txt || { cat missing.txt; fail "error does not name the data"; }
+
+# --help works and lists the overrides
+"./$name" --help | grep -q -- "--epochs" || fail "--help does not list --epochs"
+: "$runtime_lib"
+echo "PASS ($name)"
