@@ -28,12 +28,14 @@ static void mark_requires_grad(Graph *g) {
   }
 }
 
-/* A backward node shaped like `like` (the value whose gradient it is). */
-static IrNode *grad_node(Autodiff *ad, IrOp op, const IrNode *like, int n_in, IrNode *a,
-                         IrNode *b, IrNode *c) {
-  IrNode *n = n_in == 1 ? ir_add(ad->g, op, like->loc, like->layer, 1, a)
-            : n_in == 2 ? ir_add(ad->g, op, like->loc, like->layer, 2, a, b)
-                        : ir_add(ad->g, op, like->loc, like->layer, 3, a, b, c);
+/* A backward node of forward node `fw`'s rule, shaped like `like` (the value
+ * whose gradient it is). It keeps fw's layer, so the emitter puts it in that
+ * layer's backward function. */
+static IrNode *grad_node(Autodiff *ad, IrOp op, const IrNode *fw, const IrNode *like, int n_in,
+                         IrNode *a, IrNode *b, IrNode *c) {
+  IrNode *n = n_in == 1 ? ir_add(ad->g, op, fw->loc, fw->layer, 1, a)
+            : n_in == 2 ? ir_add(ad->g, op, fw->loc, fw->layer, 2, a, b)
+                        : ir_add(ad->g, op, fw->loc, fw->layer, 3, a, b, c);
   ir_set_shape(n, DT_F32, like->batched, like->rank, like->dims);
   n->backward = true;
   n->name = arena_printf(ad->g->arena, "d(%s)", like->name ? like->name : ir_op_name(like->op));
@@ -48,26 +50,26 @@ static void add_grad(Autodiff *ad, IrNode *x, IrNode *g) {
     x->grad = g;
     return;
   }
-  x->grad = grad_node(ad, IR_ACCUMULATE, x, 2, x->grad, g, NULL);
+  x->grad = grad_node(ad, IR_ACCUMULATE, x, x, 2, x->grad, g, NULL);
 }
 
 /* d(loss)/d(probs) of the cross-entropy: the seed of the backward pass. */
 static void rule_xent(Autodiff *ad, IrNode *n) {
   IrNode *p = n->in[0];
   IrNode *w = n->n_in > 2 ? n->in[2] : NULL;
-  IrNode *g = w ? grad_node(ad, IR_XENT_GRAD, p, 3, p, n->in[1], w)
-                : grad_node(ad, IR_XENT_GRAD, p, 2, p, n->in[1], NULL);
+  IrNode *g = w ? grad_node(ad, IR_XENT_GRAD, n, p, 3, p, n->in[1], w)
+                : grad_node(ad, IR_XENT_GRAD, n, p, 2, p, n->in[1], NULL);
   add_grad(ad, p, g);
 }
 
 /* y = softmax(x): dx = y * (dy - sum(dy * y)) */
 static void rule_softmax(Autodiff *ad, IrNode *n) {
-  add_grad(ad, n->in[0], grad_node(ad, IR_SOFTMAX_GRAD, n->in[0], 2, n->grad, n, NULL));
+  add_grad(ad, n->in[0], grad_node(ad, IR_SOFTMAX_GRAD, n, n->in[0], 2, n->grad, n, NULL));
 }
 
 /* y = act(x): dx = dy * act'(y), written in terms of the output y */
 static void rule_act(Autodiff *ad, IrNode *n) {
-  IrNode *g = grad_node(ad, IR_ACT_GRAD, n->in[0], 2, n->grad, n, NULL);
+  IrNode *g = grad_node(ad, IR_ACT_GRAD, n, n->in[0], 2, n->grad, n, NULL);
   g->act = n->act;
   add_grad(ad, n->in[0], g);
 }
@@ -76,27 +78,27 @@ static void rule_act(Autodiff *ad, IrNode *n) {
 static void rule_bias_add(Autodiff *ad, IrNode *n) {
   add_grad(ad, n->in[0], n->grad);
   if (n->in[1]->requires_grad)
-    add_grad(ad, n->in[1], grad_node(ad, IR_BIAS_GRAD, n->in[1], 1, n->grad, NULL, NULL));
+    add_grad(ad, n->in[1], grad_node(ad, IR_BIAS_GRAD, n, n->in[1], 1, n->grad, NULL, NULL));
 }
 
 /* y = x . W: dW = x^T . dy, dx = dy . W^T (only when x needs a gradient) */
 static void rule_matmul(Autodiff *ad, IrNode *n) {
   IrNode *x = n->in[0], *w = n->in[1];
   if (w->requires_grad)
-    add_grad(ad, w, grad_node(ad, IR_MATMUL_GRAD_W, w, 2, x, n->grad, NULL));
+    add_grad(ad, w, grad_node(ad, IR_MATMUL_GRAD_W, n, w, 2, x, n->grad, NULL));
   if (x->requires_grad)
-    add_grad(ad, x, grad_node(ad, IR_MATMUL_GRAD_X, x, 2, n->grad, w, NULL));
+    add_grad(ad, x, grad_node(ad, IR_MATMUL_GRAD_X, n, x, 2, n->grad, w, NULL));
 }
 
 /* y = x * mask: dx = dy * mask */
 static void rule_dropout(Autodiff *ad, IrNode *n) {
-  add_grad(ad, n->in[0], grad_node(ad, IR_DROPOUT_GRAD, n->in[0], 2, n->grad, n->aux, NULL));
+  add_grad(ad, n->in[0], grad_node(ad, IR_DROPOUT_GRAD, n, n->in[0], 2, n->grad, n->aux, NULL));
 }
 
 /* y = reshape(x): dx = reshape(dy) back to x's shape (a view, no copy) */
 static void rule_reshape(Autodiff *ad, IrNode *n) {
   IrNode *x = n->in[0];
-  IrNode *g = ir_add(ad->g, IR_RESHAPE, x->loc, x->layer, 1, n->grad);
+  IrNode *g = ir_add(ad->g, IR_RESHAPE, n->loc, n->layer, 1, n->grad);
   ir_set_shape(g, DT_F32, x->batched, x->rank, x->dims);
   g->backward = true;
   g->name = arena_printf(ad->g->arena, "d(%s)", x->name ? x->name : "reshape");

@@ -382,6 +382,16 @@ static const char *layer_kind(const Graph *g, const char *layer) {
   return layer;
 }
 
+/* A dense layer whose input needs no gradient (autodiff skipped dx). */
+static bool skips_input_grad(const Graph *g, const char *layer) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const IrNode *n = g->nodes[i];
+    if (n->op == IR_MATMUL && !strcmp(n->layer, layer) && !n->in[0]->requires_grad)
+      return true;
+  }
+  return false;
+}
+
 static void emit_group(Emitter *e, const Group *gr, bool backward) {
   const Graph *g = e->g;
   const IrNode *first = g->nodes[gr->start];
@@ -408,6 +418,8 @@ static void emit_group(Emitter *e, const Group *gr, bool backward) {
     else
       emit_forward_node(e, n);
   }
+  if (backward && skips_input_grad(g, first->layer))
+    P("  /* no gradient for this layer's input: nothing before it is trainable */\n");
   P("}\n\n");
 }
 
@@ -502,9 +514,15 @@ static void emit_normalization_adapt(Emitter *e) {
     for (int k = 0; k < g->n_nodes; k++) {
       const IrNode *c = g->nodes[k];
       if (c->op == IR_PARAM && !strcmp(c->layer, n->layer) && strstr(c->name, ".count"))
-        P("  %s[0] = (float)train->count * INPUT_SIZE / %d;\n", cn(e, c), features);
+        P("  %s[0] = (float)train->count * %zu; /* values averaged per statistic */\n", cn(e, c),
+      elems(n->in[0]) / (size_t)features);
     }
   }
+}
+
+/* "(28, 28)": the input's per-example shape */
+static const char *input_shape_text(Emitter *e) {
+  return arena_printf(e->g->arena, "(%s", ir_shape_str(e->g->arena, e->g->input) + 4);
 }
 
 static void emit_prepare_data(Emitter *e) {
@@ -515,7 +533,7 @@ static void emit_prepare_data(Emitter *e) {
   P("  if (ds->item_size != INPUT_SIZE)\n");
   P("    rt_die(\"%%s: images have %%zu values (%%dx%%dx%%d), but model input %s is %s\",\n"
     "           what, ds->item_size, ds->rows, ds->cols, ds->channels);\n",
-    e->g->input->name, ir_shape_str(e->g->arena, e->g->input));
+    e->g->input->name, input_shape_text(e));
   P("}\n\n");
   P("static void prepare_data(RtDataset *train, RtDataset *val, const RtOptions *opt) {\n");
   P("  RtDataset full;\n  rt_dataset_load_idx(&full, opt->data_dir, \"train\");\n");
