@@ -51,3 +51,8 @@ foreach(model small_mlp softmax_mlp)
             ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>
             ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/${model}.nn)
 endforeach()
+# the flagship: its generated C is warning-free and its gradient is right
+add_test(NAME e2e_day5_codegen
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>
+          ${CMAKE_CURRENT_SOURCE_DIR}/models/day5.nn --no-train)
