@@ -8,7 +8,7 @@
 # With --no-train only the compile, warning and gradient checks run (used for
 # models/day5.nn, whose full training run is command 1 of the README).
 set -euo pipefail
-nnc=$1 runtime_dir=$2 runtime_lib=$3 model=$4 mode=${5:-}
+nnc=$(realpath "$1") runtime_dir=$(realpath "$2") runtime_lib=$3 model=$(realpath "$4") mode=${5:-}
 name=$(basename "$model" .nn)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
