@@ -50,9 +50,25 @@ typedef struct {
 } RtRng;
 
 void rt_rng_seed(RtRng *rng, uint64_t seed);
-uint32_t rt_rng_u32(RtRng *rng);
-/* Uniform in [0, 1). */
-float rt_rng_uniform(RtRng *rng);
+
+/* xoshiro128+ step. Inline: dropout draws one number per activation. */
+static inline uint32_t rt_rng_u32(RtRng *rng) {
+  uint32_t *s = rng->s;
+  uint32_t result = s[0] + s[3];
+  uint32_t t = s[1] << 9;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = (s[3] << 11) | (s[3] >> 21);
+  return result;
+}
+
+/* Uniform in [0, 1): 24 bits fill a float's mantissa exactly. */
+static inline float rt_rng_uniform(RtRng *rng) {
+  return (float)(rt_rng_u32(rng) >> 8) * (1.0f / 16777216.0f);
+}
 /* Uniform integer in [0, n), unbiased. */
 uint32_t rt_rng_below(RtRng *rng, uint32_t n);
 /* Fisher-Yates shuffle of an int array. */

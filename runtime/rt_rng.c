@@ -18,10 +18,6 @@ static uint64_t splitmix64_next(uint64_t *state) {
   return z ^ (z >> 31);
 }
 
-static inline uint32_t rotl32(uint32_t x, int k) {
-  return (x << k) | (x >> (32 - k));
-}
-
 void rt_rng_seed(RtRng *rng, uint64_t seed) {
   uint64_t sm = seed;
   uint64_t a = splitmix64_next(&sm);
@@ -35,23 +31,8 @@ void rt_rng_seed(RtRng *rng, uint64_t seed) {
     rng->s[0] = 1;
 }
 
-uint32_t rt_rng_u32(RtRng *rng) {
-  uint32_t *s = rng->s;
-  uint32_t result = s[0] + s[3];
-  uint32_t t = s[1] << 9;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl32(s[3], 11);
-  return result;
-}
-
-float rt_rng_uniform(RtRng *rng) {
-  /* 24 bits fill a float's mantissa exactly: k / 2^24 is < 1 and exact. */
-  return (float)(rt_rng_u32(rng) >> 8) * (1.0f / 16777216.0f);
-}
+/* rt_rng_u32 and rt_rng_uniform are static inline in nnc_runtime.h: the
+ * dropout kernel draws one number per activation, so the call must vanish. */
 
 uint32_t rt_rng_below(RtRng *rng, uint32_t n) {
   if (n == 0)
