@@ -415,7 +415,7 @@ bool arg_bool(Diag *d, const BoundArg *b, bool *out) {
 int arg_choice(Diag *d, const BoundArg *b, const char *const *choices, int n_choices) {
   const Expr *e = b->value;
   char buf[512];
-  if (e->kind != EX_IDENT) {
+  if (e->kind != EX_IDENT && e->kind != EX_STRING) { /* relu or "relu", as Keras writes it */
     diag_error(d, e->loc, "'%s' must be one of %s", b->name,
                list_names(buf, sizeof buf, choices, n_choices));
     return -1;

@@ -428,7 +428,7 @@ static const char *source_span(Checker *c, SrcLoc from, SrcLoc line) {
   if (!p)
     return "";
   p += from.first_column - 1;
-  size_t n = strcspn(p, "#\n;");
+  size_t n = strcspn(p, "#\n;}");
   while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
     n--;
   return arena_strndup(c->arena, p, n);
@@ -608,8 +608,22 @@ const Section *ast_model_section(const Ast *ast) {
   return NULL;
 }
 
+/* Errors about the (default) loss point at the train section, or the model. */
+static void default_loss_location(Checker *c, const Ast *ast) {
+  if (c->prog->loss_loc.first_line > 0)
+    return;
+  const Section *model = ast_model_section(ast);
+  c->prog->loss_loc = model->loc;
+  for (const Section *s = ast->sections; s; s = s->next)
+    if (strcmp(s->kind, "train") == 0)
+      c->prog->loss_loc = s->loc;
+}
+
 bool check_program(Program *prog, const Ast *ast, Arena *arena, Diag *diag) {
   Checker c = {.prog = prog, .arena = arena, .diag = diag};
   set_defaults(prog);
-  return check_section_kinds(&c, ast) && check_in_order(&c, ast) && check_callbacks(&c);
+  if (!check_section_kinds(&c, ast) || !check_in_order(&c, ast) || !check_callbacks(&c))
+    return false;
+  default_loss_location(&c, ast);
+  return true;
 }

@@ -173,7 +173,7 @@ static IrNode *layer_flatten(Builder *b, const Expr *call, IrNode *x) {
   const char *layer = layer_name(b, "flatten", &a[1]);
   if (!layer)
     return NULL;
-  return set_out_name(b, ir_add(b->g, IR_RESHAPE, call->loc, layer, 1, x));
+  return set_out_name(b, ir_add(b->g, IR_RESHAPE, call->loc, layer, 1, as_float(b, x, call)));
 }
 
 /* dense(x, units, activation=none, use_bias=true) */

@@ -45,12 +45,17 @@ add_test(NAME parser_fuzz
 set_tests_properties(parser_fuzz PROPERTIES TIMEOUT 120)
 
 # ---- end-to-end: build a .nn, check the C and the gradient, train on a subset ----
-foreach(model small_mlp softmax_mlp)
+foreach(model small_mlp softmax_mlp raw_input)
   add_test(NAME e2e_${model}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
             ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>
             ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/${model}.nn)
 endforeach()
+# the unfused graph must compute the same thing
+add_test(NAME e2e_small_mlp_unfused
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>
+          ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/small_mlp.nn --no-fuse)
 # the flagship: its generated C is warning-free and its gradient is right
 add_test(NAME e2e_day5_codegen
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
