@@ -7,7 +7,9 @@
 #   - truncation at every Nth byte,
 #   - deleting, duplicating or swapping lines,
 #   - inserting, replacing or deleting single characters (punctuation,
-#     digits, quotes, brackets, a newline, a high byte).
+#     digits, quotes, brackets, a newline, a high byte),
+#   - replacing a word by another word of the file, or a number by an
+#     extreme one (these get past the parser into the semantic passes).
 # `nnc check` must answer each with exit status 0 (accepted) or 1 (a
 # diagnostic): anything else (a signal, 70 = internal error, a time-out) is
 # a bug in nnc. Failing mutants are kept in a directory under /tmp, named in
@@ -31,7 +33,27 @@ LC_ALL=C awk -v count="$COUNT" -v dir="$WORK" '
     for (i = 1; i <= nl; i++) s = s L[i] "\n"
     return s
   }
-  { lines[++n_lines] = $0; all = all $0 "\n" }
+  {
+    lines[++n_lines] = $0; all = all $0 "\n"
+    rest = $0
+    while (match(rest, /[A-Za-z_][A-Za-z0-9_]*/)) {
+      words[++n_words] = substr(rest, RSTART, RLENGTH)
+      rest = substr(rest, RSTART + RLENGTH)
+    }
+  }
+  # replaces the k-th match of re in line L[d] by text (k counts from 1)
+  function replace_nth(d, re, k, text,   rest, done, i) {
+    rest = L[d]; done = ""
+    for (i = 1; match(rest, re); i++) {
+      if (i == k) {
+        L[d] = done substr(rest, 1, RSTART - 1) text substr(rest, RSTART + RLENGTH)
+        return 1
+      }
+      done = done substr(rest, 1, RSTART + RLENGTH - 1)
+      rest = substr(rest, RSTART + RLENGTH)
+    }
+    return 0
+  }
   END {
     srand(1234)
     made = 0
@@ -44,7 +66,7 @@ LC_ALL=C awk -v count="$COUNT" -v dir="$WORK" '
       emit(substr(all, 1, cut), "truncate at byte " cut)
     }
     while (made < count) {
-      kind = rnd(6)
+      kind = rnd(8)
       for (i = 1; i <= n_lines; i++) L[i] = lines[i]
       nl = n_lines
       if (kind == 0) {                       # delete a line
@@ -61,6 +83,17 @@ LC_ALL=C awk -v count="$COUNT" -v dir="$WORK" '
         a = 1 + rnd(nl); b = 1 + rnd(nl)
         t = L[a]; L[a] = L[b]; L[b] = t
         emit(joined(), "swap lines " a " and " b)
+      } else if (kind == 6) {                # a word becomes another word of the file
+        d = 1 + rnd(nl)
+        w = words[1 + rnd(n_words)]
+        if (!replace_nth(d, "[A-Za-z_][A-Za-z0-9_]*", 1 + rnd(4), w)) continue
+        emit(joined(), "line " d ": a word becomes " w)
+      } else if (kind == 7) {                # a number becomes an extreme one
+        split("0 -1 1 0.5 -0.5 1e9 1e-9 784 10 11 255 256 65536 2147483648 3.5", extremes, " ")
+        d = 1 + rnd(nl)
+        v = extremes[1 + rnd(15)]
+        if (!replace_nth(d, "-?[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?", 1 + rnd(2), v)) continue
+        emit(joined(), "line " d ": a number becomes " v)
       } else {                               # one character: insert, replace, delete
         p = 1 + rnd(size)
         c = substr(punct, 1 + rnd(length(punct)), 1)
