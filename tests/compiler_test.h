@@ -120,8 +120,8 @@ static inline bool tc_run(TestCompile *tc, const char *text, PassId last) {
 #define tc_assert_err(tc, expected)                                                               \
   do {                                                                                            \
     const char *got_ = tc_err(tc);                                                                \
-    ck_assert_msg(strcmp(got_, (expected)) == 0, "diagnostics differ\n--- expected:\n%s--- got:\n%s", \
-                  (expected), got_);                                                             \
+    ck_assert_msg(strcmp(got_, (expected)) == 0,                                                  \
+                  "diagnostics differ\n--- expected:\n%s--- got:\n%s", (expected), got_);          \
   } while (0)
 
 /* Asserts the diagnostics start with `prefix` (the first line, usually). */
@@ -129,7 +129,8 @@ static inline bool tc_run(TestCompile *tc, const char *text, PassId last) {
   do {                                                                                            \
     const char *got_ = tc_err(tc);                                                                \
     ck_assert_msg(strncmp(got_, (prefix), strlen(prefix)) == 0,                                   \
-                  "diagnostics differ\n--- expected a start of:\n%s\n--- got:\n%s", (prefix), got_); \
+                  "diagnostics differ\n--- expected a start of:\n%s\n--- got:\n%s", (prefix),     \
+                  got_);                                                                          \
   } while (0)
 
 /* The live node named `name` (IrNode.name), or NULL. */

@@ -309,8 +309,8 @@ START_TEST(test_day5_fused_ops) {
       ck_assert_int_eq(n->in[1]->op, IR_SCRATCH);
       ck_assert_int_eq(n->in[2]->op, IR_MATMUL);
       ck_assert_int_eq(n->act, ACT_RELU);
-      ck_assert_ptr_eq(n->in[1], (n->in[2] == tc_node(g, "dense.out") ? tc_node(g, "dropout.mask")
-                                                                      : tc_node(g, "dropout_1.mask")));
+      const char *mask = n->in[2] == tc_node(g, "dense.out") ? "dropout.mask" : "dropout_1.mask";
+      ck_assert_ptr_eq(n->in[1], tc_node(g, mask));
     }
   }
   /* parameter gradients survive fusion untouched */

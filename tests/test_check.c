@@ -637,6 +637,15 @@ START_TEST(test_expectations) {
 }
 END_TEST
 
+/* The expectation's text (for the report) ends before a closing brace. */
+START_TEST(test_expectation_text_on_one_line) {
+  TestCompile tc;
+  check_ok(&tc, "evaluate { expect accuracy > 0.8 }\n");
+  ck_assert_str_eq(tc.prog.expect[0].text, "accuracy > 0.8");
+  tc_end(&tc);
+}
+END_TEST
+
 START_TEST(test_expectation_errors) {
   check_fails("evaluate { expect auc > 0.5 }\n",
               "t.nn:5:19: error: cannot expect this: use accuracy, loss, recall[C], "
@@ -660,8 +669,8 @@ END_TEST
 
 /* ---- known bugs (these tests fail until the bug is fixed) ---- */
 
-/* BUG (compiler/check.c:593, check_callbacks): when only early_stopping monitors a val_*
- * metric, the "no validation split" error is reported at the checkpoint
+/* BUG (compiler/check.c:593, check_callbacks): when only early_stopping
+ * monitors a val_* metric, the "no validation split" error is reported at the checkpoint
  * (which monitors `loss` and is fine), because the location is chosen by
  * `checkpoint.enabled` instead of by which callback monitors val_*. */
 START_TEST(test_bug_validation_error_blames_the_right_callback) {
@@ -676,8 +685,8 @@ START_TEST(test_bug_validation_error_blames_the_right_callback) {
 }
 END_TEST
 
-/* BUG (compiler/check.c:296, train_class_weight): a class_weight key is always taken as a whole
- * number, so `{1.5: 2}` silently weights class 1 (keep and recall[...]
+/* BUG (compiler/check.c:296, train_class_weight): a class_weight key is
+ * always taken as a whole number, so `{1.5: 2}` silently weights class 1 (keep and recall[...]
  * reject 1.5 as an unknown class). */
 START_TEST(test_bug_fractional_class_weight_key) {
   check_fails("train { class_weight {1.5: 2} }\n",
@@ -685,6 +694,37 @@ START_TEST(test_bug_fractional_class_weight_key) {
               "number below 10)\n"
               "  train { class_weight {1.5: 2} }\n"
               "                        ^~~\n");
+}
+END_TEST
+
+/* BUG (compiler/check.c:600 via check_section): the data section's settings
+ * are checked in file order, so class names in `keep` are resolved against
+ * the default Fashion-MNIST classes when `classes` comes later. With fewer
+ * classes it is an internal error (exit 70, "class id out of range"); with
+ * six it silently keeps class 5 of the new list ('f') for 'Sandal'.
+ * Expected: `classes` applies to the whole section (check it first), so
+ * 'Sandal' is an unknown class. */
+START_TEST(test_bug_keep_before_classes_exits_70) {
+  check_fails("data d {\n"
+              "  keep train {Sandal: 3}\n"
+              "  classes [cat, dog]\n"
+              "}\n",
+              "t.nn:6:15: error: unknown class 'Sandal' (use a class name from 'classes' or a "
+              "number below 2)\n"
+              "    keep train {Sandal: 3}\n"
+              "                ^~~~~~\n");
+}
+END_TEST
+
+START_TEST(test_bug_keep_before_classes_picks_a_wrong_class) {
+  check_fails("data d {\n"
+              "  keep train {Sandal: 3}\n"
+              "  classes [a, b, c, d, e, f]\n"
+              "}\n",
+              "t.nn:6:15: error: unknown class 'Sandal' (use a class name from 'classes' or a "
+              "number below 6)\n"
+              "    keep train {Sandal: 3}\n"
+              "                ^~~~~~\n");
 }
 END_TEST
 
@@ -720,12 +760,15 @@ static Suite *check_suite(void) {
   suite_add_tcase(s, callbacks);
   TCase *evaluate = tcase_create("evaluate");
   tcase_add_test(evaluate, test_expectations);
+  tcase_add_test(evaluate, test_expectation_text_on_one_line);
   tcase_add_test(evaluate, test_expectation_errors);
   suite_add_tcase(s, evaluate);
   TCase *bugs = tcase_create("known_bugs");
   tcase_set_tags(bugs, "known_bug"); /* CK_EXCLUDE_TAGS=known_bug skips them */
   tcase_add_test(bugs, test_bug_validation_error_blames_the_right_callback);
   tcase_add_test(bugs, test_bug_fractional_class_weight_key);
+  tcase_add_test(bugs, test_bug_keep_before_classes_exits_70);
+  tcase_add_test(bugs, test_bug_keep_before_classes_picks_a_wrong_class);
   suite_add_tcase(s, bugs);
   return s;
 }

@@ -667,6 +667,65 @@ START_TEST(test_bug_unclosed_paren_swallows_later_newlines) {
 }
 END_TEST
 
+/* Runs compile_until on the file at path; diagnostics go to *err (malloc'd). */
+static bool compile_file(const char *path, PassId last, char **err, bool *has_graph) {
+  size_t len = 0;
+  FILE *f = open_memstream(err, &len);
+  DriverOptions opt = {.input_path = path, .err = f};
+  Compilation c;
+  bool ok = compile_until(&c, &opt, last);
+  *has_graph = c.graph != NULL;
+  compilation_free(&c);
+  fclose(f);
+  return ok;
+}
+
+/* BUG (compiler/driver.c:48-49, compile_until): when the file cannot be
+ * read because it holds a NUL byte, compile_until returns true (source_read
+ * has already set src.text, and no diagnostic was counted), so `nnc check`
+ * exits 0 and `nnc summary` / `nnc build` dereference the NULL graph
+ * (exit 139). Any real binary file (an ELF, a .png) has NUL bytes.
+ * Expected: false at every pass. */
+START_TEST(test_bug_file_with_nul_byte_compiles) {
+  char path[] = "/tmp/nnc_test_parse_XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  const char bytes[] = "\x7f" "ELF\x02\x01\x01\0\0\0";
+  ck_assert_int_eq(write(fd, bytes, sizeof bytes - 1), (ssize_t)(sizeof bytes - 1));
+  close(fd);
+  const PassId passes[] = {PASS_PARSE, PASS_CHECK, PASS_SHAPE, PASS_MEMPLAN};
+  for (int i = 0; i < 4; i++) {
+    char *err = NULL;
+    bool has_graph;
+    bool ok = compile_file(path, passes[i], &err, &has_graph);
+    char expected[256];
+    snprintf(expected, sizeof expected,
+             "nnc: error: cannot read '%s': it contains a NUL byte (not a text file)\n", path);
+    ck_assert_str_eq(err, expected);
+    ck_assert_msg(!ok, "compile_until(%s) succeeded on a file it could not read (graph %s)",
+                  pass_name(passes[i]), has_graph ? "set" : "NULL");
+    free(err);
+  }
+  unlink(path);
+}
+END_TEST
+
+/* compile_until on a good file and on a missing one (the driver's contract). */
+START_TEST(test_compile_until_reads_files) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/models/day5.nn", NNC_SOURCE_DIR);
+  char *err = NULL;
+  bool has_graph;
+  ck_assert(compile_file(path, PASS_MEMPLAN, &err, &has_graph));
+  ck_assert(has_graph);
+  ck_assert_str_eq(err, "");
+  free(err);
+  ck_assert(!compile_file("/nonexistent/x.nn", PASS_MEMPLAN, &err, &has_graph));
+  ck_assert_str_eq(err, "nnc: error: cannot read '/nonexistent/x.nn': No such file or directory\n");
+  free(err);
+}
+END_TEST
+
 static Suite *parse_suite(void) {
   Suite *s = suite_create("parse");
   TCase *structure = tcase_create("structure");
@@ -706,10 +765,12 @@ static Suite *parse_suite(void) {
   tcase_add_test(edges, test_nul_byte_is_rejected_by_source_read);
   tcase_add_test(edges, test_missing_file);
   tcase_add_test(edges, test_diag_format);
+  tcase_add_test(edges, test_compile_until_reads_files);
   suite_add_tcase(s, edges);
   TCase *bugs = tcase_create("known_bugs");
   tcase_set_tags(bugs, "known_bug"); /* CK_EXCLUDE_TAGS=known_bug skips them */
   tcase_add_test(bugs, test_bug_unclosed_paren_swallows_later_newlines);
+  tcase_add_test(bugs, test_bug_file_with_nul_byte_compiles);
   suite_add_tcase(s, bugs);
   return s;
 }

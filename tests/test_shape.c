@@ -184,6 +184,13 @@ START_TEST(test_layer_names) {
   ck_assert_int_eq(tc_node(g, "dense.out")->act, ACT_TANH);
   ck_assert_int_eq(tc_node(g, "activation.out")->act, ACT_SIGMOID);
   tc_end(&tc);
+  /* activations may be quoted, as Keras writes them */
+  build_ok(&tc, HEAD "  h = dense(flatten(x), 16, activation=\"relu\")\n"
+                     "  return dense(h, 10, activation=\"softmax\")\n"
+                     "}\n");
+  ck_assert_int_eq(tc_node(tc.graph, "dense.out")->act, ACT_RELU);
+  ck_assert_int_eq(tc.graph->output->op, IR_SOFTMAX);
+  tc_end(&tc);
 }
 END_TEST
 
