@@ -135,6 +135,26 @@ static bool check_mode(Checker *c, const BoundArg *b, Callback *cb) {
   return true;
 }
 
+/* The class a map entry's key names ({Sandal: 300}, {"Ankle boot": 1}, {5: 2});
+ * -1 after an error for an unknown class or one named twice. */
+static int map_key_class(Checker *c, const Arg *entry, bool *seen) {
+  Expr key = {.kind = EX_STRING, .text = entry->key, .loc = entry->loc};
+  if (entry->key[0] >= '0' && entry->key[0] <= '9') {
+    key.kind = EX_NUMBER;
+    key.number = strtod(entry->key, NULL);
+    key.is_integer = !strpbrk(entry->key, ".eE");
+  }
+  int id = class_id(c, &key, entry->loc);
+  if (id >= 0 && seen[id]) {
+    diag_error(c->diag, entry->loc, "class '%s' appears twice in this map",
+               c->prog->class_names[id]);
+    return -1;
+  }
+  if (id >= 0)
+    seen[id] = true;
+  return id;
+}
+
 /* ---- data section ---- */
 
 /* classes ["a", "b", ...] */
@@ -213,14 +233,9 @@ static bool data_keep(Checker *c, const Item *it) {
   const Expr *map = v->next->value;
   if (map->kind != EX_MAP)
     return diag_error(c->diag, map->loc, "'keep' expects a map {Class: count, ...}"), false;
+  bool seen[MAX_CLASSES] = {false};
   for (const Arg *e = map->args; e; e = e->next) {
-    Expr key = {.kind = EX_STRING, .text = e->key, .loc = e->loc};
-    if (e->key[0] >= '0' && e->key[0] <= '9') {
-      key.kind = EX_NUMBER;
-      key.number = strtod(e->key, NULL);
-      key.is_integer = !strpbrk(e->key, ".eE");
-    }
-    int id = class_id(c, &key, e->loc);
+    int id = map_key_class(c, e, seen);
     long count;
     if (id < 0 || !value_int(c, e->value, "count", 0, 100000000, &count))
       return false;
@@ -288,14 +303,9 @@ static bool train_class_weight(Checker *c, const Item *it) {
     return diag_error(c->diag, e->loc, "expected 'balanced' or a map {Class: weight, ...}"), false;
   for (int i = 0; i < c->prog->n_classes; i++)
     c->prog->class_weight[i] = 1.0;
+  bool seen[MAX_CLASSES] = {false};
   for (const Arg *a = e->args; a; a = a->next) {
-    Expr key = {.kind = EX_STRING, .text = a->key, .loc = a->loc};
-    if (a->key[0] >= '0' && a->key[0] <= '9') {
-      key.kind = EX_NUMBER;
-      key.number = strtod(a->key, NULL);
-      key.is_integer = true;
-    }
-    int id = class_id(c, &key, a->loc);
+    int id = map_key_class(c, a, seen);
     if (id < 0 || !value_number(c, a->value, "class weight", 0, 1e9, &c->prog->class_weight[id]))
       return false;
   }
@@ -530,8 +540,13 @@ static bool check_section(Checker *c, const Section *s) {
     return diag_error(c->diag, s->name_loc, "only a model section takes inputs ( ... )"), false;
   if (strcmp(s->kind, "data") == 0)
     c->prog->data_name = s->name;
+  /* classes first: keep rules name classes, wherever they are written */
   for (const Item *it = s->items; it; it = it->next)
-    if (!check_item(c, s, it, rules, n))
+    if (it->kind == ITEM_SETTING && !strcmp(it->name, "classes") && !check_item(c, s, it, rules, n))
+      return false;
+  for (const Item *it = s->items; it; it = it->next)
+    if (!(it->kind == ITEM_SETTING && !strcmp(it->name, "classes")) &&
+        !check_item(c, s, it, rules, n))
       return false;
   return true;
 }
@@ -590,7 +605,8 @@ static bool check_callbacks(Checker *c) {
   bool needs_val = (p->checkpoint.enabled && !strncmp(p->checkpoint.monitor, "val_", 4)) ||
                    (p->early_stopping.enabled && !strncmp(p->early_stopping.monitor, "val_", 4));
   if (needs_val && p->validation_last == 0) {
-    SrcLoc loc = p->checkpoint.enabled ? p->checkpoint.loc : p->early_stopping.loc;
+    bool ck_val = p->checkpoint.enabled && !strncmp(p->checkpoint.monitor, "val_", 4);
+    SrcLoc loc = ck_val ? p->checkpoint.loc : p->early_stopping.loc;
     diag_error(c->diag, loc, "this monitors a validation metric, but the data section sets no "
                "validation split (add: validation last 5000)");
     return false;

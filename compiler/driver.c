@@ -45,8 +45,10 @@ static bool run_parse(Compilation *c, const DriverOptions *opt) {
 
 bool compile_until(Compilation *c, const DriverOptions *opt, PassId last) {
   memset(c, 0, sizeof *c);
-  if (!run_parse(c, opt) || last == PASS_PARSE)
-    return c->diag.error_count == 0 && c->src.text;
+  if (!run_parse(c, opt))
+    return false;
+  if (last == PASS_PARSE)
+    return true;
   if (!check_program(&c->prog, &c->ast, &c->arena, &c->diag) || last == PASS_CHECK)
     return c->diag.error_count == 0;
   if (!(c->graph = ir_build(&c->arena, &c->ast, &c->prog, &c->diag)))

@@ -907,10 +907,11 @@ static void emit_main(Emitter *e) {
 
 void emit_c(FILE *out, const Graph *g, const Program *prog, const EmitOptions *opt) {
   Emitter em = {.out = out, .g = g, .prog = prog, .opt = opt}, *e = &em;
-  Group fw[256], bw[256];
+  Group *fw = ARENA_ARRAY(g->arena, Group, g->n_nodes + 1);
+  Group *bw = ARENA_ARRAY(g->arena, Group, g->n_nodes + 1);
   assign_cnames(e);
-  int n_fw = make_groups(e, false, fw, 256);
-  int n_bw = make_groups(e, true, bw, 256);
+  int n_fw = make_groups(e, false, fw, g->n_nodes + 1);
+  int n_bw = make_groups(e, true, bw, g->n_nodes + 1);
   emit_banner(e);
   emit_constants(e);
   emit_storage(e);

@@ -15,7 +15,7 @@
 
 #include <string.h>
 
-#define MAX_NAMES 256
+#define MAX_NAMES 4096
 #define MAX_LAYER_KINDS 32
 
 typedef struct {
@@ -54,6 +54,10 @@ static const char *layer_name(Builder *b, const char *kind, const BoundArg *name
       return NULL;
     }
     name = name_arg->value->text;
+    if (!name[0]) {
+      diag_error(b->diag, name_arg->loc, "a layer name cannot be empty");
+      return NULL;
+    }
     if (layer_name_taken(b, name)) {
       diag_error(b->diag, name_arg->loc, "two layers are named '%s'", name);
       return NULL;
@@ -70,10 +74,13 @@ static const char *layer_name(Builder *b, const char *kind, const BoundArg *name
       name = i == 0 ? kind : arena_printf(b->arena, "%s_%d", kind, i);
     } while (layer_name_taken(b, name));
   }
-  if (b->n_layers < MAX_NAMES) {
-    b->layer_kinds[b->n_layers] = kind;
-    b->layer_names[b->n_layers++] = name;
+  if (b->n_layers == MAX_NAMES) {
+    diag_error(b->diag, name_arg ? name_arg->loc : (SrcLoc){0, 0, 0, 0},
+               "too many layers in one model (at most %d)", MAX_NAMES);
+    return NULL;
   }
+  b->layer_kinds[b->n_layers] = kind;
+  b->layer_names[b->n_layers++] = name;
   return name;
 }
 
@@ -317,6 +324,12 @@ static IrNode *build_value(Builder *b, const Expr *e) {
 }
 
 static bool bind_name(Builder *b, const char *name, IrNode *n, SrcLoc loc) {
+  for (int i = 0; i < b->n_names; i++) {
+    if (strcmp(b->names[i], name) == 0) { /* h = f(h): rebinding replaces */
+      b->values[i] = n;
+      return true;
+    }
+  }
   if (b->n_names == MAX_NAMES) {
     diag_error(b->diag, loc, "too many names in one model (at most %d)", MAX_NAMES);
     return false;
@@ -351,11 +364,29 @@ static bool build_input(Builder *b, Param *p) {
       return false;
     p->dims[p->rank++] = (int)v;
   }
+  size_t elems = 1;
+  for (int i = 0; i < p->rank; i++)
+    elems *= (size_t)p->dims[i];
+  if (elems > MAX_EXAMPLE_ELEMS) {
+    diag_error(b->diag, p->loc, "an input example of %zu values is too large (at most %d)", elems,
+               MAX_EXAMPLE_ELEMS);
+    return false;
+  }
   IrNode *x = ir_add(b->g, IR_INPUT, p->loc, "input", 0);
   x->name = p->name;
   ir_set_shape(x, DT_U8, true, p->rank, p->dims);
   b->g->input = x;
   return bind_name(b, p->name, x, p->loc);
+}
+
+/* Like Keras, refuse to train a model with nothing to train. */
+static bool check_trainable(Builder *b, const Section *model) {
+  for (int i = 0; i < b->g->n_nodes; i++)
+    if (b->g->nodes[i]->op == IR_PARAM && b->g->nodes[i]->trainable)
+      return true;
+  diag_error(b->diag, model->name_loc, "model '%s' has no trainable parameters (add a dense "
+             "layer)", model->name);
+  return false;
 }
 
 static bool build_body(Builder *b, const Section *model) {
@@ -379,7 +410,7 @@ static bool build_body(Builder *b, const Section *model) {
         return false;
       }
       b->g->output = v;
-      return true;
+      return check_trainable(b, model);
     }
     if (!bind_name(b, it->name, v, it->loc))
       return false;

@@ -70,10 +70,12 @@ static void compute_liveness(Graph *g) {
       if (r->last_use < i)
         r->last_use = i;
     }
-    if (n->aux) {
+    if (n->aux) { /* written by n: live from n on, at least until n is done */
       IrNode *r = ir_storage_root(n->aux);
       if (r->first_use > i)
         r->first_use = i;
+      if (r->last_use < i)
+        r->last_use = i;
     }
   }
   /* the training loop reads the output and the loss's probabilities after forward */

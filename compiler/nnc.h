@@ -348,6 +348,8 @@ typedef enum {
 } Storage;
 
 #define IR_MAX_INPUTS 4
+#define MAX_EXAMPLE_ELEMS (1 << 26)  /* values in one input example */
+#define MAX_TENSOR_ELEMS (1 << 30)   /* values in one parameter tensor */
 #define IR_MAX_RANK 8
 
 typedef struct IrNode IrNode;

@@ -35,7 +35,7 @@ static bool infer_normalize(Shaper *s, IrNode *n) {
 
 static bool infer_reshape(Shaper *s, IrNode *n) {
   IrNode *x = n->in[0];
-  int flat = (int)ir_elems(x);
+  int flat = (int)ir_elems(x); /* build_input caps an example at MAX_EXAMPLE_ELEMS */
   if (x->rank == 0) {
     diag_error(s->diag, n->loc, "flatten of a scalar per example");
     return false;
@@ -53,6 +53,11 @@ static bool infer_matmul(Shaper *s, IrNode *n) {
     return false;
   }
   int dims[2] = {x->dims[0], n->units};
+  if ((size_t)dims[0] * (size_t)dims[1] > MAX_TENSOR_ELEMS) {
+    diag_error(s->diag, n->loc, "this dense kernel would have %d x %d weights (at most %d)",
+               dims[0], dims[1], MAX_TENSOR_ELEMS);
+    return false;
+  }
   ir_set_shape(w, DT_F32, false, 2, dims);
   w->fan_in = dims[0];
   w->fan_out = dims[1];

@@ -30,7 +30,8 @@
 typedef struct LexState {
   Arena *arena;
   Diag *diag;
-  int depth; /* open ( and [ : newlines inside them are blanks */
+  char open[256]; /* the stack of open brackets: ( [ { */
+  int depth;      /* entries in open (beyond 256 only counted) */
   int line, col;
 } LexState;
 

@@ -10,10 +10,8 @@
  * reports as a failed test). Everything is header-only (static) so each
  * suite stays one file plus this one.
  *
- * Each suite keeps tests that expose open compiler bugs in a TCase named
- * known_bugs (tag known_bug), with the file:line of the bug in a BUG
- * comment; they fail until the bug is fixed, then move to "regressions".
- * CK_EXCLUDE_TAGS=known_bug runs everything else.
+ * Tests that exposed compiler bugs live in each suite's "regressions"
+ * TCase; their BUG comments name the file:line that was wrong.
  */
 #ifndef COMPILER_TEST_H
 #define COMPILER_TEST_H

@@ -622,9 +622,7 @@ static Suite *shape_suite(void) {
   tcase_add_test(regressions, test_dense_of_flattened_raw_input_reads_floats);
   tcase_add_test(regressions, test_activation_of_flattened_raw_input);
   tcase_add_test(regressions, test_loss_error_without_train_section_is_located);
-  suite_add_tcase(s, regressions);
-  TCase *bugs = tcase_create("known_bugs");
-  tcase_set_tags(bugs, "known_bug"); /* CK_EXCLUDE_TAGS=known_bug skips them */
+  TCase *bugs = regressions;
   tcase_add_test(bugs, test_bug_flatten_size_overflows_int);
   tcase_add_test(bugs, test_bug_more_than_256_layers_are_dropped);
   suite_add_tcase(s, bugs);
