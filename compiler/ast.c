@@ -24,6 +24,14 @@ Expr *ast_number(Arena *a, SrcLoc loc, const char *text) {
   return e;
 }
 
+Expr *ast_ratio(Arena *a, SrcLoc loc, const char *num, const char *den) {
+  Expr *e = new_expr(a, EX_NUMBER, loc);
+  e->text = arena_printf(a, "%s/%s", num, den);
+  e->number = strtod(num, NULL) / strtod(den, NULL); /* x/0 gives inf: rejected by range checks */
+  e->is_integer = false;
+  return e;
+}
+
 /* Unquotes "..." with the escapes \" \\ \n \t. */
 Expr *ast_string(Arena *a, SrcLoc loc, const char *quoted) {
   Expr *e = new_expr(a, EX_STRING, loc);

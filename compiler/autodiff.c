@@ -71,6 +71,7 @@ static void rule_softmax(Autodiff *ad, IrNode *n) {
 static void rule_act(Autodiff *ad, IrNode *n) {
   IrNode *g = grad_node(ad, IR_ACT_GRAD, n, n->in[0], 2, n->grad, n, NULL);
   g->act = n->act;
+  g->alpha = n->alpha;
   add_grad(ad, n->in[0], g);
 }
 
@@ -111,6 +112,71 @@ static void rule_add(Autodiff *ad, IrNode *n) {
   add_grad(ad, n->in[1], n->grad);
 }
 
+/* y = x * scale + offset: dx = dy * scale */
+static void rule_rescale(Autodiff *ad, IrNode *n) {
+  IrNode *g = grad_node(ad, IR_RESCALE_GRAD, n, n->in[0], 1, n->grad, NULL, NULL);
+  g->scale = n->scale;
+  add_grad(ad, n->in[0], g);
+}
+
+/* cols = im2col(x): dx = col2im(dcols), the sum over every window */
+static void rule_im2col(Autodiff *ad, IrNode *n) {
+  if (!n->in[0]->requires_grad)
+    return;
+  IrNode *g = grad_node(ad, IR_COL2IM, n, n->in[0], 1, n->grad, NULL, NULL);
+  g->win = n->win;
+  add_grad(ad, n->in[0], g);
+}
+
+/* max pool: each window's gradient to its max (found again in x) */
+static void rule_maxpool(Autodiff *ad, IrNode *n) {
+  IrNode *g = grad_node(ad, IR_MAXPOOL_GRAD, n, n->in[0], 2, n->grad, n->in[0], NULL);
+  g->win = n->win;
+  add_grad(ad, n->in[0], g);
+}
+
+/* average pool: each window's gradient spread evenly over its valid cells */
+static void rule_avgpool(Autodiff *ad, IrNode *n) {
+  IrNode *g = grad_node(ad, IR_AVGPOOL_GRAD, n, n->in[0], 1, n->grad, NULL, NULL);
+  g->win = n->win;
+  add_grad(ad, n->in[0], g);
+}
+
+/* global average pool: dx = dy / (h w) at every position */
+static void rule_gap(Autodiff *ad, IrNode *n) {
+  add_grad(ad, n->in[0], grad_node(ad, IR_GAP_GRAD, n, n->in[0], 1, n->grad, NULL, NULL));
+}
+
+/* y = gamma xhat + beta: dgamma = sum(dy xhat), dbeta = sum(dy), dx from xhat and stats */
+static void rule_batchnorm(Autodiff *ad, IrNode *n) {
+  IrNode *x = n->in[0], *gamma = n->in[1], *beta = n->in[2];
+  if (gamma->requires_grad)
+    add_grad(ad, gamma, grad_node(ad, IR_BN_GRAD_GAMMA, n, gamma, 2, n->grad, n->aux, NULL));
+  if (beta->requires_grad)
+    add_grad(ad, beta, grad_node(ad, IR_BIAS_GRAD, n, beta, 1, n->grad, NULL, NULL));
+  if (x->requires_grad) {
+    IrNode *g = ir_add(ad->g, IR_BN_GRAD_X, n->loc, n->layer, 4, n->grad, n->aux, gamma, n->aux2);
+    ir_set_shape(g, DT_F32, x->batched, x->rank, x->dims);
+    g->backward = true;
+    g->name = arena_printf(ad->g->arena, "d(%s)", x->name ? x->name : "batch_norm.in");
+    add_grad(ad, x, g);
+  }
+}
+
+/* y = [a, b]: da and db are their columns of dy */
+static void rule_concat(Autodiff *ad, IrNode *n) {
+  int offset = 0;
+  for (int k = 0; k < 2; k++) {
+    IrNode *x = n->in[k];
+    if (x->requires_grad) {
+      IrNode *g = grad_node(ad, IR_CONCAT_GRAD, n, x, 1, n->grad, NULL, NULL);
+      g->concat_offset = offset;
+      add_grad(ad, x, g);
+    }
+    offset += x->dims[x->rank - 1];
+  }
+}
+
 static void apply_rule(Autodiff *ad, IrNode *n) {
   switch (n->op) {
   case IR_XENT: rule_xent(ad, n); break;
@@ -121,6 +187,13 @@ static void apply_rule(Autodiff *ad, IrNode *n) {
   case IR_DROPOUT: rule_dropout(ad, n); break;
   case IR_RESHAPE: rule_reshape(ad, n); break;
   case IR_ADD: rule_add(ad, n); break;
+  case IR_RESCALE: rule_rescale(ad, n); break;
+  case IR_IM2COL: rule_im2col(ad, n); break;
+  case IR_MAXPOOL: rule_maxpool(ad, n); break;
+  case IR_AVGPOOL: rule_avgpool(ad, n); break;
+  case IR_GAP: rule_gap(ad, n); break;
+  case IR_BATCHNORM: rule_batchnorm(ad, n); break;
+  case IR_CONCAT: rule_concat(ad, n); break;
   case IR_PARAM: break; /* a leaf: its gradient is complete */
   default:
     NNC_BUG("no gradient rule for %s (it should not require a gradient)", ir_op_name(n->op));

@@ -13,6 +13,7 @@
 #include "nnc.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,7 @@ static void set_defaults(Program *p) {
   p->beta1 = 0.9;
   p->beta2 = 0.999;
   p->epsilon = 1e-7;
+  p->rho = 0.9; /* RMSprop */
   p->epochs = 1;         /* Keras fit() default */
   p->batch_size = 32;    /* Keras fit() default */
   p->shuffle = true;
@@ -313,31 +315,58 @@ static bool train_class_weight(Checker *c, const Item *it) {
   return true;
 }
 
-/* optimizer adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7) */
+/* One optimizer's arguments: names, where they go, upper bounds. Keras defaults
+ * are set in set_defaults (Adam) or here (RMSprop). */
+typedef struct {
+  const char *name;
+  OptimizerKind kind;
+  const char *args[4];
+  int n_args;
+  size_t offsets[4]; /* into Program */
+  double hi[4];
+} OptimizerRule;
+
+static const OptimizerRule OPTIMIZERS[] = {
+    {"adam", OPT_ADAM, {"learning_rate", "beta_1", "beta_2", "epsilon"}, 4,
+     {offsetof(Program, learning_rate), offsetof(Program, beta1), offsetof(Program, beta2),
+      offsetof(Program, epsilon)}, {10, 0.999999999, 0.999999999, 1}},
+    {"rmsprop", OPT_RMSPROP, {"learning_rate", "rho", "epsilon"}, 3,
+     {offsetof(Program, learning_rate), offsetof(Program, rho), offsetof(Program, epsilon)},
+     {10, 0.999999999, 1}},
+};
+
+/* optimizer adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
+ * optimizer rmsprop(learning_rate=1e-3, rho=0.9, epsilon=1e-7) */
 static bool train_optimizer(Checker *c, const Item *it) {
   if (!want_values(c, it, 1, "an optimizer, like: optimizer adam(learning_rate=1e-3)"))
     return false;
   const Expr *e = it->values->value;
-  static const char *const optimizers[] = {"adam"};
   const char *name = e->kind == EX_CALL || e->kind == EX_IDENT ? e->text : "";
-  if (strcmp(name, "adam") != 0) {
-    const char *hint = closest_name(name, optimizers, 1);
-    diag_error(c->diag, e->loc, "unknown optimizer '%s'%s", name,
-               hint ? "; did you mean 'adam'?" : " (supported: adam)");
+  const OptimizerRule *rule = NULL;
+  const char *names[COUNT(OPTIMIZERS)];
+  for (int i = 0; i < COUNT(OPTIMIZERS); i++) {
+    names[i] = OPTIMIZERS[i].name;
+    if (!strcmp(name, OPTIMIZERS[i].name))
+      rule = &OPTIMIZERS[i];
+  }
+  if (!rule) {
+    const char *hint = closest_name(name, names, COUNT(OPTIMIZERS));
+    diag_error(c->diag, e->loc, "unknown optimizer '%s'%s%s%s", name,
+               hint ? "; did you mean '" : " (supported: adam, rmsprop)", hint ? hint : "",
+               hint ? "'?" : "");
     return false;
   }
-  c->prog->optimizer = OPT_ADAM;
+  c->prog->optimizer = rule->kind;
   if (e->kind != EX_CALL)
     return true;
-  static const char *const names[] = {"learning_rate", "beta_1", "beta_2", "epsilon"};
   BoundArg b[4];
-  if (!bind_args(c->diag, e, "adam", names, 4, 0, b))
+  if (!bind_args(c->diag, e, rule->name, rule->args, rule->n_args, 0, b))
     return false;
-  double *dst[] = {&c->prog->learning_rate, &c->prog->beta1, &c->prog->beta2, &c->prog->epsilon};
-  double hi[] = {10, 0.999999999, 0.999999999, 1};
-  for (int i = 0; i < 4; i++)
-    if (b[i].value && !arg_number(c->diag, &b[i], 0, hi[i], dst[i]))
+  for (int i = 0; i < rule->n_args; i++) {
+    double *dst = (double *)((char *)c->prog + rule->offsets[i]);
+    if (b[i].value && !arg_number(c->diag, &b[i], 0, rule->hi[i], dst))
       return false;
+  }
   if (c->prog->learning_rate <= 0)
     return diag_error(c->diag, b[0].loc, "'learning_rate' must be positive"), false;
   return true;

@@ -109,12 +109,31 @@ static const char *c_float(Emitter *e, double v) {
 }
 
 static const char *rt_act(Activation a) {
-  static const char *const names[] = {"RT_ACT_NONE", "RT_ACT_RELU", "RT_ACT_SIGMOID",
-                                      "RT_ACT_TANH", "RT_ACT_NONE"};
+  static const char *const names[ACT_COUNT] = {
+      "RT_ACT_NONE",       "RT_ACT_RELU", "RT_ACT_SIGMOID", "RT_ACT_TANH",
+      "RT_ACT_NONE",       "RT_ACT_LEAKY_RELU", "RT_ACT_ELU", "RT_ACT_RELU6"};
   return names[a];
 }
 
+/* "RT_ACT_RELU, 0.0f": an activation and its alpha, as the act kernels take them */
+static const char *act_args(Emitter *e, const IrNode *n) {
+  return arena_printf(e->g->arena, "%s, %s", rt_act(n->act), c_float(e, n->alpha));
+}
+
 static int last_dim(const IrNode *n) { return n->rank ? n->dims[n->rank - 1] : 1; }
+
+/* Rows of a tensor seen as (rows, last axis): "m" or "m * 729" for (m, 27, 27, 32). */
+static const char *rows_expr(Emitter *e, const IrNode *n) {
+  size_t per = elems(n) / (size_t)last_dim(n);
+  if (!n->batched)
+    return arena_printf(e->g->arena, "%zu", per);
+  return per == 1 ? "m" : arena_printf(e->g->arena, "m * %zu", per);
+}
+
+/* The RtWindow constant emitted for a windowed node (emit_windows). */
+static const char *window_name(Emitter *e, const IrNode *n) {
+  return arena_printf(e->g->arena, "&%s_window", e->cname[n->id]);
+}
 
 /* ---- banner and constants ---- */
 
@@ -216,8 +235,12 @@ static void emit_storage(Emitter *e) {
   P("/* ===== storage: a few blocks, each tensor a named pointer into one ===== */\n\n");
   P("static float params[N_PARAMS];      /* every parameter, trainable or not */\n");
   P("static float grads[N_PARAMS];       /* gradients, parallel to params */\n");
-  P("static float adam_m[N_PARAMS];      /* Adam first moments, parallel to params */\n");
-  P("static float adam_v[N_PARAMS];      /* Adam second moments, parallel to params */\n");
+  if (e->prog->optimizer == OPT_ADAM) {
+    P("static float adam_m[N_PARAMS];      /* Adam first moments, parallel to params */\n");
+    P("static float adam_v[N_PARAMS];      /* Adam second moments, parallel to params */\n");
+  } else {
+    P("static float rmsprop_v[N_PARAMS];   /* RMSprop mean squares, parallel to params */\n");
+  }
   if (e->prog->early_stopping.enabled && e->prog->early_stopping.restore_best)
     P("static float best_params[N_PARAMS]; /* early stopping: the best epoch's weights */\n");
   P("static _Alignas(64) unsigned char arena[ARENA_BYTES];       /* activations */\n");
@@ -237,6 +260,30 @@ static void emit_storage(Emitter *e) {
 
 /* ---- one kernel call per IR node ---- */
 
+static void emit_matmul(Emitter *e, const IrNode *n) {
+  const IrNode *x = n->in[0];
+  int k = last_dim(x), nn = n->units;
+  P("  rt_matmul_forward(%s, %s, %s, %s, %d, %d); /* %s = %s . (%d, %d) */\n", cn(e, n), cn(e, x),
+    cn(e, n->in[1]), rows_expr(e, x), k, nn, shape(e, n), shape(e, x), k, nn);
+  if (n->has_bias)
+    P("  rt_bias_act_forward(%s, %s, %s, %d, %s); /* epilogue: + bias, %s */\n", cn(e, n),
+      cn(e, n->in[2]), rows_expr(e, n), nn, act_args(e, n), ir_act_name(n->act));
+}
+
+static void emit_batchnorm(Emitter *e, const IrNode *n) {
+  const IrNode *x = n->in[0];
+  const char *o = cn(e, n), *g = cn(e, n->in[1]), *b = cn(e, n->in[2]), *mm = cn(e, n->in[3]),
+             *mv = cn(e, n->in[4]);
+  P("  if (training) /* batch statistics; moving = moving * %g + batch * (1 - %g) */\n",
+    n->scale, n->scale);
+  P("    rt_batchnorm_train_forward(%s, %s, %s, %s, %s, %s, %s, %s, %s, %d, %s, %s);\n", o,
+    cn(e, n->aux), cn(e, n->aux2), cn(e, x), g, b, mm, mv, rows_expr(e, x), last_dim(x),
+    c_float(e, n->scale), c_float(e, n->shift));
+  P("  else /* moving statistics */\n");
+  P("    rt_batchnorm_eval_forward(%s, %s, %s, %s, %s, %s, %s, %d, %s);\n", o, cn(e, x), g, b, mm,
+    mv, rows_expr(e, x), last_dim(x), c_float(e, n->shift));
+}
+
 static void emit_forward_node(Emitter *e, const IrNode *n) {
   const IrNode *x = n->n_in ? n->in[0] : NULL;
   const char *o = cn(e, n);
@@ -252,24 +299,23 @@ static void emit_forward_node(Emitter *e, const IrNode *n) {
       cn(e, n->in[1]), cn(e, n->in[2]), rows_per_example, features, n->per_feature);
     break;
   }
-  case IR_RESHAPE:
-    P("  /* %s: %s viewed as %s, no copy */\n", e->cname[n->id], shape(e, x), shape(e, n));
+  case IR_RESCALE:
+    if (x->dtype == DT_U8)
+      P("  /* x * %g + %g, fused with the uint8 -> float conversion */\n"
+        "  rt_rescale_u8_forward(%s, %s, %s, %s, %s);\n", n->scale, n->shift, o, cn(e, x),
+        c_float(e, n->scale), c_float(e, n->shift), count_expr(e, n));
+    else
+      P("  rt_rescale_forward(%s, %s, %s, %s, %s);\n", o, cn(e, x), c_float(e, n->scale),
+        c_float(e, n->shift), count_expr(e, n));
     break;
-  case IR_MATMUL: {
-    int k = x->dims[0], nn = n->dims[0];
-    P("  rt_matmul_forward(%s, %s, %s, m, %d, %d); /* %s = %s . (%d, %d) */\n", o, cn(e, x),
-      cn(e, n->in[1]), k, nn, shape(e, n), shape(e, x), k, nn);
-    if (n->has_bias)
-      P("  rt_bias_act_forward(%s, %s, m, %d, %s); /* epilogue: + bias, %s */\n", o,
-        cn(e, n->in[2]), nn, rt_act(n->act), ir_act_name(n->act));
-    break;
-  }
+  case IR_MATMUL: emit_matmul(e, n); break;
   case IR_BIAS_ADD:
     P("  memcpy(%s, %s, sizeof(float) * %s);\n", o, cn(e, x), count_expr(e, n));
-    P("  rt_bias_act_forward(%s, %s, m, %d, RT_ACT_NONE);\n", o, cn(e, n->in[1]), last_dim(n));
+    P("  rt_bias_act_forward(%s, %s, %s, %d, RT_ACT_NONE, 0.0f);\n", o, cn(e, n->in[1]),
+      rows_expr(e, n), last_dim(n));
     break;
   case IR_ACT:
-    P("  rt_act_forward(%s, %s, %s, %s);\n", o, cn(e, x), count_expr(e, n), rt_act(n->act));
+    P("  rt_act_forward(%s, %s, %s, %s);\n", o, cn(e, x), count_expr(e, n), act_args(e, n));
     break;
   case IR_DROPOUT:
     P("  if (training) /* inverted dropout: zero with p = %g, scale the rest by 1/(1 - p) */\n",
@@ -282,6 +328,25 @@ static void emit_forward_node(Emitter *e, const IrNode *n) {
   case IR_ADD:
     P("  rt_add_forward(%s, %s, %s, %s);\n", o, cn(e, x), cn(e, n->in[1]), count_expr(e, n));
     break;
+  case IR_CONCAT:
+    P("  rt_concat_forward(%s, %s, %s, %s, %d, %d);\n", o, cn(e, x), cn(e, n->in[1]),
+      rows_expr(e, n), last_dim(x), last_dim(n->in[1]));
+    break;
+  case IR_IM2COL:
+    P("  rt_im2col(%s, %s, m, %s); /* %s: the %dx%d window under each output pixel */\n", o,
+      cn(e, x), window_name(e, n), shape(e, n), n->win.kh, n->win.kw);
+    break;
+  case IR_MAXPOOL:
+  case IR_AVGPOOL:
+    P("  rt_%s_forward(%s, %s, m, %s); /* %s -> %s */\n",
+      n->op == IR_MAXPOOL ? "maxpool" : "avgpool", o, cn(e, x), window_name(e, n), shape(e, x),
+      shape(e, n));
+    break;
+  case IR_GAP:
+    P("  rt_global_avgpool_forward(%s, %s, m, %zu, %d);\n", o, cn(e, x), elems(x) / (size_t)last_dim(x),
+      last_dim(x));
+    break;
+  case IR_BATCHNORM: emit_batchnorm(e, n); break;
   case IR_SOFTMAX:
     P("  rt_softmax_forward(%s, %s, m, %d);\n", o, cn(e, x), last_dim(n));
     break;
@@ -297,33 +362,39 @@ static void emit_forward_node(Emitter *e, const IrNode *n) {
   }
 }
 
+static void emit_matmul_grad(Emitter *e, const IrNode *n) {
+  const IrNode *a = n->in[0], *b = n->in[1];
+  if (n->op == IR_MATMUL_GRAD_X) { /* dx (rows, k) = dout (rows, n) . w^T */
+    int k = last_dim(n), nn = last_dim(a);
+    P("  rt_matmul_backward_x(%s, %s, %s, %s, %d, %d); /* %s = %s . (%d, %d)^T */\n", cn(e, n),
+      cn(e, a), cn(e, b), rows_expr(e, n), k, nn, shape(e, n), shape(e, a), k, nn);
+  } else { /* dw (k, n) = x^T . dout */
+    int k = last_dim(a), nn = last_dim(b);
+    P("  rt_matmul_backward_w(%s, %s, %s, %s, %d, %d); /* %s = %s^T . %s */\n", cn(e, n),
+      cn(e, a), cn(e, b), rows_expr(e, a), k, nn, shape(e, n), shape(e, a), shape(e, b));
+  }
+}
+
 static void emit_backward_node(Emitter *e, const IrNode *n) {
   const IrNode *a = n->n_in ? n->in[0] : NULL, *b = n->n_in > 1 ? n->in[1] : NULL;
   const char *o = cn(e, n);
   const char *w = n->n_in > 2 ? cn(e, n->in[2]) : "NULL";
   switch (n->op) {
-  case IR_MATMUL_GRAD_X: /* dx (m, k) = dout (m, n) . w^T */
-    P("  rt_matmul_backward_x(%s, %s, %s, m, %d, %d); /* %s = %s . (%d, %d)^T */\n", o,
-      cn(e, a), cn(e, b), n->dims[0], a->dims[0], shape(e, n), shape(e, a), n->dims[0],
-      a->dims[0]);
-    break;
-  case IR_MATMUL_GRAD_W: /* dw (k, n) = x^T . dout */
-    P("  rt_matmul_backward_w(%s, %s, %s, m, %d, %d); /* %s = %s^T . %s */\n", o, cn(e, a),
-      cn(e, b), n->dims[0], n->dims[1], shape(e, n), shape(e, a), shape(e, b));
-    break;
+  case IR_MATMUL_GRAD_X:
+  case IR_MATMUL_GRAD_W: emit_matmul_grad(e, n); break;
   case IR_BIAS_GRAD:
-    P("  rt_bias_backward(%s, %s, m, %d);\n", o, cn(e, a), n->dims[0]);
+    P("  rt_bias_backward(%s, %s, %s, %d);\n", o, cn(e, a), rows_expr(e, a), last_dim(n));
     break;
   case IR_ACT_GRAD:
     P("  rt_act_backward(%s, %s, %s, %s, %s);\n", o, cn(e, a), cn(e, b), count_expr(e, n),
-      rt_act(n->act));
+      act_args(e, n));
     break;
   case IR_DROPOUT_GRAD:
     P("  rt_dropout_backward(%s, %s, %s, %s);\n", o, cn(e, a), cn(e, b), count_expr(e, n));
     break;
   case IR_ACT_DROPOUT_GRAD:
     P("  rt_act_dropout_backward(%s, %s, %s, %s, %s, %s);\n", o, cn(e, a), cn(e, b),
-      cn(e, n->in[2]), count_expr(e, n), rt_act(n->act));
+      cn(e, n->in[2]), count_expr(e, n), act_args(e, n));
     break;
   case IR_SOFTMAX_GRAD:
     P("  rt_softmax_backward(%s, %s, %s, m, %d);\n", o, cn(e, a), cn(e, b), last_dim(n));
@@ -340,11 +411,63 @@ static void emit_backward_node(Emitter *e, const IrNode *n) {
     P("  rt_add_forward(%s, %s, %s, %s); /* two gradient contributions */\n", o, cn(e, a),
       cn(e, b), count_expr(e, n));
     break;
+  case IR_RESCALE_GRAD:
+    P("  rt_rescale_backward(%s, %s, %s, %s);\n", o, cn(e, a), c_float(e, n->scale),
+      count_expr(e, n));
+    break;
+  case IR_COL2IM:
+    P("  rt_col2im(%s, %s, m, %s);\n", o, cn(e, a), window_name(e, n));
+    break;
+  case IR_MAXPOOL_GRAD:
+    P("  rt_maxpool_backward(%s, %s, %s, m, %s);\n", o, cn(e, a), cn(e, b), window_name(e, n));
+    break;
+  case IR_AVGPOOL_GRAD:
+    P("  rt_avgpool_backward(%s, %s, m, %s);\n", o, cn(e, a), window_name(e, n));
+    break;
+  case IR_GAP_GRAD:
+    P("  rt_global_avgpool_backward(%s, %s, m, %zu, %d);\n", o, cn(e, a),
+      elems(n) / (size_t)last_dim(n), last_dim(n));
+    break;
+  case IR_BN_GRAD_GAMMA:
+    P("  rt_batchnorm_backward_gamma(%s, %s, %s, %s, %d);\n", o, cn(e, a), cn(e, b),
+      rows_expr(e, a), last_dim(a));
+    break;
+  case IR_BN_GRAD_X:
+    P("  rt_batchnorm_backward_x(%s, %s, %s, %s, %s, %s, %d);\n", o, cn(e, a), cn(e, b),
+      cn(e, n->in[2]), cn(e, n->in[3]), rows_expr(e, n), last_dim(n));
+    break;
+  case IR_CONCAT_GRAD:
+    P("  rt_concat_backward(%s, %s, %s, %d, %d, %d);\n", o, cn(e, a), rows_expr(e, a),
+      last_dim(a), n->concat_offset, last_dim(n));
+    break;
   case IR_RESHAPE:
     P("  /* %s: %s viewed as %s, no copy */\n", e->cname[n->id], shape(e, a), shape(e, n));
     break;
   default: NNC_BUG("no backward emitter for %s", ir_op_name(n->op));
   }
+}
+
+/* static const RtWindow <node>_window = {...}: the geometry of each window */
+static void emit_windows(Emitter *e) {
+  const Graph *g = e->g;
+  bool any = false;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const IrNode *n = g->nodes[i];
+    IrOp op = n->op;
+    if (op != IR_IM2COL && op != IR_MAXPOOL && op != IR_AVGPOOL && op != IR_COL2IM &&
+        op != IR_MAXPOOL_GRAD && op != IR_AVGPOOL_GRAD)
+      continue;
+    const Window *w = &n->win;
+    if (!any)
+      P("/* window geometry (NHWC; 'same' padding puts the extra pixel after) */\n");
+    any = true;
+    P("static const RtWindow %s_window = {.h = %d, .w = %d, .c = %d, .oh = %d, .ow = %d, "
+      ".kh = %d, .kw = %d,\n    .sh = %d, .sw = %d, .pad_top = %d, .pad_left = %d}; /* %s */\n",
+      e->cname[n->id], w->h, w->w, w->c, w->oh, w->ow, w->kh, w->kw, w->sh, w->sw, w->pad_top,
+      w->pad_left, w->same ? "padding same" : "padding valid");
+  }
+  if (any)
+    P("\n");
 }
 
 /* ---- layer functions: consecutive nodes of one layer form one function ---- */
@@ -417,7 +540,7 @@ static void emit_group(Emitter *e, const Group *gr, bool backward) {
   P("static void %s(int m%s) {\n", gr->fn, backward ? "" : ", int training");
   bool uses_training = false;
   for (int i = gr->start; i < gr->end; i++)
-    uses_training |= g->nodes[i]->op == IR_DROPOUT ||
+    uses_training |= g->nodes[i]->op == IR_DROPOUT || g->nodes[i]->op == IR_BATCHNORM ||
                      ((g->nodes[i]->op == IR_XENT || g->nodes[i]->op == IR_SOFTMAX_XENT) &&
                       g->nodes[i]->n_in > 2);
   if (!backward && !uses_training)
@@ -462,18 +585,27 @@ static void emit_model_functions(Emitter *e, Group *fw, int n_fw, Group *bw, int
   for (int i = 0; i < n_bw; i++)
     P("  %s(m);\n", bw[i].fn);
   P("}\n\n");
-  P("/* Keras Adam (lr %g, beta_1 %g, beta_2 %g, epsilon %g), step t from 1. */\n",
-    p->learning_rate, p->beta1, p->beta2, p->epsilon);
+  if (p->optimizer == OPT_ADAM)
+    P("/* Keras Adam (lr %g, beta_1 %g, beta_2 %g, epsilon %g), step t from 1. */\n",
+      p->learning_rate, p->beta1, p->beta2, p->epsilon);
+  else
+    P("/* Keras RMSprop (lr %g, rho %g, epsilon %g). */\n", p->learning_rate, p->rho, p->epsilon);
   P("static void optimizer_step(long t) {\n");
+  if (p->optimizer != OPT_ADAM)
+    P("  (void)t;\n");
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
     if (n->op != IR_PARAM || !n->trainable)
       continue;
     size_t off = n->offset / 4;
-    P("  rt_adam_update(%s, %s, adam_m + %zu, adam_v + %zu, %zu, %s, %s, %s, %s, t);\n",
-      cn(e, n), n->grad ? cn(e, n->grad) : "grads", off, off, ir_elems(n),
-      c_float(e, p->learning_rate), c_float(e, p->beta1), c_float(e, p->beta2),
-      c_float(e, p->epsilon));
+    const char *grad = n->grad ? cn(e, n->grad) : "grads";
+    if (p->optimizer == OPT_ADAM)
+      P("  rt_adam_update(%s, %s, adam_m + %zu, adam_v + %zu, %zu, %s, %s, %s, %s, t);\n",
+        cn(e, n), grad, off, off, ir_elems(n), c_float(e, p->learning_rate),
+        c_float(e, p->beta1), c_float(e, p->beta2), c_float(e, p->epsilon));
+    else
+      P("  rt_rmsprop_update(%s, %s, rmsprop_v + %zu, %zu, %s, %s, %s);\n", cn(e, n), grad, off,
+        ir_elems(n), c_float(e, p->learning_rate), c_float(e, p->rho), c_float(e, p->epsilon));
   }
   P("}\n\n");
   P("/* Initial weights: glorot_uniform kernels, zero biases (Keras's defaults). */\n");
@@ -503,12 +635,14 @@ static void emit_checkpoint_table(Emitter *e) {
     if (n->op == IR_PARAM)
       P("    {\"%s\", params + %zu, %zu},\n", n->name, n->offset / 4, ir_elems(n));
   }
+  static const char *const adam_slots[] = {"adam_m", "adam_v"}, *rms_slots[] = {"rmsprop_v"};
+  const char *const *slots = e->prog->optimizer == OPT_ADAM ? adam_slots : rms_slots;
+  int n_slots = e->prog->optimizer == OPT_ADAM ? 2 : 1;
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
-    if (n->op == IR_PARAM && n->trainable) {
-      P("    {\"adam.m/%s\", adam_m + %zu, %zu},\n", n->name, n->offset / 4, ir_elems(n));
-      P("    {\"adam.v/%s\", adam_v + %zu, %zu},\n", n->name, n->offset / 4, ir_elems(n));
-    }
+    for (int k = 0; k < n_slots && n->op == IR_PARAM && n->trainable; k++)
+      P("    {\"%s/%s\", %s + %zu, %zu},\n", slots[k], n->name, slots[k], n->offset / 4,
+        ir_elems(n));
   }
   P("};\n#define N_CHECKPOINT_TENSORS ((int)(sizeof checkpoint_tensors / sizeof "
     "checkpoint_tensors[0]))\n\n");
@@ -915,6 +1049,7 @@ void emit_c(FILE *out, const Graph *g, const Program *prog, const EmitOptions *o
   emit_banner(e);
   emit_constants(e);
   emit_storage(e);
+  emit_windows(e);
   emit_layers(e, fw, n_fw, bw, n_bw);
   emit_model_functions(e, fw, n_fw, bw, n_bw);
   emit_checkpoint_table(e);

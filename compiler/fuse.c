@@ -60,7 +60,7 @@ static int fuse_softmax_xent(Graph *g) {
 }
 
 static bool epilogue_act(Activation a) {
-  return a == ACT_RELU || a == ACT_SIGMOID || a == ACT_TANH;
+  return a != ACT_NONE && a != ACT_SOFTMAX; /* elementwise, derivative from the output */
 }
 
 /* 2. y = act(matmul(x, W) + b) -> one matmul with a bias + activation epilogue */
@@ -84,6 +84,7 @@ static int fuse_gemm_epilogue(Graph *g) {
     IrNode *a = ir_use_count(g, m) == 1 ? find_user(g, m, IR_ACT, 0) : NULL;
     if (a && epilogue_act(a->act)) {
       m->act = a->act;
+      m->alpha = a->alpha;
       m->fused = arena_printf(g->arena, "matmul + bias_add + %s", ir_act_name(a->act));
       ir_replace_uses(g, a, m);
       a->dead = true;

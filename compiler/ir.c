@@ -26,6 +26,13 @@ static const char *const OP_NAMES[IR_OP_COUNT] = {
     [IR_SOFTMAX] = "softmax",
     [IR_XENT] = "crossentropy",
     [IR_SOFTMAX_XENT] = "softmax_crossentropy",
+    [IR_RESCALE] = "rescale",
+    [IR_IM2COL] = "im2col",
+    [IR_MAXPOOL] = "max_pool",
+    [IR_AVGPOOL] = "avg_pool",
+    [IR_GAP] = "global_avg_pool",
+    [IR_BATCHNORM] = "batch_norm",
+    [IR_CONCAT] = "concat",
     [IR_MATMUL_GRAD_X] = "matmul_grad_x",
     [IR_MATMUL_GRAD_W] = "matmul_grad_w",
     [IR_BIAS_GRAD] = "bias_grad",
@@ -36,12 +43,21 @@ static const char *const OP_NAMES[IR_OP_COUNT] = {
     [IR_XENT_GRAD] = "crossentropy_grad",
     [IR_SOFTMAX_XENT_GRAD] = "softmax_crossentropy_grad",
     [IR_ACCUMULATE] = "accumulate",
+    [IR_RESCALE_GRAD] = "rescale_grad",
+    [IR_COL2IM] = "col2im",
+    [IR_MAXPOOL_GRAD] = "max_pool_grad",
+    [IR_AVGPOOL_GRAD] = "avg_pool_grad",
+    [IR_GAP_GRAD] = "global_avg_pool_grad",
+    [IR_BN_GRAD_GAMMA] = "batch_norm_grad_gamma",
+    [IR_BN_GRAD_X] = "batch_norm_grad_x",
+    [IR_CONCAT_GRAD] = "concat_grad",
 };
 
 const char *ir_op_name(IrOp op) { return OP_NAMES[op]; }
 
 const char *ir_act_name(Activation act) {
-  static const char *const names[] = {"linear", "relu", "sigmoid", "tanh", "softmax"};
+  static const char *const names[] = {"linear",     "relu", "sigmoid", "tanh",
+                                      "softmax",    "leaky_relu", "elu", "relu6"};
   return names[act];
 }
 
@@ -117,7 +133,7 @@ static int uses_in(const IrNode *user, const IrNode *n) {
   int k = 0;
   for (int i = 0; i < user->n_in; i++)
     k += user->in[i] == n;
-  return k + (user->aux == n);
+  return k + (user->aux == n) + (user->aux2 == n);
 }
 
 int ir_use_count(const Graph *g, const IrNode *n) {

@@ -109,26 +109,33 @@ static IrNode *as_float(Builder *b, IrNode *x, const Expr *call) {
   return b->input_float;
 }
 
-static const char *const ACTIVATIONS[] = {"linear", "relu", "sigmoid", "tanh", "softmax"};
+static const char *const ACTIVATIONS[ACT_COUNT] = {"linear",  "relu",       "sigmoid", "tanh",
+                                                   "softmax", "leaky_relu", "elu",     "relu6"};
 
-/* activation=relu|sigmoid|tanh|softmax|linear|none */
+/* The alpha of activation=NAME: keras.activations.leaky_relu's slope 0.2, elu's 1. */
+static float default_alpha(Activation act) {
+  return act == ACT_LEAKY_RELU ? 0.2f : act == ACT_ELU ? 1.0f : 0.0f;
+}
+
+/* activation=relu|sigmoid|tanh|softmax|leaky_relu|elu|relu6|linear|none */
 static bool parse_activation(Builder *b, const BoundArg *arg, Activation *out) {
   *out = ACT_NONE;
   if (!arg->value || (arg->value->kind == EX_IDENT && !strcmp(arg->value->text, "none")))
     return true;
-  int i = arg_choice(b->diag, arg, ACTIVATIONS, 5);
+  int i = arg_choice(b->diag, arg, ACTIVATIONS, ACT_COUNT);
   if (i < 0)
     return false;
   *out = (Activation)i;
   return true;
 }
 
-static IrNode *apply_activation(Builder *b, IrNode *x, Activation act, SrcLoc loc,
+static IrNode *apply_activation(Builder *b, IrNode *x, Activation act, float alpha, SrcLoc loc,
                                 const char *layer) {
   if (act == ACT_NONE)
     return x;
   IrNode *n = ir_add(b->g, act == ACT_SOFTMAX ? IR_SOFTMAX : IR_ACT, loc, layer, 1, x);
   n->act = act;
+  n->alpha = alpha;
   return n;
 }
 
@@ -204,7 +211,7 @@ static IrNode *layer_dense(Builder *b, const Expr *call, IrNode *x) {
   m->name = arena_printf(b->arena, "%s.matmul", layer);
   IrNode *y = bias ? ir_add(b->g, IR_BIAS_ADD, call->loc, layer, 2, m, bias) : m;
   y->name = arena_printf(b->arena, "%s.preact", layer);
-  return set_out_name(b, apply_activation(b, y, act, call->loc, layer));
+  return set_out_name(b, apply_activation(b, y, act, default_alpha(act), call->loc, layer));
 }
 
 /* dropout(x, rate) */
@@ -226,23 +233,221 @@ static IrNode *layer_dropout(Builder *b, const Expr *call, IrNode *x) {
   return set_out_name(b, n);
 }
 
-/* relu(x), sigmoid(x), tanh(x), softmax(x): activation layers */
+/* relu(x), sigmoid(x), tanh(x), softmax(x), relu6(x), leaky_relu(x, negative_slope=0.3),
+ * elu(x, alpha=1.0): activation layers (the slopes are the Keras layers' defaults) */
 static IrNode *layer_activation(Builder *b, const Expr *call, IrNode *x) {
-  static const char *const names[] = {"input", "name"};
-  BoundArg a[2];
-  if (!bind_args(b->diag, call, call->text, names, 2, 1, a))
+  Activation act = ACT_NONE;
+  for (int i = 0; i < ACT_COUNT; i++)
+    if (!strcmp(call->text, ACTIVATIONS[i]))
+      act = (Activation)i;
+  const char *param = act == ACT_LEAKY_RELU ? "negative_slope" : act == ACT_ELU ? "alpha" : NULL;
+  const char *names[] = {"input", "name", param};
+  BoundArg a[3];
+  if (!bind_args(b->diag, call, call->text, names, param ? 3 : 2, 1, a))
+    return NULL;
+  double alpha = act == ACT_LEAKY_RELU ? 0.3 : 1.0;
+  if (param && a[2].value && !arg_number(b->diag, &a[2], 0, 1e6, &alpha))
     return NULL;
   const char *layer = layer_name(b, "activation", &a[1]);
   if (!layer)
     return NULL;
-  Activation act = ACT_NONE;
-  for (int i = 0; i < 5; i++)
-    if (!strcmp(call->text, ACTIVATIONS[i]))
-      act = (Activation)i;
-  return set_out_name(b, apply_activation(b, as_float(b, x, call), act, call->loc, layer));
+  return set_out_name(b, apply_activation(b, as_float(b, x, call), act, (float)alpha, call->loc,
+                                          layer));
+}
+
+/* kernel_size=3 or [3, 3] (and strides alike): a pair of positive whole numbers */
+static bool parse_pair(Builder *b, const BoundArg *arg, int dflt, int *h, int *w) {
+  *h = *w = dflt;
+  if (!arg->value)
+    return true;
+  const Expr *e = arg->value;
+  if (e->kind == EX_LIST && arg_count(e->args) == 2) {
+    long v[2];
+    int i = 0;
+    for (const Arg *it = e->args; it; it = it->next, i++) {
+      BoundArg one = {.name = arg->name, .value = it->value, .loc = it->loc};
+      if (!arg_int(b->diag, &one, 1, 4096, &v[i]))
+        return false;
+    }
+    *h = (int)v[0];
+    *w = (int)v[1];
+    return true;
+  }
+  long v;
+  if (!arg_int(b->diag, arg, 1, 4096, &v))
+    return false;
+  *h = *w = (int)v;
+  return true;
+}
+
+/* padding=valid|same */
+static bool parse_padding(Builder *b, const BoundArg *arg, bool *same) {
+  static const char *const paddings[] = {"valid", "same"};
+  *same = false;
+  if (!arg->value)
+    return true;
+  int i = arg_choice(b->diag, arg, paddings, 2);
+  *same = i == 1;
+  return i >= 0;
+}
+
+/* conv2d(x, filters, kernel_size, strides=1, padding=valid, activation=none, use_bias=true):
+ * im2col + matmul (+ bias + activation, fused later into the GEMM epilogue) */
+static IrNode *layer_conv2d(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"input",      "filters",  "kernel_size", "strides",
+                                      "padding",    "activation", "use_bias",  "name"};
+  BoundArg a[8];
+  long filters;
+  Window win = {0};
+  Activation act;
+  bool use_bias = true;
+  if (!bind_args(b->diag, call, "conv2d", names, 8, 3, a) ||
+      !arg_int(b->diag, &a[1], 1, 1 << 16, &filters) ||
+      !parse_pair(b, &a[2], 1, &win.kh, &win.kw) || !parse_pair(b, &a[3], 1, &win.sh, &win.sw) ||
+      !parse_padding(b, &a[4], &win.same) || !parse_activation(b, &a[5], &act) ||
+      (a[6].value && !arg_bool(b->diag, &a[6], &use_bias)))
+    return NULL;
+  const char *layer = layer_name(b, "conv2d", &a[7]);
+  if (!layer)
+    return NULL;
+  IrNode *kernel = new_param(b, call, layer, "kernel", true, "glorot_uniform");
+  IrNode *bias = use_bias ? new_param(b, call, layer, "bias", true, "zeros") : NULL;
+  IrNode *cols = ir_add(b->g, IR_IM2COL, call->loc, layer, 1, as_float(b, x, call));
+  cols->win = win;
+  cols->name = arena_printf(b->arena, "%s.cols", layer);
+  IrNode *m = ir_add(b->g, IR_MATMUL, call->loc, layer, 2, cols, kernel);
+  m->units = (int)filters;
+  m->name = arena_printf(b->arena, "%s.matmul", layer);
+  IrNode *y = bias ? ir_add(b->g, IR_BIAS_ADD, call->loc, layer, 2, m, bias) : m;
+  y->name = arena_printf(b->arena, "%s.preact", layer);
+  return set_out_name(b, apply_activation(b, y, act, default_alpha(act), call->loc, layer));
+}
+
+/* max_pool2d / avg_pool2d(x, pool_size=2, strides=pool_size, padding=valid) */
+static IrNode *layer_pool(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"input", "pool_size", "strides", "padding", "name"};
+  BoundArg a[5];
+  Window win = {0};
+  bool is_max = !strcmp(call->text, "max_pool2d");
+  if (!bind_args(b->diag, call, call->text, names, 5, 1, a) ||
+      !parse_pair(b, &a[1], 2, &win.kh, &win.kw) ||
+      !parse_pair(b, &a[2], 0, &win.sh, &win.sw) || !parse_padding(b, &a[3], &win.same))
+    return NULL;
+  if (!a[2].value) { /* Keras: strides default to the pool size */
+    win.sh = win.kh;
+    win.sw = win.kw;
+  }
+  const char *layer = layer_name(b, is_max ? "max_pooling2d" : "average_pooling2d", &a[4]);
+  if (!layer)
+    return NULL;
+  IrNode *n = ir_add(b->g, is_max ? IR_MAXPOOL : IR_AVGPOOL, call->loc, layer, 1,
+                     as_float(b, x, call));
+  n->win = win;
+  return set_out_name(b, n);
+}
+
+/* global_average_pool2d(x): (h, w, c) -> (c) */
+static IrNode *layer_global_pool(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"input", "name"};
+  BoundArg a[2];
+  if (!bind_args(b->diag, call, call->text, names, 2, 1, a))
+    return NULL;
+  const char *layer = layer_name(b, "global_average_pooling2d", &a[1]);
+  if (!layer)
+    return NULL;
+  return set_out_name(b, ir_add(b->g, IR_GAP, call->loc, layer, 1, as_float(b, x, call)));
+}
+
+/* batch_norm(x, momentum=0.99, epsilon=1e-3): over the last axis, Keras's defaults */
+static IrNode *layer_batch_norm(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"input", "momentum", "epsilon", "name"};
+  BoundArg a[4];
+  double momentum = 0.99, epsilon = 1e-3;
+  if (!bind_args(b->diag, call, "batch_norm", names, 4, 1, a) ||
+      (a[1].value && !arg_number(b->diag, &a[1], 0, 1, &momentum)) ||
+      (a[2].value && !arg_number(b->diag, &a[2], 1e-12, 1, &epsilon)))
+    return NULL;
+  const char *layer = layer_name(b, "batch_normalization", &a[3]);
+  if (!layer)
+    return NULL;
+  IrNode *gamma = new_param(b, call, layer, "gamma", true, "ones");
+  IrNode *beta = new_param(b, call, layer, "beta", true, "zeros");
+  IrNode *mean = new_param(b, call, layer, "moving_mean", false, "zeros");
+  IrNode *var = new_param(b, call, layer, "moving_variance", false, "ones");
+  IrNode *xhat = ir_add(b->g, IR_SCRATCH, call->loc, layer, 0);
+  xhat->name = arena_printf(b->arena, "%s.xhat", layer);
+  IrNode *stats = ir_add(b->g, IR_SCRATCH, call->loc, layer, 0);
+  stats->name = arena_printf(b->arena, "%s.batch_stats", layer);
+  IrNode *n = ir_add(b->g, IR_BATCHNORM, call->loc, layer, 5, as_float(b, x, call), gamma, beta,
+                     mean, var);
+  n->aux = xhat;
+  n->aux2 = stats;
+  n->scale = (float)momentum;
+  n->shift = (float)epsilon;
+  return set_out_name(b, n);
+}
+
+/* reshape(x, [d1, d2, ...]): a view with the same number of values */
+static IrNode *layer_reshape(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"input", "shape", "name"};
+  BoundArg a[3];
+  if (!bind_args(b->diag, call, "reshape", names, 3, 2, a))
+    return NULL;
+  const Expr *list = a[1].value;
+  if (list->kind != EX_LIST || !list->args || arg_count(list->args) > IR_MAX_RANK) {
+    diag_error(b->diag, list->loc, "reshape needs a target shape like [28, 28, 1]");
+    return NULL;
+  }
+  int dims[IR_MAX_RANK], rank = 0;
+  for (const Arg *d = list->args; d; d = d->next) {
+    long v;
+    BoundArg one = {.name = "dimension", .value = d->value, .loc = d->loc};
+    if (!arg_int(b->diag, &one, 1, MAX_EXAMPLE_ELEMS, &v))
+      return NULL;
+    dims[rank++] = (int)v;
+  }
+  const char *layer = layer_name(b, "reshape", &a[2]);
+  if (!layer)
+    return NULL;
+  IrNode *n = ir_add(b->g, IR_RESHAPE, call->loc, layer, 1, as_float(b, x, call));
+  ir_set_shape(n, DT_F32, true, rank, dims); /* the target; shape.c checks the count */
+  n->has_target_shape = true;
+  return set_out_name(b, n);
+}
+
+/* rescaling(x, scale, offset=0): x * scale + offset (Keras Rescaling) */
+static IrNode *layer_rescaling(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"input", "scale", "offset", "name"};
+  BoundArg a[4];
+  double scale, offset = 0;
+  if (!bind_args(b->diag, call, "rescaling", names, 4, 2, a) ||
+      !arg_number(b->diag, &a[1], -1e30, 1e30, &scale) ||
+      (a[2].value && !arg_number(b->diag, &a[2], -1e30, 1e30, &offset)))
+    return NULL;
+  const char *layer = layer_name(b, "rescaling", &a[3]);
+  if (!layer)
+    return NULL;
+  IrNode *n = ir_add(b->g, IR_RESCALE, call->loc, layer, 1, x); /* u8 or float */
+  n->scale = (float)scale;
+  n->shift = (float)offset;
+  return set_out_name(b, n);
 }
 
 static IrNode *build_value(Builder *b, const Expr *e);
+
+/* concat(a, b): join two values along the last axis (Keras Concatenate) */
+static IrNode *layer_concat(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"a", "b", "name"};
+  BoundArg a[3];
+  if (!bind_args(b->diag, call, "concat", names, 3, 2, a))
+    return NULL;
+  IrNode *y = build_value(b, a[1].value);
+  const char *layer = y ? layer_name(b, "concatenate", &a[2]) : NULL;
+  if (!layer)
+    return NULL;
+  return set_out_name(b, ir_add(b->g, IR_CONCAT, call->loc, layer, 2, as_float(b, x, call),
+                                as_float(b, y, call)));
+}
 
 /* add(a, b): elementwise sum of two values of one shape (residual connections) */
 static IrNode *layer_add(Builder *b, const Expr *call, IrNode *x) {
@@ -268,7 +473,12 @@ static const LayerRule LAYERS[] = {
     {"dense", layer_dense},                 {"dropout", layer_dropout},
     {"add", layer_add},                     {"relu", layer_activation},
     {"sigmoid", layer_activation},          {"tanh", layer_activation},
-    {"softmax", layer_activation},
+    {"softmax", layer_activation},          {"leaky_relu", layer_activation},
+    {"elu", layer_activation},              {"relu6", layer_activation},
+    {"conv2d", layer_conv2d},               {"max_pool2d", layer_pool},
+    {"avg_pool2d", layer_pool},             {"global_average_pool2d", layer_global_pool},
+    {"batch_norm", layer_batch_norm},       {"reshape", layer_reshape},
+    {"rescaling", layer_rescaling},         {"concat", layer_concat},
 };
 #define N_LAYERS ((int)(sizeof(LAYERS) / sizeof(LAYERS[0])))
 

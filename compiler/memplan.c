@@ -70,8 +70,11 @@ static void compute_liveness(Graph *g) {
       if (r->last_use < i)
         r->last_use = i;
     }
-    if (n->aux) { /* written by n: live from n on, at least until n is done */
-      IrNode *r = ir_storage_root(n->aux);
+    IrNode *written[2] = {n->aux, n->aux2}; /* side outputs: live from n on */
+    for (int k = 0; k < 2; k++) {
+      if (!written[k])
+        continue;
+      IrNode *r = ir_storage_root(written[k]);
       if (r->first_use > i)
         r->first_use = i;
       if (r->last_use < i)

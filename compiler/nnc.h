@@ -155,6 +155,8 @@ typedef struct {
 
 Expr *ast_number(Arena *a, SrcLoc loc, const char *text);
 Expr *ast_string(Arena *a, SrcLoc loc, const char *quoted);
+/* 1/255: a constant ratio, as Keras users write Rescaling(1./255) */
+Expr *ast_ratio(Arena *a, SrcLoc loc, const char *num, const char *den);
 Expr *ast_ident(Arena *a, SrcLoc loc, const char *name);
 Expr *ast_call(Arena *a, SrcLoc loc, const char *callee, Arg *args);
 Expr *ast_index(Arena *a, SrcLoc loc, Expr *base, Expr *index);
@@ -209,7 +211,7 @@ typedef enum {
   LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
 } LossKind;
 
-typedef enum { OPT_ADAM } OptimizerKind;
+typedef enum { OPT_ADAM, OPT_RMSPROP } OptimizerKind;
 
 typedef enum { MODE_MIN, MODE_MAX } MonitorMode;
 
@@ -275,6 +277,7 @@ typedef struct {
   double class_weight[MAX_CLASSES];
   OptimizerKind optimizer;
   double learning_rate, beta1, beta2, epsilon;
+  double rho; /* RMSprop */
   int epochs;
   int batch_size;
   bool shuffle;
@@ -322,6 +325,13 @@ typedef enum {
   IR_SOFTMAX,   /* row softmax */
   IR_XENT,      /* sparse categorical cross-entropy of probabilities: the loss */
   IR_SOFTMAX_XENT, /* fused softmax + cross-entropy from logits: the loss (output = probs) */
+  IR_RESCALE,   /* x * scale + offset (from uint8 or float) */
+  IR_IM2COL,    /* the window under every output pixel: a convolution becomes a matmul */
+  IR_MAXPOOL,   /* max over each window */
+  IR_AVGPOOL,   /* mean over each window's valid cells */
+  IR_GAP,       /* global average pooling over height and width */
+  IR_BATCHNORM, /* batch statistics in training, moving statistics in evaluation */
+  IR_CONCAT,    /* [a, b] along the last axis */
   /* backward */
   IR_MATMUL_GRAD_X,  /* dx = dout . w^T */
   IR_MATMUL_GRAD_W,  /* dw = x^T . dout */
@@ -333,10 +343,36 @@ typedef enum {
   IR_XENT_GRAD,      /* dprobs of the cross-entropy */
   IR_SOFTMAX_XENT_GRAD, /* fused: dlogits = (probs - onehot) * w / m */
   IR_ACCUMULATE,     /* a + b of two gradient contributions */
+  IR_RESCALE_GRAD,   /* dx = dout * scale */
+  IR_COL2IM,         /* dx = the sum over windows of dcols */
+  IR_MAXPOOL_GRAD,   /* dx: each window's dout to its max */
+  IR_AVGPOOL_GRAD,   /* dx: each window's dout spread over its valid cells */
+  IR_GAP_GRAD,       /* dx = dout / (h w), broadcast */
+  IR_BN_GRAD_GAMMA,  /* dgamma = sum of dout * xhat */
+  IR_BN_GRAD_X,      /* dx of batch normalization */
+  IR_CONCAT_GRAD,    /* one input's columns of dout */
   IR_OP_COUNT
 } IrOp;
 
-typedef enum { ACT_NONE, ACT_RELU, ACT_SIGMOID, ACT_TANH, ACT_SOFTMAX } Activation;
+typedef enum {
+  ACT_NONE,
+  ACT_RELU,
+  ACT_SIGMOID,
+  ACT_TANH,
+  ACT_SOFTMAX,
+  ACT_LEAKY_RELU, /* alpha = negative slope */
+  ACT_ELU,        /* alpha */
+  ACT_RELU6,
+  ACT_COUNT
+} Activation;
+
+/* A 2-D window over an NHWC value (convolution, pooling); see RtWindow. */
+typedef struct {
+  int kh, kw, sh, sw;
+  bool same;             /* padding 'same' (else 'valid') */
+  int h, w, c, oh, ow;   /* set by shape.c */
+  int pad_top, pad_left; /* set by shape.c */
+} Window;
 
 typedef enum {
   ST_NONE,    /* not yet planned */
@@ -347,7 +383,7 @@ typedef enum {
   ST_VIEW     /* aliases another node's storage */
 } Storage;
 
-#define IR_MAX_INPUTS 4
+#define IR_MAX_INPUTS 6
 #define MAX_EXAMPLE_ELEMS (1 << 26)  /* values in one input example */
 #define MAX_TENSOR_ELEMS (1 << 30)   /* values in one parameter tensor */
 #define IR_MAX_RANK 8
@@ -370,7 +406,13 @@ struct IrNode {
   int rank;
   /* attributes */
   Activation act;         /* IR_ACT, IR_ACT_GRAD; IR_MATMUL's fused epilogue activation */
+  float alpha;            /* leaky_relu slope, elu alpha */
   int units;              /* IR_MATMUL: output features (the kernel is shaped in shape.c) */
+  Window win;             /* IR_IM2COL, pools and their gradients */
+  float scale, shift;     /* IR_RESCALE: x * scale + shift; IR_BATCHNORM: momentum, epsilon */
+  int concat_offset;      /* IR_CONCAT_GRAD: first column of this input in dout */
+  bool has_target_shape;  /* IR_RESHAPE from reshape(): dims set at build time */
+  IrNode *aux2;           /* IR_BATCHNORM: its (2, C) statistics scratch (aux: xhat) */
   bool has_bias;          /* IR_MATMUL after fusion: in[2] is the epilogue bias */
   float rate;             /* IR_DROPOUT */
   bool per_feature;       /* IR_NORMALIZE: axis=-1 */

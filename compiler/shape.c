@@ -35,6 +35,15 @@ static bool infer_normalize(Shaper *s, IrNode *n) {
 
 static bool infer_reshape(Shaper *s, IrNode *n) {
   IrNode *x = n->in[0];
+  if (n->has_target_shape) { /* reshape(x, [...]) */
+    if (ir_elems(n) != ir_elems(x)) {
+      diag_error(s->diag, n->loc, "reshape to %s needs %zu values per example, but its input %s "
+                 "has %zu", shape_of(s, n), ir_elems(n), shape_of(s, x), ir_elems(x));
+      return false;
+    }
+    n->dtype = x->dtype;
+    return true;
+  }
   int flat = (int)ir_elems(x); /* build_input caps an example at MAX_EXAMPLE_ELEMS */
   if (x->rank == 0) {
     diag_error(s->diag, n->loc, "flatten of a scalar per example");
@@ -44,9 +53,129 @@ static bool infer_reshape(Shaper *s, IrNode *n) {
   return true;
 }
 
+/* Output size of a window along one axis (TensorFlow's 'same' and 'valid'). */
+static int window_out(int in, int k, int stride, bool same) {
+  return same ? (in + stride - 1) / stride : in >= k ? (in - k) / stride + 1 : 0;
+}
+
+/* Completes n->win for input x (h, w, c); a located error if it does not fit. */
+static bool infer_window(Shaper *s, IrNode *n, const IrNode *x, const char *what) {
+  if (x->rank != 3) {
+    diag_error(s->diag, n->loc, "%s expects (height, width, channels) per example, but its "
+               "input has shape %s%s", what, shape_of(s, x),
+               x->rank == 1 ? " (a flatten or dense cannot feed it)"
+               : x->rank == 2 ? " (add a channel axis: declare the input as u8[28, 28, 1] or use "
+                                "reshape(x, [28, 28, 1]))" : "");
+    return false;
+  }
+  Window *w = &n->win;
+  w->h = x->dims[0];
+  w->w = x->dims[1];
+  w->c = x->dims[2];
+  w->oh = window_out(w->h, w->kh, w->sh, w->same);
+  w->ow = window_out(w->w, w->kw, w->sw, w->same);
+  if (w->oh <= 0 || w->ow <= 0) {
+    diag_error(s->diag, n->loc, "the %dx%d window of this %s is larger than its %dx%d input, "
+               "so the output would be empty (use padding=same or a smaller window)", w->kh,
+               w->kw, what, w->h, w->w);
+    return false;
+  }
+  int pad_h = (w->oh - 1) * w->sh + w->kh - w->h, pad_w = (w->ow - 1) * w->sw + w->kw - w->w;
+  w->pad_top = w->same && pad_h > 0 ? pad_h / 2 : 0;
+  w->pad_left = w->same && pad_w > 0 ? pad_w / 2 : 0;
+  return true;
+}
+
+/* conv2d's im2col: (h, w, c) -> (oh, ow, kh*kw*c) */
+static bool infer_im2col(Shaper *s, IrNode *n) {
+  if (!infer_window(s, n, n->in[0], "conv2d"))
+    return false;
+  Window *w = &n->win;
+  int dims[3] = {w->oh, w->ow, w->kh * w->kw * w->c};
+  ir_set_shape(n, DT_F32, true, 3, dims);
+  return true;
+}
+
+static bool infer_pool(Shaper *s, IrNode *n) {
+  if (!infer_window(s, n, n->in[0], n->op == IR_MAXPOOL ? "max_pool2d" : "avg_pool2d"))
+    return false;
+  int dims[3] = {n->win.oh, n->win.ow, n->win.c};
+  ir_set_shape(n, DT_F32, true, 3, dims);
+  return true;
+}
+
+static bool infer_gap(Shaper *s, IrNode *n) {
+  IrNode *x = n->in[0];
+  if (x->rank != 3) {
+    diag_error(s->diag, n->loc, "global_average_pool2d expects (height, width, channels) per "
+               "example, got %s", shape_of(s, x));
+    return false;
+  }
+  ir_set_shape(n, DT_F32, true, 1, &x->dims[2]);
+  return true;
+}
+
+/* batch_norm: per channel (last axis) gamma, beta, moving mean and variance */
+static bool infer_batchnorm(Shaper *s, IrNode *n) {
+  IrNode *x = n->in[0];
+  if (x->rank == 0) {
+    diag_error(s->diag, n->loc, "batch_norm of a scalar per example");
+    return false;
+  }
+  int c = x->dims[x->rank - 1], stats[2] = {2, c};
+  for (int i = 1; i <= 4; i++)
+    ir_set_shape(n->in[i], DT_F32, false, 1, &c);
+  copy_shape(n, x);
+  copy_shape(n->aux, x);
+  ir_set_shape(n->aux2, DT_F32, false, 2, stats);
+  return true;
+}
+
+static bool infer_rescale(Shaper *s, IrNode *n) {
+  IrNode *x = n->in[0];
+  ir_set_shape(n, DT_F32, x->batched, x->rank, x->dims);
+  (void)s;
+  return true;
+}
+
+/* concat: equal shapes but for the last axis, which adds up */
+static bool infer_concat(Shaper *s, IrNode *n) {
+  IrNode *a = n->in[0], *b = n->in[1];
+  bool ok = a->rank == b->rank && a->rank > 0;
+  for (int i = 0; ok && i < a->rank - 1; i++)
+    ok = a->dims[i] == b->dims[i];
+  if (!ok) {
+    diag_error(s->diag, n->loc, "concat needs values that differ only in their last axis, got "
+               "%s and %s", shape_of(s, a), shape_of(s, b));
+    return false;
+  }
+  copy_shape(n, a);
+  n->dims[n->rank - 1] += b->dims[b->rank - 1];
+  return true;
+}
+
+/* conv2d: cols (B, oh, ow, kh*kw*c) . kernel (kh, kw, c, filters) -> (B, oh, ow, filters) */
+static bool infer_conv_matmul(Shaper *s, IrNode *n) {
+  IrNode *cols = n->in[0], *w = n->in[1];
+  const Window *win = &cols->win;
+  int dims[4] = {win->kh, win->kw, win->c, n->units};
+  if ((size_t)win->kh * win->kw * win->c * n->units > MAX_TENSOR_ELEMS) {
+    diag_error(s->diag, n->loc, "this conv2d kernel is too large");
+    return false;
+  }
+  ir_set_shape(w, DT_F32, false, 4, dims);
+  w->fan_in = win->kh * win->kw * win->c;
+  w->fan_out = win->kh * win->kw * n->units;
+  int out[3] = {win->oh, win->ow, n->units};
+  ir_set_shape(n, DT_F32, true, 3, out);
+  return true;
+}
+
 /* dense: x (B, k) . kernel (k, units) */
 static bool infer_matmul(Shaper *s, IrNode *n) {
   IrNode *x = n->in[0], *w = n->in[1];
+  if (x->op == IR_IM2COL)
+    return infer_conv_matmul(s, n);
   if (x->rank != 1) {
     diag_error(s->diag, n->loc, "dense expects a flat input (one axis per example), but its "
                "input has shape %s; add flatten() before it", shape_of(s, x));
@@ -147,6 +276,13 @@ static bool infer_node(Shaper *s, IrNode *n) {
   case IR_ADD: return infer_add(s, n);
   case IR_XENT:
   case IR_SOFTMAX_XENT: return infer_xent(s, n);
+  case IR_IM2COL: return infer_im2col(s, n);
+  case IR_MAXPOOL:
+  case IR_AVGPOOL: return infer_pool(s, n);
+  case IR_GAP: return infer_gap(s, n);
+  case IR_BATCHNORM: return infer_batchnorm(s, n);
+  case IR_RESCALE: return infer_rescale(s, n);
+  case IR_CONCAT: return infer_concat(s, n);
   default:
     NNC_BUG("shape inference runs before autodiff, but found %s", ir_op_name(n->op));
   }

@@ -13,6 +13,11 @@ static const char *keras_type(const char *kind) {
   static const char *const map[][2] = {
       {"normalization", "Normalization"}, {"flatten", "Flatten"}, {"dense", "Dense"},
       {"dropout", "Dropout"},             {"add", "Add"},         {"activation", "Activation"},
+      {"conv2d", "Conv2D"},               {"max_pooling2d", "MaxPooling2D"},
+      {"average_pooling2d", "AveragePooling2D"},
+      {"global_average_pooling2d", "GlobalAveragePooling2D"},
+      {"batch_normalization", "BatchNormalization"}, {"reshape", "Reshape"},
+      {"rescaling", "Rescaling"},         {"concatenate", "Concatenate"},
   };
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
     if (!strcmp(map[i][0], kind))
@@ -75,11 +80,11 @@ static void print_total(FILE *out, const char *what, size_t count, size_t bytes)
 
 void summary_print(FILE *out, const Graph *g) {
   char shape[64], count[32];
-  const char *rule = "─────────────────────────────────────────────────────────────────────";
+  const char *rule = "───────────────────────────────────────────────────────────────────────────";
   fprintf(out, "Model: \"%s\"\n%s\n", g->model_name, rule);
-  fprintf(out, " %-32s %-22s %12s\n%s\n", "Layer (type)", "Output Shape", "Param #", rule);
+  fprintf(out, " %-40.40s %-20s %12s\n%s\n", "Layer (type)", "Output Shape", "Param #", rule);
   shape_text(shape, sizeof shape, g->input);
-  fprintf(out, " %-32s %-22s %12s\n", "input_layer (InputLayer)", shape, "0");
+  fprintf(out, " %-40.40s %-20s %12s\n", "input_layer (InputLayer)", shape, "0");
   size_t trainable = 0, frozen = 0, trainable_bytes = 0, frozen_bytes = 0;
   for (int l = 0; l < g->n_layers; l++) {
     size_t params = 0;
@@ -93,9 +98,11 @@ void summary_print(FILE *out, const Graph *g) {
     }
     char label[96];
     snprintf(label, sizeof label, "%s (%s)", g->layer_names[l], keras_type(g->layer_kinds[l]));
+    if (strlen(label) > 40) /* as Keras does: cut, and say so */
+      strcpy(label + 37, "...");
     shape_text(shape, sizeof shape, layer_output(g, g->layer_names[l]));
     count_text(count, sizeof count, params);
-    fprintf(out, " %-32s %-22s %12s\n", label, shape, count);
+    fprintf(out, " %-40.40s %-20s %12s\n", label, shape, count);
   }
   fprintf(out, "%s\n", rule);
   print_total(out, "Total", trainable + frozen, trainable_bytes + frozen_bytes);

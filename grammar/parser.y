@@ -12,7 +12,7 @@
  *   section  = IDENT [IDENT] ["(" params ")"] "{" items "}"
  *   item     = IDENT "=" expr | "return" expr | "expect" expr CMP expr
  *            | IDENT "(" args ")" | IDENT value*
- *   value    = NUMBER | STRING | IDENT | IDENT "(" args ")" | IDENT "[" expr "]"
+ *   value    = NUMBER | NUMBER "/" NUMBER | STRING | IDENT | IDENT "(" args ")" | IDENT "[" expr "]"
  *            | "[" args "]" | "{" key ":" expr, ... "}"
  */
 %define api.pure full
@@ -151,6 +151,7 @@ values
 
 expr
   : NUMBER                        { $$ = ast_number(A, @1, $1); }
+  | NUMBER '/' NUMBER             { $$ = ast_ratio(A, @$, $1, $3); }
   | STRING                        { $$ = ast_string(A, @1, $1); }
   | IDENT %prec BARE_NAME         { $$ = ast_ident(A, @1, $1); }
   | IDENT '(' args_opt ')'        { $$ = ast_call(A, @1, $1, $3); }

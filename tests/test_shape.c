@@ -295,12 +295,12 @@ START_TEST(test_unknown_layer) {
               "t.nn:3:10: error: unknown layer 'dense2'; did you mean 'dense'?\n"
               "    return dense2(h, 10)\n"
               "           ^~~~~~\n");
-  build_fails(HEAD "  h = conv2d(x, 32)\n"
+  build_fails(HEAD "  h = lstm(x, 32)\n"
                    "  return dense(h, 10)\n"
                    "}\n" LOGITS,
-              "t.nn:2:7: error: unknown layer 'conv2d'\n"
-              "    h = conv2d(x, 32)\n"
-              "        ^~~~~~\n");
+              "t.nn:2:7: error: unknown layer 'lstm'\n"
+              "    h = lstm(x, 32)\n"
+              "        ^~~~\n");
 }
 END_TEST
 
