@@ -5,6 +5,7 @@
  *   rt_util.c    checked allocation and I/O, errors, clocks, directories
  *   rt_rng.c     seeded random numbers (splitmix64 seeding + xoshiro128+)
  *   rt_ops.c     forward/backward kernel pairs (OpenBLAS sgemm for matmul)
+ *   rt_conv.c    im2col/col2im, pooling, batch normalization, rescale, concat
  *   rt_optim.c   optimizer updates
  *   rt_data.c    IDX loading (gzip through zlib), splits, class surgery, adapt
  *   rt_metrics.c confusion matrix, per-class precision/recall/F1, JSON
@@ -81,7 +82,12 @@ typedef enum {
   RT_ACT_RELU,
   RT_ACT_SIGMOID,
   RT_ACT_TANH,
+  RT_ACT_LEAKY_RELU, /* x > 0 ? x : alpha x            (Keras: alpha = negative_slope) */
+  RT_ACT_ELU,        /* x > 0 ? x : alpha (e^x - 1)    (Keras default alpha 1) */
+  RT_ACT_RELU6,      /* min(max(x, 0), 6) */
 } RtAct;
+/* Every act kernel takes `alpha`, used by LEAKY_RELU and ELU and ignored by
+ * the others. Every derivative is written in terms of the forward OUTPUT. */
 
 /* Glorot (Xavier) uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)). */
 void rt_init_glorot_uniform(float *w, size_t count, int fan_in, int fan_out, RtRng *rng);
@@ -103,15 +109,16 @@ void rt_matmul_backward_x(float *dx, const float *dout, const float *w, int m, i
 void rt_matmul_backward_w(float *dw, const float *x, const float *dout, int m, int k, int n);
 
 /* The GEMM epilogue, fused: out (m, n) = act(out + bias (n)), in place. */
-void rt_bias_act_forward(float *out, const float *bias, int m, int n, RtAct act);
+void rt_bias_act_forward(float *out, const float *bias, int m, int n, RtAct act, float alpha);
 /* db (n) = sum over rows of dout (m, n) */
 void rt_bias_backward(float *db, const float *dout, int m, int n);
 
 /* Elementwise activation: out (count) = act(x (count)). out may equal x. */
-void rt_act_forward(float *out, const float *x, size_t count, RtAct act);
+void rt_act_forward(float *out, const float *x, size_t count, RtAct act, float alpha);
 /* dx (count) = dout * act'(.), written in terms of the forward OUTPUT out.
  * dx may equal dout. */
-void rt_act_backward(float *dx, const float *dout, const float *out, size_t count, RtAct act);
+void rt_act_backward(float *dx, const float *dout, const float *out, size_t count, RtAct act,
+                     float alpha);
 
 /* Inverted dropout (training): mask[i] = 0 with probability rate, else
  * 1 / (1 - rate); out = x * mask. out may equal x. */
@@ -121,7 +128,7 @@ void rt_dropout_forward(float *out, float *mask, const float *x, float rate, siz
 void rt_dropout_backward(float *dx, const float *dout, const float *mask, size_t count);
 /* Fused backward of act followed by dropout: dx = dout * mask * act'(out). */
 void rt_act_dropout_backward(float *dx, const float *dout, const float *mask,
-                             const float *out, size_t count, RtAct act);
+                             const float *out, size_t count, RtAct act, float alpha);
 
 /* out = a + b (count); dx of both inputs is dout (the compiler aliases it). */
 void rt_add_forward(float *out, const float *a, const float *b, size_t count);
@@ -159,6 +166,79 @@ double rt_weighted_correct(const float *scores, const uint8_t *labels, const flo
                            int m, int c);
 int rt_argmax(const float *row, int c);
 
+/* ===== rt_conv.c ===== */
+
+/* ---- convolution and pooling (NHWC, every size a compile-time constant) ---- */
+
+/* The geometry of a 2-D window (convolution or pooling) over an NHWC tensor.
+ * 'same' padding is TensorFlow's: out = ceil(in / stride), pad_total =
+ * max((out - 1) * stride + k - in, 0), pad_top = pad_total / 2 (the extra
+ * pixel goes after); 'valid' has no padding: out = (in - k) / stride + 1. */
+typedef struct {
+  int h, w, c;            /* input height, width, channels */
+  int oh, ow;             /* output height, width */
+  int kh, kw;             /* window */
+  int sh, sw;             /* strides */
+  int pad_top, pad_left;  /* zero padding before; the rest of pad_total after */
+} RtWindow;
+
+/* cols (m*oh*ow, kh*kw*c) = the window under every output pixel of x (m, h, w, c),
+ * rows in (n, oy, ox) order, columns in (ky, kx, c) order (Keras's kernel
+ * layout (kh, kw, c, filters)); zero where the window hangs over the padding.
+ * A convolution is then cols . kernel (kh*kw*c, filters). */
+void rt_im2col(float *cols, const float *x, int m, const RtWindow *win);
+/* dx (m, h, w, c) = the sum over windows of dcols (m*oh*ow, kh*kw*c); overwrites dx. */
+void rt_col2im(float *dx, const float *dcols, int m, const RtWindow *win);
+
+/* out (m, oh, ow, c) = max over each window (padding never wins). */
+void rt_maxpool_forward(float *out, const float *x, int m, const RtWindow *win);
+/* dx (m, h, w, c): each window's dout goes to its (first) max; overwrites dx. */
+void rt_maxpool_backward(float *dx, const float *dout, const float *x, int m,
+                         const RtWindow *win);
+/* out (m, oh, ow, c) = mean over the window's cells inside the image (Keras
+ * 'same' average pooling averages only the valid cells). */
+void rt_avgpool_forward(float *out, const float *x, int m, const RtWindow *win);
+void rt_avgpool_backward(float *dx, const float *dout, int m, const RtWindow *win);
+
+/* out (m, c) = mean over the hw positions of x (m, hw, c). */
+void rt_global_avgpool_forward(float *out, const float *x, int m, int hw, int c);
+/* dx (m, hw, c) = dout (m, c) / hw, broadcast. */
+void rt_global_avgpool_backward(float *dx, const float *dout, int m, int hw, int c);
+
+/* ---- batch normalization over the last axis (rows = m * h * w) ---- */
+
+/* Training: per channel, batch mean and biased variance over the rows;
+ * invstd = 1 / sqrt(var + eps); xhat = (x - mean) invstd; out = gamma xhat + beta;
+ * moving = moving * momentum + batch * (1 - momentum) (Keras).
+ * xhat (rows, c) and stats (2, c) = {mean, invstd} are kept for backward. */
+void rt_batchnorm_train_forward(float *out, float *xhat, float *stats, const float *x,
+                                const float *gamma, const float *beta, float *moving_mean,
+                                float *moving_var, int rows, int c, float momentum, float eps);
+/* Evaluation: out = gamma (x - moving_mean) / sqrt(moving_var + eps) + beta. */
+void rt_batchnorm_eval_forward(float *out, const float *x, const float *gamma, const float *beta,
+                               const float *moving_mean, const float *moving_var, int rows, int c,
+                               float eps);
+/* dgamma (c) = sum over rows of dout * xhat (overwrites). dbeta is rt_bias_backward. */
+void rt_batchnorm_backward_gamma(float *dgamma, const float *dout, const float *xhat, int rows,
+                                 int c);
+/* dx (rows, c) = gamma invstd / N (N dout - sum(dout) - xhat sum(dout xhat)), N = rows. */
+void rt_batchnorm_backward_x(float *dx, const float *dout, const float *xhat, const float *gamma,
+                             const float *stats, int rows, int c);
+
+/* ---- rescaling and concatenation ---- */
+
+/* out = x * scale + offset, from raw uint8 (fused with the conversion) or float. */
+void rt_rescale_u8_forward(float *out, const uint8_t *x, float scale, float offset, size_t count);
+void rt_rescale_forward(float *out, const float *x, float scale, float offset, size_t count);
+/* dx = dout * scale */
+void rt_rescale_backward(float *dx, const float *dout, float scale, size_t count);
+
+/* out (rows, ca + cb) = [a (rows, ca), b (rows, cb)] along the last axis. */
+void rt_concat_forward(float *out, const float *a, const float *b, int rows, int ca, int cb);
+/* part (rows, width) = columns [offset, offset + width) of dout (rows, total). */
+void rt_concat_backward(float *part, const float *dout, int rows, int total, int offset,
+                        int width);
+
 /* ===== rt_optim.c ===== */
 
 /* Keras Adam, one step t (t >= 1) over count parameters:
@@ -166,6 +246,11 @@ int rt_argmax(const float *row, int c);
  * alpha = lr sqrt(1 - b2^t) / (1 - b1^t); p -= alpha m / (sqrt(v) + eps). */
 void rt_adam_update(float *param, const float *grad, float *m, float *v, size_t count,
                     float lr, float beta1, float beta2, float eps, long t);
+
+/* Keras RMSprop (rho 0.9, epsilon 1e-7, no momentum, not centered):
+ * v = rho v + (1 - rho) g^2; p -= lr g / (sqrt(v) + eps). */
+void rt_rmsprop_update(float *param, const float *grad, float *v, size_t count, float lr,
+                       float rho, float eps);
 
 /* ===== rt_data.c ===== */
 

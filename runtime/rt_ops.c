@@ -14,8 +14,11 @@
  * outside the loop so that each loop body is branch-free.
  *
  * Activation derivatives are written in terms of the forward OUTPUT
- * (relu' = out > 0, sigmoid' = out (1 - out), tanh' = 1 - out^2), so the
- * pre-activation never has to be kept.
+ * (relu' = out > 0, sigmoid' = out (1 - out), tanh' = 1 - out^2, leaky
+ * relu' = out > 0 ? 1 : alpha (alpha > 0, so out and x share a sign), elu' =
+ * out > 0 ? 1 : out + alpha (alpha e^x = out + alpha), relu6' = 0 < out < 6),
+ * so the pre-activation never has to be kept. `alpha` is read only by leaky
+ * relu and elu.
  */
 #include "nnc_runtime.h"
 
@@ -34,6 +37,19 @@ static inline float relu(float v) {
 
 static inline float sigmoid(float v) {
   return 1.0f / (1.0f + expf(-v)); /* expf overflow gives 1/inf = 0: no NaN */
+}
+
+static inline float leaky_relu(float v, float alpha) {
+  return v > 0.0f ? v : alpha * v;
+}
+
+/* expm1f keeps the small negative outputs accurate (e^x - 1 cancels near 0). */
+static inline float elu(float v, float alpha) {
+  return v > 0.0f ? v : alpha * expm1f(v);
+}
+
+static inline float relu6(float v) {
+  return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v); /* NaN propagates */
 }
 
 static void die_bad_act(const char *kernel, RtAct act) {
@@ -132,40 +148,45 @@ void rt_matmul_backward_w(float *dw /* (k, n) */, const float *x /* (m, k) */,
 
 /* ----- dense: bias and activation epilogue ----- */
 
+/* Applies act to every element of row (n) after adding bias (n); one loop
+ * per activation so that each body stays branch-free. */
+#define RT_BIAS_ACT_ROWS(EXPR)                                                                   \
+  for (int i = 0; i < m; i++) {                                                                  \
+    float *row = out + (size_t)i * n;                                                            \
+    for (int j = 0; j < n; j++) {                                                                \
+      float v = row[j] + bias[j];                                                                \
+      row[j] = (EXPR);                                                                           \
+    }                                                                                            \
+  }
+
 void rt_bias_act_forward(float *out /* (m, n), in place */, const float *bias /* (n) */,
-                         int m, int n, RtAct act) {
+                         int m, int n, RtAct act, float alpha) {
   switch (act) {
   case RT_ACT_NONE:
-    for (int i = 0; i < m; i++) {
-      float *row = out + (size_t)i * n;
-      for (int j = 0; j < n; j++)
-        row[j] += bias[j];
-    }
+    RT_BIAS_ACT_ROWS(v);
     return;
   case RT_ACT_RELU:
-    for (int i = 0; i < m; i++) {
-      float *row = out + (size_t)i * n;
-      for (int j = 0; j < n; j++)
-        row[j] = relu(row[j] + bias[j]);
-    }
+    RT_BIAS_ACT_ROWS(relu(v));
     return;
   case RT_ACT_SIGMOID:
-    for (int i = 0; i < m; i++) {
-      float *row = out + (size_t)i * n;
-      for (int j = 0; j < n; j++)
-        row[j] = sigmoid(row[j] + bias[j]);
-    }
+    RT_BIAS_ACT_ROWS(sigmoid(v));
     return;
   case RT_ACT_TANH:
-    for (int i = 0; i < m; i++) {
-      float *row = out + (size_t)i * n;
-      for (int j = 0; j < n; j++)
-        row[j] = tanhf(row[j] + bias[j]);
-    }
+    RT_BIAS_ACT_ROWS(tanhf(v));
+    return;
+  case RT_ACT_LEAKY_RELU:
+    RT_BIAS_ACT_ROWS(leaky_relu(v, alpha));
+    return;
+  case RT_ACT_ELU:
+    RT_BIAS_ACT_ROWS(elu(v, alpha));
+    return;
+  case RT_ACT_RELU6:
+    RT_BIAS_ACT_ROWS(relu6(v));
     return;
   }
   die_bad_act("rt_bias_act_forward", act);
 }
+#undef RT_BIAS_ACT_ROWS
 
 void rt_bias_backward(float *db /* (n) */, const float *dout /* (m, n) */, int m, int n) {
   rt_fill(db, 0.0f, (size_t)n);
@@ -179,7 +200,7 @@ void rt_bias_backward(float *db /* (n) */, const float *dout /* (m, n) */, int m
 /* ----- activations ----- */
 
 void rt_act_forward(float *out /* (count) */, const float *x /* (count) */, size_t count,
-                    RtAct act) {
+                    RtAct act, float alpha) {
   switch (act) {
   case RT_ACT_NONE:
     if (out != x)
@@ -197,12 +218,25 @@ void rt_act_forward(float *out /* (count) */, const float *x /* (count) */, size
     for (size_t i = 0; i < count; i++)
       out[i] = tanhf(x[i]);
     return;
+  case RT_ACT_LEAKY_RELU:
+    for (size_t i = 0; i < count; i++)
+      out[i] = leaky_relu(x[i], alpha);
+    return;
+  case RT_ACT_ELU:
+    for (size_t i = 0; i < count; i++)
+      out[i] = elu(x[i], alpha);
+    return;
+  case RT_ACT_RELU6:
+    for (size_t i = 0; i < count; i++)
+      out[i] = relu6(x[i]);
+    return;
   }
   die_bad_act("rt_act_forward", act);
 }
 
 void rt_act_backward(float *dx /* (count) */, const float *dout /* (count) */,
-                     const float *out /* (count): forward output */, size_t count, RtAct act) {
+                     const float *out /* (count): forward output */, size_t count, RtAct act,
+                     float alpha) {
   switch (act) {
   case RT_ACT_NONE:
     if (dx != dout)
@@ -219,6 +253,18 @@ void rt_act_backward(float *dx /* (count) */, const float *dout /* (count) */,
   case RT_ACT_TANH:
     for (size_t i = 0; i < count; i++)
       dx[i] = dout[i] * (1.0f - out[i] * out[i]);
+    return;
+  case RT_ACT_LEAKY_RELU:
+    for (size_t i = 0; i < count; i++)
+      dx[i] = dout[i] * (out[i] > 0.0f ? 1.0f : alpha);
+    return;
+  case RT_ACT_ELU:
+    for (size_t i = 0; i < count; i++)
+      dx[i] = dout[i] * (out[i] > 0.0f ? 1.0f : out[i] + alpha);
+    return;
+  case RT_ACT_RELU6:
+    for (size_t i = 0; i < count; i++)
+      dx[i] = out[i] > 0.0f && out[i] < 6.0f ? dout[i] : 0.0f;
     return;
   }
   die_bad_act("rt_act_backward", act);
@@ -244,13 +290,13 @@ void rt_dropout_backward(float *dx /* (count) */, const float *dout /* (count) *
     dx[i] = dout[i] * mask[i];
 }
 
-/* out is the activation's output BEFORE dropout. (For relu the dropped
- * output works too, since mask > 0 wherever it matters; for sigmoid and tanh
- * it does not.) */
+/* out is the activation's output BEFORE dropout. (For relu and leaky relu,
+ * whose derivative depends only on the sign of out, the dropped output works
+ * too, since mask > 0 wherever it matters; for the others it does not.) */
 void rt_act_dropout_backward(float *dx /* (count) */, const float *dout /* (count) */,
                              const float *mask /* (count) */,
                              const float *out /* (count): activation output */, size_t count,
-                             RtAct act) {
+                             RtAct act, float alpha) {
   switch (act) {
   case RT_ACT_NONE:
     rt_dropout_backward(dx, dout, mask, count);
@@ -266,6 +312,18 @@ void rt_act_dropout_backward(float *dx /* (count) */, const float *dout /* (coun
   case RT_ACT_TANH:
     for (size_t i = 0; i < count; i++)
       dx[i] = dout[i] * mask[i] * (1.0f - out[i] * out[i]);
+    return;
+  case RT_ACT_LEAKY_RELU:
+    for (size_t i = 0; i < count; i++)
+      dx[i] = dout[i] * mask[i] * (out[i] > 0.0f ? 1.0f : alpha);
+    return;
+  case RT_ACT_ELU:
+    for (size_t i = 0; i < count; i++)
+      dx[i] = dout[i] * mask[i] * (out[i] > 0.0f ? 1.0f : out[i] + alpha);
+    return;
+  case RT_ACT_RELU6:
+    for (size_t i = 0; i < count; i++)
+      dx[i] = out[i] > 0.0f && out[i] < 6.0f ? dout[i] * mask[i] : 0.0f;
     return;
   }
   die_bad_act("rt_act_dropout_backward", act);

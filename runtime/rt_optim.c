@@ -6,6 +6,9 @@
  * is added to sqrt(v) AFTER the bias correction has been folded into the
  * step size alpha, so the update is alpha m / (sqrt(v) + eps) rather than
  * lr m_hat / (sqrt(v_hat) + eps). The two differ only through epsilon.
+ *
+ * RMSprop keeps one velocity per parameter (no momentum, not centered) and
+ * has no bias correction.
  */
 #include "nnc_runtime.h"
 
@@ -27,5 +30,15 @@ void rt_adam_update(float *param /* (count) */, const float *grad /* (count) */,
     m[i] += (g - m[i]) * one_minus_beta1;
     v[i] += (g * g - v[i]) * one_minus_beta2;
     param[i] -= alpha * m[i] / (sqrtf(v[i]) + eps);
+  }
+}
+
+void rt_rmsprop_update(float *param /* (count) */, const float *grad /* (count) */,
+                       float *v /* (count) */, size_t count, float lr, float rho, float eps) {
+  float one_minus_rho = 1.0f - rho;
+  for (size_t i = 0; i < count; i++) {
+    float g = grad[i];
+    v[i] = rho * v[i] + one_minus_rho * g * g;
+    param[i] -= lr * g / (sqrtf(v[i]) + eps);
   }
 }

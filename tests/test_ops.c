@@ -27,8 +27,25 @@
 #define FD_REL_TOL 1e-2
 #define FD_ABS_TOL 1e-3
 
-static const RtAct kActs[4] = {RT_ACT_NONE, RT_ACT_RELU, RT_ACT_SIGMOID, RT_ACT_TANH};
-static const char *const kActNames[4] = {"none", "relu", "sigmoid", "tanh"};
+/* Every activation, with the alpha its kernels receive (0 where unused). */
+typedef struct {
+  RtAct act;
+  float alpha;
+  const char *name;
+} ActCase;
+
+static const ActCase kActs[] = {
+    {RT_ACT_NONE, 0.0f, "none"},
+    {RT_ACT_RELU, 0.0f, "relu"},
+    {RT_ACT_SIGMOID, 0.0f, "sigmoid"},
+    {RT_ACT_TANH, 0.0f, "tanh"},
+    {RT_ACT_LEAKY_RELU, 0.2f, "leaky_relu(0.2)"},
+    {RT_ACT_LEAKY_RELU, 0.3f, "leaky_relu(0.3)"},
+    {RT_ACT_ELU, 1.0f, "elu(1)"},
+    {RT_ACT_ELU, 0.5f, "elu(0.5)"},
+    {RT_ACT_RELU6, 0.0f, "relu6"},
+};
+#define N_ACTS ((int)(sizeof kActs / sizeof kActs[0]))
 
 /* ===== helpers ===== */
 
@@ -49,6 +66,15 @@ static void fill_away_from_zero(float *p /* (count) */, size_t count, float lo, 
   for (size_t i = 0; i < count; i++)
     if (rt_rng_u32(rng) & 0x80000000u)
       p[i] = -p[i];
+}
+
+/* Activation inputs away from every kink: lo <= |p| <= hi, except every
+ * fourth value, which lies beyond relu6's clip at 6 (6 + lo <= |p| <= 8 + lo). */
+static void fill_act_inputs(float *p /* (count) */, size_t count, float lo, float hi,
+                            RtRng *rng) {
+  fill_away_from_zero(p, count, lo, hi, rng);
+  for (size_t i = 3; i < count; i += 4)
+    p[i] = (p[i] > 0.0f ? 1.0f : -1.0f) * (6.0f + lo + 2.0f * rt_rng_uniform(rng));
 }
 
 static void fill_labels(uint8_t *labels /* (m) */, int m, int c, RtRng *rng) {
@@ -128,7 +154,7 @@ static void assert_close_f(const char *what, const float *got, const float *want
   free(want_d);
 }
 
-static double act_reference(double v, RtAct act) {
+static double act_reference(double v, RtAct act, double alpha) {
   switch (act) {
   case RT_ACT_NONE:
     return v;
@@ -138,6 +164,12 @@ static double act_reference(double v, RtAct act) {
     return 1.0 / (1.0 + exp(-v));
   case RT_ACT_TANH:
     return tanh(v);
+  case RT_ACT_LEAKY_RELU:
+    return v > 0.0 ? v : alpha * v;
+  case RT_ACT_ELU:
+    return v > 0.0 ? v : alpha * (exp(v) - 1.0);
+  case RT_ACT_RELU6:
+    return fmin(fmax(v, 0.0), 6.0);
   }
   return NAN;
 }
@@ -222,12 +254,13 @@ typedef struct {
   const float *r;    /* (m, n) */
   int m, n;
   RtAct act;
+  float alpha;
 } BiasActCtx;
 
 static double bias_act_objective(void *p) {
   BiasActCtx *c = p;
   memcpy(c->out, c->base, (size_t)c->m * c->n * sizeof(float));
-  rt_bias_act_forward(c->out, c->bias, c->m, c->n, c->act);
+  rt_bias_act_forward(c->out, c->bias, c->m, c->n, c->act, c->alpha);
   return dot_double(c->out, c->r, (size_t)c->m * c->n);
 }
 
@@ -238,16 +271,17 @@ START_TEST(test_bias_act_gradients) {
   float base[M * N], bias[N], r[M * N], out[M * N], dpre[M * N], db[N];
   RtRng rng;
   rt_rng_seed(&rng, 200 + _i);
-  fill_away_from_zero(base, M * N, 0.2f, 1.5f, &rng);
+  const ActCase a = kActs[_i];
+  fill_act_inputs(base, M * N, 0.2f, 1.5f, &rng);
   fill_uniform(bias, N, -0.05f, 0.05f, &rng);
   fill_uniform(r, M * N, -1.0f, 1.0f, &rng);
-  BiasActCtx c = {out, base, bias, r, M, N, kActs[_i]};
+  BiasActCtx c = {out, base, bias, r, M, N, a.act, a.alpha};
   bias_act_objective(&c);
-  rt_act_backward(dpre, r, out, M * N, kActs[_i]);
+  rt_act_backward(dpre, r, out, M * N, a.act, a.alpha);
   rt_fill(db, NAN, N);
   rt_bias_backward(db, dpre, M, N);
   char what[64];
-  snprintf(what, sizeof what, "bias gradient through %s", kActNames[_i]);
+  snprintf(what, sizeof what, "bias gradient through %s", a.name);
   check_gradient(what, bias_act_objective, &c, bias, db, N);
 }
 END_TEST
@@ -258,21 +292,22 @@ START_TEST(test_bias_act_forward_matches_unfused) {
   double want[M * N];
   RtRng rng;
   rt_rng_seed(&rng, 250 + _i);
-  fill_uniform(base, M * N, -4.0f, 4.0f, &rng);
+  const ActCase a = kActs[_i];
+  fill_uniform(base, M * N, -8.0f, 8.0f, &rng); /* covers relu6's clip at 6 */
   fill_uniform(bias, N, -1.0f, 1.0f, &rng);
   for (int i = 0; i < M; i++)
     for (int j = 0; j < N; j++) {
-      want[i * N + j] = act_reference((double)base[i * N + j] + bias[j], kActs[_i]);
+      want[i * N + j] = act_reference((double)base[i * N + j] + bias[j], a.act, a.alpha);
       unfused[i * N + j] = base[i * N + j] + bias[j];
     }
   memcpy(out, base, sizeof out);
-  rt_bias_act_forward(out, bias, M, N, kActs[_i]);
+  rt_bias_act_forward(out, bias, M, N, a.act, a.alpha);
   char what[64];
-  snprintf(what, sizeof what, "bias+%s vs direct formula", kActNames[_i]);
+  snprintf(what, sizeof what, "bias+%s vs direct formula", a.name);
   assert_close(what, out, want, M * N, 1e-6, 1e-5);
   /* The runtime's own unfused path: bias add, then rt_act_forward in place. */
-  rt_act_forward(unfused, unfused, M * N, kActs[_i]);
-  snprintf(what, sizeof what, "bias+%s vs unfused kernels", kActNames[_i]);
+  rt_act_forward(unfused, unfused, M * N, a.act, a.alpha);
+  snprintf(what, sizeof what, "bias+%s vs unfused kernels", a.name);
   assert_close_f(what, out, unfused, M * N, 1e-6, 1e-6);
 }
 END_TEST
@@ -285,11 +320,12 @@ typedef struct {
   const float *r; /* (count) */
   size_t count;
   RtAct act;
+  float alpha;
 } ActCtx;
 
 static double act_objective(void *p) {
   ActCtx *c = p;
-  rt_act_forward(c->out, c->x, c->count, c->act);
+  rt_act_forward(c->out, c->x, c->count, c->act, c->alpha);
   return dot_double(c->out, c->r, c->count);
 }
 
@@ -298,34 +334,81 @@ START_TEST(test_act_backward) {
   float x[COUNT], out[COUNT], r[COUNT], dx[COUNT], dx_inplace[COUNT];
   RtRng rng;
   rt_rng_seed(&rng, 300 + _i);
-  fill_away_from_zero(x, COUNT, 0.05f, 3.0f, &rng);
+  const ActCase a = kActs[_i];
+  fill_act_inputs(x, COUNT, 0.05f, 3.0f, &rng);
   fill_uniform(r, COUNT, -1.0f, 1.0f, &rng);
-  ActCtx c = {out, x, r, COUNT, kActs[_i]};
+  ActCtx c = {out, x, r, COUNT, a.act, a.alpha};
   act_objective(&c);
-  rt_act_backward(dx, r, out, COUNT, kActs[_i]);
+  rt_act_backward(dx, r, out, COUNT, a.act, a.alpha);
   char what[64];
-  snprintf(what, sizeof what, "%s backward", kActNames[_i]);
+  snprintf(what, sizeof what, "%s backward", a.name);
   check_gradient(what, act_objective, &c, x, dx, COUNT);
   /* dx may alias dout. */
   memcpy(dx_inplace, r, sizeof r);
-  rt_act_backward(dx_inplace, dx_inplace, out, COUNT, kActs[_i]);
+  rt_act_backward(dx_inplace, dx_inplace, out, COUNT, a.act, a.alpha);
   ck_assert_mem_eq(dx_inplace, dx, sizeof dx);
 }
 END_TEST
 
 START_TEST(test_act_forward_values) {
   float x[5] = {-2.0f, -0.0f, 0.0f, 0.5f, 3.0f}, out[5];
-  rt_act_forward(out, x, 5, RT_ACT_RELU);
+  rt_act_forward(out, x, 5, RT_ACT_RELU, 0.0f);
   ck_assert_float_eq(out[0], 0.0f);
   ck_assert_float_eq(out[3], 0.5f);
   ck_assert_float_eq(out[4], 3.0f);
   float big[2] = {-200.0f, 200.0f};
-  rt_act_forward(out, big, 2, RT_ACT_SIGMOID); /* saturates without NaN */
+  rt_act_forward(out, big, 2, RT_ACT_SIGMOID, 0.0f); /* saturates without NaN */
   ck_assert_float_eq(out[0], 0.0f);
   ck_assert_float_eq(out[1], 1.0f);
-  rt_act_forward(out, big, 2, RT_ACT_TANH);
+  rt_act_forward(out, big, 2, RT_ACT_TANH, 0.0f);
   ck_assert_float_eq(out[0], -1.0f);
   ck_assert_float_eq(out[1], 1.0f);
+  rt_act_forward(out, big, 2, RT_ACT_ELU, 1.0f); /* saturates at -alpha, no inf */
+  ck_assert_float_eq(out[0], -1.0f);
+  ck_assert_float_eq(out[1], 200.0f);
+}
+END_TEST
+
+/* Literal values of the three alpha-family activations and their
+ * derivatives (written in terms of the output). */
+START_TEST(test_new_act_values) {
+  const float x[6] = {-2.0f, -0.5f, 0.0f, 0.5f, 6.0f, 7.5f};
+  const float ones[6] = {1, 1, 1, 1, 1, 1};
+  float out[6], d[6];
+  /* leaky relu, alpha 0.3 (Keras LeakyReLU's default negative_slope) */
+  const float leaky[6] = {-0.6f, -0.15f, 0.0f, 0.5f, 6.0f, 7.5f};
+  const float leaky_d[6] = {0.3f, 0.3f, 0.3f, 1.0f, 1.0f, 1.0f};
+  rt_act_forward(out, x, 6, RT_ACT_LEAKY_RELU, 0.3f);
+  assert_close_f("leaky_relu(0.3) values", out, leaky, 6, 1e-7, 1e-6);
+  rt_act_backward(d, ones, out, 6, RT_ACT_LEAKY_RELU, 0.3f);
+  assert_close_f("leaky_relu(0.3) derivative", d, leaky_d, 6, 0.0, 0.0);
+  /* elu, alpha 1: e^x - 1 below 0; derivative e^x = out + 1 */
+  const double elu[6] = {exp(-2.0) - 1.0, exp(-0.5) - 1.0, 0.0, 0.5, 6.0, 7.5};
+  const double elu_d[6] = {exp(-2.0), exp(-0.5), 1.0, 1.0, 1.0, 1.0};
+  rt_act_forward(out, x, 6, RT_ACT_ELU, 1.0f);
+  assert_close("elu(1) values", out, elu, 6, 1e-7, 1e-6);
+  rt_act_backward(d, ones, out, 6, RT_ACT_ELU, 1.0f);
+  assert_close("elu(1) derivative", d, elu_d, 6, 1e-7, 1e-6);
+  /* relu6: gradient 0 at and beyond both clips */
+  const float relu6[6] = {0.0f, 0.0f, 0.0f, 0.5f, 6.0f, 6.0f};
+  const float relu6_d[6] = {0.0f, 0.0f, 0.0f, 1.0f, 0.0f, 0.0f};
+  rt_act_forward(out, x, 6, RT_ACT_RELU6, 0.0f);
+  assert_close_f("relu6 values", out, relu6, 6, 0.0, 0.0);
+  rt_act_backward(d, ones, out, 6, RT_ACT_RELU6, 0.0f);
+  assert_close_f("relu6 derivative", d, relu6_d, 6, 0.0, 0.0);
+  /* The fused dropout backward agrees with act backward times the mask. */
+  const float mask[6] = {2.0f, 0.0f, 2.0f, 2.0f, 0.0f, 2.0f};
+  float fused[6], want[6];
+  const RtAct acts[3] = {RT_ACT_LEAKY_RELU, RT_ACT_ELU, RT_ACT_RELU6};
+  const float alphas[3] = {0.3f, 1.0f, 0.0f};
+  for (int a = 0; a < 3; a++) {
+    rt_act_forward(out, x, 6, acts[a], alphas[a]);
+    rt_act_backward(d, ones, out, 6, acts[a], alphas[a]);
+    for (int i = 0; i < 6; i++)
+      want[i] = d[i] * mask[i];
+    rt_act_dropout_backward(fused, ones, mask, out, 6, acts[a], alphas[a]);
+    assert_close_f("fused act+dropout backward", fused, want, 6, 0.0, 0.0);
+  }
 }
 END_TEST
 
@@ -341,24 +424,25 @@ typedef struct {
   float rate;
   uint64_t seed; /* reseeded on every evaluation: the mask stays fixed */
   RtAct act;
+  float alpha;
 } DropoutCtx;
 
 static double act_dropout_objective(void *p) {
   DropoutCtx *c = p;
   RtRng rng;
   rt_rng_seed(&rng, c->seed);
-  rt_act_forward(c->act_out, c->x, c->count, c->act);
+  rt_act_forward(c->act_out, c->x, c->count, c->act, c->alpha);
   rt_dropout_forward(c->out, c->mask, c->act_out, c->rate, c->count, &rng);
   return dot_double(c->out, c->r, c->count);
 }
 
-static DropoutCtx new_dropout_ctx(size_t count, float rate, RtAct act, uint64_t seed) {
+static DropoutCtx new_dropout_ctx(size_t count, float rate, ActCase act, uint64_t seed) {
   DropoutCtx c = {new_floats(count), new_floats(count), new_floats(count), new_floats(count),
-                  NULL, count, rate, seed, act};
+                  NULL, count, rate, seed, act.act, act.alpha};
   float *r = new_floats(count);
   RtRng rng;
   rt_rng_seed(&rng, seed + 1);
-  fill_away_from_zero(c.x, count, 0.05f, 2.0f, &rng);
+  fill_act_inputs(c.x, count, 0.05f, 2.0f, &rng);
   fill_uniform(r, count, -1.0f, 1.0f, &rng);
   c.r = r;
   act_dropout_objective(&c);
@@ -371,7 +455,7 @@ static void free_dropout_ctx(DropoutCtx *c) {
 
 START_TEST(test_dropout_backward) {
   enum { COUNT = 64 };
-  DropoutCtx c = new_dropout_ctx(COUNT, 0.4f, RT_ACT_NONE, 400);
+  DropoutCtx c = new_dropout_ctx(COUNT, 0.4f, kActs[0], 400);
   float dx[COUNT];
   rt_dropout_backward(dx, c.r, c.mask, COUNT);
   int dropped = 0;
@@ -387,9 +471,9 @@ START_TEST(test_act_dropout_backward) {
   enum { COUNT = 64 };
   DropoutCtx c = new_dropout_ctx(COUNT, 0.3f, kActs[_i], 450 + _i);
   float dx[COUNT];
-  rt_act_dropout_backward(dx, c.r, c.mask, c.act_out, COUNT, kActs[_i]);
+  rt_act_dropout_backward(dx, c.r, c.mask, c.act_out, COUNT, c.act, c.alpha);
   char what[64];
-  snprintf(what, sizeof what, "%s+dropout backward", kActNames[_i]);
+  snprintf(what, sizeof what, "%s+dropout backward", kActs[_i].name);
   check_gradient(what, act_dropout_objective, &c, c.x, dx, COUNT);
   free_dropout_ctx(&c);
 }
@@ -667,10 +751,10 @@ START_TEST(test_torch_dense_relu) {
   float out[M * N], dpre[M * N], dx[M * K], dw[K * N], db[N];
   double want[M * K > K * N ? M * K : K * N];
   rt_matmul_forward(out, tref_dense_x, tref_dense_w, M, K, N);
-  rt_bias_act_forward(out, tref_dense_b, M, N, RT_ACT_RELU);
+  rt_bias_act_forward(out, tref_dense_b, M, N, RT_ACT_RELU, 0.0f);
   floats_to_doubles(want, tref_dense_out, M * N);
   assert_close("dense+relu output vs torch", out, want, M * N, 1e-6, 1e-5);
-  rt_act_backward(dpre, tref_dense_r, out, M * N, RT_ACT_RELU);
+  rt_act_backward(dpre, tref_dense_r, out, M * N, RT_ACT_RELU, 0.0f);
   rt_bias_backward(db, dpre, M, N);
   rt_matmul_backward_x(dx, dpre, tref_dense_w, M, K, N);
   rt_matmul_backward_w(dw, tref_dense_x, dpre, M, K, N);
@@ -727,15 +811,16 @@ static Suite *ops_suite(void) {
   tcase_add_loop_test(dense, test_matmul_forward_and_gradients, 0,
                       (int)(sizeof kMatmulShapes / sizeof kMatmulShapes[0]));
   tcase_add_test(dense, test_matmul_empty_batch);
-  tcase_add_loop_test(dense, test_bias_act_gradients, 0, 4);
-  tcase_add_loop_test(dense, test_bias_act_forward_matches_unfused, 0, 4);
+  tcase_add_loop_test(dense, test_bias_act_gradients, 0, N_ACTS);
+  tcase_add_loop_test(dense, test_bias_act_forward_matches_unfused, 0, N_ACTS);
   suite_add_tcase(s, dense);
 
   TCase *elementwise = tcase_create("elementwise");
-  tcase_add_loop_test(elementwise, test_act_backward, 0, 4);
+  tcase_add_loop_test(elementwise, test_act_backward, 0, N_ACTS);
   tcase_add_test(elementwise, test_act_forward_values);
+  tcase_add_test(elementwise, test_new_act_values);
   tcase_add_test(elementwise, test_dropout_backward);
-  tcase_add_loop_test(elementwise, test_act_dropout_backward, 0, 4);
+  tcase_add_loop_test(elementwise, test_act_dropout_backward, 0, N_ACTS);
   tcase_add_test(elementwise, test_dropout_statistics);
   tcase_add_loop_test(elementwise, test_normalize_forward, 0, 3);
   tcase_add_test(elementwise, test_cast_fill_add_accumulate);

@@ -7,6 +7,12 @@
  *   alpha = lr sqrt(1 - b2^t) / (1 - b1^t); p -= alpha m / (sqrt(v) + eps).
  * The eps = 1e-2 case tells the Keras form from PyTorch's, whose third
  * step would give p[0] = 0.98593 instead of 0.99691.
+ *
+ * RMSprop likewise, from the header's formula (rt_rmsprop_update):
+ *   v = rho v + (1 - rho) g^2; p -= lr g / (sqrt(v) + eps),
+ * computed in double from the same float inputs. Its eps = 1e-2 case pins
+ * where epsilon goes: with lr g / sqrt(v + eps) instead, the third step
+ * would give p = {1.006924903, -2.006346442, 0.472045313}.
  */
 #include "nnc_runtime.h"
 
@@ -89,6 +95,62 @@ START_TEST(test_adam_zero_gradient) {
 }
 END_TEST
 
+/* Runs N_STEPS RMSprop steps (lr 0.01, rho 0.9) and compares the parameters
+ * after every step with expected (N_STEPS, N_PARAMS), and the velocity after
+ * the last step with expected_v (N_PARAMS). */
+static void check_rmsprop_trajectory(float eps, const float expected[N_STEPS][N_PARAMS],
+                                     const float expected_v[N_PARAMS]) {
+  float param[N_PARAMS], v[N_PARAMS] = {0};
+  for (int i = 0; i < N_PARAMS; i++)
+    param[i] = kStartParams[i];
+  for (int t = 1; t <= N_STEPS; t++) {
+    rt_rmsprop_update(param, kGrads[t - 1], v, N_PARAMS, 0.01f, 0.9f, eps);
+    for (int i = 0; i < N_PARAMS; i++) {
+      float want = expected[t - 1][i];
+      ck_assert_msg(fabsf(param[i] - want) <= 2e-6f,
+                    "rmsprop eps %g step %d param %d: got %.9f, want %.9f (diff %.3g)",
+                    (double)eps, t, i, (double)param[i], (double)want,
+                    (double)fabsf(param[i] - want));
+    }
+  }
+  for (int i = 0; i < N_PARAMS; i++)
+    ck_assert_msg(fabsf(v[i] - expected_v[i]) <= 1e-6f * expected_v[i],
+                  "rmsprop eps %g velocity %d: got %.9g, want %.9g", (double)eps, i,
+                  (double)v[i], (double)expected_v[i]);
+}
+
+START_TEST(test_rmsprop_three_steps) {
+  static const float expected[N_STEPS][N_PARAMS] = {
+      {0.968377324f, -1.968377274f, 0.468377257f},
+      {0.953633172f, -1.996948682f, 0.478860094f},
+      {0.983580779f, -1.996948682f, 0.460745537f},
+  };
+  static const float expected_v[N_PARAMS] = {0.0100350007f, 0.0176400005f, 0.0121900007f};
+  check_rmsprop_trajectory(1e-7f, expected, expected_v);
+}
+END_TEST
+
+START_TEST(test_rmsprop_epsilon_placement) {
+  static const float expected[N_STEPS][N_PARAMS] = {
+      {0.975974693f, -1.972694589f, 0.471392698f},
+      {0.964588193f, -1.999361255f, 0.480880911f},
+      {0.991817638f, -1.999361255f, 0.464270766f},
+  };
+  static const float expected_v[N_PARAMS] = {0.0100350007f, 0.0176400005f, 0.0121900007f};
+  check_rmsprop_trajectory(1e-2f, expected, expected_v);
+}
+END_TEST
+
+/* Keras's docstring example: var 10, loss var^2 / 2 (gradient = var),
+ * lr 0.1: one step gives 9.683772. */
+START_TEST(test_rmsprop_keras_example) {
+  float var = 10.0f, v = 0.0f;
+  const float grad = var;
+  rt_rmsprop_update(&var, &grad, &v, 1, 0.1f, 0.9f, 1e-7f);
+  ck_assert_msg(fabsf(var - 9.683772f) <= 1e-5f, "var %.7f, want 9.683772", (double)var);
+}
+END_TEST
+
 static Suite *optim_suite(void) {
   Suite *s = suite_create("optim");
   TCase *tc = tcase_create("adam");
@@ -97,6 +159,11 @@ static Suite *optim_suite(void) {
   tcase_add_test(tc, test_adam_first_step_is_lr);
   tcase_add_test(tc, test_adam_zero_gradient);
   suite_add_tcase(s, tc);
+  TCase *rmsprop = tcase_create("rmsprop");
+  tcase_add_test(rmsprop, test_rmsprop_three_steps);
+  tcase_add_test(rmsprop, test_rmsprop_epsilon_placement);
+  tcase_add_test(rmsprop, test_rmsprop_keras_example);
+  suite_add_tcase(s, rmsprop);
   return s;
 }
 

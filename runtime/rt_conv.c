@@ -1,0 +1,521 @@
+/*
+ * rt_conv.c — the kernels of convolutional models: im2col/col2im (a
+ * convolution is then one sgemm, rt_matmul_*), max and average pooling,
+ * global average pooling, batch normalization, rescaling and concatenation.
+ *
+ * Layout is NHWC throughout (Keras's channels_last): a pixel's channels are
+ * contiguous, so a window row of kw pixels is kw * c contiguous floats. Every
+ * window kernel walks the output pixels and, once per pixel, clips the window
+ * to the image (window_range); the loops inside then run over contiguous
+ * channels without a per-element bounds test. Windows that lie wholly inside
+ * the image (all of them for 'valid') take the shortest path.
+ *
+ * Backward kernels OVERWRITE their outputs (they clear, then scatter). No
+ * window kernel's output may alias one of its inputs. Nothing here
+ * allocates: per-channel scratch lives on the stack, in blocks of
+ * RT_CHANNEL_BLOCK channels.
+ *
+ * The plain references these kernels are held to (direct loops that test
+ * every window cell against the image bounds) live in tests/test_conv.c.
+ *
+ * Batch normalization accumulates its per-channel sums in double and takes
+ * the variance in a second pass over (x - mean), so a large mean does not
+ * swallow a small variance.
+ */
+#include "nnc_runtime.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Channels handled together by the kernels that need per-channel scratch. */
+#define RT_CHANNEL_BLOCK 64
+
+/* The offsets [*lo, *hi) of a window of `kernel` cells starting at input
+ * coordinate `origin` (negative inside the top/left padding) that fall
+ * inside [0, size). Empty (lo == hi) only if the window misses the image. */
+static inline void window_range(int origin, int kernel, int size, int *lo, int *hi) {
+  int l = origin < 0 ? -origin : 0;
+  int h = size - origin < kernel ? size - origin : kernel;
+  *lo = l;
+  *hi = h > l ? h : l;
+}
+
+static inline int min_int(int a, int b) {
+  return a < b ? a : b;
+}
+
+/* dst (count) = src (count). The compiler's fixed-size copies for the short
+ * spans of small windows over few channels (a 3x3 window over one channel
+ * copies 3 floats at a time), where a call to memcpy would cost more than
+ * the copy; memcpy for the rest. */
+static inline void copy_floats(float *restrict dst, const float *restrict src, size_t count) {
+  switch (count) {
+  case 8: dst[7] = src[7]; /* fall through */
+  case 7: dst[6] = src[6]; /* fall through */
+  case 6: dst[5] = src[5]; /* fall through */
+  case 5: dst[4] = src[4]; /* fall through */
+  case 4: dst[3] = src[3]; /* fall through */
+  case 3: dst[2] = src[2]; /* fall through */
+  case 2: dst[1] = src[1]; /* fall through */
+  case 1: dst[0] = src[0]; /* fall through */
+  case 0: return;
+  default: memcpy(dst, src, count * sizeof(float));
+  }
+}
+
+/* dst (count) += src (count), with the same short-span cases. */
+static inline void add_floats(float *restrict dst, const float *restrict src, size_t count) {
+  switch (count) {
+  case 8: dst[7] += src[7]; /* fall through */
+  case 7: dst[6] += src[6]; /* fall through */
+  case 6: dst[5] += src[5]; /* fall through */
+  case 5: dst[4] += src[4]; /* fall through */
+  case 4: dst[3] += src[3]; /* fall through */
+  case 3: dst[2] += src[2]; /* fall through */
+  case 2: dst[1] += src[1]; /* fall through */
+  case 1: dst[0] += src[0]; /* fall through */
+  case 0: return;
+  default:
+    for (size_t i = 0; i < count; i++)
+      dst[i] += src[i];
+  }
+}
+
+/* ----- im2col / col2im ----- */
+
+void rt_im2col(float *cols /* (m*oh*ow, kh*kw*c) */, const float *x /* (m, h, w, c) */, int m,
+               const RtWindow *win) {
+  const int h = win->h, w = win->w, c = win->c, oh = win->oh, ow = win->ow;
+  const int kh = win->kh, kw = win->kw;
+  const size_t span = (size_t)kw * c;        /* one window row: kw pixels */
+  const size_t row_len = (size_t)kh * span;  /* one row of cols */
+  const size_t x_row = (size_t)w * c;        /* one image row */
+  float *dst = cols;
+  for (int n = 0; n < m; n++) {
+    const float *xn = x + (size_t)n * h * x_row;
+    for (int oy = 0; oy < oh; oy++) {
+      int iy0 = oy * win->sh - win->pad_top, ky_lo, ky_hi;
+      window_range(iy0, kh, h, &ky_lo, &ky_hi);
+      for (int ox = 0; ox < ow; ox++, dst += row_len) {
+        int ix0 = ox * win->sw - win->pad_left, kx_lo, kx_hi;
+        window_range(ix0, kw, w, &kx_lo, &kx_hi);
+        if (ky_lo == 0 && ky_hi == kh && kx_lo == 0 && kx_hi == kw) {
+          /* Inside the image: kh contiguous spans of kw * c floats. */
+          const float *src = xn + (size_t)iy0 * x_row + (size_t)ix0 * c;
+          for (int ky = 0; ky < kh; ky++)
+            copy_floats(dst + ky * span, src + ky * x_row, span);
+          continue;
+        }
+        /* On the border: zero the row, then copy the part inside. */
+        memset(dst, 0, row_len * sizeof(float));
+        size_t inside = (size_t)(kx_hi - kx_lo) * c;
+        for (int ky = ky_lo; ky < ky_hi; ky++)
+          copy_floats(dst + ky * span + (size_t)kx_lo * c,
+                      xn + (size_t)(iy0 + ky) * x_row + (size_t)(ix0 + kx_lo) * c, inside);
+      }
+    }
+  }
+}
+
+void rt_col2im(float *dx /* (m, h, w, c) */, const float *dcols /* (m*oh*ow, kh*kw*c) */, int m,
+               const RtWindow *win) {
+  const int h = win->h, w = win->w, c = win->c, oh = win->oh, ow = win->ow;
+  const int kh = win->kh, kw = win->kw;
+  const size_t span = (size_t)kw * c, row_len = (size_t)kh * span, x_row = (size_t)w * c;
+  rt_fill(dx, 0.0f, (size_t)m * h * x_row);
+  const float *src = dcols;
+  for (int n = 0; n < m; n++) {
+    float *dxn = dx + (size_t)n * h * x_row;
+    for (int oy = 0; oy < oh; oy++) {
+      int iy0 = oy * win->sh - win->pad_top, ky_lo, ky_hi;
+      window_range(iy0, kh, h, &ky_lo, &ky_hi);
+      for (int ox = 0; ox < ow; ox++, src += row_len) {
+        int ix0 = ox * win->sw - win->pad_left, kx_lo, kx_hi;
+        window_range(ix0, kw, w, &kx_lo, &kx_hi);
+        /* The padding's share of dcols is dropped. */
+        size_t inside = (size_t)(kx_hi - kx_lo) * c;
+        for (int ky = ky_lo; ky < ky_hi; ky++)
+          add_floats(dxn + (size_t)(iy0 + ky) * x_row + (size_t)(ix0 + kx_lo) * c,
+                     src + ky * span + (size_t)kx_lo * c, inside);
+      }
+    }
+  }
+}
+
+/* ----- max and average pooling ----- */
+
+/* Each pooling kernel is written once, as an always-inline body that takes
+ * the channel count as its last argument, and instantiated twice by
+ * RT_POOL_DISPATCH (which reads the caller's `win`): with the constant 1 (a
+ * pool straight on a grayscale image, where the channel loops would be all
+ * overhead) and with win->c. */
+#define RT_ALWAYS_INLINE static inline __attribute__((always_inline))
+#define RT_POOL_DISPATCH(body, ...)                                                              \
+  do {                                                                                           \
+    if (win->c == 1)                                                                             \
+      body(__VA_ARGS__, 1);                                                                      \
+    else                                                                                         \
+      body(__VA_ARGS__, win->c);                                                                 \
+  } while (0)
+
+RT_ALWAYS_INLINE void maxpool_forward_body(float *restrict out, const float *restrict x, int m,
+                                           const RtWindow *win, const int c) {
+  const int h = win->h, w = win->w, oh = win->oh, ow = win->ow;
+  const size_t x_row = (size_t)w * c;
+  float *restrict o = out;
+  for (int n = 0; n < m; n++) {
+    const float *xn = x + (size_t)n * h * x_row;
+    for (int oy = 0; oy < oh; oy++) {
+      int iy0 = oy * win->sh - win->pad_top, ky_lo, ky_hi;
+      window_range(iy0, win->kh, h, &ky_lo, &ky_hi);
+      for (int ox = 0; ox < ow; ox++, o += c) {
+        int ix0 = ox * win->sw - win->pad_left, kx_lo, kx_hi;
+        window_range(ix0, win->kw, w, &kx_lo, &kx_hi);
+        if (ky_lo == ky_hi || kx_lo == kx_hi) { /* cannot happen with TF geometry */
+          for (int j = 0; j < c; j++)
+            o[j] = 0.0f;
+          continue;
+        }
+        /* Only cells inside the image take part: padding never wins. */
+        const float *first = xn + (size_t)(iy0 + ky_lo) * x_row + (size_t)(ix0 + kx_lo) * c;
+        for (int j = 0; j < c; j++)
+          o[j] = first[j];
+        for (int ky = ky_lo; ky < ky_hi; ky++) {
+          const float *xr = xn + (size_t)(iy0 + ky) * x_row;
+          for (int kx = kx_lo; kx < kx_hi; kx++) {
+            const float *cell = xr + (size_t)(ix0 + kx) * c;
+            for (int j = 0; j < c; j++)
+              o[j] = cell[j] > o[j] ? cell[j] : o[j];
+          }
+        }
+      }
+    }
+  }
+}
+
+void rt_maxpool_forward(float *out /* (m, oh, ow, c) */, const float *x /* (m, h, w, c) */,
+                        int m, const RtWindow *win) {
+  RT_POOL_DISPATCH(maxpool_forward_body, out, x, m, win);
+}
+
+RT_ALWAYS_INLINE void maxpool_backward_body(float *restrict dx, const float *restrict dout,
+                                            const float *restrict x, int m, const RtWindow *win,
+                                            const int c) {
+  const int h = win->h, w = win->w, oh = win->oh, ow = win->ow;
+  const size_t x_row = (size_t)w * c;
+  rt_fill(dx, 0.0f, (size_t)m * h * x_row);
+  float best[RT_CHANNEL_BLOCK];
+  int at[RT_CHANNEL_BLOCK]; /* offset of the winning cell in the image */
+  const float *g = dout;
+  for (int n = 0; n < m; n++) {
+    const float *xn = x + (size_t)n * h * x_row;
+    float *dxn = dx + (size_t)n * h * x_row;
+    for (int oy = 0; oy < oh; oy++) {
+      int iy0 = oy * win->sh - win->pad_top, ky_lo, ky_hi;
+      window_range(iy0, win->kh, h, &ky_lo, &ky_hi);
+      for (int ox = 0; ox < ow; ox++, g += c) {
+        int ix0 = ox * win->sw - win->pad_left, kx_lo, kx_hi;
+        window_range(ix0, win->kw, w, &kx_lo, &kx_hi);
+        if (ky_lo == ky_hi || kx_lo == kx_hi)
+          continue;
+        const int first = (int)((size_t)(iy0 + ky_lo) * x_row + (size_t)(ix0 + kx_lo) * c);
+        for (int j0 = 0; j0 < c; j0 += RT_CHANNEL_BLOCK) {
+          const int nj = min_int(RT_CHANNEL_BLOCK, c - j0);
+          for (int j = 0; j < nj; j++) {
+            best[j] = xn[first + j0 + j];
+            at[j] = first;
+          }
+          /* Cells in (ky, kx) order; strict > keeps the first maximum. The
+           * selects are branch-free, so the loop vectorizes over channels. */
+          for (int ky = ky_lo; ky < ky_hi; ky++)
+            for (int kx = kx_lo; kx < kx_hi; kx++) {
+              const int cell = (int)((size_t)(iy0 + ky) * x_row + (size_t)(ix0 + kx) * c);
+              const float *v = xn + cell + j0;
+              for (int j = 0; j < nj; j++) {
+                int wins = v[j] > best[j];
+                best[j] = wins ? v[j] : best[j];
+                at[j] = wins ? cell : at[j];
+              }
+            }
+          for (int j = 0; j < nj; j++)
+            dxn[at[j] + j0 + j] += g[j0 + j];
+        }
+      }
+    }
+  }
+}
+
+void rt_maxpool_backward(float *dx /* (m, h, w, c) */, const float *dout /* (m, oh, ow, c) */,
+                         const float *x /* (m, h, w, c) */, int m, const RtWindow *win) {
+  RT_POOL_DISPATCH(maxpool_backward_body, dx, dout, x, m, win);
+}
+
+RT_ALWAYS_INLINE void avgpool_forward_body(float *restrict out, const float *restrict x, int m,
+                                           const RtWindow *win, const int c) {
+  const int h = win->h, w = win->w, oh = win->oh, ow = win->ow;
+  const size_t x_row = (size_t)w * c;
+  float *restrict o = out;
+  for (int n = 0; n < m; n++) {
+    const float *xn = x + (size_t)n * h * x_row;
+    for (int oy = 0; oy < oh; oy++) {
+      int iy0 = oy * win->sh - win->pad_top, ky_lo, ky_hi;
+      window_range(iy0, win->kh, h, &ky_lo, &ky_hi);
+      for (int ox = 0; ox < ow; ox++, o += c) {
+        int ix0 = ox * win->sw - win->pad_left, kx_lo, kx_hi;
+        window_range(ix0, win->kw, w, &kx_lo, &kx_hi);
+        for (int j = 0; j < c; j++)
+          o[j] = 0.0f;
+        for (int ky = ky_lo; ky < ky_hi; ky++) {
+          const float *xr = xn + (size_t)(iy0 + ky) * x_row;
+          for (int kx = kx_lo; kx < kx_hi; kx++) {
+            const float *cell = xr + (size_t)(ix0 + kx) * c;
+            for (int j = 0; j < c; j++)
+              o[j] += cell[j];
+          }
+        }
+        /* Keras: the mean over the cells inside the image only. */
+        const int cells = (ky_hi - ky_lo) * (kx_hi - kx_lo);
+        const float inv = cells > 0 ? 1.0f / (float)cells : 0.0f;
+        for (int j = 0; j < c; j++)
+          o[j] *= inv;
+      }
+    }
+  }
+}
+
+void rt_avgpool_forward(float *out /* (m, oh, ow, c) */, const float *x /* (m, h, w, c) */,
+                        int m, const RtWindow *win) {
+  RT_POOL_DISPATCH(avgpool_forward_body, out, x, m, win);
+}
+
+RT_ALWAYS_INLINE void avgpool_backward_body(float *restrict dx, const float *restrict dout, int m,
+                                            const RtWindow *win, const int c) {
+  const int h = win->h, w = win->w, oh = win->oh, ow = win->ow;
+  const size_t x_row = (size_t)w * c;
+  rt_fill(dx, 0.0f, (size_t)m * h * x_row);
+  const float *g = dout;
+  for (int n = 0; n < m; n++) {
+    float *dxn = dx + (size_t)n * h * x_row;
+    for (int oy = 0; oy < oh; oy++) {
+      int iy0 = oy * win->sh - win->pad_top, ky_lo, ky_hi;
+      window_range(iy0, win->kh, h, &ky_lo, &ky_hi);
+      for (int ox = 0; ox < ow; ox++, g += c) {
+        int ix0 = ox * win->sw - win->pad_left, kx_lo, kx_hi;
+        window_range(ix0, win->kw, w, &kx_lo, &kx_hi);
+        const int cells = (ky_hi - ky_lo) * (kx_hi - kx_lo);
+        if (cells == 0)
+          continue;
+        const float inv = 1.0f / (float)cells;
+        for (int ky = ky_lo; ky < ky_hi; ky++) {
+          float *dr = dxn + (size_t)(iy0 + ky) * x_row;
+          for (int kx = kx_lo; kx < kx_hi; kx++) {
+            float *cell = dr + (size_t)(ix0 + kx) * c;
+            for (int j = 0; j < c; j++)
+              cell[j] += g[j] * inv;
+          }
+        }
+      }
+    }
+  }
+}
+
+void rt_avgpool_backward(float *dx /* (m, h, w, c) */, const float *dout /* (m, oh, ow, c) */,
+                         int m, const RtWindow *win) {
+  RT_POOL_DISPATCH(avgpool_backward_body, dx, dout, m, win);
+}
+
+/* ----- global average pooling ----- */
+
+void rt_global_avgpool_forward(float *out /* (m, c) */, const float *x /* (m, hw, c) */, int m,
+                               int hw, int c) {
+  const float inv = hw > 0 ? 1.0f / (float)hw : 0.0f;
+  for (int n = 0; n < m; n++) {
+    float *o = out + (size_t)n * c;
+    const float *xn = x + (size_t)n * hw * c;
+    memset(o, 0, (size_t)c * sizeof(float));
+    for (int p = 0; p < hw; p++)
+      add_floats(o, xn + (size_t)p * c, (size_t)c);
+    for (int j = 0; j < c; j++)
+      o[j] *= inv;
+  }
+}
+
+void rt_global_avgpool_backward(float *dx /* (m, hw, c) */, const float *dout /* (m, c) */,
+                                int m, int hw, int c) {
+  const float inv = hw > 0 ? 1.0f / (float)hw : 0.0f;
+  for (int n = 0; n < m; n++) {
+    const float *g = dout + (size_t)n * c;
+    for (int p = 0; p < hw; p++) {
+      float *d = dx + ((size_t)n * hw + p) * c;
+      for (int j = 0; j < c; j++)
+        d[j] = g[j] * inv;
+    }
+  }
+}
+
+/* ----- batch normalization ----- */
+
+/* Every batchnorm kernel walks the channels in blocks [j0, j0 + nj): per
+ * block, passes over all rows touch nj contiguous floats of each row. */
+
+void rt_batchnorm_train_forward(float *out /* (rows, c) */, float *xhat /* (rows, c) */,
+                                float *stats /* (2, c): mean, invstd */,
+                                const float *x /* (rows, c) */, const float *gamma /* (c) */,
+                                const float *beta /* (c) */, float *moving_mean /* (c) */,
+                                float *moving_var /* (c) */, int rows, int c, float momentum,
+                                float eps) {
+  if (rows <= 0)
+    return; /* no batch statistics: the moving statistics stay as they are */
+  double sum[RT_CHANNEL_BLOCK], sq[RT_CHANNEL_BLOCK], mean_d[RT_CHANNEL_BLOCK];
+  float mean[RT_CHANNEL_BLOCK], invstd[RT_CHANNEL_BLOCK];
+  for (int j0 = 0; j0 < c; j0 += RT_CHANNEL_BLOCK) {
+    const int nj = min_int(RT_CHANNEL_BLOCK, c - j0);
+    for (int j = 0; j < nj; j++)
+      sum[j] = sq[j] = 0.0;
+    for (int r = 0; r < rows; r++) {
+      const float *xr = x + (size_t)r * c + j0;
+      for (int j = 0; j < nj; j++)
+        sum[j] += xr[j];
+    }
+    for (int j = 0; j < nj; j++) {
+      mean_d[j] = sum[j] / rows;
+      mean[j] = (float)mean_d[j];
+    }
+    /* Second pass: the (biased) variance from the deviations. */
+    for (int r = 0; r < rows; r++) {
+      const float *xr = x + (size_t)r * c + j0;
+      for (int j = 0; j < nj; j++) {
+        double d = (double)xr[j] - mean_d[j];
+        sq[j] += d * d;
+      }
+    }
+    for (int j = 0; j < nj; j++) {
+      double var = sq[j] / rows;
+      invstd[j] = (float)(1.0 / sqrt(var + (double)eps));
+      stats[j0 + j] = mean[j];
+      stats[c + j0 + j] = invstd[j];
+      moving_mean[j0 + j] = moving_mean[j0 + j] * momentum + mean[j] * (1.0f - momentum);
+      moving_var[j0 + j] = moving_var[j0 + j] * momentum + (float)var * (1.0f - momentum);
+    }
+    const float *g = gamma + j0, *b = beta + j0;
+    for (int r = 0; r < rows; r++) {
+      const float *xr = x + (size_t)r * c + j0;
+      float *hr = xhat + (size_t)r * c + j0, *orow = out + (size_t)r * c + j0;
+      for (int j = 0; j < nj; j++) {
+        float xh = (xr[j] - mean[j]) * invstd[j];
+        hr[j] = xh;
+        orow[j] = g[j] * xh + b[j];
+      }
+    }
+  }
+}
+
+void rt_batchnorm_eval_forward(float *out /* (rows, c) */, const float *x /* (rows, c) */,
+                               const float *gamma /* (c) */, const float *beta /* (c) */,
+                               const float *moving_mean /* (c) */,
+                               const float *moving_var /* (c) */, int rows, int c, float eps) {
+  float scale[RT_CHANNEL_BLOCK];
+  for (int j0 = 0; j0 < c; j0 += RT_CHANNEL_BLOCK) {
+    const int nj = min_int(RT_CHANNEL_BLOCK, c - j0);
+    for (int j = 0; j < nj; j++)
+      scale[j] = gamma[j0 + j] / sqrtf(moving_var[j0 + j] + eps);
+    const float *mm = moving_mean + j0, *b = beta + j0;
+    for (int r = 0; r < rows; r++) {
+      const float *xr = x + (size_t)r * c + j0;
+      float *orow = out + (size_t)r * c + j0;
+      for (int j = 0; j < nj; j++)
+        orow[j] = (xr[j] - mm[j]) * scale[j] + b[j];
+    }
+  }
+}
+
+void rt_batchnorm_backward_gamma(float *dgamma /* (c) */, const float *dout /* (rows, c) */,
+                                 const float *xhat /* (rows, c) */, int rows, int c) {
+  double sum[RT_CHANNEL_BLOCK];
+  for (int j0 = 0; j0 < c; j0 += RT_CHANNEL_BLOCK) {
+    const int nj = min_int(RT_CHANNEL_BLOCK, c - j0);
+    for (int j = 0; j < nj; j++)
+      sum[j] = 0.0;
+    for (int r = 0; r < rows; r++) {
+      const float *gr = dout + (size_t)r * c + j0, *hr = xhat + (size_t)r * c + j0;
+      for (int j = 0; j < nj; j++)
+        sum[j] += (double)gr[j] * hr[j];
+    }
+    for (int j = 0; j < nj; j++)
+      dgamma[j0 + j] = (float)sum[j];
+  }
+}
+
+/* Computed as gamma invstd (dout - mean(dout) - xhat mean(dout xhat)), the
+ * header's formula divided through by N: no N dout - sum(dout) cancellation
+ * between two large numbers. dx may equal dout (each block's sums are taken
+ * before any of its elements is written). */
+void rt_batchnorm_backward_x(float *dx /* (rows, c) */, const float *dout /* (rows, c) */,
+                             const float *xhat /* (rows, c) */, const float *gamma /* (c) */,
+                             const float *stats /* (2, c): mean, invstd */, int rows, int c) {
+  if (rows <= 0)
+    return;
+  double sum_g[RT_CHANNEL_BLOCK], sum_gx[RT_CHANNEL_BLOCK];
+  float mean_g[RT_CHANNEL_BLOCK], mean_gx[RT_CHANNEL_BLOCK], k[RT_CHANNEL_BLOCK];
+  for (int j0 = 0; j0 < c; j0 += RT_CHANNEL_BLOCK) {
+    const int nj = min_int(RT_CHANNEL_BLOCK, c - j0);
+    for (int j = 0; j < nj; j++)
+      sum_g[j] = sum_gx[j] = 0.0;
+    for (int r = 0; r < rows; r++) {
+      const float *gr = dout + (size_t)r * c + j0, *hr = xhat + (size_t)r * c + j0;
+      for (int j = 0; j < nj; j++) {
+        sum_g[j] += gr[j];
+        sum_gx[j] += (double)gr[j] * hr[j];
+      }
+    }
+    for (int j = 0; j < nj; j++) {
+      mean_g[j] = (float)(sum_g[j] / rows);
+      mean_gx[j] = (float)(sum_gx[j] / rows);
+      k[j] = gamma[j0 + j] * stats[c + j0 + j];
+    }
+    for (int r = 0; r < rows; r++) {
+      const float *gr = dout + (size_t)r * c + j0, *hr = xhat + (size_t)r * c + j0;
+      float *dr = dx + (size_t)r * c + j0;
+      for (int j = 0; j < nj; j++)
+        dr[j] = k[j] * (gr[j] - mean_g[j] - hr[j] * mean_gx[j]);
+    }
+  }
+}
+
+/* ----- rescaling ----- */
+
+void rt_rescale_u8_forward(float *out /* (count) */, const uint8_t *x /* (count) */, float scale,
+                           float offset, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    out[i] = (float)x[i] * scale + offset;
+}
+
+void rt_rescale_forward(float *out /* (count) */, const float *x /* (count) */, float scale,
+                        float offset, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    out[i] = x[i] * scale + offset;
+}
+
+void rt_rescale_backward(float *dx /* (count) */, const float *dout /* (count) */, float scale,
+                         size_t count) {
+  for (size_t i = 0; i < count; i++)
+    dx[i] = dout[i] * scale;
+}
+
+/* ----- concatenation along the last axis ----- */
+
+void rt_concat_forward(float *out /* (rows, ca + cb) */, const float *a /* (rows, ca) */,
+                       const float *b /* (rows, cb) */, int rows, int ca, int cb) {
+  const size_t total = (size_t)ca + cb;
+  for (int r = 0; r < rows; r++) {
+    memcpy(out + r * total, a + (size_t)r * ca, (size_t)ca * sizeof(float));
+    memcpy(out + r * total + ca, b + (size_t)r * cb, (size_t)cb * sizeof(float));
+  }
+}
+
+void rt_concat_backward(float *part /* (rows, width) */, const float *dout /* (rows, total) */,
+                        int rows, int total, int offset, int width) {
+  for (int r = 0; r < rows; r++)
+    memcpy(part + (size_t)r * width, dout + (size_t)r * total + offset,
+           (size_t)width * sizeof(float));
+}
