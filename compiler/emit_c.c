@@ -821,10 +821,15 @@ static void emit_fit(Emitter *e) {
   P("    rt_history_append(history, epoch, loss, accuracy, val.loss, val.accuracy, LEARNING_RATE,"
     " seconds);\n");
   P("    if (!opt->quiet)\n");
-  P("      printf(\"Epoch %%d/%%d - %%d steps - %%.2fs - loss: %%.4f - accuracy: %%.4f - \"\n"
-    "             \"val_loss: %%.4f - val_accuracy: %%.4f - lr: %%.1e\\n\",\n"
-    "             epoch, opt->epochs, steps_per_epoch, seconds, loss, accuracy, val.loss, "
-    "val.accuracy, LEARNING_RATE);\n");
+  if (p->validation_last)
+    P("      printf(\"Epoch %%d/%%d - %%d steps - %%.2fs - loss: %%.4f - accuracy: %%.4f - \"\n"
+      "             \"val_loss: %%.4f - val_accuracy: %%.4f - lr: %%.1e\\n\",\n"
+      "             epoch, opt->epochs, steps_per_epoch, seconds, loss, accuracy, val.loss, "
+      "val.accuracy, LEARNING_RATE);\n");
+  else /* no validation split: nothing to report for it */
+    P("      printf(\"Epoch %%d/%%d - %%d steps - %%.2fs - loss: %%.4f - accuracy: %%.4f - "
+      "lr: %%.1e\\n\",\n             epoch, opt->epochs, steps_per_epoch, seconds, loss, "
+      "accuracy, LEARNING_RATE);\n");
   if (ck->enabled) {
     P("    double ck_prev = checkpoint.best;\n");
     P("    if (rt_monitor_update(&checkpoint, %s, epoch)) {\n", monitor_expr(ck->monitor));

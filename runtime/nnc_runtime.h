@@ -248,7 +248,8 @@ void rt_adam_update(float *param, const float *grad, float *m, float *v, size_t 
                     float lr, float beta1, float beta2, float eps, long t);
 
 /* Keras RMSprop (rho 0.9, epsilon 1e-7, no momentum, not centered):
- * v = rho v + (1 - rho) g^2; p -= lr g / (sqrt(v) + eps). */
+ * v = rho v + (1 - rho) g^2; p -= lr g / sqrt(v + eps) (epsilon inside the root,
+ * as keras/src/optimizers/rmsprop.py computes it). */
 void rt_rmsprop_update(float *param, const float *grad, float *v, size_t count, float lr,
                        float rho, float eps);
 

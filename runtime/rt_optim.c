@@ -39,6 +39,6 @@ void rt_rmsprop_update(float *param /* (count) */, const float *grad /* (count) 
   for (size_t i = 0; i < count; i++) {
     float g = grad[i];
     v[i] = rho * v[i] + one_minus_rho * g * g;
-    param[i] -= lr * g / (sqrtf(v[i]) + eps);
+    param[i] -= lr * g / sqrtf(v[i] + eps); /* Keras 3: epsilon inside the root */
   }
 }

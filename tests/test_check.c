@@ -309,7 +309,7 @@ START_TEST(test_train_errors) {
               "  train { loss sparse_categorical_crossentropy(from_logits=1) }\n"
               "                                                           ^\n");
   check_fails("train { optimizer sgd }\n",
-              "t.nn:5:19: error: unknown optimizer 'sgd' (supported: adam)\n"
+              "t.nn:5:19: error: unknown optimizer 'sgd' (supported: adam, rmsprop)\n"
               "  train { optimizer sgd }\n"
               "                    ^~~\n");
   check_fails("train { optimizer adma(learning_rate=0.1) }\n",

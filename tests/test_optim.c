@@ -8,11 +8,11 @@
  * The eps = 1e-2 case tells the Keras form from PyTorch's, whose third
  * step would give p[0] = 0.98593 instead of 0.99691.
  *
- * RMSprop likewise, from the header's formula (rt_rmsprop_update):
- *   v = rho v + (1 - rho) g^2; p -= lr g / (sqrt(v) + eps),
+ * RMSprop likewise, from Keras 3's formula (rt_rmsprop_update):
+ *   v = rho v + (1 - rho) g^2; p -= lr g / sqrt(v + eps),
  * computed in double from the same float inputs. Its eps = 1e-2 case pins
- * where epsilon goes: with lr g / sqrt(v + eps) instead, the third step
- * would give p = {1.006924903, -2.006346442, 0.472045313}.
+ * where epsilon goes: with lr g / (sqrt(v) + eps) instead, the third step
+ * would give p = {0.991817638, -1.999361255, 0.464270766}.
  */
 #include "nnc_runtime.h"
 
@@ -121,9 +121,9 @@ static void check_rmsprop_trajectory(float eps, const float expected[N_STEPS][N_
 
 START_TEST(test_rmsprop_three_steps) {
   static const float expected[N_STEPS][N_PARAMS] = {
-      {0.968377324f, -1.968377274f, 0.468377257f},
-      {0.953633172f, -1.996948682f, 0.478860094f},
-      {0.983580779f, -1.996948682f, 0.460745537f},
+      {0.968378804f, -1.968377619f, 0.468377399f},
+      {0.953635250f, -1.996948974f, 0.478860190f},
+      {0.983582738f, -1.996948974f, 0.460745689f},
   };
   static const float expected_v[N_PARAMS] = {0.0100350007f, 0.0176400005f, 0.0121900007f};
   check_rmsprop_trajectory(1e-7f, expected, expected_v);
@@ -132,9 +132,9 @@ END_TEST
 
 START_TEST(test_rmsprop_epsilon_placement) {
   static const float expected[N_STEPS][N_PARAMS] = {
-      {0.975974693f, -1.972694589f, 0.471392698f},
-      {0.964588193f, -1.999361255f, 0.480880911f},
-      {0.991817638f, -1.999361255f, 0.464270766f},
+      {0.990465374f, -1.983096915f, 0.478235712f},
+      {0.985730237f, -2.006346443f, 0.485471458f},
+      {1.006924903f, -2.006346443f, 0.472045313f},
   };
   static const float expected_v[N_PARAMS] = {0.0100350007f, 0.0176400005f, 0.0121900007f};
   check_rmsprop_trajectory(1e-2f, expected, expected_v);

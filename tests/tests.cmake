@@ -46,12 +46,17 @@ add_test(NAME parser_fuzz
 set_tests_properties(parser_fuzz PROPERTIES TIMEOUT 120)
 
 # ---- end-to-end: build a .nn, check the C and the gradient, train on a subset ----
-foreach(model small_mlp softmax_mlp raw_input)
+foreach(model small_mlp softmax_mlp raw_input smooth_cnn)
   add_test(NAME e2e_${model}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
             ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>
             ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/${model}.nn)
 endforeach()
+# a relu + max-pool CNN learns on a subset
+add_test(NAME e2e_relu_cnn
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>
+          ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/relu_cnn.nn --no-gradcheck)
 # the unfused graph must compute the same thing
 add_test(NAME e2e_small_mlp_unfused
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
@@ -62,3 +67,8 @@ add_test(NAME e2e_day5_codegen
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>
           ${CMAKE_CURRENT_SOURCE_DIR}/models/day5.nn --no-train)
+
+# ---- Keras's parameter counts for the seeds' models ----
+add_test(NAME summary_seed_models
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_summary_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/models)
