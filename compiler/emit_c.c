@@ -130,9 +130,18 @@ static const char *rows_expr(Emitter *e, const IrNode *n) {
   return per == 1 ? "m" : arena_printf(e->g->arena, "m * %zu", per);
 }
 
-/* The RtWindow constant emitted for a windowed node (emit_windows). */
+/* "Conv 1" -> "Conv_1": a layer name as part of a C identifier */
+static const char *c_ident(Emitter *e, const char *name) {
+  char *out = arena_strdup(e->g->arena, name);
+  for (char *p = out; *p; p++)
+    if (!isalnum((unsigned char)*p))
+      *p = '_';
+  return out;
+}
+
+/* The RtWindow constant of a windowed node's layer, shared by its gradient (emit_windows). */
 static const char *window_name(Emitter *e, const IrNode *n) {
-  return arena_printf(e->g->arena, "&%s_window", e->cname[n->id]);
+  return arena_printf(e->g->arena, "&%s_window", c_ident(e, n->layer));
 }
 
 /* ---- banner and constants ---- */
@@ -454,16 +463,15 @@ static void emit_windows(Emitter *e) {
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
     IrOp op = n->op;
-    if (op != IR_IM2COL && op != IR_MAXPOOL && op != IR_AVGPOOL && op != IR_COL2IM &&
-        op != IR_MAXPOOL_GRAD && op != IR_AVGPOOL_GRAD)
-      continue;
+    if (op != IR_IM2COL && op != IR_MAXPOOL && op != IR_AVGPOOL)
+      continue; /* gradients use their forward layer's window */
     const Window *w = &n->win;
     if (!any)
       P("/* window geometry (NHWC; 'same' padding puts the extra pixel after) */\n");
     any = true;
     P("static const RtWindow %s_window = {.h = %d, .w = %d, .c = %d, .oh = %d, .ow = %d, "
       ".kh = %d, .kw = %d,\n    .sh = %d, .sw = %d, .pad_top = %d, .pad_left = %d}; /* %s */\n",
-      e->cname[n->id], w->h, w->w, w->c, w->oh, w->ow, w->kh, w->kw, w->sh, w->sw, w->pad_top,
+      c_ident(e, n->layer), w->h, w->w, w->c, w->oh, w->ow, w->kh, w->kw, w->sh, w->sw, w->pad_top,
       w->pad_left, w->same ? "padding same" : "padding valid");
   }
   if (any)
