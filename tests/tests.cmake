@@ -72,3 +72,6 @@ add_test(NAME e2e_day5_codegen
 add_test(NAME summary_seed_models
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_summary_test.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/models)
+add_test(NAME models_codegen_warning_free
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_models_codegen.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/runtime ${CMAKE_CURRENT_SOURCE_DIR}/models)
