@@ -241,14 +241,18 @@ static IrNode *layer_activation(Builder *b, const Expr *call, IrNode *x) {
     if (!strcmp(call->text, ACTIVATIONS[i]))
       act = (Activation)i;
   const char *param = act == ACT_LEAKY_RELU ? "negative_slope" : act == ACT_ELU ? "alpha" : NULL;
-  const char *names[] = {"input", "name", param};
+  /* the slope comes second, positionally, as Keras's LeakyReLU(0.2) takes it */
+  const char *with_param[] = {"input", param, "name"}, *plain[] = {"input", "name"};
   BoundArg a[3];
-  if (!bind_args(b->diag, call, call->text, names, param ? 3 : 2, 1, a))
+  if (!bind_args(b->diag, call, call->text, param ? with_param : plain, param ? 3 : 2, 1, a))
     return NULL;
   double alpha = act == ACT_LEAKY_RELU ? 0.3 : 1.0;
-  if (param && a[2].value && !arg_number(b->diag, &a[2], 0, 1e6, &alpha))
+  if (param && a[1].value && !arg_number(b->diag, &a[1], 0, 1e6, &alpha))
     return NULL;
-  const char *layer = layer_name(b, "activation", &a[1]);
+  /* Keras's layer names: LeakyReLU -> leaky_re_lu, ELU -> elu, ReLU -> re_lu */
+  const char *kind = act == ACT_LEAKY_RELU ? "leaky_re_lu" : act == ACT_ELU ? "elu"
+                   : act == ACT_RELU6 ? "re_lu" : "activation";
+  const char *layer = layer_name(b, kind, &a[param ? 2 : 1]);
   if (!layer)
     return NULL;
   return set_out_name(b, apply_activation(b, as_float(b, x, call), act, (float)alpha, call->loc,
@@ -595,7 +599,7 @@ static bool check_trainable(Builder *b, const Section *model) {
     if (b->g->nodes[i]->op == IR_PARAM && b->g->nodes[i]->trainable)
       return true;
   diag_error(b->diag, model->name_loc, "model '%s' has no trainable parameters (add a dense "
-             "layer)", model->name);
+             "or conv2d layer)", model->name);
   return false;
 }
 

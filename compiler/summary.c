@@ -18,6 +18,7 @@ static const char *keras_type(const char *kind) {
       {"global_average_pooling2d", "GlobalAveragePooling2D"},
       {"batch_normalization", "BatchNormalization"}, {"reshape", "Reshape"},
       {"rescaling", "Rescaling"},         {"concatenate", "Concatenate"},
+      {"leaky_re_lu", "LeakyReLU"},       {"elu", "ELU"},         {"re_lu", "ReLU"},
   };
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
     if (!strcmp(map[i][0], kind))
