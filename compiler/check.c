@@ -449,6 +449,37 @@ static bool train_early_stopping(Checker *c, const Item *it) {
   return true;
 }
 
+/* reduce_lr_on_plateau(monitor=val_loss, factor=0.1, patience=10, min_delta=1e-4,
+ *                      cooldown=0, min_lr=0, mode=auto)   (Keras's defaults) */
+static bool train_reduce_lr(Checker *c, const Item *it) {
+  static const char *const names[] = {"monitor", "factor",  "patience", "min_delta",
+                                      "cooldown", "min_lr", "mode"};
+  BoundArg b[7];
+  Callback *cb = &c->prog->reduce_lr;
+  if (!it->value)
+    return diag_error(c->diag, it->loc, "write reduce_lr_on_plateau(monitor=val_loss, "
+                      "factor=0.5, patience=3)"), false;
+  if (!bind_args(c->diag, it->value, "reduce_lr_on_plateau", names, 7, 0, b) ||
+      !check_monitor(c, &b[0], cb) || !check_mode(c, &b[6], cb))
+    return false;
+  long patience = 10, cooldown = 0;
+  cb->factor = 0.1;
+  cb->min_delta = 1e-4;
+  cb->min_lr = 0;
+  if ((b[1].value && !arg_number(c->diag, &b[1], 1e-9, 0.999999, &cb->factor)) ||
+      (b[2].value && !arg_int(c->diag, &b[2], 0, 100000, &patience)) ||
+      (b[3].value && !arg_number(c->diag, &b[3], 0, 1e9, &cb->min_delta)) ||
+      (b[4].value && !arg_int(c->diag, &b[4], 0, 100000, &cooldown)) ||
+      (b[5].value && !arg_number(c->diag, &b[5], 0, 10, &cb->min_lr)))
+    return false;
+  cb->patience = (int)patience;
+  cb->cooldown = (int)cooldown;
+  cb->enabled = true;
+  if (!b[0].value)
+    cb->loc = it->loc;
+  return true;
+}
+
 /* ---- evaluate section ---- */
 
 static bool parse_compare_op(const char *op, CompareOp *out) {
@@ -528,7 +559,7 @@ static const SettingRule TRAIN_RULES[] = {
     {"optimizer", train_optimizer}, {"epochs", train_epochs},
     {"batch_size", train_batch_size}, {"shuffle", train_shuffle},
     {"seed", train_seed},           {"checkpoint", train_checkpoint},
-    {"early_stopping", train_early_stopping},
+    {"early_stopping", train_early_stopping}, {"reduce_lr_on_plateau", train_reduce_lr},
 };
 
 static bool check_item(Checker *c, const Section *s, const Item *it, const SettingRule *rules,
@@ -631,11 +662,13 @@ static bool check_in_order(Checker *c, const Ast *ast) {
 
 static bool check_callbacks(Checker *c) {
   Program *p = c->prog;
-  bool needs_val = (p->checkpoint.enabled && !strncmp(p->checkpoint.monitor, "val_", 4)) ||
-                   (p->early_stopping.enabled && !strncmp(p->early_stopping.monitor, "val_", 4));
+  const Callback *callbacks[] = {&p->checkpoint, &p->early_stopping, &p->reduce_lr};
+  const Callback *needs_val = NULL;
+  for (int i = 2; i >= 0; i--)
+    if (callbacks[i]->enabled && !strncmp(callbacks[i]->monitor, "val_", 4))
+      needs_val = callbacks[i];
   if (needs_val && p->validation_last == 0) {
-    bool ck_val = p->checkpoint.enabled && !strncmp(p->checkpoint.monitor, "val_", 4);
-    SrcLoc loc = ck_val ? p->checkpoint.loc : p->early_stopping.loc;
+    SrcLoc loc = needs_val->loc;
     diag_error(c->diag, loc, "this monitors a validation metric, but the data section sets no "
                "validation split (add: validation last 5000)");
     return false;

@@ -570,6 +570,8 @@ static void emit_group(Emitter *e, const Group *gr, bool backward) {
 static void emit_layers(Emitter *e, Group *fw, int n_fw, Group *bw, int n_bw) {
   P("/* ===== layers ===== */\n\n");
   P("static RtRng dropout_rng; /* dropout masks */\n");
+  P("static float learning_rate = LEARNING_RATE; /* %s */\n",
+    e->prog->reduce_lr.enabled ? "lowered by reduce_lr_on_plateau" : "constant");
   P("static double loss_sum;   /* sum over the batch of (weighted) per-example losses */\n\n");
   for (int i = 0; i < n_fw; i++)
     emit_group(e, &fw[i], false);
@@ -609,11 +611,11 @@ static void emit_model_functions(Emitter *e, Group *fw, int n_fw, Group *bw, int
     const char *grad = n->grad ? cn(e, n->grad) : "grads";
     if (p->optimizer == OPT_ADAM)
       P("  rt_adam_update(%s, %s, adam_m + %zu, adam_v + %zu, %zu, %s, %s, %s, %s, t);\n",
-        cn(e, n), grad, off, off, ir_elems(n), c_float(e, p->learning_rate),
+        cn(e, n), grad, off, off, ir_elems(n), "learning_rate",
         c_float(e, p->beta1), c_float(e, p->beta2), c_float(e, p->epsilon));
     else
       P("  rt_rmsprop_update(%s, %s, rmsprop_v + %zu, %zu, %s, %s, %s);\n", cn(e, n), grad, off,
-        ir_elems(n), c_float(e, p->learning_rate), c_float(e, p->rho), c_float(e, p->epsilon));
+        ir_elems(n), "learning_rate", c_float(e, p->rho), c_float(e, p->epsilon));
   }
   P("}\n\n");
   P("/* Initial weights: glorot_uniform kernels, zero biases (Keras's defaults). */\n");
@@ -783,7 +785,7 @@ static const char *monitor_expr(const char *name) {
 
 static void emit_fit(Emitter *e) {
   const Program *p = e->prog;
-  const Callback *ck = &p->checkpoint, *es = &p->early_stopping;
+  const Callback *ck = &p->checkpoint, *es = &p->early_stopping, *rl = &p->reduce_lr;
   P("/* ===== fit: epochs, callbacks, history ===== */\n\n");
   P("typedef struct {\n  int epochs_run, best_epoch;\n  long steps;\n} FitResult;\n\n");
   P("static FitResult fit(const RtDataset *train, const RtDataset *val_data, const RtOptions *opt,\n"
@@ -801,6 +803,10 @@ static void emit_fit(Emitter *e) {
   if (es->enabled)
     P("  RtMonitor early;\n  rt_monitor_init(&early, \"%s\", %s, %g);\n", es->monitor,
       es->mode == MODE_MAX ? "RT_MODE_MAX" : "RT_MODE_MIN", es->min_delta);
+  if (rl->enabled)
+    P("  RtPlateau plateau;\n  rt_plateau_init(&plateau, \"%s\", %s, %g, %g, %d, %d, %g);\n",
+      rl->monitor, rl->mode == MODE_MAX ? "RT_MODE_MAX" : "RT_MODE_MIN", rl->min_delta,
+      rl->factor, rl->patience, rl->cooldown, rl->min_lr);
   P("  FitResult r = {0, 0, 0};\n");
   P("  int steps_per_epoch = (train->count + BATCH - 1) / BATCH;\n");
   P("  for (int epoch = 1; epoch <= opt->epochs; epoch++) {\n");
@@ -826,18 +832,18 @@ static void emit_fit(Emitter *e) {
   else
     P("    EvalResult val = {NAN, NAN};\n    (void)val_data;\n");
   P("    double seconds = rt_now() - t0;\n    r.epochs_run = epoch;\n");
-  P("    rt_history_append(history, epoch, loss, accuracy, val.loss, val.accuracy, LEARNING_RATE,"
+  P("    rt_history_append(history, epoch, loss, accuracy, val.loss, val.accuracy, learning_rate,"
     " seconds);\n");
   P("    if (!opt->quiet)\n");
   if (p->validation_last)
     P("      printf(\"Epoch %%d/%%d - %%d steps - %%.2fs - loss: %%.4f - accuracy: %%.4f - \"\n"
       "             \"val_loss: %%.4f - val_accuracy: %%.4f - lr: %%.1e\\n\",\n"
       "             epoch, opt->epochs, steps_per_epoch, seconds, loss, accuracy, val.loss, "
-      "val.accuracy, LEARNING_RATE);\n");
+      "val.accuracy, learning_rate);\n");
   else /* no validation split: nothing to report for it */
     P("      printf(\"Epoch %%d/%%d - %%d steps - %%.2fs - loss: %%.4f - accuracy: %%.4f - "
       "lr: %%.1e\\n\",\n             epoch, opt->epochs, steps_per_epoch, seconds, loss, "
-      "accuracy, LEARNING_RATE);\n");
+      "accuracy, learning_rate);\n");
   if (ck->enabled) {
     P("    double ck_prev = checkpoint.best;\n");
     P("    if (rt_monitor_update(&checkpoint, %s, epoch)) {\n", monitor_expr(ck->monitor));
@@ -862,6 +868,15 @@ static void emit_fit(Emitter *e) {
         ck->monitor);
     }
     P("    }\n");
+  }
+  if (rl->enabled) {
+    P("    float reduced = (float)rt_plateau_update(&plateau, %s, epoch, learning_rate);\n",
+      monitor_expr(rl->monitor));
+    P("    if (reduced < learning_rate && !opt->quiet)\n");
+    P("      printf(\"Epoch %%d: reduce_lr_on_plateau: %s has not improved for %d epochs, "
+      "learning rate %%.2e -> %%.2e\\n\",\n             epoch, learning_rate, reduced);\n",
+      rl->monitor, rl->patience);
+    P("    learning_rate = reduced;\n");
   }
   if (es->enabled) {
     P("    if (rt_monitor_update(&early, %s, epoch)) {\n", monitor_expr(es->monitor));

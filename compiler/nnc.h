@@ -224,6 +224,8 @@ typedef struct {
   int patience;
   bool restore_best;
   bool save_best_only;
+  double factor, min_lr; /* reduce_lr_on_plateau */
+  int cooldown;
 } Callback;
 
 typedef struct {
@@ -284,6 +286,7 @@ typedef struct {
   long seed;
   Callback checkpoint;
   Callback early_stopping;
+  Callback reduce_lr;
   /* evaluate */
   bool has_evaluate;
   Expectation expect[MAX_EXPECTATIONS];

@@ -332,6 +332,19 @@ void rt_monitor_init(RtMonitor *mon, const char *name, RtMode mode, double min_d
 /* Record this epoch's value; returns 1 (and resets wait) when it improved. */
 int rt_monitor_update(RtMonitor *mon, double value, int epoch);
 
+/* ReduceLROnPlateau: multiply the learning rate by factor after patience
+ * epochs without improvement, then wait cooldown epochs (Keras). */
+typedef struct {
+  RtMonitor monitor;
+  double factor, min_lr;
+  int patience, cooldown, cooldown_left;
+} RtPlateau;
+
+void rt_plateau_init(RtPlateau *p, const char *name, RtMode mode, double min_delta, double factor,
+                     int patience, int cooldown, double min_lr);
+/* Returns the learning rate for the next epoch. */
+double rt_plateau_update(RtPlateau *p, double value, int epoch, double lr);
+
 /* history.csv: epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds */
 FILE *rt_history_open(const char *path);
 void rt_history_append(FILE *f, int epoch, double loss, double accuracy, double val_loss,

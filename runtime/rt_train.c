@@ -14,6 +14,8 @@
  */
 #include "nnc_runtime.h"
 
+#include <stdbool.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -46,6 +48,41 @@ int rt_monitor_update(RtMonitor *mon, double value, int epoch) {
   mon->best_epoch = epoch;
   mon->wait = 0;
   return 1;
+}
+
+/* ---- ReduceLROnPlateau ---- */
+
+void rt_plateau_init(RtPlateau *p, const char *name, RtMode mode, double min_delta, double factor,
+                     int patience, int cooldown, double min_lr) {
+  rt_monitor_init(&p->monitor, name, mode, min_delta);
+  p->factor = factor;
+  p->patience = patience;
+  p->cooldown = cooldown;
+  p->cooldown_left = 0;
+  p->min_lr = min_lr;
+}
+
+/* Keras's on_epoch_end: during cooldown the wait stays 0; after `patience`
+ * epochs without improvement the rate is multiplied by factor (not below
+ * min_lr) and the cooldown starts. */
+double rt_plateau_update(RtPlateau *p, double value, int epoch, double lr) {
+  if (p->cooldown_left > 0) {
+    p->cooldown_left--;
+    p->monitor.wait = 0;
+  }
+  bool cooling = p->cooldown_left > 0; /* Keras asks again after counting down */
+  if (rt_monitor_update(&p->monitor, value, epoch))
+    return lr;
+  if (cooling) {
+    p->monitor.wait = 0;
+    return lr;
+  }
+  if (p->monitor.wait < p->patience || lr <= p->min_lr)
+    return lr;
+  double reduced = lr * p->factor;
+  p->cooldown_left = p->cooldown;
+  p->monitor.wait = 0;
+  return reduced > p->min_lr ? reduced : p->min_lr;
 }
 
 /* ---- history.csv ---- */

@@ -28,6 +28,22 @@ static void run_script(RtMonitor *mon, const double *values, const int *improved
   }
 }
 
+/* ReduceLROnPlateau(factor 0.5, patience 2, cooldown 1, min_lr 0.1) on a
+ * scripted val_loss, with the rates Keras's callback gives (worked by hand
+ * from keras/src/callbacks/reduce_lr_on_plateau.py). */
+START_TEST(test_plateau_schedule) {
+  RtPlateau p;
+  rt_plateau_init(&p, "val_loss", RT_MODE_MIN, 0.0, 0.5, 2, 1, 0.1);
+  const double values[] = {1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95};
+  const double want[] = {1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25, 0.125, 0.125, 0.1, 0.1, 0.1};
+  double lr = 1.0;
+  for (int e = 0; e < 12; e++) {
+    lr = rt_plateau_update(&p, values[e], e + 1, lr);
+    ck_assert_msg(fabs(lr - want[e]) < 1e-12, "epoch %d: lr %g, want %g", e + 1, lr, want[e]);
+  }
+}
+END_TEST
+
 START_TEST(test_monitor_init) {
   RtMonitor lo, hi;
   rt_monitor_init(&lo, "val_loss", RT_MODE_MIN, 0.0);
@@ -298,6 +314,9 @@ static Suite *train_suite(void) {
   tcase_add_test(monitor, test_monitor_nan_never_improves);
   tcase_add_test(monitor, test_early_stopping_patience);
   suite_add_tcase(s, monitor);
+  TCase *plateau = tcase_create("reduce_lr_on_plateau");
+  tcase_add_test(plateau, test_plateau_schedule);
+  suite_add_tcase(s, plateau);
   TCase *history = tcase_create("history");
   tcase_add_test(history, test_history_csv);
   tcase_add_test(history, test_history_full_disk_dies_naming_file);
