@@ -6,6 +6,7 @@
  */
 #define _XOPEN_SOURCE 700 /* mkdtemp, symlink, truncate */
 #include "nnc_runtime.h"
+#include "child_test.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -88,32 +89,10 @@ static void assert_load_fails(const char *words) {
   ck_assert_msg(strstr(err, words), "message lacks '%s': %s", words, err);
 }
 
-typedef struct {
-  int status;
-  char err[4096];
-} ChildResult;
+/* The checkpoint tests' children take no argument. */
+static void call_void(void *fn) { ((void (*)(void))fn)(); }
 
-/* Run fn() in a child; capture its exit status and stderr. */
-static ChildResult run_in_child(void (*fn)(void)) {
-  ChildResult r;
-  FILE *err = tmpfile();
-  ck_assert_ptr_nonnull(err);
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fileno(err), 2);
-    fn();
-    _exit(0);
-  }
-  int status;
-  waitpid(pid, &status, 0);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  rewind(err);
-  size_t n = fread(r.err, 1, sizeof r.err - 1, err);
-  r.err[n] = '\0';
-  fclose(err);
-  return r;
-}
+static ChildResult run_void_in_child(void (*fn)(void)) { return run_in_child(call_void, (void *)fn); }
 
 /* ---- round trip and atomicity ---- */
 
@@ -173,7 +152,7 @@ START_TEST(test_full_disk_keeps_old_checkpoint) {
     return;
   ck_assert_int_eq(symlink("/dev/full", tmp_file_path), 0);
   long before = file_size(ckpt_path);
-  ChildResult r = run_in_child(save_second_version);
+  ChildResult r = run_void_in_child(save_second_version);
   ck_assert_int_eq(r.status, 1);
   ck_assert_msg(strstr(r.err, tmp_file_path), "stderr does not name the file: %s", r.err);
   ck_assert_msg(strstr(r.err, "No space left"), "stderr: %s", r.err);
@@ -279,7 +258,7 @@ static void load_corrupt(void) {
 
 START_TEST(test_load_dies_naming_file) {
   patch_byte(ckpt_path, 130, 0x01); /* inside dense/kernel data */
-  ChildResult r = run_in_child(load_corrupt);
+  ChildResult r = run_void_in_child(load_corrupt);
   ck_assert_int_eq(r.status, 1);
   char expected[512];
   snprintf(expected, sizeof expected, "error: %s: corrupt", ckpt_path);

@@ -9,6 +9,7 @@
  */
 #define _XOPEN_SOURCE 700 /* mkdtemp, nftw, truncate */
 #include "nnc_runtime.h"
+#include "child_test.h"
 
 #include <check.h>
 #include <ftw.h>
@@ -46,42 +47,6 @@ static const char *tmp_path(const char *name) {
   char *p = buf[next++ % 8];
   ck_assert_int_lt(snprintf(p, sizeof buf[0], "%s/%s", tmp_dir, name), (int)sizeof buf[0]);
   return p;
-}
-
-typedef struct {
-  int status; /* exit code, or 128 + signal */
-  char out[8192];
-  char err[8192];
-} ChildResult;
-
-static void read_capture(FILE *f, char *buf, size_t size) {
-  rewind(f);
-  size_t n = fread(buf, 1, size - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-}
-
-/* Run fn(arg) in a child process, capturing its stdout and stderr. */
-static ChildResult run_in_child(void (*fn)(void *), void *arg) {
-  ChildResult r;
-  FILE *out = tmpfile(), *err = tmpfile();
-  ck_assert(out && err);
-  fflush(NULL);
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    dup2(fileno(out), 1);
-    dup2(fileno(err), 2);
-    fn(arg);
-    fflush(NULL);
-    _exit(0);
-  }
-  int status;
-  waitpid(pid, &status, 0);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  read_capture(out, r.out, sizeof r.out);
-  read_capture(err, r.err, sizeof r.err);
-  return r;
 }
 
 static void assert_dies_naming(ChildResult r, const char *path, const char *words) {

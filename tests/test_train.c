@@ -6,6 +6,7 @@
  */
 #define _XOPEN_SOURCE 700 /* mkdtemp */
 #include "nnc_runtime.h"
+#include "child_test.h"
 
 #include <check.h>
 #include <math.h>
@@ -222,41 +223,14 @@ START_TEST(test_options_all_set) {
 }
 END_TEST
 
-typedef struct {
-  int status;
-  char out[8192];
-  char err[8192];
-} ChildResult;
-
-static void read_capture(FILE *f, char *buf, size_t size) {
-  rewind(f);
-  size_t n = fread(buf, 1, size - 1, f);
-  buf[n] = '\0';
-  fclose(f);
+static void parse_argv(void *argv) {
+  RtOptions opt = default_options();
+  parse(&opt, argv);
 }
 
-/* Parse argv in a child; capture its exit status, stdout and stderr. */
-static ChildResult parse_in_child(char **argv) {
-  ChildResult r;
-  FILE *out = tmpfile(), *err = tmpfile();
-  ck_assert(out && err);
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fileno(out), 1);
-    dup2(fileno(err), 2);
-    RtOptions opt = default_options();
-    parse(&opt, argv);
-    fflush(NULL);
-    _exit(100); /* parsing returned */
-  }
-  int status;
-  waitpid(pid, &status, 0);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  read_capture(out, r.out, sizeof r.out);
-  read_capture(err, r.err, sizeof r.err);
-  return r;
-}
+/* Parse argv in a child; capture its exit status, stdout and stderr
+ * (status 100: parsing returned). */
+static ChildResult parse_in_child(char **argv) { return run_in_child_status(parse_argv, argv, 100); }
 
 static void assert_usage_error(char **argv, const char *words) {
   ChildResult r = parse_in_child(argv);
