@@ -45,7 +45,8 @@ static void set_defaults(Program *p) {
   p->beta1 = 0.9;
   p->beta2 = 0.999;
   p->epsilon = 1e-7;
-  p->rho = 0.9; /* RMSprop */
+  p->rho = 0.9;           /* RMSprop */
+  p->weight_decay = 0.004; /* AdamW */
   p->epochs = 1;         /* Keras fit() default */
   p->batch_size = 32;    /* Keras fit() default */
   p->shuffle = true;
@@ -320,19 +321,25 @@ static bool train_class_weight(Checker *c, const Item *it) {
 typedef struct {
   const char *name;
   OptimizerKind kind;
-  const char *args[4];
+  double default_lr;
+  const char *args[5];
   int n_args;
-  size_t offsets[4]; /* into Program */
-  double hi[4];
+  size_t offsets[5]; /* into Program; 0 marks nesterov, the one boolean */
+  double hi[5];
 } OptimizerRule;
 
 static const OptimizerRule OPTIMIZERS[] = {
-    {"adam", OPT_ADAM, {"learning_rate", "beta_1", "beta_2", "epsilon"}, 4,
+    {"adam", OPT_ADAM, 1e-3, {"learning_rate", "beta_1", "beta_2", "epsilon"}, 4,
      {offsetof(Program, learning_rate), offsetof(Program, beta1), offsetof(Program, beta2),
       offsetof(Program, epsilon)}, {10, 0.999999999, 0.999999999, 1}},
-    {"rmsprop", OPT_RMSPROP, {"learning_rate", "rho", "epsilon"}, 3,
+    {"rmsprop", OPT_RMSPROP, 1e-3, {"learning_rate", "rho", "epsilon"}, 3,
      {offsetof(Program, learning_rate), offsetof(Program, rho), offsetof(Program, epsilon)},
      {10, 0.999999999, 1}},
+    {"sgd", OPT_SGD, 1e-2, {"learning_rate", "momentum", "nesterov"}, 3,
+     {offsetof(Program, learning_rate), offsetof(Program, momentum), 0}, {10, 0.999999999, 0}},
+    {"adamw", OPT_ADAMW, 1e-3, {"learning_rate", "weight_decay", "beta_1", "beta_2", "epsilon"}, 5,
+     {offsetof(Program, learning_rate), offsetof(Program, weight_decay), offsetof(Program, beta1),
+      offsetof(Program, beta2), offsetof(Program, epsilon)}, {10, 1, 0.999999999, 0.999999999, 1}},
 };
 
 /* optimizer adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
@@ -352,19 +359,27 @@ static bool train_optimizer(Checker *c, const Item *it) {
   if (!rule) {
     const char *hint = closest_name(name, names, COUNT(OPTIMIZERS));
     diag_error(c->diag, e->loc, "unknown optimizer '%s'%s%s%s", name,
-               hint ? "; did you mean '" : " (supported: adam, rmsprop)", hint ? hint : "",
+               hint ? "; did you mean '" : " (supported: adam, adamw, rmsprop, sgd)", hint ? hint : "",
                hint ? "'?" : "");
     return false;
   }
   c->prog->optimizer = rule->kind;
+  c->prog->learning_rate = rule->default_lr; /* Keras's default for this optimizer */
   if (e->kind != EX_CALL)
     return true;
-  BoundArg b[4];
+  BoundArg b[5];
   if (!bind_args(c->diag, e, rule->name, rule->args, rule->n_args, 0, b))
     return false;
   for (int i = 0; i < rule->n_args; i++) {
+    if (!b[i].value)
+      continue;
+    if (rule->offsets[i] == 0) {
+      if (!arg_bool(c->diag, &b[i], &c->prog->nesterov))
+        return false;
+      continue;
+    }
     double *dst = (double *)((char *)c->prog + rule->offsets[i]);
-    if (b[i].value && !arg_number(c->diag, &b[i], 0, rule->hi[i], dst))
+    if (!arg_number(c->diag, &b[i], 0, rule->hi[i], dst))
       return false;
   }
   if (c->prog->learning_rate <= 0)

@@ -239,17 +239,34 @@ static void emit_tensor_pointer(Emitter *e, const IrNode *n) {
   }
 }
 
+/* The optimizer's state: blocks parallel to params, saved in the checkpoint. */
+typedef struct {
+  const char *name, *what;
+} OptimizerSlot;
+
+static const OptimizerSlot *optimizer_slots(OptimizerKind kind, int *n) {
+  static const OptimizerSlot adam[] = {{"adam_m", "Adam first moments"},
+                                       {"adam_v", "Adam second moments"}};
+  static const OptimizerSlot rmsprop[] = {{"rmsprop_v", "RMSprop mean squares"}};
+  static const OptimizerSlot sgd[] = {{"sgd_velocity", "SGD momentum velocities"}};
+  switch (kind) {
+  case OPT_ADAM:
+  case OPT_ADAMW: *n = 2; return adam;
+  case OPT_RMSPROP: *n = 1; return rmsprop;
+  case OPT_SGD: *n = 1; return sgd;
+  }
+  NNC_BUG("unknown optimizer");
+}
+
 static void emit_storage(Emitter *e) {
   const Graph *g = e->g;
   P("/* ===== storage: a few blocks, each tensor a named pointer into one ===== */\n\n");
   P("static float params[N_PARAMS];      /* every parameter, trainable or not */\n");
   P("static float grads[N_PARAMS];       /* gradients, parallel to params */\n");
-  if (e->prog->optimizer == OPT_ADAM) {
-    P("static float adam_m[N_PARAMS];      /* Adam first moments, parallel to params */\n");
-    P("static float adam_v[N_PARAMS];      /* Adam second moments, parallel to params */\n");
-  } else {
-    P("static float rmsprop_v[N_PARAMS];   /* RMSprop mean squares, parallel to params */\n");
-  }
+  int n_slots;
+  const OptimizerSlot *slots = optimizer_slots(e->prog->optimizer, &n_slots);
+  for (int k = 0; k < n_slots; k++)
+    P("static float %s[N_PARAMS]; /* %s, parallel to params */\n", slots[k].name, slots[k].what);
   if (e->prog->early_stopping.enabled && e->prog->early_stopping.restore_best)
     P("static float best_params[N_PARAMS]; /* early stopping: the best epoch's weights */\n");
   P("static _Alignas(64) unsigned char arena[ARENA_BYTES];       /* activations */\n");
@@ -581,9 +598,63 @@ static void emit_layers(Emitter *e, Group *fw, int n_fw, Group *bw, int n_bw) {
 
 /* ---- model-level functions ---- */
 
+/* One update per trainable tensor, the hyper-parameters baked in. */
+static void emit_update(Emitter *e, const IrNode *n) {
+  const Program *p = e->prog;
+  size_t off = n->offset / 4, count = ir_elems(n);
+  const char *w = cn(e, n), *grad = n->grad ? cn(e, n->grad) : "grads";
+  switch (p->optimizer) {
+  case OPT_ADAM:
+    P("  rt_adam_update(%s, %s, adam_m + %zu, adam_v + %zu, %zu, learning_rate, %s, %s, %s, t);\n",
+      w, grad, off, off, count, c_float(e, p->beta1), c_float(e, p->beta2),
+      c_float(e, p->epsilon));
+    break;
+  case OPT_ADAMW:
+    P("  rt_adamw_update(%s, %s, adam_m + %zu, adam_v + %zu, %zu, learning_rate, %s, %s, %s, %s, "
+      "t);\n", w, grad, off, off, count, c_float(e, p->beta1), c_float(e, p->beta2),
+      c_float(e, p->epsilon), c_float(e, p->weight_decay));
+    break;
+  case OPT_RMSPROP:
+    P("  rt_rmsprop_update(%s, %s, rmsprop_v + %zu, %zu, learning_rate, %s, %s);\n", w, grad, off,
+      count, c_float(e, p->rho), c_float(e, p->epsilon));
+    break;
+  case OPT_SGD:
+    P("  rt_sgd_update(%s, %s, sgd_velocity + %zu, %zu, learning_rate, %s, %d);\n", w, grad, off,
+      count, c_float(e, p->momentum), p->nesterov);
+    break;
+  }
+}
+
+static void emit_optimizer_step(Emitter *e) {
+  const Program *p = e->prog;
+  switch (p->optimizer) {
+  case OPT_ADAM:
+  case OPT_ADAMW:
+    P("/* Keras %s (lr %g, beta_1 %g, beta_2 %g, epsilon %g", p->optimizer == OPT_ADAM ? "Adam" :
+      "AdamW", p->learning_rate, p->beta1, p->beta2, p->epsilon);
+    if (p->optimizer == OPT_ADAMW)
+      P(", weight_decay %g", p->weight_decay);
+    P("), step t from 1. */\n");
+    break;
+  case OPT_RMSPROP:
+    P("/* Keras RMSprop (lr %g, rho %g, epsilon %g). */\n", p->learning_rate, p->rho, p->epsilon);
+    break;
+  case OPT_SGD:
+    P("/* Keras SGD (lr %g, momentum %g%s). */\n", p->learning_rate, p->momentum,
+      p->nesterov ? ", nesterov" : "");
+    break;
+  }
+  P("static void optimizer_step(long t) {\n");
+  if (p->optimizer != OPT_ADAM && p->optimizer != OPT_ADAMW)
+    P("  (void)t;\n");
+  for (int i = 0; i < e->g->n_nodes; i++)
+    if (e->g->nodes[i]->op == IR_PARAM && e->g->nodes[i]->trainable)
+      emit_update(e, e->g->nodes[i]);
+  P("}\n\n");
+}
+
 static void emit_model_functions(Emitter *e, Group *fw, int n_fw, Group *bw, int n_bw) {
   const Graph *g = e->g;
-  const Program *p = e->prog;
   P("/* ===== the model ===== */\n\n");
   P("/* Forward pass over the m <= BATCH examples in the batch block; sets loss_sum. */\n");
   P("static void model_forward(int m, int training) {\n");
@@ -595,29 +666,7 @@ static void emit_model_functions(Emitter *e, Group *fw, int n_fw, Group *bw, int
   for (int i = 0; i < n_bw; i++)
     P("  %s(m);\n", bw[i].fn);
   P("}\n\n");
-  if (p->optimizer == OPT_ADAM)
-    P("/* Keras Adam (lr %g, beta_1 %g, beta_2 %g, epsilon %g), step t from 1. */\n",
-      p->learning_rate, p->beta1, p->beta2, p->epsilon);
-  else
-    P("/* Keras RMSprop (lr %g, rho %g, epsilon %g). */\n", p->learning_rate, p->rho, p->epsilon);
-  P("static void optimizer_step(long t) {\n");
-  if (p->optimizer != OPT_ADAM)
-    P("  (void)t;\n");
-  for (int i = 0; i < g->n_nodes; i++) {
-    const IrNode *n = g->nodes[i];
-    if (n->op != IR_PARAM || !n->trainable)
-      continue;
-    size_t off = n->offset / 4;
-    const char *grad = n->grad ? cn(e, n->grad) : "grads";
-    if (p->optimizer == OPT_ADAM)
-      P("  rt_adam_update(%s, %s, adam_m + %zu, adam_v + %zu, %zu, %s, %s, %s, %s, t);\n",
-        cn(e, n), grad, off, off, ir_elems(n), "learning_rate",
-        c_float(e, p->beta1), c_float(e, p->beta2), c_float(e, p->epsilon));
-    else
-      P("  rt_rmsprop_update(%s, %s, rmsprop_v + %zu, %zu, %s, %s, %s);\n", cn(e, n), grad, off,
-        ir_elems(n), "learning_rate", c_float(e, p->rho), c_float(e, p->epsilon));
-  }
-  P("}\n\n");
+  emit_optimizer_step(e);
   P("/* Initial weights: glorot_uniform kernels, zero biases (Keras's defaults). */\n");
   P("static void init_params(RtRng *rng) {\n");
   for (int i = 0; i < g->n_nodes; i++) {
@@ -645,13 +694,12 @@ static void emit_checkpoint_table(Emitter *e) {
     if (n->op == IR_PARAM)
       P("    {\"%s\", params + %zu, %zu},\n", n->name, n->offset / 4, ir_elems(n));
   }
-  static const char *const adam_slots[] = {"adam_m", "adam_v"}, *rms_slots[] = {"rmsprop_v"};
-  const char *const *slots = e->prog->optimizer == OPT_ADAM ? adam_slots : rms_slots;
-  int n_slots = e->prog->optimizer == OPT_ADAM ? 2 : 1;
+  int n_slots;
+  const OptimizerSlot *slots = optimizer_slots(e->prog->optimizer, &n_slots);
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
     for (int k = 0; k < n_slots && n->op == IR_PARAM && n->trainable; k++)
-      P("    {\"%s/%s\", %s + %zu, %zu},\n", slots[k], n->name, slots[k], n->offset / 4,
+      P("    {\"%s/%s\", %s + %zu, %zu},\n", slots[k].name, n->name, slots[k].name, n->offset / 4,
         ir_elems(n));
   }
   P("};\n#define N_CHECKPOINT_TENSORS ((int)(sizeof checkpoint_tensors / sizeof "

@@ -211,7 +211,7 @@ typedef enum {
   LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
 } LossKind;
 
-typedef enum { OPT_ADAM, OPT_RMSPROP } OptimizerKind;
+typedef enum { OPT_ADAM, OPT_RMSPROP, OPT_SGD, OPT_ADAMW } OptimizerKind;
 
 typedef enum { MODE_MIN, MODE_MAX } MonitorMode;
 
@@ -279,7 +279,10 @@ typedef struct {
   double class_weight[MAX_CLASSES];
   OptimizerKind optimizer;
   double learning_rate, beta1, beta2, epsilon;
-  double rho; /* RMSprop */
+  double rho;          /* RMSprop */
+  double momentum;     /* SGD */
+  bool nesterov;       /* SGD */
+  double weight_decay; /* AdamW */
   int epochs;
   int batch_size;
   bool shuffle;

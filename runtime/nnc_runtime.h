@@ -253,6 +253,14 @@ void rt_adam_update(float *param, const float *grad, float *m, float *v, size_t 
 void rt_rmsprop_update(float *param, const float *grad, float *v, size_t count, float lr,
                        float rho, float eps);
 
+/* Keras SGD: with momentum 0, p -= lr g; otherwise v = momentum v - lr g and
+ * p += v (nesterov: p += momentum v - lr g). */
+void rt_sgd_update(float *param, const float *grad, float *velocity, size_t count, float lr,
+                   float momentum, int nesterov);
+/* Keras AdamW: the decoupled weight decay p -= lr wd p, then the Adam step. */
+void rt_adamw_update(float *param, const float *grad, float *m, float *v, size_t count, float lr,
+                     float beta1, float beta2, float eps, float weight_decay, long t);
+
 /* ===== rt_data.c ===== */
 
 /* A labelled dataset of uint8 items, each item_size bytes (rows*cols*channels). */

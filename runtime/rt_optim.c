@@ -42,3 +42,27 @@ void rt_rmsprop_update(float *param /* (count) */, const float *grad /* (count) 
     param[i] -= lr * g / sqrtf(v[i] + eps); /* Keras 3: epsilon inside the root */
   }
 }
+
+void rt_sgd_update(float *param /* (count) */, const float *grad /* (count) */,
+                   float *velocity /* (count) */, size_t count, float lr, float momentum,
+                   int nesterov) {
+  if (momentum == 0.0f) {
+    for (size_t i = 0; i < count; i++)
+      param[i] -= lr * grad[i];
+    return;
+  }
+  for (size_t i = 0; i < count; i++) {
+    velocity[i] = momentum * velocity[i] - lr * grad[i];
+    param[i] += nesterov ? momentum * velocity[i] - lr * grad[i] : velocity[i];
+  }
+}
+
+void rt_adamw_update(float *param /* (count) */, const float *grad /* (count) */,
+                     float *m /* (count) */, float *v /* (count) */, size_t count, float lr,
+                     float beta1, float beta2, float eps, float weight_decay, long t) {
+  /* Keras applies the decay to the variable before the optimizer's step */
+  float keep = 1.0f - lr * weight_decay;
+  for (size_t i = 0; i < count; i++)
+    param[i] *= keep;
+  rt_adam_update(param, grad, m, v, count, lr, beta1, beta2, eps, t);
+}

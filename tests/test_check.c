@@ -308,10 +308,10 @@ START_TEST(test_train_errors) {
               "t.nn:5:58: error: 'from_logits' must be true or false\n"
               "  train { loss sparse_categorical_crossentropy(from_logits=1) }\n"
               "                                                           ^\n");
-  check_fails("train { optimizer sgd }\n",
-              "t.nn:5:19: error: unknown optimizer 'sgd' (supported: adam, rmsprop)\n"
-              "  train { optimizer sgd }\n"
-              "                    ^~~\n");
+  check_fails("train { optimizer lbfgs }\n",
+              "t.nn:5:19: error: unknown optimizer 'lbfgs' (supported: adam, adamw, rmsprop, sgd)\n"
+              "  train { optimizer lbfgs }\n"
+              "                    ^~~~~\n");
   check_fails("train { optimizer adma(learning_rate=0.1) }\n",
               "t.nn:5:19: error: unknown optimizer 'adma'; did you mean 'adam'?\n"
               "  train { optimizer adma(learning_rate=0.1) }\n"

@@ -141,6 +141,72 @@ START_TEST(test_rmsprop_epsilon_placement) {
 }
 END_TEST
 
+/* SGD and AdamW trajectories over the same three gradients, literals from
+ * Keras's formulas computed in double (nnc_runtime.h). */
+typedef void (*StepFn)(float *p, const float *g, float *s1, float *s2, long t);
+
+static void check_trajectory(const char *what, StepFn step,
+                             const float expected[N_STEPS][N_PARAMS]) {
+  float param[N_PARAMS], s1[N_PARAMS] = {0}, s2[N_PARAMS] = {0};
+  for (int i = 0; i < N_PARAMS; i++)
+    param[i] = kStartParams[i];
+  for (int t = 1; t <= N_STEPS; t++) {
+    step(param, kGrads[t - 1], s1, s2, t);
+    for (int i = 0; i < N_PARAMS; i++)
+      ck_assert_msg(fabsf(param[i] - expected[t - 1][i]) <= 2e-6f,
+                    "%s step %d param %d: got %.9f, want %.9f", what, t, i, (double)param[i],
+                    (double)expected[t - 1][i]);
+  }
+}
+
+static void sgd_plain(float *p, const float *g, float *s1, float *s2, long t) {
+  (void)s2, (void)t;
+  rt_sgd_update(p, g, s1, N_PARAMS, 0.1f, 0.0f, 0);
+}
+static void sgd_momentum(float *p, const float *g, float *s1, float *s2, long t) {
+  (void)s2, (void)t;
+  rt_sgd_update(p, g, s1, N_PARAMS, 0.1f, 0.9f, 0);
+}
+static void sgd_nesterov(float *p, const float *g, float *s1, float *s2, long t) {
+  (void)s2, (void)t;
+  rt_sgd_update(p, g, s1, N_PARAMS, 0.1f, 0.9f, 1);
+}
+static void adamw_step(float *p, const float *g, float *s1, float *s2, long t) {
+  rt_adamw_update(p, g, s1, s2, N_PARAMS, 0.01f, 0.9f, 0.999f, 1e-7f, 0.1f, t);
+}
+
+START_TEST(test_sgd_trajectories) {
+  static const float plain[N_STEPS][N_PARAMS] = {
+      {0.990000000f, -1.980000000f, 0.469999999f},
+      {0.985000000f, -2.020000000f, 0.479999999f},
+      {1.015000001f, -2.020000000f, 0.459999999f},
+  };
+  static const float momentum[N_STEPS][N_PARAMS] = {
+      {0.990000000f, -1.980000000f, 0.469999999f},
+      {0.976000000f, -2.002000000f, 0.452999998f},
+      {0.993400001f, -2.021800000f, 0.417699997f},
+  };
+  static const float nesterov[N_STEPS][N_PARAMS] = {
+      {0.981000000f, -1.961999999f, 0.442999998f},
+      {0.963399999f, -2.021800000f, 0.437699997f},
+      {1.009060002f, -2.039620001f, 0.385929996f},
+  };
+  check_trajectory("sgd", sgd_plain, plain);
+  check_trajectory("sgd momentum", sgd_momentum, momentum);
+  check_trajectory("sgd nesterov", sgd_nesterov, nesterov);
+}
+END_TEST
+
+START_TEST(test_adamw_trajectory) {
+  static const float expected[N_STEPS][N_PARAMS] = {
+      {0.989000316f, -1.988000158f, 0.489500105f},
+      {0.978689783f, -1.989673167f, 0.485008460f},
+      {0.981183294f, -1.990513465f, 0.478492637f},
+  };
+  check_trajectory("adamw", adamw_step, expected);
+}
+END_TEST
+
 /* Keras's docstring example: var 10, loss var^2 / 2 (gradient = var),
  * lr 0.1: one step gives 9.683772. */
 START_TEST(test_rmsprop_keras_example) {
@@ -159,6 +225,10 @@ static Suite *optim_suite(void) {
   tcase_add_test(tc, test_adam_first_step_is_lr);
   tcase_add_test(tc, test_adam_zero_gradient);
   suite_add_tcase(s, tc);
+  TCase *others = tcase_create("sgd_adamw");
+  tcase_add_test(others, test_sgd_trajectories);
+  tcase_add_test(others, test_adamw_trajectory);
+  suite_add_tcase(s, others);
   TCase *rmsprop = tcase_create("rmsprop");
   tcase_add_test(rmsprop, test_rmsprop_three_steps);
   tcase_add_test(rmsprop, test_rmsprop_epsilon_placement);
