@@ -342,6 +342,25 @@ static const OptimizerRule OPTIMIZERS[] = {
       offsetof(Program, beta2), offsetof(Program, epsilon)}, {10, 1, 0.999999999, 0.999999999, 1}},
 };
 
+/* learning_rate=exponential_decay(initial_learning_rate, decay_steps, decay_rate,
+ *                                 staircase=false)   (Keras's ExponentialDecay) */
+static bool lr_schedule(Checker *c, const Expr *call) {
+  static const char *const names[] = {"initial_learning_rate", "decay_steps", "decay_rate",
+                                      "staircase"};
+  BoundArg b[4];
+  if (strcmp(call->text, "exponential_decay") != 0)
+    return diag_error(c->diag, call->loc, "unknown learning-rate schedule '%s' (supported: "
+                      "exponential_decay)", call->text), false;
+  if (!bind_args(c->diag, call, "exponential_decay", names, 4, 3, b) ||
+      !arg_number(c->diag, &b[0], 1e-12, 10, &c->prog->learning_rate) ||
+      !arg_int(c->diag, &b[1], 1, 1L << 40, &c->prog->decay_steps) ||
+      !arg_number(c->diag, &b[2], 1e-9, 1, &c->prog->decay_rate) ||
+      (b[3].value && !arg_bool(c->diag, &b[3], &c->prog->staircase)))
+    return false;
+  c->prog->exponential_decay = true;
+  return true;
+}
+
 /* optimizer adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
  * optimizer rmsprop(learning_rate=1e-3, rho=0.9, epsilon=1e-7) */
 static bool train_optimizer(Checker *c, const Item *it) {
@@ -373,6 +392,11 @@ static bool train_optimizer(Checker *c, const Item *it) {
   for (int i = 0; i < rule->n_args; i++) {
     if (!b[i].value)
       continue;
+    if (i == 0 && b[0].value->kind == EX_CALL) { /* a schedule */
+      if (!lr_schedule(c, b[0].value))
+        return false;
+      continue;
+    }
     if (rule->offsets[i] == 0) {
       if (!arg_bool(c->diag, &b[i], &c->prog->nesterov))
         return false;

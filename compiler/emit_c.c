@@ -588,7 +588,9 @@ static void emit_layers(Emitter *e, Group *fw, int n_fw, Group *bw, int n_bw) {
   P("/* ===== layers ===== */\n\n");
   P("static RtRng dropout_rng; /* dropout masks */\n");
   P("static float learning_rate = LEARNING_RATE; /* %s */\n",
-    e->prog->reduce_lr.enabled ? "lowered by reduce_lr_on_plateau" : "constant");
+    e->prog->reduce_lr.enabled     ? "lowered by reduce_lr_on_plateau"
+    : e->prog->exponential_decay ? "set by exponential_decay every step"
+                                 : "constant");
   P("static double loss_sum;   /* sum over the batch of (weighted) per-example losses */\n\n");
   for (int i = 0; i < n_fw; i++)
     emit_group(e, &fw[i], false);
@@ -645,7 +647,12 @@ static void emit_optimizer_step(Emitter *e) {
     break;
   }
   P("static void optimizer_step(long t) {\n");
-  if (p->optimizer != OPT_ADAM && p->optimizer != OPT_ADAMW)
+  if (p->exponential_decay)
+    P("  /* ExponentialDecay: %g^(step / %ld)%s, step = t - 1 */\n"
+      "  learning_rate = (float)rt_exponential_decay(LEARNING_RATE, t - 1, %ld, %.17g, %d);\n",
+      p->decay_rate, p->decay_steps, p->staircase ? " floored" : "", p->decay_steps,
+      p->decay_rate, p->staircase);
+  else if (p->optimizer != OPT_ADAM && p->optimizer != OPT_ADAMW)
     P("  (void)t;\n");
   for (int i = 0; i < e->g->n_nodes; i++)
     if (e->g->nodes[i]->op == IR_PARAM && e->g->nodes[i]->trainable)

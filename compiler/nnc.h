@@ -283,6 +283,10 @@ typedef struct {
   double momentum;     /* SGD */
   bool nesterov;       /* SGD */
   double weight_decay; /* AdamW */
+  bool exponential_decay; /* learning_rate=exponential_decay(...) */
+  long decay_steps;
+  double decay_rate;
+  bool staircase;
   int epochs;
   int batch_size;
   bool shuffle;

@@ -253,6 +253,11 @@ void rt_adam_update(float *param, const float *grad, float *m, float *v, size_t 
 void rt_rmsprop_update(float *param, const float *grad, float *v, size_t count, float lr,
                        float rho, float eps);
 
+/* Keras ExponentialDecay: initial * rate^(step / decay_steps), the exponent
+ * floored when staircase; step counts optimizer steps from 0. */
+double rt_exponential_decay(double initial, long step, long decay_steps, double rate,
+                            int staircase);
+
 /* Keras SGD: with momentum 0, p -= lr g; otherwise v = momentum v - lr g and
  * p += v (nesterov: p += momentum v - lr g). */
 void rt_sgd_update(float *param, const float *grad, float *velocity, size_t count, float lr,

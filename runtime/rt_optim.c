@@ -66,3 +66,9 @@ void rt_adamw_update(float *param /* (count) */, const float *grad /* (count) */
     param[i] *= keep;
   rt_adam_update(param, grad, m, v, count, lr, beta1, beta2, eps, t);
 }
+
+double rt_exponential_decay(double initial, long step, long decay_steps, double rate,
+                            int staircase) {
+  double p = (double)step / (double)decay_steps;
+  return initial * pow(rate, staircase ? floor(p) : p);
+}

@@ -207,6 +207,19 @@ START_TEST(test_adamw_trajectory) {
 }
 END_TEST
 
+/* ExponentialDecay(1e-3, decay_steps=1000, decay_rate=0.9): values worked
+ * from Keras's formula. */
+START_TEST(test_exponential_decay) {
+  ck_assert_double_eq_tol(rt_exponential_decay(1e-3, 0, 1000, 0.9, 0), 1e-3, 1e-15);
+  ck_assert_double_eq_tol(rt_exponential_decay(1e-3, 500, 1000, 0.9, 0), 9.486832980505138e-4,
+                          1e-15);
+  ck_assert_double_eq_tol(rt_exponential_decay(1e-3, 2500, 1000, 0.9, 0), 7.684334714209162e-4,
+                          1e-15);
+  ck_assert_double_eq_tol(rt_exponential_decay(1e-3, 500, 1000, 0.9, 1), 1e-3, 1e-15);
+  ck_assert_double_eq_tol(rt_exponential_decay(1e-3, 2500, 1000, 0.9, 1), 8.1e-4, 1e-15);
+}
+END_TEST
+
 /* Keras's docstring example: var 10, loss var^2 / 2 (gradient = var),
  * lr 0.1: one step gives 9.683772. */
 START_TEST(test_rmsprop_keras_example) {
@@ -226,6 +239,7 @@ static Suite *optim_suite(void) {
   tcase_add_test(tc, test_adam_zero_gradient);
   suite_add_tcase(s, tc);
   TCase *others = tcase_create("sgd_adamw");
+  tcase_add_test(others, test_exponential_decay);
   tcase_add_test(others, test_sgd_trajectories);
   tcase_add_test(others, test_adamw_trajectory);
   suite_add_tcase(s, others);
