@@ -318,7 +318,18 @@ void rt_confusion_add(RtConfusion *cm, int truth, int predicted);
 double rt_confusion_accuracy(const RtConfusion *cm);
 /* stats (n_classes); 0 where a denominator is 0. */
 void rt_confusion_stats(RtClassStats *stats, const RtConfusion *cm);
-/* Human-readable report: matrix with class names, per-class P/R/F1 with a bar. */
+/* An off-diagonal cell of the confusion matrix. */
+typedef struct {
+  int truth, predicted;
+  long count;
+} RtConfusedPair;
+
+/* The (up to) k largest off-diagonal cells, largest first (ties: row-major
+ * order); returns how many were written (cells with count 0 are skipped). */
+int rt_confusion_most_confused(RtConfusedPair *pairs, int k, const RtConfusion *cm);
+
+/* Human-readable report: matrix with class names, per-class P/R/F1 with a bar,
+ * the most-confused class pairs. */
 void rt_confusion_print(FILE *f, const RtConfusion *cm, const char *const *class_names);
 /* metrics.json: test loss and accuracy, confusion matrix, per-class stats,
  * class names, best epoch. Written atomically. */

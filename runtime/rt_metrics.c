@@ -179,9 +179,52 @@ static void print_stats_table(FILE *f, const RtConfusion *cm, const char *const 
   free(stats);
 }
 
+int rt_confusion_most_confused(RtConfusedPair *pairs, int k, const RtConfusion *cm) {
+  int n = 0;
+  for (int t = 0; t < cm->n_classes; t++) {
+    for (int p = 0; p < cm->n_classes; p++) {
+      long c = cell(cm, t, p);
+      if (t == p || c == 0)
+        continue;
+      /* insertion into the sorted top k; equal counts keep row-major order */
+      int at = n < k ? n : k;
+      while (at > 0 && pairs[at - 1].count < c)
+        at--;
+      if (at >= k)
+        continue;
+      int last = n < k ? n : k - 1;
+      for (int j = last; j > at; j--)
+        pairs[j] = pairs[j - 1];
+      pairs[at] = (RtConfusedPair){t, p, c};
+      if (n < k)
+        n++;
+    }
+  }
+  return n;
+}
+
+static void print_most_confused(FILE *f, const RtConfusion *cm, const char *const *names) {
+  RtConfusedPair pairs[5];
+  int n = rt_confusion_most_confused(pairs, 5, cm);
+  if (n == 0)
+    return;
+  fputs("\nmost confused (true -> predicted, count, share of the true class):\n", f);
+  for (int i = 0; i < n; i++) {
+    char t[32], p[32];
+    format_class_name(t, sizeof t, names, pairs[i].truth);
+    format_class_name(p, sizeof p, names, pairs[i].predicted);
+    long row = 0;
+    for (int c = 0; c < cm->n_classes; c++)
+      row += cell(cm, pairs[i].truth, c);
+    fprintf(f, "  %-14s -> %-14s %6ld  %5.1f%%\n", t, p, pairs[i].count,
+            100.0 * ratio_or_zero((double)pairs[i].count, (double)row));
+  }
+}
+
 void rt_confusion_print(FILE *f, const RtConfusion *cm, const char *const *class_names) {
   print_matrix(f, cm, class_names);
   print_stats_table(f, cm, class_names);
+  print_most_confused(f, cm, class_names);
 }
 
 /* ---- metrics.json ---- */
@@ -246,7 +289,33 @@ static void json_confusion_rows(FILE *f, const RtConfusion *cm) {
       fprintf(f, "%s%ld", p ? ", " : "", cell(cm, t, p));
     fprintf(f, "]%s\n", t + 1 < cm->n_classes ? "," : "");
   }
+  fputs("  ],\n  \"confusion_matrix_normalized\": [\n", f); /* rows sum to 1 */
+  for (int t = 0; t < cm->n_classes; t++) {
+    long row = 0;
+    for (int p = 0; p < cm->n_classes; p++)
+      row += cell(cm, t, p);
+    fputs("    [", f);
+    for (int p = 0; p < cm->n_classes; p++) {
+      fputs(p ? ", " : "", f);
+      json_number(f, ratio_or_zero((double)cell(cm, t, p), (double)row));
+    }
+    fprintf(f, "]%s\n", t + 1 < cm->n_classes ? "," : "");
+  }
   fputs("  ],\n", f);
+}
+
+static void json_most_confused(FILE *f, const RtConfusion *cm, const char *const *names) {
+  RtConfusedPair pairs[10];
+  int n = rt_confusion_most_confused(pairs, 10, cm);
+  fputs("  \"most_confused\": [", f);
+  for (int i = 0; i < n; i++) {
+    fputs(i ? ",\n    {\"true\": " : "\n    {\"true\": ", f);
+    json_class_name(f, names, pairs[i].truth);
+    fputs(", \"predicted\": ", f);
+    json_class_name(f, names, pairs[i].predicted);
+    fprintf(f, ", \"count\": %ld}", pairs[i].count);
+  }
+  fputs(n ? "\n  ],\n" : "],\n", f);
 }
 
 static void json_per_class(FILE *f, const RtConfusion *cm, const char *const *names) {
@@ -282,6 +351,7 @@ static void write_metrics(FILE *f, const RtConfusion *cm, const char *const *nam
   }
   fputs("],\n", f);
   json_confusion_rows(f, cm);
+  json_most_confused(f, cm, names);
   json_per_class(f, cm, names);
   fputs("}\n", f);
 }

@@ -108,6 +108,22 @@ static int run_add_out_of_range(void) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* Off-diagonal cells of EXAMPLE by count: (1,0)=2, then (0,1)=1 and (1,2)=1
+ * in row-major order. */
+START_TEST(test_most_confused) {
+  RtConfusion cm;
+  fill_example(&cm);
+  RtConfusedPair pairs[5];
+  ck_assert_int_eq(rt_confusion_most_confused(pairs, 5, &cm), 3);
+  ck_assert(pairs[0].truth == 1 && pairs[0].predicted == 0 && pairs[0].count == 2);
+  ck_assert(pairs[1].truth == 0 && pairs[1].predicted == 1 && pairs[1].count == 1);
+  ck_assert(pairs[2].truth == 1 && pairs[2].predicted == 2 && pairs[2].count == 1);
+  ck_assert_int_eq(rt_confusion_most_confused(pairs, 1, &cm), 1);
+  ck_assert(pairs[0].truth == 1 && pairs[0].predicted == 0);
+  rt_confusion_free(&cm);
+}
+END_TEST
+
 START_TEST(test_add_out_of_range_dies) {
   ck_assert_int_eq(run_add_out_of_range(), 1);
 }
@@ -294,6 +310,8 @@ START_TEST(test_json_parses_and_has_keys) {
       "\"name\": \"Trouser\", \"precision\": 0.75, \"recall\": 0.5",
       "\"support\": 4}",      "\"macro_avg\": {\"precision\"",
       "\"weighted_avg\": {",  "\"support\": 16}",
+      "\"confusion_matrix_normalized\"", "[0.8333333333, 0.1666666667, 0]",
+      "\"most_confused\": [\n    {\"true\": \"Trouser\", \"predicted\": \"T-shirt/top\", \"count\": 2}",
   };
   for (size_t i = 0; i < sizeof expected / sizeof *expected; i++)
     ck_assert_msg(strstr(text, expected[i]), "missing %s in:\n%s", expected[i], text);
@@ -363,6 +381,7 @@ static Suite *metrics_suite(void) {
   tcase_add_test(stats, test_per_class_stats);
   tcase_add_test(stats, test_zero_denominators);
   tcase_add_test(stats, test_add_out_of_range_dies);
+  tcase_add_test(stats, test_most_confused);
   tcase_add_test(stats, test_report_contents);
   suite_add_tcase(s, stats);
   TCase *json = tcase_create("json");
