@@ -58,6 +58,18 @@ grep -q '"test_accuracy"' out/metrics.json || fail "metrics.json lacks test_accu
 grep -q '"confusion_matrix"' out/metrics.json || fail "metrics.json lacks confusion_matrix"
 grep -q "^Epoch 1/" train.txt || fail "no per-epoch progress line"
 
+# reproducible: the same seed and thread count give the same history.csv
+# (the seconds column aside), bit for bit
+OPENBLAS_NUM_THREADS=1 "./$name" --out again1 --quiet > /dev/null 2>&1 || true
+OPENBLAS_NUM_THREADS=1 "./$name" --out again2 --quiet > /dev/null 2>&1 || true
+cut -d, -f1-6 again1/history.csv > again1.csv
+cut -d, -f1-6 again2/history.csv > again2.csv
+cmp -s again1.csv again2.csv || { diff again1.csv again2.csv; fail "two runs with one seed differ"; }
+[ "$(wc -l < again1.csv)" -ge 2 ] || fail "no history to compare"
+OPENBLAS_NUM_THREADS=1 "./$name" --out other --seed 999 --quiet > /dev/null 2>&1 || true
+cut -d, -f1-6 other/history.csv > other.csv
+! cmp -s again1.csv other.csv || fail "another seed gave the same history: the check proves nothing"
+
 # a missing data directory is an error that names it, not a crash
 if "./$name" --data "$work/no-such-dir" > missing.txt 2>&1; then
   fail "run with a missing data directory succeeded"
