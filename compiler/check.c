@@ -257,6 +257,24 @@ static bool data_keep(Checker *c, const Item *it) {
   return true;
 }
 
+/* oversample train [seed S]: repeat each class up to the largest one */
+static bool data_oversample(Checker *c, const Item *it) {
+  int n = arg_count(it->values);
+  const Arg *v = it->values;
+  if (it->value || (n != 1 && n != 3) || !is_word(v->value, "train"))
+    return diag_error(c->diag, it->loc, "'oversample' expects: oversample train [seed S]"), false;
+  if (n == 3) {
+    long seed;
+    if (!is_word(v->next->value, "seed"))
+      return diag_error(c->diag, v->next->loc, "expected 'seed'"), false;
+    if (!value_int(c, v->next->next->value, "seed", 0, 2147483647L, &seed))
+      return false;
+    c->prog->oversample_seed = seed;
+  }
+  c->prog->oversample = true;
+  return true;
+}
+
 /* idx "DIR" */
 static bool data_idx(Checker *c, const Item *it) {
   if (!want_values(c, it, 1, "a directory, like: idx \"/usr/share/datasets/fashion-mnist\""))
@@ -591,7 +609,7 @@ typedef struct {
 
 static const SettingRule DATA_RULES[] = {
     {"idx", data_idx},         {"classes", data_classes}, {"validation", data_validation},
-    {"keep", data_keep},       {"limit", data_limit},
+    {"keep", data_keep},       {"limit", data_limit},     {"oversample", data_oversample},
 };
 static const SettingRule TRAIN_RULES[] = {
     {"loss", train_loss},           {"class_weight", train_class_weight},

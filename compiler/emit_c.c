@@ -776,6 +776,10 @@ static void emit_prepare_data(Emitter *e) {
     P("};\n  rt_dataset_keep(train, keep_classes, keep_counts, %d, %ldu);\n", p->n_keep,
       p->keep_seed);
   }
+  emit_normalization_adapt(e); /* on the training split as kept, before any oversampling */
+  if (p->oversample)
+    P("  /* oversample train: repeat each class up to the largest, then shuffle */\n"
+      "  rt_dataset_oversample(train, N_CLASSES, %ldu);\n", p->oversample_seed);
   P("  int counts[N_CLASSES];\n  rt_class_counts(counts, train, N_CLASSES);\n");
   P("  if (!opt->quiet) {\n    printf(\"train: %%d examples, per class [\", train->count);\n");
   P("    for (int c = 0; c < N_CLASSES; c++)\n      printf(\"%%s%%d\", c ? \" \" : \"\", "
@@ -790,7 +794,6 @@ static void emit_prepare_data(Emitter *e) {
   } else {
     P("  for (int c = 0; c < N_CLASSES; c++)\n    class_weight[c] = 1.0f;\n");
   }
-  emit_normalization_adapt(e);
   P("}\n\n");
 }
 

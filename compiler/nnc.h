@@ -271,6 +271,8 @@ typedef struct {
   KeepRule keep[MAX_KEEP_RULES];
   int n_keep;
   long keep_seed;
+  bool oversample; /* oversample train [seed S] */
+  long oversample_seed;
   /* train */
   LossKind loss;
   bool from_logits;

@@ -290,6 +290,10 @@ void rt_dataset_slice(RtDataset *out, const RtDataset *in, int start, int count)
 void rt_dataset_keep(RtDataset *ds, const int *classes, const int *keep_counts, int n_rules,
                      uint64_t seed);
 void rt_dataset_free(RtDataset *ds);
+/* Oversampling (the Day 5 seed's exercise): every class's examples are
+ * repeated, cycling through them in order, up to the largest class's count
+ * (numpy's np.resize), then the whole set is shuffled with seed. In place. */
+void rt_dataset_oversample(RtDataset *ds, int n_classes, uint64_t seed);
 /* counts (n_classes); dies if a label is >= n_classes. */
 void rt_class_counts(int *counts, const RtDataset *ds, int n_classes);
 /* Balanced class weights w_c = N / (C n_c) (0 for an absent class). */

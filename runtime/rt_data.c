@@ -273,6 +273,50 @@ void rt_dataset_keep(RtDataset *ds, const int *classes, const int *keep_counts, 
   free(kept);
 }
 
+/* The example indices of class c, in order; returns how many. */
+static int class_indices(int *idx, const RtDataset *ds, int c) {
+  int n = 0;
+  for (int i = 0; i < ds->count; i++)
+    if (ds->y[i] == c)
+      idx[n++] = i;
+  return n;
+}
+
+void rt_dataset_oversample(RtDataset *ds, int n_classes, uint64_t seed) {
+  int *counts = rt_calloc((size_t)n_classes, sizeof(int)), target = 0;
+  rt_class_counts(counts, ds, n_classes);
+  int present = 0;
+  for (int c = 0; c < n_classes; c++) {
+    target = counts[c] > target ? counts[c] : target;
+    present += counts[c] > 0;
+  }
+  int total = target * present, n = 0;
+  int *order = rt_malloc(sizeof(int) * (size_t)(total ? total : 1));
+  int *idx = rt_malloc(sizeof(int) * (size_t)(ds->count ? ds->count : 1));
+  for (int c = 0; c < n_classes; c++) {
+    int k = class_indices(idx, ds, c);
+    for (int j = 0; k > 0 && j < target; j++)
+      order[n++] = idx[j % k];
+  }
+  RtRng rng;
+  rt_rng_seed(&rng, seed);
+  rt_rng_shuffle(&rng, order, n);
+  RtDataset out = *ds;
+  out.count = n;
+  out.x = rt_malloc(ds->item_size * (size_t)(n ? n : 1));
+  out.y = rt_malloc((size_t)(n ? n : 1));
+  for (int i = 0; i < n; i++) {
+    memcpy(out.x + ds->item_size * (size_t)i, ds->x + ds->item_size * (size_t)order[i],
+           ds->item_size);
+    out.y[i] = ds->y[order[i]];
+  }
+  free(counts);
+  free(order);
+  free(idx);
+  rt_dataset_free(ds);
+  *ds = out;
+}
+
 void rt_dataset_free(RtDataset *ds) {
   free(ds->x);
   free(ds->y);

@@ -12,6 +12,7 @@
 #include "child_test.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <ftw.h>
 #include <math.h>
 #include <stdlib.h>
@@ -345,6 +346,43 @@ static void apply_keep_rules(RtDataset *ds, uint64_t seed) {
   rt_dataset_keep(ds, classes, keep, 3, seed);
 }
 
+/* After the keep rules (25, 5, 0, 25 per class), oversampling brings every
+ * present class to 25: class 1's 5 examples five times each, class 2 absent. */
+START_TEST(test_oversample_balances_and_cycles) {
+  RtDataset ds;
+  apply_keep_rules(&ds, 42);
+  int kept1[5], n1 = 0;
+  for (int i = 0; i < ds.count; i++)
+    if (ds.y[i] == 1)
+      kept1[n1++] = item_index(&ds, i);
+  ck_assert_int_eq(n1, 5);
+  rt_dataset_oversample(&ds, 4, 7);
+  int counts[4];
+  rt_class_counts(counts, &ds, 4);
+  ck_assert_int_eq(counts[0], 25);
+  ck_assert_int_eq(counts[1], 25);
+  ck_assert_int_eq(counts[2], 0);
+  ck_assert_int_eq(counts[3], 25);
+  int seen[5] = {0};
+  bool sorted = true;
+  for (int i = 0; i < ds.count; i++) {
+    ck_assert_int_eq(ds.y[i], item_index(&ds, i) % 4); /* rows stay whole */
+    for (int k = 0; k < 5; k++)
+      seen[k] += ds.y[i] == 1 && item_index(&ds, i) == kept1[k];
+    sorted &= i == 0 || ds.y[i - 1] <= ds.y[i];
+  }
+  for (int k = 0; k < 5; k++)
+    ck_assert_int_eq(seen[k], 5);
+  ck_assert_msg(!sorted, "oversampled set is not shuffled");
+  RtDataset again;
+  apply_keep_rules(&again, 42);
+  rt_dataset_oversample(&again, 4, 7);
+  ck_assert_int_eq(memcmp(again.y, ds.y, (size_t)ds.count), 0); /* deterministic */
+  rt_dataset_free(&ds);
+  rt_dataset_free(&again);
+}
+END_TEST
+
 START_TEST(test_keep_counts_and_order) {
   RtDataset ds;
   apply_keep_rules(&ds, 42);
@@ -497,6 +535,7 @@ static Suite *data_suite(void) {
   tcase_add_test(surgery, test_keep_counts_and_order);
   tcase_add_test(surgery, test_keep_deterministic_in_seed);
   tcase_add_test(surgery, test_keep_is_roughly_uniform);
+  tcase_add_test(surgery, test_oversample_balances_and_cycles);
   suite_add_tcase(s, surgery);
   TCase *stats = tcase_create("stats");
   tcase_add_test(stats, test_class_counts_rejects_bad_label);
