@@ -294,6 +294,11 @@ static bool train_loss(Checker *c, const Item *it) {
   const Expr *e = it->values->value;
   static const char *const losses[] = {"sparse_categorical_crossentropy"};
   const char *name = e->kind == EX_CALL || e->kind == EX_IDENT ? e->text : "";
+  if (!strcmp(name, "categorical_crossentropy")) { /* Keras's classic crash, caught early */
+    diag_error(c->diag, e->loc, "categorical_crossentropy expects one-hot labels, but IDX labels "
+               "are integer class ids: use sparse_categorical_crossentropy");
+    return false;
+  }
   if (strcmp(name, losses[0]) != 0) {
     const char *hint = closest_name(name, losses, 1);
     diag_error(c->diag, e->loc, "unknown loss '%s'%s%s%s", name, hint ? "; did you mean '" : "",
