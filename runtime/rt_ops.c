@@ -121,6 +121,29 @@ static void blas_threads_for(int reduction) {
   openblas_set_num_threads(reduction < 32 ? 1 : all_threads);
 }
 
+/* A weight gradient with a short k (a first convolution on one channel:
+ * k = kh * kw = 4) is a (4, 32) result reduced over m = batch * pixels
+ * rows. Through sgemm (x transposed) it took 80-100 ms per batch of the
+ * Fashion-MNIST CNN; this loop, with dw kept in cache, takes ~0.6 ms. */
+enum { SHORT_REDUCTION = 8 };
+
+/* dw (k, n) = x^T . dout, accumulated row by row while dw stays in cache */
+static void matmul_backward_w_short_k(float *restrict dw /* (k, n) */,
+                                      const float *restrict x /* (m, k) */,
+                                      const float *restrict dout /* (m, n) */, int m, int k,
+                                      int n) {
+  rt_fill(dw, 0.0f, (size_t)k * n);
+  for (int i = 0; i < m; i++) {
+    const float *xi = x + (size_t)i * k, *d = dout + (size_t)i * n;
+    for (int kk = 0; kk < k; kk++) {
+      const float a = xi[kk];
+      float *restrict row = dw + (size_t)kk * n;
+      for (int j = 0; j < n; j++)
+        row[j] += a * d[j];
+    }
+  }
+}
+
 void rt_matmul_forward(float *out /* (m, n) */, const float *x /* (m, k) */,
                        const float *w /* (k, n) */, int m, int k, int n) {
   if (m == 0 || n == 0)
@@ -153,6 +176,10 @@ void rt_matmul_backward_w(float *dw /* (k, n) */, const float *x /* (m, k) */,
     return;
   if (m == 0) { /* an empty batch contributes nothing; dw is overwritten, not kept */
     rt_fill(dw, 0.0f, (size_t)k * n);
+    return;
+  }
+  if (k <= SHORT_REDUCTION) {
+    matmul_backward_w_short_k(dw, x, dout, m, k, n);
     return;
   }
   blas_threads_for(m);
