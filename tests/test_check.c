@@ -296,8 +296,8 @@ START_TEST(test_train_errors) {
               "  train { shuffle yes }\n"
               "                  ^~~\n");
   check_fails("train { loss categorical_crossentropy }\n",
-              "t.nn:5:14: error: unknown loss 'categorical_crossentropy' (supported: "
-              "sparse_categorical_crossentropy)\n"
+              "t.nn:5:14: error: categorical_crossentropy expects one-hot labels, but IDX labels "
+              "are integer class ids: use sparse_categorical_crossentropy\n"
               "  train { loss categorical_crossentropy }\n"
               "               ^~~~~~~~~~~~~~~~~~~~~~~~\n");
   check_fails("train { loss sparse_categorical_crossentropy(logits=true) }\n",
