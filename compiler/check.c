@@ -409,8 +409,16 @@ static bool train_optimizer(Checker *c, const Item *it) {
   c->prog->learning_rate = rule->default_lr; /* Keras's default for this optimizer */
   if (e->kind != EX_CALL)
     return true;
-  BoundArg b[5];
-  if (!bind_args(c->diag, e, rule->name, rule->args, rule->n_args, 0, b))
+  /* every optimizer also takes Keras's clipnorm */
+  const char *arg_names[6];
+  for (int i = 0; i < rule->n_args; i++)
+    arg_names[i] = rule->args[i];
+  arg_names[rule->n_args] = "clipnorm";
+  BoundArg b[6];
+  if (!bind_args(c->diag, e, rule->name, arg_names, rule->n_args + 1, 0, b))
+    return false;
+  if (b[rule->n_args].value && !arg_number(c->diag, &b[rule->n_args], 1e-12, 1e12,
+                                           &c->prog->clipnorm))
     return false;
   for (int i = 0; i < rule->n_args; i++) {
     if (!b[i].value)

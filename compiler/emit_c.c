@@ -605,6 +605,8 @@ static void emit_update(Emitter *e, const IrNode *n) {
   const Program *p = e->prog;
   size_t off = n->offset / 4, count = ir_elems(n);
   const char *w = cn(e, n), *grad = n->grad ? cn(e, n->grad) : "grads";
+  if (p->clipnorm > 0 && n->grad)
+    P("  rt_clip_by_norm(%s, %zu, %s); /* clipnorm */\n", grad, count, c_float(e, p->clipnorm));
   switch (p->optimizer) {
   case OPT_ADAM:
     P("  rt_adam_update(%s, %s, adam_m + %zu, adam_v + %zu, %zu, learning_rate, %s, %s, %s, t);\n",

@@ -289,6 +289,7 @@ typedef struct {
   long decay_steps;
   double decay_rate;
   bool staircase;
+  double clipnorm; /* 0: no clipping */
   int epochs;
   int batch_size;
   bool shuffle;

@@ -253,6 +253,10 @@ void rt_adam_update(float *param, const float *grad, float *m, float *v, size_t 
 void rt_rmsprop_update(float *param, const float *grad, float *v, size_t count, float lr,
                        float rho, float eps);
 
+/* Keras's clipnorm: scale grad (count) so its L2 norm is at most max_norm
+ * (each tensor on its own, as the optimizer argument does). */
+void rt_clip_by_norm(float *grad, size_t count, float max_norm);
+
 /* Keras ExponentialDecay: initial * rate^(step / decay_steps), the exponent
  * floored when staircase; step counts optimizer steps from 0. */
 double rt_exponential_decay(double initial, long step, long decay_steps, double rate,

@@ -72,3 +72,15 @@ double rt_exponential_decay(double initial, long step, long decay_steps, double 
   double p = (double)step / (double)decay_steps;
   return initial * pow(rate, staircase ? floor(p) : p);
 }
+
+void rt_clip_by_norm(float *grad /* (count) */, size_t count, float max_norm) {
+  double sq = 0;
+  for (size_t i = 0; i < count; i++)
+    sq += (double)grad[i] * grad[i];
+  double norm = sqrt(sq);
+  if (norm <= max_norm)
+    return;
+  float scale = (float)(max_norm / norm);
+  for (size_t i = 0; i < count; i++)
+    grad[i] *= scale;
+}

@@ -207,6 +207,19 @@ START_TEST(test_adamw_trajectory) {
 }
 END_TEST
 
+/* clipnorm: (3, 4) has norm 5; clipped to 1 it is (0.6, 0.8); a gradient
+ * already inside the norm is left alone. */
+START_TEST(test_clip_by_norm) {
+  float g[2] = {3.0f, 4.0f};
+  rt_clip_by_norm(g, 2, 1.0f);
+  ck_assert_float_eq_tol(g[0], 0.6f, 1e-6f);
+  ck_assert_float_eq_tol(g[1], 0.8f, 1e-6f);
+  float h[2] = {0.3f, 0.4f};
+  rt_clip_by_norm(h, 2, 1.0f);
+  ck_assert(h[0] == 0.3f && h[1] == 0.4f);
+}
+END_TEST
+
 /* ExponentialDecay(1e-3, decay_steps=1000, decay_rate=0.9): values worked
  * from Keras's formula. */
 START_TEST(test_exponential_decay) {
@@ -240,6 +253,7 @@ static Suite *optim_suite(void) {
   suite_add_tcase(s, tc);
   TCase *others = tcase_create("sgd_adamw");
   tcase_add_test(others, test_exponential_decay);
+  tcase_add_test(others, test_clip_by_norm);
   tcase_add_test(others, test_sgd_trajectories);
   tcase_add_test(others, test_adamw_trajectory);
   suite_add_tcase(s, others);
