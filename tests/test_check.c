@@ -326,7 +326,7 @@ START_TEST(test_train_errors) {
               "                                ^\n");
   check_fails("train { optimizer adam(lr=0.1) }\n",
               "t.nn:5:24: error: adam has no argument 'lr' (it takes 'learning_rate', 'beta_1', "
-              "'beta_2' or 'epsilon')\n"
+              "'beta_2', 'epsilon' or 'clipnorm')\n"
               "  train { optimizer adam(lr=0.1) }\n"
               "                         ^~\n");
   check_fails("train { optimizer adam(learning_rate=0.1, learning_rate=0.2) }\n",
