@@ -666,14 +666,35 @@ static void emit_model_functions(Emitter *e, Group *fw, int n_fw, Group *bw, int
   const Graph *g = e->g;
   P("/* ===== the model ===== */\n\n");
   P("/* Forward pass over the m <= BATCH examples in the batch block; sets loss_sum. */\n");
+  bool regularized = false;
+  for (int i = 0; i < g->n_nodes; i++)
+    regularized |= g->nodes[i]->op == IR_PARAM && g->nodes[i]->l2 > 0;
+  if (regularized) {
+    P("/* Keras adds the kernel regularizers' penalties to the loss: sum of lambda ||w||^2. */\n");
+    P("static double regularization_loss(void) {\n  double penalty = 0;\n");
+    for (int i = 0; i < g->n_nodes; i++) {
+      const IrNode *n = g->nodes[i];
+      if (n->op == IR_PARAM && n->l2 > 0)
+        P("  penalty += rt_l2_penalty(%s, %zu, %s);\n", cn(e, n), ir_elems(n), c_float(e, n->l2));
+    }
+    P("  return penalty;\n}\n\n");
+  }
   P("static void model_forward(int m, int training) {\n");
   for (int i = 0; i < n_fw; i++)
     P("  %s(m, training);\n", fw[i].fn);
+  if (regularized)
+    P("  loss_sum += m * regularization_loss(); /* per example, like the data loss */\n");
   P("}\n\n");
   P("/* Backward pass: every parameter gradient, overwritten (one step = one batch). */\n");
   P("static void model_backward(int m) {\n");
   for (int i = 0; i < n_bw; i++)
     P("  %s(m);\n", bw[i].fn);
+  for (int i = 0; i < g->n_nodes; i++) {
+    const IrNode *n = g->nodes[i];
+    if (n->op == IR_PARAM && n->l2 > 0 && n->grad)
+      P("  rt_l2_backward(%s, %s, %zu, %s); /* kernel_regularizer=l2: + 2 lambda w */\n",
+        cn(e, n->grad), cn(e, n), ir_elems(n), c_float(e, n->l2));
+  }
   P("}\n\n");
   emit_optimizer_step(e);
   P("/* Initial weights: glorot_uniform kernels, zero biases (Keras's defaults). */\n");

@@ -191,13 +191,17 @@ static IrNode *layer_flatten(Builder *b, const Expr *call, IrNode *x) {
 }
 
 /* dense(x, units, activation=none, use_bias=true) */
+static bool parse_l2(Builder *b, const BoundArg *arg, float *out);
+
 static IrNode *layer_dense(Builder *b, const Expr *call, IrNode *x) {
-  static const char *const names[] = {"input", "units", "activation", "use_bias", "name"};
-  BoundArg a[5];
+  static const char *const names[] = {"input",    "units", "activation",
+                                      "use_bias", "name",  "kernel_regularizer"};
+  BoundArg a[6];
   long units;
   Activation act;
   bool use_bias = true;
-  if (!bind_args(b->diag, call, "dense", names, 5, 2, a) ||
+  float l2;
+  if (!bind_args(b->diag, call, "dense", names, 6, 2, a) || !parse_l2(b, &a[5], &l2) ||
       !arg_int(b->diag, &a[1], 1, 1 << 24, &units) || !parse_activation(b, &a[2], &act) ||
       (a[3].value && !arg_bool(b->diag, &a[3], &use_bias)))
     return NULL;
@@ -205,6 +209,7 @@ static IrNode *layer_dense(Builder *b, const Expr *call, IrNode *x) {
   if (!layer)
     return NULL;
   IrNode *kernel = new_param(b, call, layer, "kernel", true, "glorot_uniform");
+  kernel->l2 = l2;
   IrNode *bias = use_bias ? new_param(b, call, layer, "bias", true, "zeros") : NULL;
   IrNode *m = ir_add(b->g, IR_MATMUL, call->loc, layer, 2, as_float(b, x, call), kernel);
   m->units = (int)units;
@@ -259,6 +264,26 @@ static IrNode *layer_activation(Builder *b, const Expr *call, IrNode *x) {
                                           layer));
 }
 
+/* kernel_regularizer=l2(0.01) (Keras's default lambda is 0.01) */
+static bool parse_l2(Builder *b, const BoundArg *arg, float *out) {
+  *out = 0;
+  if (!arg->value)
+    return true;
+  const Expr *e = arg->value;
+  if (e->kind != EX_CALL || strcmp(e->text, "l2") != 0) {
+    diag_error(b->diag, e->loc, "kernel_regularizer must be l2(lambda), e.g. l2(0.01)");
+    return false;
+  }
+  static const char *const names[] = {"l2"};
+  BoundArg a[1];
+  double lambda = 0.01;
+  if (!bind_args(b->diag, e, "l2", names, 1, 0, a) ||
+      (a[0].value && !arg_number(b->diag, &a[0], 0, 1e6, &lambda)))
+    return false;
+  *out = (float)lambda;
+  return true;
+}
+
 /* kernel_size=3 or [3, 3] (and strides alike): a pair of positive whole numbers */
 static bool parse_pair(Builder *b, const BoundArg *arg, int dflt, int *h, int *w) {
   *h = *w = dflt;
@@ -299,13 +324,15 @@ static bool parse_padding(Builder *b, const BoundArg *arg, bool *same) {
  * im2col + matmul (+ bias + activation, fused later into the GEMM epilogue) */
 static IrNode *layer_conv2d(Builder *b, const Expr *call, IrNode *x) {
   static const char *const names[] = {"input",      "filters",  "kernel_size", "strides",
-                                      "padding",    "activation", "use_bias",  "name"};
-  BoundArg a[8];
+                                      "padding",    "activation", "use_bias",  "name",
+                                      "kernel_regularizer"};
+  BoundArg a[9];
+  float l2;
   long filters;
   Window win = {0};
   Activation act;
   bool use_bias = true;
-  if (!bind_args(b->diag, call, "conv2d", names, 8, 3, a) ||
+  if (!bind_args(b->diag, call, "conv2d", names, 9, 3, a) || !parse_l2(b, &a[8], &l2) ||
       !arg_int(b->diag, &a[1], 1, 1 << 16, &filters) ||
       !parse_pair(b, &a[2], 1, &win.kh, &win.kw) || !parse_pair(b, &a[3], 1, &win.sh, &win.sw) ||
       !parse_padding(b, &a[4], &win.same) || !parse_activation(b, &a[5], &act) ||
@@ -315,6 +342,7 @@ static IrNode *layer_conv2d(Builder *b, const Expr *call, IrNode *x) {
   if (!layer)
     return NULL;
   IrNode *kernel = new_param(b, call, layer, "kernel", true, "glorot_uniform");
+  kernel->l2 = l2;
   IrNode *bias = use_bias ? new_param(b, call, layer, "bias", true, "zeros") : NULL;
   IrNode *cols = ir_add(b->g, IR_IM2COL, call->loc, layer, 1, as_float(b, x, call));
   cols->win = win;

@@ -432,6 +432,7 @@ struct IrNode {
   bool trainable;         /* IR_PARAM */
   const char *init;       /* IR_PARAM: "glorot_uniform", "zeros", "ones", "adapt" */
   int fan_in, fan_out;    /* IR_PARAM glorot */
+  float l2;               /* IR_PARAM: kernel_regularizer=l2(lambda), 0 for none */
   IrNode *aux;            /* IR_DROPOUT: its IR_SCRATCH mask */
   IrNode *grad_of;        /* a parameter gradient: the IR_PARAM it belongs to */
   const char *fused;      /* fuse.c: what was fused into this node, for comments */

@@ -253,6 +253,11 @@ void rt_adam_update(float *param, const float *grad, float *m, float *v, size_t 
 void rt_rmsprop_update(float *param, const float *grad, float *v, size_t count, float lr,
                        float rho, float eps);
 
+/* L2 kernel regularization (Keras's l2(lambda)): the penalty lambda sum(w^2)
+ * and its gradient, added in place: grad += 2 lambda w. */
+double rt_l2_penalty(const float *w, size_t count, float lambda);
+void rt_l2_backward(float *grad, const float *w, size_t count, float lambda);
+
 /* Keras's clipnorm: scale grad (count) so its L2 norm is at most max_norm
  * (each tensor on its own, as the optimizer argument does). */
 void rt_clip_by_norm(float *grad, size_t count, float max_norm);

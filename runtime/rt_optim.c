@@ -84,3 +84,17 @@ void rt_clip_by_norm(float *grad /* (count) */, size_t count, float max_norm) {
   for (size_t i = 0; i < count; i++)
     grad[i] *= scale;
 }
+
+double rt_l2_penalty(const float *w /* (count) */, size_t count, float lambda) {
+  double sq = 0;
+  for (size_t i = 0; i < count; i++)
+    sq += (double)w[i] * w[i];
+  return lambda * sq;
+}
+
+void rt_l2_backward(float *grad /* (count) */, const float *w /* (count) */, size_t count,
+                    float lambda) {
+  float k = 2.0f * lambda;
+  for (size_t i = 0; i < count; i++)
+    grad[i] += k * w[i];
+}

@@ -207,6 +207,16 @@ START_TEST(test_adamw_trajectory) {
 }
 END_TEST
 
+/* l2(0.5) on w = (1, -2): penalty 0.5 * 5 = 2.5, gradient 2 * 0.5 * w added. */
+START_TEST(test_l2_regularization) {
+  float w[2] = {1.0f, -2.0f}, g[2] = {0.25f, 0.5f};
+  ck_assert_double_eq_tol(rt_l2_penalty(w, 2, 0.5f), 2.5, 1e-9);
+  rt_l2_backward(g, w, 2, 0.5f);
+  ck_assert_float_eq_tol(g[0], 1.25f, 1e-6f);
+  ck_assert_float_eq_tol(g[1], -1.5f, 1e-6f);
+}
+END_TEST
+
 /* clipnorm: (3, 4) has norm 5; clipped to 1 it is (0.6, 0.8); a gradient
  * already inside the norm is left alone. */
 START_TEST(test_clip_by_norm) {
@@ -254,6 +264,7 @@ static Suite *optim_suite(void) {
   TCase *others = tcase_create("sgd_adamw");
   tcase_add_test(others, test_exponential_decay);
   tcase_add_test(others, test_clip_by_norm);
+  tcase_add_test(others, test_l2_regularization);
   tcase_add_test(others, test_sgd_trajectories);
   tcase_add_test(others, test_adamw_trajectory);
   suite_add_tcase(s, others);
