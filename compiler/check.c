@@ -586,8 +586,10 @@ static bool eval_expect(Checker *c, const Item *it) {
     return false;
   const Expr *l = cmp->lhs;
   static const char *const per_class[] = {"recall", "precision", "f1"};
-  if (is_word(l, "accuracy") || is_word(l, "loss")) {
-    x.kind = is_word(l, "accuracy") ? EXPECT_ACCURACY : EXPECT_LOSS;
+  if (is_word(l, "accuracy") || is_word(l, "loss") || is_word(l, "top_k_accuracy")) {
+    x.kind = is_word(l, "accuracy") ? EXPECT_ACCURACY
+           : is_word(l, "loss")     ? EXPECT_LOSS
+                                    : EXPECT_TOP_K;
   } else if (l->kind == EX_INDEX) {
     int k;
     for (k = 0; k < 3 && strcmp(l->lhs->text, per_class[k]); k++)
@@ -604,8 +606,8 @@ static bool eval_expect(Checker *c, const Item *it) {
     x.kind = EXPECT_PARAMS;
     x.layer_name = l->args->value->text; /* resolved against the graph in ir_build.c */
   } else {
-    return diag_error(c->diag, l->loc, "cannot expect this: use accuracy, loss, recall[C], "
-                      "precision[C], f1[C] or params(LAYER)"), false;
+    return diag_error(c->diag, l->loc, "cannot expect this: use accuracy, top_k_accuracy, loss, "
+                      "recall[C], precision[C], f1[C] or params(LAYER)"), false;
   }
   x.text = source_span(c, cmp->lhs->loc, it->loc);
   c->prog->expect[c->prog->n_expect++] = x;

@@ -837,21 +837,23 @@ static void emit_batching(Emitter *e) {
   P("/* One optimizer step on the batch block; returns the batch's loss sum. */\n");
   P("static double train_step(int m, long t) {\n");
   P("  model_forward(m, 1);\n  model_backward(m);\n  optimizer_step(t);\n  return loss_sum;\n}\n\n");
-  P("typedef struct {\n  double loss, accuracy;\n} EvalResult;\n\n");
+  P("typedef struct {\n  double loss, accuracy, top_k_accuracy; /* top 5 (Keras's k) */\n"
+    "} EvalResult;\n\n");
   P("/* Loss (unweighted, as Keras) and accuracy over a dataset, dropout off; the\n"
     " * confusion matrix too when cm is not NULL. */\n");
   P("static EvalResult evaluate(const RtDataset *ds, RtConfusion *cm) {\n");
-  P("  int idx[BATCH];\n  double loss = 0;\n  long correct = 0;\n");
+  P("  int idx[BATCH];\n  double loss = 0;\n  long correct = 0, top_k = 0;\n");
   P("  for (int start = 0; start < ds->count; start += BATCH) {\n");
   P("    int m = ds->count - start < BATCH ? ds->count - start : BATCH;\n");
   P("    for (int i = 0; i < m; i++)\n      idx[i] = start + i;\n");
   P("    load_batch(ds, idx, m);\n    model_forward(m, 0);\n    loss += loss_sum;\n");
   P("    correct += rt_count_correct(batch_scores(), %s, m, N_CLASSES);\n", cn(e, g->labels));
+  P("    top_k += rt_count_top_k(batch_scores(), %s, m, N_CLASSES, 5);\n", cn(e, g->labels));
   P("    for (int i = 0; cm && i < m; i++)\n");
   P("      rt_confusion_add(cm, %s[i], rt_argmax(batch_scores() + (size_t)i * N_CLASSES, "
     "N_CLASSES));\n", cn(e, g->labels));
   P("  }\n  int n = ds->count > 0 ? ds->count : 1;\n");
-  P("  return (EvalResult){loss / n, (double)correct / n};\n}\n\n");
+  P("  return (EvalResult){loss / n, (double)correct / n, (double)top_k / n};\n}\n\n");
 }
 
 static const char *monitor_expr(const char *name) {
@@ -911,7 +913,7 @@ static void emit_fit(Emitter *e) {
   if (p->validation_last)
     P("    EvalResult val = evaluate(val_data, NULL);\n");
   else
-    P("    EvalResult val = {NAN, NAN};\n    (void)val_data;\n");
+    P("    EvalResult val = {NAN, NAN, NAN};\n    (void)val_data;\n");
   P("    double seconds = rt_now() - t0;\n    r.epochs_run = epoch;\n");
   P("    rt_history_append(history, epoch, loss, accuracy, val.loss, val.accuracy, learning_rate,"
     " seconds);\n");
@@ -1064,13 +1066,16 @@ static void emit_expectations(Emitter *e) {
 
 
   P("/* The evaluate section's expectations; returns how many failed. */\n");
-  P("static int check_expectations(double loss, double accuracy, const RtClassStats *stats) {\n");
-  P("  int failed = 0;\n  double v;\n  (void)loss; (void)accuracy; (void)stats;\n");
+  P("static int check_expectations(double loss, double accuracy, double top_k_accuracy,\n"
+    "                              const RtClassStats *stats) {\n");
+  P("  int failed = 0;\n  double v;\n  (void)loss; (void)accuracy; (void)top_k_accuracy; "
+    "(void)stats;\n");
   for (int i = 0; i < p->n_expect; i++) {
     const Expectation *x = &p->expect[i];
     switch (x->kind) {
     case EXPECT_ACCURACY: P("  v = accuracy;\n"); break;
     case EXPECT_LOSS: P("  v = loss;\n"); break;
+    case EXPECT_TOP_K: P("  v = top_k_accuracy;\n"); break;
     case EXPECT_RECALL: P("  v = stats[%d].recall;\n", x->class_id); break;
     case EXPECT_PRECISION: P("  v = stats[%d].precision;\n", x->class_id); break;
     case EXPECT_F1: P("  v = stats[%d].f1;\n", x->class_id); break;
@@ -1129,8 +1134,9 @@ static void emit_main(Emitter *e) {
   P("    rt_dataset_free(&test);\n    test = head;\n  }\n");
   P("  RtConfusion cm;\n  rt_confusion_init(&cm, N_CLASSES);\n");
   P("  EvalResult r = evaluate(&test, &cm);\n");
-  P("  printf(\"\\ntest: %%d examples - loss: %%.4f - accuracy: %%.4f (best epoch %%d)\\n\\n\",\n"
-    "         test.count, r.loss, r.accuracy, fr.best_epoch);\n");
+  P("  printf(\"\\ntest: %%d examples - loss: %%.4f - accuracy: %%.4f - top-5 accuracy: %%.4f "
+    "(best epoch %%d)\\n\\n\",\n         test.count, r.loss, r.accuracy, r.top_k_accuracy, "
+    "fr.best_epoch);\n");
   P("  rt_confusion_print(stdout, &cm, CLASS_NAMES);\n");
   P("  char path[4096];\n  rt_path_join(path, sizeof path, opt.out_dir, \"metrics.json\");\n");
   P("  rt_metrics_write_json(path, &cm, CLASS_NAMES, r.loss, r.accuracy, fr.best_epoch);\n");
@@ -1139,7 +1145,7 @@ static void emit_main(Emitter *e) {
   if (p->n_expect) {
     P("  RtClassStats stats[N_CLASSES];\n  rt_confusion_stats(stats, &cm);\n");
     P("  printf(\"\\nexpectations:\\n\");\n");
-    P("  int failed = check_expectations(r.loss, r.accuracy, stats);\n");
+    P("  int failed = check_expectations(r.loss, r.accuracy, r.top_k_accuracy, stats);\n");
     P("  rt_confusion_free(&cm);\n  rt_dataset_free(&test);\n");
     P("  if (failed) {\n    fprintf(stderr, \"error: %%d expectation%%s failed\\n\", failed, "
       "failed == 1 ? \"\" : \"s\");\n    return 1;\n  }\n  return 0;\n}\n");

@@ -238,6 +238,7 @@ typedef enum { CMP_GT, CMP_GE, CMP_LT, CMP_LE, CMP_EQ, CMP_NE } CompareOp;
 typedef enum {
   EXPECT_ACCURACY,
   EXPECT_LOSS,
+  EXPECT_TOP_K, /* top_k_accuracy: the label among the 5 largest scores */
   EXPECT_RECALL,
   EXPECT_PRECISION,
   EXPECT_F1,

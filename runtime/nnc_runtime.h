@@ -165,6 +165,9 @@ int rt_count_correct(const float *scores, const uint8_t *labels, int m, int c);
 double rt_weighted_correct(const float *scores, const uint8_t *labels, const float *sample_weight,
                            int m, int c);
 int rt_argmax(const float *row, int c);
+/* Rows whose label's score is among the k largest (Keras TopKCategoricalAccuracy:
+ * ties with the k-th score count as in). */
+int rt_count_top_k(const float *scores, const uint8_t *labels, int m, int c, int k);
 
 /* ===== rt_conv.c ===== */
 

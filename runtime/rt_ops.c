@@ -513,3 +513,17 @@ double rt_weighted_correct(const float *scores /* (m, c) */, const uint8_t *labe
       correct += sample_weight ? sample_weight[i] : 1.0;
   return correct;
 }
+
+int rt_count_top_k(const float *scores /* (m, c) */, const uint8_t *labels /* (m) */, int m,
+                   int c, int k) {
+  int hits = 0;
+  for (int i = 0; i < m; i++) {
+    const float *row = scores + (size_t)i * c;
+    float mine = row[labels[i]];
+    int above = 0;
+    for (int j = 0; j < c; j++)
+      above += row[j] > mine;
+    hits += above < k;
+  }
+  return hits;
+}

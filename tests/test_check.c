@@ -648,8 +648,8 @@ END_TEST
 
 START_TEST(test_expectation_errors) {
   check_fails("evaluate { expect auc > 0.5 }\n",
-              "t.nn:5:19: error: cannot expect this: use accuracy, loss, recall[C], "
-              "precision[C], f1[C] or params(LAYER)\n"
+              "t.nn:5:19: error: cannot expect this: use accuracy, top_k_accuracy, loss, "
+              "recall[C], precision[C], f1[C] or params(LAYER)\n"
               "  evaluate { expect auc > 0.5 }\n"
               "                    ^~~\n");
   check_fails("evaluate { expect accuracy > high }\n",

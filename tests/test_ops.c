@@ -724,6 +724,17 @@ END_TEST
 
 /* ===== accuracy ===== */
 
+/* top-2 of each row: row 0's label (score 0.3) is 2nd, row 1's (0.1) is 3rd,
+ * row 2's ties the 2nd largest (counts, as in Keras). */
+START_TEST(test_count_top_k) {
+  const float scores[] = {0.5f, 0.3f, 0.2f, 0.6f, 0.3f, 0.1f, 0.4f, 0.4f, 0.2f};
+  const uint8_t labels[] = {1, 2, 1};
+  ck_assert_int_eq(rt_count_top_k(scores, labels, 3, 3, 2), 2);
+  ck_assert_int_eq(rt_count_top_k(scores, labels, 3, 3, 1), 1);
+  ck_assert_int_eq(rt_count_top_k(scores, labels, 3, 3, 3), 3);
+}
+END_TEST
+
 START_TEST(test_argmax_and_count_correct) {
   const float scores[4 * 3] = {
       0.1f, 0.7f, 0.2f, /* argmax 1 */
@@ -836,6 +847,7 @@ static Suite *ops_suite(void) {
   tcase_add_test(losses, test_softmax_xent_forward);
   tcase_add_exit_test(losses, test_bad_label_dies, 1);
   tcase_add_test(losses, test_argmax_and_count_correct);
+  tcase_add_test(losses, test_count_top_k);
   suite_add_tcase(s, losses);
 
   TCase *torch = tcase_create("torch reference");
