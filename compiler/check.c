@@ -365,23 +365,109 @@ static const OptimizerRule OPTIMIZERS[] = {
       offsetof(Program, beta2), offsetof(Program, epsilon)}, {10, 1, 0.999999999, 0.999999999, 1}},
 };
 
-/* learning_rate=exponential_decay(initial_learning_rate, decay_steps, decay_rate,
- *                                 staircase=false)   (Keras's ExponentialDecay) */
-static bool lr_schedule(Checker *c, const Expr *call) {
+/* exponential_decay(initial_learning_rate, decay_steps, decay_rate, staircase=false) */
+static bool schedule_exponential(Checker *c, const Expr *call) {
   static const char *const names[] = {"initial_learning_rate", "decay_steps", "decay_rate",
                                       "staircase"};
   BoundArg b[4];
-  if (strcmp(call->text, "exponential_decay") != 0)
-    return diag_error(c->diag, call->loc, "unknown learning-rate schedule '%s' (supported: "
-                      "exponential_decay)", call->text), false;
+  Program *p = c->prog;
   if (!bind_args(c->diag, call, "exponential_decay", names, 4, 3, b) ||
-      !arg_number(c->diag, &b[0], 1e-12, 10, &c->prog->learning_rate) ||
-      !arg_int(c->diag, &b[1], 1, 1L << 40, &c->prog->decay_steps) ||
-      !arg_number(c->diag, &b[2], 1e-9, 1, &c->prog->decay_rate) ||
-      (b[3].value && !arg_bool(c->diag, &b[3], &c->prog->staircase)))
+      !arg_number(c->diag, &b[0], 1e-12, 10, &p->learning_rate) ||
+      !arg_int(c->diag, &b[1], 1, 1L << 40, &p->decay_steps) ||
+      !arg_number(c->diag, &b[2], 1e-9, 1, &p->decay_rate) ||
+      (b[3].value && !arg_bool(c->diag, &b[3], &p->staircase)))
     return false;
-  c->prog->exponential_decay = true;
+  p->schedule = SCHED_EXPONENTIAL;
   return true;
+}
+
+/* A list argument of whole numbers or numbers: [1000, 2000] */
+static int list_values(Checker *c, const BoundArg *b, int max, bool whole, double *out) {
+  if (b->value->kind != EX_LIST)
+    return diag_error(c->diag, b->loc, "'%s' expects a list, like [1000, 2000]", b->name), -1;
+  int n = 0;
+  for (const Arg *a = b->value->args; a; a = a->next) {
+    if (n == max)
+      return diag_error(c->diag, a->loc, "'%s' takes at most %d entries", b->name, max), -1;
+    BoundArg item = {.name = b->name, .value = a->value, .loc = a->loc};
+    long v;
+    if (whole ? !arg_int(c->diag, &item, 1, 1L << 40, &v)
+              : !arg_number(c->diag, &item, 1e-12, 10, &out[n]))
+      return -1;
+    if (whole)
+      out[n] = (double)v;
+    n++;
+  }
+  return n;
+}
+
+/* piecewise_constant_decay(boundaries=[S1, S2, ...], values=[r0, r1, r2, ...]) */
+static bool schedule_piecewise(Checker *c, const Expr *call) {
+  static const char *const names[] = {"boundaries", "values"};
+  BoundArg b[2];
+  Program *p = c->prog;
+  double steps[MAX_BOUNDARIES];
+  if (!bind_args(c->diag, call, "piecewise_constant_decay", names, 2, 2, b))
+    return false;
+  int n = list_values(c, &b[0], MAX_BOUNDARIES, true, steps);
+  int nv = n < 0 ? -1 : list_values(c, &b[1], MAX_BOUNDARIES + 1, false, p->values);
+  if (n < 0 || nv < 0)
+    return false;
+  if (n == 0)
+    return diag_error(c->diag, b[0].loc, "'boundaries' needs at least one step"), false;
+  if (nv != n + 1)
+    return diag_error(c->diag, b[1].loc, "'values' needs one more entry than 'boundaries' "
+                      "(%d boundaries, so %d values; got %d)", n, n + 1, nv), false;
+  for (int i = 0; i < n; i++) {
+    if (i > 0 && steps[i] <= steps[i - 1])
+      return diag_error(c->diag, b[0].loc, "'boundaries' must increase (%.0f after %.0f)",
+                        steps[i], steps[i - 1]), false;
+    p->boundaries[i] = (long)steps[i];
+  }
+  p->n_boundaries = n;
+  p->learning_rate = p->values[0];
+  p->schedule = SCHED_PIECEWISE;
+  return true;
+}
+
+/* cosine_decay(initial_learning_rate, decay_steps, alpha=0, warmup_target=, warmup_steps=0) */
+static bool schedule_cosine(Checker *c, const Expr *call) {
+  static const char *const names[] = {"initial_learning_rate", "decay_steps", "alpha",
+                                      "warmup_target", "warmup_steps"};
+  BoundArg b[5];
+  Program *p = c->prog;
+  if (!bind_args(c->diag, call, "cosine_decay", names, 5, 2, b) ||
+      !arg_number(c->diag, &b[0], 0, 10, &p->learning_rate) ||
+      !arg_int(c->diag, &b[1], 1, 1L << 40, &p->decay_steps) ||
+      (b[2].value && !arg_number(c->diag, &b[2], 0, 1, &p->alpha)) ||
+      (b[3].value && !arg_number(c->diag, &b[3], 1e-12, 10, &p->warmup_target)) ||
+      (b[4].value && !arg_int(c->diag, &b[4], 0, 1L << 40, &p->warmup_steps)))
+    return false;
+  if ((p->warmup_steps > 0) != (b[3].value != NULL))
+    return diag_error(c->diag, call->loc, "cosine_decay's warmup needs both 'warmup_target' and "
+                      "'warmup_steps'"), false;
+  if (p->learning_rate == 0 && p->warmup_steps == 0)
+    return diag_error(c->diag, b[0].loc, "'initial_learning_rate' must be positive without a "
+                      "warmup"), false;
+  p->schedule = SCHED_COSINE;
+  return true;
+}
+
+/* learning_rate=SCHEDULE(...): Keras's schedules, by their snake_case names */
+static bool lr_schedule(Checker *c, const Expr *call) {
+  static const char *const names[] = {"exponential_decay", "piecewise_constant_decay",
+                                      "cosine_decay"};
+  if (!strcmp(call->text, names[0]))
+    return schedule_exponential(c, call);
+  if (!strcmp(call->text, names[1]))
+    return schedule_piecewise(c, call);
+  if (!strcmp(call->text, names[2]))
+    return schedule_cosine(c, call);
+  const char *hint = closest_name(call->text, names, COUNT(names));
+  diag_error(c->diag, call->loc, "unknown learning-rate schedule '%s'%s%s%s", call->text,
+             hint ? "; did you mean '" : " (supported: exponential_decay, "
+             "piecewise_constant_decay, cosine_decay)", hint ? hint : "", hint ? "'?" : "");
+  return false;
 }
 
 /* optimizer adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
@@ -409,17 +495,23 @@ static bool train_optimizer(Checker *c, const Item *it) {
   c->prog->learning_rate = rule->default_lr; /* Keras's default for this optimizer */
   if (e->kind != EX_CALL)
     return true;
-  /* every optimizer also takes Keras's clipnorm */
-  const char *arg_names[6];
+  /* every optimizer also takes Keras's clipnorm and global_clipnorm */
+  const char *arg_names[7];
   for (int i = 0; i < rule->n_args; i++)
     arg_names[i] = rule->args[i];
   arg_names[rule->n_args] = "clipnorm";
-  BoundArg b[6];
-  if (!bind_args(c->diag, e, rule->name, arg_names, rule->n_args + 1, 0, b))
+  arg_names[rule->n_args + 1] = "global_clipnorm";
+  BoundArg b[7];
+  const BoundArg *clip = &b[rule->n_args], *global_clip = &b[rule->n_args + 1];
+  if (!bind_args(c->diag, e, rule->name, arg_names, rule->n_args + 2, 0, b))
     return false;
-  if (b[rule->n_args].value && !arg_number(c->diag, &b[rule->n_args], 1e-12, 1e12,
-                                           &c->prog->clipnorm))
+  if ((clip->value && !arg_number(c->diag, clip, 1e-12, 1e12, &c->prog->clipnorm)) ||
+      (global_clip->value &&
+       !arg_number(c->diag, global_clip, 1e-12, 1e12, &c->prog->global_clipnorm)))
     return false;
+  if (clip->value && global_clip->value) /* Keras raises the same */
+    return diag_error(c->diag, global_clip->loc, "give either 'clipnorm' or 'global_clipnorm', "
+                      "not both"), false;
   for (int i = 0; i < rule->n_args; i++) {
     if (!b[i].value)
       continue;
@@ -437,7 +529,7 @@ static bool train_optimizer(Checker *c, const Item *it) {
     if (!arg_number(c->diag, &b[i], 0, rule->hi[i], dst))
       return false;
   }
-  if (c->prog->learning_rate <= 0)
+  if (c->prog->learning_rate <= 0 && c->prog->schedule == SCHED_CONSTANT)
     return diag_error(c->diag, b[0].loc, "'learning_rate' must be positive"), false;
   return true;
 }

@@ -589,8 +589,8 @@ static void emit_layers(Emitter *e, Group *fw, int n_fw, Group *bw, int n_bw) {
   P("static RtRng dropout_rng; /* dropout masks */\n");
   P("static float learning_rate = LEARNING_RATE; /* %s */\n",
     e->prog->reduce_lr.enabled     ? "lowered by reduce_lr_on_plateau"
-    : e->prog->exponential_decay ? "set by exponential_decay every step"
-                                 : "constant");
+    : e->prog->schedule != SCHED_CONSTANT ? "set by the schedule every step"
+                                          : "constant");
   P("static double loss_sum;   /* sum over the batch of (weighted) per-example losses */\n\n");
   for (int i = 0; i < n_fw; i++)
     emit_group(e, &fw[i], false);
@@ -629,6 +629,60 @@ static void emit_update(Emitter *e, const IrNode *n) {
   }
 }
 
+/* The learning rate of optimizer step t (Keras counts steps from 0: step = t - 1). */
+static void emit_schedule(Emitter *e) {
+  const Program *p = e->prog;
+  switch (p->schedule) {
+  case SCHED_CONSTANT:
+    if (p->optimizer != OPT_ADAM && p->optimizer != OPT_ADAMW)
+      P("  (void)t;\n");
+    return;
+  case SCHED_EXPONENTIAL:
+    P("  /* ExponentialDecay: %g^(step / %ld)%s */\n"
+      "  learning_rate = (float)rt_exponential_decay(LEARNING_RATE, t - 1, %ld, %.17g, %d);\n",
+      p->decay_rate, p->decay_steps, p->staircase ? " floored" : "", p->decay_steps,
+      p->decay_rate, p->staircase);
+    return;
+  case SCHED_PIECEWISE:
+    P("  /* PiecewiseConstantDecay: values[i] while step <= boundaries[i] */\n");
+    P("  static const long boundaries[%d] = {", p->n_boundaries);
+    for (int i = 0; i < p->n_boundaries; i++)
+      P("%s%ld", i ? ", " : "", p->boundaries[i]);
+    P("};\n  static const double values[%d] = {", p->n_boundaries + 1);
+    for (int i = 0; i <= p->n_boundaries; i++)
+      P("%s%.17g", i ? ", " : "", p->values[i]);
+    P("};\n  learning_rate = (float)rt_piecewise_constant(t - 1, boundaries, values, %d);\n",
+      p->n_boundaries);
+    return;
+  case SCHED_COSINE:
+    P("  /* CosineDecay over %ld steps to %g of the peak", p->decay_steps, p->alpha);
+    if (p->warmup_steps)
+      P(", after %ld warmup steps to %g", p->warmup_steps, p->warmup_target);
+    P(" */\n  learning_rate = (float)rt_cosine_decay(LEARNING_RATE, t - 1, %ld, %.17g, %.17g, "
+      "%ld);\n", p->decay_steps, p->alpha, p->warmup_target, p->warmup_steps);
+    return;
+  }
+}
+
+/* global_clipnorm: every trainable gradient scaled together, before the updates. */
+static void emit_global_clip(Emitter *e) {
+  const Graph *g = e->g;
+  P("  /* global_clipnorm: the norm of all gradients together is at most %g */\n",
+    e->prog->global_clipnorm);
+  P("  static float *const all_grads[] = {");
+  int n = 0;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (g->nodes[i]->op == IR_PARAM && g->nodes[i]->trainable && g->nodes[i]->grad)
+      P("%s%s", n++ ? ", " : "", cn(e, g->nodes[i]->grad));
+  P("};\n  static const size_t all_counts[] = {");
+  n = 0;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (g->nodes[i]->op == IR_PARAM && g->nodes[i]->trainable && g->nodes[i]->grad)
+      P("%s%zu", n++ ? ", " : "", ir_elems(g->nodes[i]));
+  P("};\n  rt_clip_by_global_norm(all_grads, all_counts, %d, %s);\n", n,
+    c_float(e, e->prog->global_clipnorm));
+}
+
 static void emit_optimizer_step(Emitter *e) {
   const Program *p = e->prog;
   switch (p->optimizer) {
@@ -649,13 +703,9 @@ static void emit_optimizer_step(Emitter *e) {
     break;
   }
   P("static void optimizer_step(long t) {\n");
-  if (p->exponential_decay)
-    P("  /* ExponentialDecay: %g^(step / %ld)%s, step = t - 1 */\n"
-      "  learning_rate = (float)rt_exponential_decay(LEARNING_RATE, t - 1, %ld, %.17g, %d);\n",
-      p->decay_rate, p->decay_steps, p->staircase ? " floored" : "", p->decay_steps,
-      p->decay_rate, p->staircase);
-  else if (p->optimizer != OPT_ADAM && p->optimizer != OPT_ADAMW)
-    P("  (void)t;\n");
+  emit_schedule(e);
+  if (p->global_clipnorm > 0)
+    emit_global_clip(e);
   for (int i = 0; i < e->g->n_nodes; i++)
     if (e->g->nodes[i]->op == IR_PARAM && e->g->nodes[i]->trainable)
       emit_update(e, e->g->nodes[i]);

@@ -215,6 +215,16 @@ typedef enum { OPT_ADAM, OPT_RMSPROP, OPT_SGD, OPT_ADAMW } OptimizerKind;
 
 typedef enum { MODE_MIN, MODE_MAX } MonitorMode;
 
+/* learning_rate=SCHEDULE(...): Keras's LearningRateSchedule classes. */
+typedef enum {
+  SCHED_CONSTANT,
+  SCHED_EXPONENTIAL, /* exponential_decay */
+  SCHED_PIECEWISE,   /* piecewise_constant_decay */
+  SCHED_COSINE       /* cosine_decay */
+} ScheduleKind;
+
+#define MAX_BOUNDARIES 32
+
 typedef struct {
   bool enabled;
   const char *monitor;
@@ -286,11 +296,18 @@ typedef struct {
   double momentum;     /* SGD */
   bool nesterov;       /* SGD */
   double weight_decay; /* AdamW */
-  bool exponential_decay; /* learning_rate=exponential_decay(...) */
-  long decay_steps;
-  double decay_rate;
-  bool staircase;
-  double clipnorm; /* 0: no clipping */
+  ScheduleKind schedule; /* learning_rate is then the schedule's initial rate */
+  long decay_steps;       /* exponential, cosine */
+  double decay_rate;      /* exponential */
+  bool staircase;         /* exponential */
+  double alpha;           /* cosine: the floor as a fraction of the peak */
+  double warmup_target;   /* cosine: the peak after warmup */
+  long warmup_steps;      /* cosine: 0 = no warmup */
+  long boundaries[MAX_BOUNDARIES]; /* piecewise: n_boundaries steps, */
+  double values[MAX_BOUNDARIES + 1]; /* n_boundaries + 1 rates */
+  int n_boundaries;
+  double clipnorm;        /* 0: no clipping */
+  double global_clipnorm; /* 0: no clipping */
   int epochs;
   int batch_size;
   bool shuffle;

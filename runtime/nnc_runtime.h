@@ -270,6 +270,22 @@ void rt_clip_by_norm(float *grad, size_t count, float max_norm);
 double rt_exponential_decay(double initial, long step, long decay_steps, double rate,
                             int staircase);
 
+/* Keras PiecewiseConstantDecay: values[0] while step <= boundaries[0],
+ * values[i] while boundaries[i-1] < step <= boundaries[i], values[n] after
+ * the last boundary (n_boundaries + 1 values). */
+double rt_piecewise_constant(long step, const long *boundaries, const double *values,
+                             int n_boundaries);
+/* Keras CosineDecay: with warmup_steps > 0 the rate first rises linearly
+ * from initial to warmup_target; then over decay_steps it falls as
+ * peak ((1 - alpha) 0.5 (1 + cos(pi s / decay_steps)) + alpha), s capped at
+ * decay_steps, peak = warmup_target (initial without warmup). */
+double rt_cosine_decay(double initial, long step, long decay_steps, double alpha,
+                       double warmup_target, long warmup_steps);
+/* Keras's global_clipnorm: scale every gradient by max_norm / global norm
+ * when the norm of all of them together exceeds max_norm. */
+void rt_clip_by_global_norm(float *const *grads, const size_t *counts, int n_tensors,
+                            float max_norm);
+
 /* Keras SGD: with momentum 0, p -= lr g; otherwise v = momentum v - lr g and
  * p += v (nesterov: p += momentum v - lr g). */
 void rt_sgd_update(float *param, const float *grad, float *velocity, size_t count, float lr,

@@ -73,6 +73,40 @@ double rt_exponential_decay(double initial, long step, long decay_steps, double 
   return initial * pow(rate, staircase ? floor(p) : p);
 }
 
+double rt_piecewise_constant(long step, const long *boundaries, const double *values,
+                             int n_boundaries) {
+  int i = 0;
+  while (i < n_boundaries && step > boundaries[i])
+    i++;
+  return values[i];
+}
+
+double rt_cosine_decay(double initial, long step, long decay_steps, double alpha,
+                       double warmup_target, long warmup_steps) {
+  if (warmup_steps > 0 && step < warmup_steps) /* linear warmup from initial to the target */
+    return initial + (warmup_target - initial) * (double)step / (double)warmup_steps;
+  double peak = warmup_steps > 0 ? warmup_target : initial;
+  long s = step - warmup_steps;
+  double progress = (double)(s < decay_steps ? s : decay_steps) / (double)decay_steps;
+  double cosine = 0.5 * (1.0 + cos(3.14159265358979323846 * progress));
+  return peak * ((1.0 - alpha) * cosine + alpha);
+}
+
+void rt_clip_by_global_norm(float *const *grads, const size_t *counts, int n_tensors,
+                            float max_norm) {
+  double sq = 0;
+  for (int t = 0; t < n_tensors; t++)
+    for (size_t i = 0; i < counts[t]; i++)
+      sq += (double)grads[t][i] * grads[t][i];
+  double norm = sqrt(sq);
+  if (norm <= max_norm)
+    return;
+  float scale = (float)(max_norm / norm);
+  for (int t = 0; t < n_tensors; t++)
+    for (size_t i = 0; i < counts[t]; i++)
+      grads[t][i] *= scale;
+}
+
 void rt_clip_by_norm(float *grad /* (count) */, size_t count, float max_norm) {
   double sq = 0;
   for (size_t i = 0; i < count; i++)

@@ -114,7 +114,7 @@ FILE *rt_history_open(const char *path) {
 void rt_history_append(FILE *f, int epoch, double loss, double accuracy, double val_loss,
                        double val_accuracy, double lr, double seconds) {
   errno = 0;
-  fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", epoch, loss, accuracy, val_loss, val_accuracy,
+  fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.9g,%.6f\n", epoch, loss, accuracy, val_loss, val_accuracy,
           lr, seconds);
   history_check(f);
 }

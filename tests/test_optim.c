@@ -243,6 +243,53 @@ START_TEST(test_exponential_decay) {
 }
 END_TEST
 
+/* PiecewiseConstantDecay(boundaries=[1000, 2000], values=[1e-3, 5e-4, 1e-4]):
+ * a boundary step still gets the value before it (step <= boundary). */
+START_TEST(test_piecewise_constant) {
+  const long boundaries[] = {1000, 2000};
+  const double values[] = {1e-3, 5e-4, 1e-4};
+  const long steps[] = {0, 999, 1000, 1001, 2000, 2001, 100000};
+  const double want[] = {1e-3, 1e-3, 1e-3, 5e-4, 5e-4, 1e-4, 1e-4};
+  for (int i = 0; i < 7; i++)
+    ck_assert_msg(rt_piecewise_constant(steps[i], boundaries, values, 2) == want[i],
+                  "step %ld: %g, want %g", steps[i],
+                  rt_piecewise_constant(steps[i], boundaries, values, 2), want[i]);
+}
+END_TEST
+
+/* CosineDecay(0.1, decay_steps=1000, alpha, warmup_target, warmup_steps):
+ * values worked by hand from Keras's formula. */
+START_TEST(test_cosine_decay) {
+  ck_assert_double_eq_tol(rt_cosine_decay(0.1, 0, 1000, 0, 0, 0), 0.1, 1e-15);
+  ck_assert_double_eq_tol(rt_cosine_decay(0.1, 250, 1000, 0, 0, 0), 0.0853553390593274, 1e-15);
+  ck_assert_double_eq_tol(rt_cosine_decay(0.1, 500, 1000, 0, 0, 0), 0.05, 1e-15);
+  ck_assert_double_eq_tol(rt_cosine_decay(0.1, 1000, 1000, 0, 0, 0), 0.0, 1e-15);
+  ck_assert_double_eq_tol(rt_cosine_decay(0.1, 5000, 1000, 0, 0, 0), 0.0, 1e-15);
+  /* alpha: the floor, as a fraction of the initial rate */
+  ck_assert_double_eq_tol(rt_cosine_decay(0.1, 500, 1000, 0.1, 0, 0), 0.055, 1e-15);
+  ck_assert_double_eq_tol(rt_cosine_decay(0.1, 3000, 1000, 0.1, 0, 0), 0.01, 1e-15);
+  /* warmup from 0 to 0.1 over 100 steps, then the decay over 1000 more */
+  ck_assert_double_eq_tol(rt_cosine_decay(0.0, 0, 1000, 0, 0.1, 100), 0.0, 1e-15);
+  ck_assert_double_eq_tol(rt_cosine_decay(0.0, 50, 1000, 0, 0.1, 100), 0.05, 1e-15);
+  ck_assert_double_eq_tol(rt_cosine_decay(0.0, 100, 1000, 0, 0.1, 100), 0.1, 1e-15);
+  ck_assert_double_eq_tol(rt_cosine_decay(0.0, 600, 1000, 0, 0.1, 100), 0.05, 1e-15);
+}
+END_TEST
+
+/* global_clipnorm: the norm of all gradients together, sqrt(3^2 + 4^2 + 12^2) = 13. */
+START_TEST(test_clip_by_global_norm) {
+  float a[2] = {3.0f, 4.0f}, b[1] = {12.0f};
+  float *grads[] = {a, b};
+  const size_t counts[] = {2, 1};
+  rt_clip_by_global_norm(grads, counts, 2, 6.5f);
+  ck_assert_float_eq_tol(a[0], 1.5f, 1e-6f);
+  ck_assert_float_eq_tol(a[1], 2.0f, 1e-6f);
+  ck_assert_float_eq_tol(b[0], 6.0f, 1e-6f);
+  rt_clip_by_global_norm(grads, counts, 2, 100.0f); /* under the limit: untouched */
+  ck_assert(a[0] == 1.5f && a[1] == 2.0f && b[0] == 6.0f);
+}
+END_TEST
+
 /* Keras's docstring example: var 10, loss var^2 / 2 (gradient = var),
  * lr 0.1: one step gives 9.683772. */
 START_TEST(test_rmsprop_keras_example) {
@@ -263,6 +310,9 @@ static Suite *optim_suite(void) {
   suite_add_tcase(s, tc);
   TCase *others = tcase_create("sgd_adamw");
   tcase_add_test(others, test_exponential_decay);
+  tcase_add_test(others, test_piecewise_constant);
+  tcase_add_test(others, test_cosine_decay);
+  tcase_add_test(others, test_clip_by_global_norm);
   tcase_add_test(others, test_clip_by_norm);
   tcase_add_test(others, test_l2_regularization);
   tcase_add_test(others, test_sgd_trajectories);

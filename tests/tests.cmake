@@ -53,7 +53,7 @@ foreach(model small_mlp softmax_mlp raw_input smooth_cnn)
             ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/${model}.nn)
 endforeach()
 # each optimizer family learns (their gradients are the models' above)
-foreach(model sgd_mlp rmsprop_mlp)
+foreach(model sgd_mlp rmsprop_mlp adamw_mlp)
   add_test(NAME e2e_${model}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
             ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>

@@ -58,6 +58,16 @@ grep -q '"test_accuracy"' out/metrics.json || fail "metrics.json lacks test_accu
 grep -q '"confusion_matrix"' out/metrics.json || fail "metrics.json lacks confusion_matrix"
 grep -q "^Epoch 1/" train.txt || fail "no per-epoch progress line"
 
+# a schedule: MODEL.lr beside the .nn file lists the rate each epoch must end with
+if [ -f "${model%.nn}.lr" ]; then
+  tail -n +2 out/history.csv | cut -d, -f6 | paste -d' ' - "${model%.nn}.lr" |
+    awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-5 * ($2 < 0 ? -$2 : $2) + 1e-12) {
+             print "epoch " NR ": lr " $1 ", want " $2; bad = 1 } } END { exit bad }' ||
+    fail "the learning rate does not follow the schedule"
+  [ "$(tail -n +2 out/history.csv | wc -l)" -eq "$(wc -l < "${model%.nn}.lr")" ] ||
+    fail "history.csv and ${name}.lr have different epoch counts"
+fi
+
 # reproducible: the same seed and thread count give the same history.csv
 # (the seconds column aside), bit for bit
 OPENBLAS_NUM_THREADS=1 "./$name" --out again1 --quiet > /dev/null 2>&1 || true
