@@ -189,19 +189,69 @@ static bool data_classes(Checker *c, const Item *it) {
   return true;
 }
 
-/* validation last N */
-static bool data_validation(Checker *c, const Item *it) {
-  if (!want_values(c, it, 2, "'last N', like: validation last 5000"))
+/* validation split F [seed S]: Keras's validation_split (the last fraction),
+ * or a seeded random fraction (image_dataset_from_directory's) */
+static bool validation_split(Checker *c, const Item *it, const Arg *v, int n) {
+  Program *p = c->prog;
+  if (n != 2 && n != 4)
+    return diag_error(c->diag, it->loc, "expected: validation split F [seed S]"), false;
+  if (!value_number(c, v->next->value, "validation fraction", 0, 1, &p->validation_split))
     return false;
-  if (!is_word(it->values->value, "last")) {
-    diag_error(c->diag, it->values->loc, "expected 'last' (validation last N)");
-    return false;
+  if (p->validation_split <= 0 || p->validation_split >= 1)
+    return diag_error(c->diag, v->next->loc, "the validation fraction must be between 0 and 1, "
+                      "exclusive"), false;
+  if (n == 4) {
+    if (!is_word(v->next->next->value, "seed"))
+      return diag_error(c->diag, v->next->next->loc, "expected 'seed'"), false;
+    if (!value_int(c, v->next->next->next->value, "seed", 0, 2147483647L, &p->validation_seed))
+      return false;
+    p->validation_seeded = true;
   }
-  long n;
-  if (!value_int(c, it->values->next->value, "validation size", 1, 100000000, &n))
-    return false;
-  c->prog->validation_last = (int)n;
+  p->validation = VAL_SPLIT;
   return true;
+}
+
+/* validation last N | split F [seed S] | test | files "IMAGES" "LABELS" */
+static bool data_validation(Checker *c, const Item *it) {
+  static const char *const forms[] = {"last", "split", "test", "files"};
+  const Arg *v = it->values;
+  int n = arg_count(v);
+  Program *p = c->prog;
+  if (it->value || n == 0 || v->value->kind != EX_IDENT)
+    return diag_error(c->diag, it->loc, "expected: validation last N | split F [seed S] | test "
+                      "| files \"IMAGES\" \"LABELS\""), false;
+  if (is_word(v->value, "last")) {
+    long count;
+    if (n != 2)
+      return diag_error(c->diag, it->loc, "expected: validation last N"), false;
+    if (!value_int(c, v->next->value, "validation size", 1, 100000000, &count))
+      return false;
+    p->validation = VAL_LAST;
+    p->validation_last = (int)count;
+    return true;
+  }
+  if (is_word(v->value, "split"))
+    return validation_split(c, it, v, n);
+  if (is_word(v->value, "test")) {
+    if (n != 1)
+      return diag_error(c->diag, v->next->loc, "expected nothing after 'validation test'"), false;
+    p->validation = VAL_TEST;
+    return true;
+  }
+  if (is_word(v->value, "files")) {
+    if (n != 3 || v->next->value->kind != EX_STRING || v->next->next->value->kind != EX_STRING)
+      return diag_error(c->diag, it->loc, "expected: validation files \"IMAGES\" \"LABELS\" "
+                        "(two IDX file paths)"), false;
+    p->validation = VAL_FILES;
+    p->validation_images = v->next->value->text;
+    p->validation_labels = v->next->next->value->text;
+    return true;
+  }
+  const char *hint = closest_name(v->value->text, forms, COUNT(forms));
+  diag_error(c->diag, v->loc, "unknown validation source '%s'%s%s%s", v->value->text,
+             hint ? "; did you mean '" : " (expected last, split, test or files)",
+             hint ? hint : "", hint ? "'?" : "");
+  return false;
 }
 
 /* limit train N | limit test N */
@@ -831,7 +881,7 @@ static bool check_callbacks(Checker *c) {
   for (int i = 2; i >= 0; i--)
     if (callbacks[i]->enabled && !strncmp(callbacks[i]->monitor, "val_", 4))
       needs_val = callbacks[i];
-  if (needs_val && p->validation_last == 0) {
+  if (needs_val && p->validation == VAL_NONE) {
     SrcLoc loc = needs_val->loc;
     diag_error(c->diag, loc, "this monitors a validation metric, but the data section sets no "
                "validation split (add: validation last 5000)");

@@ -140,6 +140,26 @@ static const char *c_ident(Emitter *e, const char *name) {
 }
 
 /* The RtWindow constant of a windowed node's layer, shared by its gradient (emit_windows). */
+/* A C string literal of s, quotes included: \\, " and control characters escaped,
+ * so no text from the .nn file can end the literal early. */
+static const char *c_string(Emitter *e, const char *s) {
+  size_t n = strlen(s);
+  char *out = arena_alloc(e->g->arena, 4 * n + 3), *q = out;
+  *q++ = '"';
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\')
+      q += sprintf(q, "\\%c", ch);
+    else if (ch < 0x20 || ch == 0x7f)
+      q += sprintf(q, "\\%03o", ch);
+    else
+      *q++ = (char)ch;
+  }
+  *q++ = '"';
+  *q = '\0';
+  return out;
+}
+
 static const char *window_name(Emitter *e, const IrNode *n) {
   return arena_printf(e->g->arena, "&%s_window", c_ident(e, n->layer));
 }
@@ -205,7 +225,7 @@ static void emit_constants(Emitter *e) {
   P("#define INPUT_BYTES %zu\n\n", input_block_bytes(g));
   P("static const char *const CLASS_NAMES[N_CLASSES] = {\n");
   for (int i = 0; i < p->n_classes; i++)
-    P("    \"%s\",\n", p->class_names[i]);
+    P("    %s,\n", c_string(e, p->class_names[i]));
   P("};\n\n");
 }
 
@@ -811,6 +831,57 @@ static const char *input_shape_text(Emitter *e) {
   return arena_printf(e->g->arena, "(%s", ir_shape_str(e->g->arena, e->g->input) + 4);
 }
 
+/* Loads the first --limit-test examples of the test split into ds. */
+static void emit_load_test(Emitter *e) {
+  P("static void load_test(RtDataset *ds, const RtOptions *opt) {\n");
+  P("  rt_dataset_load_idx(ds, opt->data_dir, \"t10k\");\n");
+  P("  check_input_shape(ds, \"test data\");\n");
+  P("  if (opt->limit_test > 0 && opt->limit_test < ds->count) {\n");
+  P("    RtDataset head;\n    rt_dataset_slice(&head, ds, 0, opt->limit_test);\n");
+  P("    rt_dataset_free(ds);\n    *ds = head;\n  }\n}\n\n");
+}
+
+/* The data section's `validation ...`: full (the training file) becomes
+ * *train and *val, or *val comes from elsewhere. */
+static void emit_validation_split(Emitter *e) {
+  const Program *p = e->prog;
+  switch (p->validation) {
+  case VAL_NONE:
+    P("  memset(val, 0, sizeof *val);\n  *train = full;\n");
+    return;
+  case VAL_LAST:
+  case VAL_SPLIT:
+    if (p->validation == VAL_LAST)
+      P("  int n_val = %d; /* validation last %d */\n", p->validation_last, p->validation_last);
+    else /* Keras: split_at = ceil(N (1 - F)) */
+      P("  int n_val = full.count - (int)ceil(full.count * (1.0 - %.17g)); /* validation split "
+        "%g */\n", p->validation_split, p->validation_split);
+    P("  if (n_val >= full.count)\n");
+    P("    rt_die(\"the validation split takes %%d of %%d examples: nothing is left to train "
+      "on\", n_val, full.count);\n");
+    if (p->validation == VAL_SPLIT && p->validation_seeded)
+      P("  rt_dataset_split_random(train, val, &full, n_val, %ldu); /* chosen with seed %ld */\n",
+        p->validation_seed, p->validation_seed);
+    else {
+      P("  rt_dataset_slice(val, &full, full.count - n_val, n_val); /* the last n_val */\n");
+      P("  rt_dataset_slice(train, &full, 0, full.count - n_val);\n");
+    }
+    P("  rt_dataset_free(&full);\n");
+    return;
+  case VAL_TEST:
+    P("  /* validation test: the test split doubles as validation, as the seeds'\n"
+      "     validation_data=(x_test, y_test) do (model selection then sees the test set) */\n");
+    P("  load_test(val, opt);\n  *train = full;\n");
+    return;
+  case VAL_FILES:
+    P("  /* validation files: a separate source */\n");
+    P("  rt_dataset_load_idx_files(val, %s, %s);\n", c_string(e, p->validation_images),
+      c_string(e, p->validation_labels));
+    P("  check_input_shape(val, \"validation data\");\n  *train = full;\n");
+    return;
+  }
+}
+
 static void emit_prepare_data(Emitter *e) {
   const Program *p = e->prog;
   P("/* ===== data: load, split, reshape the training distribution ===== */\n\n");
@@ -821,23 +892,14 @@ static void emit_prepare_data(Emitter *e) {
     "           what, ds->item_size, ds->rows, ds->cols, ds->channels);\n",
     e->g->input->name, input_shape_text(e));
   P("}\n\n");
+  emit_load_test(e);
   P("static void prepare_data(RtDataset *train, RtDataset *val, const RtOptions *opt) {\n");
   P("  RtDataset full;\n  rt_dataset_load_idx(&full, opt->data_dir, \"train\");\n");
   P("  check_input_shape(&full, \"training data\");\n");
   P("  if (opt->limit_train > 0 && opt->limit_train < full.count) {\n");
   P("    RtDataset head;\n    rt_dataset_slice(&head, &full, 0, opt->limit_train);\n");
   P("    rt_dataset_free(&full);\n    full = head;\n  }\n");
-  if (p->validation_last) {
-    P("  int n_val = %d; /* validation last %d */\n", p->validation_last, p->validation_last);
-    P("  if (n_val >= full.count)\n");
-    P("    rt_die(\"validation last %%d leaves no training data (%%d examples)\", n_val, "
-      "full.count);\n");
-    P("  rt_dataset_slice(val, &full, full.count - n_val, n_val);\n");
-    P("  rt_dataset_slice(train, &full, 0, full.count - n_val);\n");
-    P("  rt_dataset_free(&full);\n");
-  } else {
-    P("  memset(val, 0, sizeof *val);\n  *train = full;\n");
-  }
+  emit_validation_split(e);
   if (p->n_keep) {
     P("  /* keep train {...} seed %ld: the manufactured imbalance */\n", p->keep_seed);
     P("  static const int keep_classes[] = {");
@@ -960,7 +1022,7 @@ static void emit_fit(Emitter *e) {
     P("      weight += m;\n");
   P("    }\n");
   P("    loss /= train->count;\n    double accuracy = correct / weight;\n");
-  if (p->validation_last)
+  if (p->validation != VAL_NONE)
     P("    EvalResult val = evaluate(val_data, NULL);\n");
   else
     P("    EvalResult val = {NAN, NAN, NAN};\n    (void)val_data;\n");
@@ -968,7 +1030,7 @@ static void emit_fit(Emitter *e) {
   P("    rt_history_append(history, epoch, loss, accuracy, val.loss, val.accuracy, learning_rate,"
     " seconds);\n");
   P("    if (!opt->quiet)\n");
-  if (p->validation_last)
+  if (p->validation != VAL_NONE)
     P("      printf(\"Epoch %%d/%%d - %%d steps - %%.2fs - loss: %%.4f - accuracy: %%.4f - \"\n"
       "             \"val_loss: %%.4f - val_accuracy: %%.4f - lr: %%.1e\\n\",\n"
       "             epoch, opt->epochs, steps_per_epoch, seconds, loss, accuracy, val.loss, "
@@ -1151,8 +1213,9 @@ static void emit_main(Emitter *e) {
   P("/* ===== main ===== */\n\n");
   P("int main(int argc, char **argv) {\n");
   P("  RtOptions opt = {.epochs = %d, .seed = %ld, .out_dir = \"runs/%s\",\n"
-    "                   .data_dir = \"%s\", .limit_train = %d, .limit_test = %d};\n",
-    p->epochs, p->seed, e->g->model_name, p->data_dir, p->limit_train, p->limit_test);
+    "                   .data_dir = %s, .limit_train = %d, .limit_test = %d};\n",
+    p->epochs, p->seed, e->g->model_name, c_string(e, p->data_dir), p->limit_train,
+    p->limit_test);
   P("  rt_options_parse(&opt, argc, argv, MODEL_NAME);\n");
   P("  setvbuf(stdout, NULL, _IOLBF, 0);\n");
   P("  RtRng init_rng;\n  rt_rng_seed(&init_rng, opt.seed);\n  init_params(&init_rng);\n");
@@ -1177,11 +1240,7 @@ static void emit_main(Emitter *e) {
   }
   P("  rt_dataset_free(&train);\n  rt_dataset_free(&val);\n");
   P("  /* the test split, touched once */\n");
-  P("  RtDataset test;\n  rt_dataset_load_idx(&test, opt.data_dir, \"t10k\");\n");
-  P("  check_input_shape(&test, \"test data\");\n");
-  P("  if (opt.limit_test > 0 && opt.limit_test < test.count) {\n");
-  P("    RtDataset head;\n    rt_dataset_slice(&head, &test, 0, opt.limit_test);\n");
-  P("    rt_dataset_free(&test);\n    test = head;\n  }\n");
+  P("  RtDataset test;\n  load_test(&test, &opt);\n");
   P("  RtConfusion cm;\n  rt_confusion_init(&cm, N_CLASSES);\n");
   P("  EvalResult r = evaluate(&test, &cm);\n");
   P("  printf(\"\\ntest: %%d examples - loss: %%.4f - accuracy: %%.4f - top-5 accuracy: %%.4f "

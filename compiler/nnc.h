@@ -225,6 +225,15 @@ typedef enum {
 
 #define MAX_BOUNDARIES 32
 
+/* Where the validation split comes from (data section: validation ...). */
+typedef enum {
+  VAL_NONE,
+  VAL_LAST,  /* validation last N */
+  VAL_SPLIT, /* validation split F [seed S] */
+  VAL_TEST,  /* validation test: the test split, as the seeds' validation_data=(x_test, y_test) */
+  VAL_FILES  /* validation files "IMAGES" "LABELS" */
+} ValidationKind;
+
 typedef struct {
   bool enabled;
   const char *monitor;
@@ -276,7 +285,13 @@ typedef struct {
   const char *data_dir; /* IDX directory */
   int n_classes;
   const char *class_names[MAX_CLASSES];
-  int validation_last; /* last N examples of the training file */
+  ValidationKind validation;
+  int validation_last;           /* VAL_LAST: the last N examples of the training file */
+  double validation_split;       /* VAL_SPLIT: this fraction of the training file, */
+  long validation_seed;          /* chosen with this seed when */
+  bool validation_seeded;        /* seeded, else the last examples (Keras's validation_split) */
+  const char *validation_images; /* VAL_FILES: a separate IDX source */
+  const char *validation_labels;
   int limit_train;     /* 0 = all: first N examples of the training file */
   int limit_test;
   KeepRule keep[MAX_KEEP_RULES];

@@ -313,6 +313,10 @@ void rt_dataset_load_idx(RtDataset *out, const char *dir, const char *split);
 void rt_dataset_load_idx_files(RtDataset *out, const char *images_path, const char *labels_path);
 /* out = rows [start, start + count) of in (copies). */
 void rt_dataset_slice(RtDataset *out, const RtDataset *in, int start, int count);
+/* A seeded random split: n_val examples chosen uniformly without replacement
+ * go to val, the rest to train, each keeping the file's order (copies). */
+void rt_dataset_split_random(RtDataset *train, RtDataset *val, const RtDataset *full, int n_val,
+                             uint64_t seed);
 /* Keep keep_counts[r] randomly chosen examples of class classes[r] (r < n_rules),
  * all examples of other classes; order preserved; in place. Deterministic in seed. */
 void rt_dataset_keep(RtDataset *ds, const int *classes, const int *keep_counts, int n_rules,

@@ -224,6 +224,41 @@ void rt_dataset_slice(RtDataset *out, const RtDataset *in, int start, int count)
 
 /* Among the still-kept examples of class `label`, keep `keep` chosen
  * uniformly without replacement (partial Fisher-Yates over their indices). */
+/* Copies the examples whose flag equals want, in order, into out. */
+static void gather_flagged(RtDataset *out, const RtDataset *in, const uint8_t *flag, int want,
+                           int count) {
+  *out = *in;
+  out->count = count;
+  out->x = rt_malloc(count ? in->item_size * (size_t)count : 1);
+  out->y = rt_malloc(count ? (size_t)count : 1);
+  int j = 0;
+  for (int i = 0; i < in->count; i++) {
+    if (flag[i] != want)
+      continue;
+    memcpy(out->x + in->item_size * (size_t)j, in->x + in->item_size * (size_t)i, in->item_size);
+    out->y[j++] = in->y[i];
+  }
+}
+
+void rt_dataset_split_random(RtDataset *train, RtDataset *val, const RtDataset *full, int n_val,
+                             uint64_t seed) {
+  if (n_val < 0 || n_val > full->count)
+    rt_die("a validation split of %d examples out of %d", n_val, full->count);
+  int *order = rt_malloc(sizeof(int) * (size_t)(full->count ? full->count : 1));
+  for (int i = 0; i < full->count; i++)
+    order[i] = i;
+  RtRng rng;
+  rt_rng_seed(&rng, seed);
+  rt_rng_shuffle(&rng, order, full->count);
+  uint8_t *is_val = rt_calloc(full->count ? (size_t)full->count : 1, 1);
+  for (int i = 0; i < n_val; i++)
+    is_val[order[i]] = 1;
+  gather_flagged(val, full, is_val, 1, n_val);
+  gather_flagged(train, full, is_val, 0, full->count - n_val);
+  free(is_val);
+  free(order);
+}
+
 static void choose_class_examples(uint8_t *kept, const RtDataset *ds, int label, int keep,
                                   RtRng *rng) {
   int *idx = rt_malloc(ds->count ? sizeof(int) * (size_t)ds->count : 1);

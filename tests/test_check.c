@@ -148,6 +148,30 @@ START_TEST(test_data_settings) {
 }
 END_TEST
 
+/* validation split F [seed S] | test | files: every source of the validation split */
+START_TEST(test_validation_sources) {
+  TestCompile tc;
+  check_ok(&tc, "data d { validation split 0.2 seed 42 }\n");
+  ck_assert_int_eq(tc.prog.validation, VAL_SPLIT);
+  ck_assert_double_eq(tc.prog.validation_split, 0.2);
+  ck_assert(tc.prog.validation_seeded);
+  ck_assert_int_eq(tc.prog.validation_seed, 42);
+  tc_end(&tc);
+  check_ok(&tc, "data d { validation split 0.1 }\n");
+  ck_assert_int_eq(tc.prog.validation, VAL_SPLIT);
+  ck_assert(!tc.prog.validation_seeded); /* Keras's validation_split: the last 10% */
+  tc_end(&tc);
+  check_ok(&tc, "data d { validation test }\n");
+  ck_assert_int_eq(tc.prog.validation, VAL_TEST);
+  tc_end(&tc);
+  check_ok(&tc, "data d { validation files \"v-images.gz\" \"v-labels.gz\" }\n");
+  ck_assert_int_eq(tc.prog.validation, VAL_FILES);
+  ck_assert_str_eq(tc.prog.validation_images, "v-images.gz");
+  ck_assert_str_eq(tc.prog.validation_labels, "v-labels.gz");
+  tc_end(&tc);
+}
+END_TEST
+
 START_TEST(test_keep_seed) {
   TestCompile tc;
   check_ok(&tc, "data d { keep train {Sandal: 300} seed 1234 }\n");
@@ -171,15 +195,29 @@ START_TEST(test_data_errors) {
               "  data d { classes [a, 2] }\n"
               "                       ^\n");
   check_fails("data d { validation first 10 }\n",
-              "t.nn:5:21: error: expected 'last' (validation last N)\n"
+              "t.nn:5:21: error: unknown validation source 'first' (expected last, split, test or files)\n"
               "  data d { validation first 10 }\n"
               "                      ^~~~~\n");
+  check_fails("data d { validation split 1 }\n",
+              "t.nn:5:27: error: the validation fraction must be between 0 and 1, exclusive\n"
+              "  data d { validation split 1 }\n"
+              "                            ^\n");
+  check_fails("data d { validation split 0.2 sed 4 }\n",
+              "t.nn:5:31: error: expected 'seed'\n"
+              "  data d { validation split 0.2 sed 4 }\n"
+              "                                ^~~\n");
+  check_fails("data d { validation files \"a\" }\n",
+              "t.nn:5:10: error: expected: validation files \"IMAGES\" \"LABELS\" (two IDX file "
+              "paths)\n"
+              "  data d { validation files \"a\" }\n"
+              "           ^~~~~~~~~~\n");
   check_fails("data d { validation last 0 }\n",
               "t.nn:5:26: error: 'validation size' must be between 1 and 1e+08, got 0\n"
               "  data d { validation last 0 }\n"
               "                           ^\n");
   check_fails("data d { validation 10 }\n",
-              "t.nn:5:10: error: 'validation' expects 'last N', like: validation last 5000\n"
+              "t.nn:5:10: error: expected: validation last N | split F [seed S] | test | files "
+              "\"IMAGES\" \"LABELS\"\n"
               "  data d { validation 10 }\n"
               "           ^~~~~~~~~~\n");
   check_fails("data d { limit val 10 }\n",
@@ -326,7 +364,7 @@ START_TEST(test_train_errors) {
               "                                ^\n");
   check_fails("train { optimizer adam(lr=0.1) }\n",
               "t.nn:5:24: error: adam has no argument 'lr' (it takes 'learning_rate', 'beta_1', "
-              "'beta_2', 'epsilon' or 'clipnorm')\n"
+              "'beta_2', 'epsilon', 'clipnorm' or 'global_clipnorm')\n"
               "  train { optimizer adam(lr=0.1) }\n"
               "                         ^~\n");
   check_fails("train { optimizer adam(learning_rate=0.1, learning_rate=0.2) }\n",
@@ -737,6 +775,7 @@ static Suite *check_suite(void) {
   TCase *settings = tcase_create("settings");
   tcase_add_test(settings, test_data_settings);
   tcase_add_test(settings, test_keep_seed);
+  tcase_add_test(settings, test_validation_sources);
   tcase_add_test(settings, test_data_errors);
   tcase_add_test(settings, test_train_settings);
   tcase_add_test(settings, test_bare_loss_and_optimizer_names);

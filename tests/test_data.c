@@ -339,6 +339,40 @@ START_TEST(test_slice_out_of_range_dies) {
 }
 END_TEST
 
+/* validation split 0.2 seed S: 20 of 100 examples held out, chosen by the
+ * seed; the two parts partition the set, each in the file's order. */
+START_TEST(test_split_random_partitions) {
+  RtDataset ds, train, val, train2, val2, train3, val3;
+  make_indexed(&ds, 100);
+  rt_dataset_split_random(&train, &val, &ds, 20, 42);
+  ck_assert_int_eq(val.count, 20);
+  ck_assert_int_eq(train.count, 80);
+  int seen[100] = {0}, val_last = 0;
+  for (int i = 0; i < val.count; i++) {
+    seen[item_index(&val, i)]++;
+    ck_assert_int_eq(val.y[i], item_index(&val, i) % 4); /* rows stay whole */
+    if (i > 0)
+      ck_assert_int_lt(item_index(&val, i - 1), item_index(&val, i));
+    val_last += item_index(&val, i) >= 80;
+  }
+  for (int i = 0; i < train.count; i++) {
+    seen[item_index(&train, i)]++;
+    if (i > 0)
+      ck_assert_int_lt(item_index(&train, i - 1), item_index(&train, i));
+  }
+  for (int k = 0; k < 100; k++)
+    ck_assert_int_eq(seen[k], 1);
+  ck_assert_msg(val_last < 20, "the random split took exactly the last 20");
+  rt_dataset_split_random(&train2, &val2, &ds, 20, 42);
+  ck_assert_int_eq(memcmp(val.x, val2.x, 2 * 20), 0); /* deterministic in the seed */
+  rt_dataset_split_random(&train3, &val3, &ds, 20, 43);
+  ck_assert_int_ne(memcmp(val.x, val3.x, 2 * 20), 0);
+  RtDataset *all[] = {&ds, &train, &val, &train2, &val2, &train3, &val3};
+  for (int i = 0; i < 7; i++)
+    rt_dataset_free(all[i]);
+}
+END_TEST
+
 /* 100 items, 25 per class; keep 5 of class 1, 0 of class 2, "100" of class 3. */
 static void apply_keep_rules(RtDataset *ds, uint64_t seed) {
   int classes[] = {1, 2, 3}, keep[] = {5, 0, 100};
@@ -532,6 +566,7 @@ static Suite *data_suite(void) {
   TCase *surgery = tcase_create("surgery");
   tcase_add_test(surgery, test_slice_copies_rows);
   tcase_add_test(surgery, test_slice_out_of_range_dies);
+  tcase_add_test(surgery, test_split_random_partitions);
   tcase_add_test(surgery, test_keep_counts_and_order);
   tcase_add_test(surgery, test_keep_deterministic_in_seed);
   tcase_add_test(surgery, test_keep_is_roughly_uniform);
