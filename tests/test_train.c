@@ -144,7 +144,7 @@ START_TEST(test_history_csv) {
   ck_assert_uint_gt(fread(text, 1, sizeof text - 1, r), 0);
   fclose(r);
   ck_assert_str_eq(text, "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n"
-                         "1,0.500000,0.800000,0.450000,0.820000,0.001000,1.250000\n");
+                         "1,0.500000,0.800000,0.450000,0.820000,0.001,1.250000\n");
   fclose(f);
   unlink(path);
   rmdir(dir);
