@@ -635,6 +635,33 @@ static bool train_checkpoint(Checker *c, const Item *it) {
   return true;
 }
 
+/* csv_logger("log.csv", separator=",", append=false): Keras's CSVLogger */
+static bool train_csv_logger(Checker *c, const Item *it) {
+  static const char *const names[] = {"filename", "separator", "append"};
+  BoundArg b[3];
+  Program *p = c->prog;
+  if (!it->value)
+    return diag_error(c->diag, it->loc, "write csv_logger(\"training.csv\")"), false;
+  if (!bind_args(c->diag, it->value, "csv_logger", names, 3, 1, b))
+    return false;
+  if (b[0].value->kind != EX_STRING || !b[0].value->text[0])
+    return diag_error(c->diag, b[0].loc, "the log's filename must be a non-empty string"), false;
+  p->csv_path = b[0].value->text;
+  p->csv_separator = ',';
+  if (b[1].value) {
+    const char *sep = b[1].value->kind == EX_STRING ? b[1].value->text : "";
+    if (strlen(sep) != 1 || sep[0] == '\n' || sep[0] == '"' || sep[0] == '.' ||
+        (sep[0] >= '0' && sep[0] <= '9') || sep[0] == '-')
+      return diag_error(c->diag, b[1].loc, "the separator must be one character that cannot "
+                        "appear in a number, like \",\" or \";\""), false;
+    p->csv_separator = sep[0];
+  }
+  if (b[2].value && !arg_bool(c->diag, &b[2], &p->csv_append))
+    return false;
+  p->csv_logger = true;
+  return true;
+}
+
 /* early_stopping(monitor=val_loss, patience=5, min_delta=0, restore_best_weights=true, mode=auto) */
 static bool train_early_stopping(Checker *c, const Item *it) {
   static const char *const names[] = {"monitor", "patience", "min_delta", "restore_best_weights",
@@ -774,6 +801,7 @@ static const SettingRule TRAIN_RULES[] = {
     {"batch_size", train_batch_size}, {"shuffle", train_shuffle},
     {"seed", train_seed},           {"checkpoint", train_checkpoint},
     {"early_stopping", train_early_stopping}, {"reduce_lr_on_plateau", train_reduce_lr},
+    {"csv_logger", train_csv_logger},
 };
 
 static bool check_item(Checker *c, const Section *s, const Item *it, const SettingRule *rules,

@@ -160,6 +160,15 @@ static const char *c_string(Emitter *e, const char *s) {
   return out;
 }
 
+/* A C character literal. */
+static const char *c_char(Emitter *e, char ch) {
+  if (ch == '\'' || ch == '\\')
+    return arena_printf(e->g->arena, "'\\%c'", ch);
+  if ((unsigned char)ch < 0x20 || ch == 0x7f)
+    return arena_printf(e->g->arena, "'\\%03o'", (unsigned char)ch);
+  return arena_printf(e->g->arena, "'%c'", ch);
+}
+
 static const char *window_name(Emitter *e, const IrNode *n) {
   return arena_printf(e->g->arena, "&%s_window", c_ident(e, n->layer));
 }
@@ -991,7 +1000,15 @@ static void emit_fit(Emitter *e) {
   P("  int *order = rt_malloc(sizeof(int) * (size_t)train->count);\n");
   P("  for (int i = 0; i < train->count; i++)\n    order[i] = i;\n");
   P("  char path[4096];\n  rt_path_join(path, sizeof path, opt->out_dir, \"history.csv\");\n");
-  P("  FILE *history = rt_history_open(path);\n");
+  P("  RtCsvLog history;\n  rt_csv_log_open(&history, path, ',', 0);\n");
+  const Program *prog = e->prog;
+  if (prog->csv_logger) {
+    P("  /* csv_logger: Keras's CSVLogger%s */\n", prog->csv_append ? ", appending" : "");
+    P("  RtCsvLog csv_log;\n  rt_path_join(path, sizeof path, opt->out_dir, %s);\n",
+      c_string(e, prog->csv_path));
+    P("  rt_csv_log_open(&csv_log, path, %s, %d);\n", c_char(e, prog->csv_separator),
+      prog->csv_append);
+  }
   if (ck->enabled)
     P("  RtMonitor checkpoint;\n  rt_monitor_init(&checkpoint, \"%s\", %s, 0);\n", ck->monitor,
       ck->mode == MODE_MAX ? "RT_MODE_MAX" : "RT_MODE_MIN");
@@ -1027,8 +1044,11 @@ static void emit_fit(Emitter *e) {
   else
     P("    EvalResult val = {NAN, NAN, NAN};\n    (void)val_data;\n");
   P("    double seconds = rt_now() - t0;\n    r.epochs_run = epoch;\n");
-  P("    rt_history_append(history, epoch, loss, accuracy, val.loss, val.accuracy, learning_rate,"
-    " seconds);\n");
+  P("    rt_csv_log_row(&history, epoch, loss, accuracy, val.loss, val.accuracy, learning_rate, "
+    "seconds);\n");
+  if (prog->csv_logger)
+    P("    rt_csv_log_row(&csv_log, epoch, loss, accuracy, val.loss, val.accuracy, learning_rate, "
+      "seconds);\n");
   P("    if (!opt->quiet)\n");
   if (p->validation != VAL_NONE)
     P("      printf(\"Epoch %%d/%%d - %%d steps - %%.2fs - loss: %%.4f - accuracy: %%.4f - \"\n"
@@ -1057,6 +1077,8 @@ static void emit_fit(Emitter *e) {
       P("      snprintf(meta.model, sizeof meta.model, \"%%s\", MODEL_NAME);\n");
       P("      rt_checkpoint_save(checkpoint_path, checkpoint_tensors, N_CHECKPOINT_TENSORS, "
         "&meta);\n      r.best_epoch = epoch;\n");
+      P("      if (!opt->quiet)\n        printf(\"  checkpoint: saved %%s (every epoch; %s did "
+        "not improve from %%.5f)\\n\", checkpoint_path, checkpoint.best);\n", ck->monitor);
     } else {
       P("    } else if (!opt->quiet) {\n");
       P("      printf(\"  checkpoint: %s did not improve from %%.5f\\n\", checkpoint.best);\n",
@@ -1094,7 +1116,10 @@ static void emit_fit(Emitter *e) {
     P("  r.best_epoch = early.best_epoch > 0 ? early.best_epoch : r.epochs_run;\n");
   else if (!ck->enabled)
     P("  r.best_epoch = r.epochs_run;\n");
-  P("  fclose(history);\n  free(order);\n  return r;\n}\n\n");
+  P("  rt_csv_log_close(&history);\n");
+  if (e->prog->csv_logger)
+    P("  rt_csv_log_close(&csv_log);\n");
+  P("  free(order);\n  return r;\n}\n\n");
 }
 
 /* ---- gradient check ---- */

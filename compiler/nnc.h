@@ -330,6 +330,10 @@ typedef struct {
   Callback checkpoint;
   Callback early_stopping;
   Callback reduce_lr;
+  bool csv_logger;          /* csv_logger(filename, separator=",", append=false) */
+  const char *csv_path;     /* relative to the output directory unless absolute */
+  char csv_separator;
+  bool csv_append;
   /* evaluate */
   bool has_evaluate;
   Expectation expect[MAX_EXPECTATIONS];

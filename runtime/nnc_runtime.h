@@ -405,10 +405,21 @@ void rt_plateau_init(RtPlateau *p, const char *name, RtMode mode, double min_del
 /* Returns the learning rate for the next epoch. */
 double rt_plateau_update(RtPlateau *p, double value, int epoch, double lr);
 
-/* history.csv: epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds */
-FILE *rt_history_open(const char *path);
-void rt_history_append(FILE *f, int epoch, double loss, double accuracy, double val_loss,
-                       double val_accuracy, double lr, double seconds);
+/* A per-epoch CSV log: history.csv (always, separator ',') and the train
+ * section's csv_logger. Columns: epoch,loss,accuracy,val_loss,val_accuracy,
+ * lr,seconds. Every row is flushed; a write error dies naming the file. */
+typedef struct {
+  FILE *f;
+  char separator;
+  char path[4096];
+} RtCsvLog;
+
+/* append != 0: Keras's CSVLogger(append=True), the header only when the file
+ * is missing or empty. */
+void rt_csv_log_open(RtCsvLog *log, const char *path, char separator, int append);
+void rt_csv_log_row(RtCsvLog *log, int epoch, double loss, double accuracy, double val_loss,
+                    double val_accuracy, double lr, double seconds);
+void rt_csv_log_close(RtCsvLog *log);
 
 /* Options every generated program accepts; defaults come from the .nn file. */
 typedef struct {

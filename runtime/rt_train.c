@@ -85,38 +85,55 @@ double rt_plateau_update(RtPlateau *p, double value, int epoch, double lr) {
   return reduced > p->min_lr ? reduced : p->min_lr;
 }
 
-/* ---- history.csv ---- */
+/* ---- history.csv and csv_logger ---- */
 
-/* The path of the open history file, so write errors can name it. */
-static FILE *history_file;
-static char history_path[4096];
-
-static const char *history_name(FILE *f) {
-  return f == history_file ? history_path : "history file";
+static void csv_log_check(RtCsvLog *log) {
+  if (ferror(log->f) || fflush(log->f) != 0)
+    rt_die("%s: write failed: %s", log->path, strerror(errno ? errno : EIO));
 }
 
-static void history_check(FILE *f) {
-  if (ferror(f) || fflush(f) != 0)
-    rt_die("%s: write failed: %s", history_name(f), strerror(errno ? errno : EIO));
-}
-
-FILE *rt_history_open(const char *path) {
-  FILE *f = fopen(path, "w");
+/* Keras's CSVLogger writes the header unless it appends to a non-empty file. */
+static int needs_header(const char *path, int append) {
+  if (!append)
+    return 1;
+  FILE *f = fopen(path, "r");
   if (!f)
-    rt_die("%s: cannot create: %s", path, strerror(errno));
-  history_file = f;
-  snprintf(history_path, sizeof history_path, "%s", path);
-  fputs("epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n", f);
-  history_check(f);
-  return f;
+    return 1;
+  int empty = fgetc(f) == EOF;
+  fclose(f);
+  return empty;
 }
 
-void rt_history_append(FILE *f, int epoch, double loss, double accuracy, double val_loss,
-                       double val_accuracy, double lr, double seconds) {
+void rt_csv_log_open(RtCsvLog *log, const char *path, char separator, int append) {
+  snprintf(log->path, sizeof log->path, "%s", path);
+  log->separator = separator;
+  int header = needs_header(path, append);
+  log->f = fopen(path, append ? "a" : "w");
+  if (!log->f)
+    rt_die("%s: cannot %s: %s", path, append ? "open for appending" : "create", strerror(errno));
+  if (header) {
+    static const char *const columns[] = {"epoch", "loss", "accuracy", "val_loss",
+                                          "val_accuracy", "lr", "seconds"};
+    for (int i = 0; i < 7; i++)
+      fprintf(log->f, "%s%s", i ? (char[]){separator, 0} : "", columns[i]);
+    fputc('\n', log->f);
+  }
+  csv_log_check(log);
+}
+
+void rt_csv_log_row(RtCsvLog *log, int epoch, double loss, double accuracy, double val_loss,
+                    double val_accuracy, double lr, double seconds) {
+  char s = log->separator;
   errno = 0;
-  fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.9g,%.6f\n", epoch, loss, accuracy, val_loss, val_accuracy,
-          lr, seconds);
-  history_check(f);
+  fprintf(log->f, "%d%c%.6f%c%.6f%c%.6f%c%.6f%c%.9g%c%.6f\n", epoch, s, loss, s, accuracy, s,
+          val_loss, s, val_accuracy, s, lr, s, seconds);
+  csv_log_check(log);
+}
+
+void rt_csv_log_close(RtCsvLog *log) {
+  if (fclose(log->f) != 0)
+    rt_die("%s: write failed: %s", log->path, strerror(errno));
+  log->f = NULL;
 }
 
 /* ---- command-line options ---- */

@@ -136,8 +136,9 @@ START_TEST(test_history_csv) {
   char dir[] = "/tmp/nnc_test_train_XXXXXX", path[64];
   ck_assert_ptr_nonnull(mkdtemp(dir));
   snprintf(path, sizeof path, "%s/history.csv", dir);
-  FILE *f = rt_history_open(path);
-  rt_history_append(f, 1, 0.5, 0.8, 0.45, 0.82, 0.001, 1.25);
+  RtCsvLog log;
+  rt_csv_log_open(&log, path, ',', 0);
+  rt_csv_log_row(&log, 1, 0.5, 0.8, 0.45, 0.82, 0.001, 1.25);
   /* Visible before close: each line is flushed. */
   FILE *r = fopen(path, "r");
   char text[512] = {0};
@@ -145,15 +146,49 @@ START_TEST(test_history_csv) {
   fclose(r);
   ck_assert_str_eq(text, "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n"
                          "1,0.500000,0.800000,0.450000,0.820000,0.001,1.250000\n");
-  fclose(f);
+  rt_csv_log_close(&log);
+  unlink(path);
+  rmdir(dir);
+}
+END_TEST
+
+static void read_file(const char *path, char *text, size_t size) {
+  FILE *r = fopen(path, "r");
+  ck_assert_ptr_nonnull(r);
+  size_t n = fread(text, 1, size - 1, r);
+  text[n] = '\0';
+  fclose(r);
+}
+
+/* csv_logger(separator=";", append=true): a second run adds rows under the
+ * first run's header; append=false starts over. */
+START_TEST(test_csv_logger_append) {
+  char dir[] = "/tmp/nnc_test_train_XXXXXX", path[64], text[512];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/log.csv", dir);
+  RtCsvLog log;
+  for (int run = 1; run <= 2; run++) {
+    rt_csv_log_open(&log, path, ';', 1);
+    rt_csv_log_row(&log, run, 0.5, 0.75, 0.25, 0.5, 0.01, 2.0);
+    rt_csv_log_close(&log);
+  }
+  read_file(path, text, sizeof text);
+  ck_assert_str_eq(text, "epoch;loss;accuracy;val_loss;val_accuracy;lr;seconds\n"
+                         "1;0.500000;0.750000;0.250000;0.500000;0.01;2.000000\n"
+                         "2;0.500000;0.750000;0.250000;0.500000;0.01;2.000000\n");
+  rt_csv_log_open(&log, path, ';', 0);
+  rt_csv_log_close(&log);
+  read_file(path, text, sizeof text);
+  ck_assert_str_eq(text, "epoch;loss;accuracy;val_loss;val_accuracy;lr;seconds\n");
   unlink(path);
   rmdir(dir);
 }
 END_TEST
 
 static void append_to_full_disk(void) {
-  FILE *f = rt_history_open("/dev/full");
-  rt_history_append(f, 1, 0.5, 0.8, 0.45, 0.82, 0.001, 1.25);
+  RtCsvLog log;
+  rt_csv_log_open(&log, "/dev/full", ',', 0);
+  rt_csv_log_row(&log, 1, 0.5, 0.8, 0.45, 0.82, 0.001, 1.25);
 }
 
 START_TEST(test_history_full_disk_dies_naming_file) {
@@ -293,6 +328,7 @@ static Suite *train_suite(void) {
   suite_add_tcase(s, plateau);
   TCase *history = tcase_create("history");
   tcase_add_test(history, test_history_csv);
+  tcase_add_test(history, test_csv_logger_append);
   tcase_add_test(history, test_history_full_disk_dies_naming_file);
   suite_add_tcase(s, history);
   TCase *options = tcase_create("options");

@@ -68,6 +68,24 @@ if [ -f "${model%.nn}.lr" ]; then
     fail "history.csv and ${name}.lr have different epoch counts"
 fi
 
+# checkpoint(save_best_only=false): saved every epoch, so the last epoch is evaluated
+if grep -q "save_best_only=false" "$model"; then
+  epochs=$(tail -n +2 out/history.csv | wc -l)
+  [ "$(grep -c "^  checkpoint: .*saved" train.txt)" -eq "$epochs" ] ||
+    fail "save_best_only=false did not save after each of the $epochs epochs"
+  grep -q "^Loaded out/best.ckpt (epoch $epochs," train.txt ||
+    fail "save_best_only=false: the evaluated checkpoint is not the last epoch's"
+fi
+
+# csv_logger("FILE", separator="S"): the same rows as history.csv, its separator
+csv=$(sed -n 's/.*csv_logger("\([^"]*\)".*/\1/p' "$model")
+if [ -n "$csv" ]; then
+  sep=$(sed -n 's/.*csv_logger(.*separator="\(.\)".*/\1/p' "$model")
+  [ -f "out/$csv" ] || fail "csv_logger wrote no out/$csv"
+  tr "${sep:-,}" , < "out/$csv" | cut -d, -f1-6 > csv_log.csv
+  cut -d, -f1-6 out/history.csv | cmp -s - csv_log.csv || fail "out/$csv differs from history.csv"
+fi
+
 # reproducible: the same seed and thread count give the same history.csv
 # (the seconds column aside), bit for bit
 OPENBLAS_NUM_THREADS=1 "./$name" --out again1 --quiet > /dev/null 2>&1 || true
