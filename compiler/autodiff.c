@@ -59,6 +59,15 @@ static void rule_xent(Autodiff *ad, IrNode *n) {
   IrNode *w = n->n_in > 2 ? n->in[2] : NULL;
   IrNode *g = w ? grad_node(ad, IR_XENT_GRAD, n, p, 3, p, n->in[1], w)
                 : grad_node(ad, IR_XENT_GRAD, n, p, 2, p, n->in[1], NULL);
+  g->smoothing = n->smoothing;
+  add_grad(ad, p, g);
+}
+
+/* d(loss)/d(probs) of the binary cross-entropy: the seed with binary targets. */
+static void rule_bxent(Autodiff *ad, IrNode *n) {
+  IrNode *p = n->in[0];
+  IrNode *g = grad_node(ad, IR_BXENT_GRAD, n, p, 2, p, n->in[1], NULL);
+  g->smoothing = n->smoothing;
   add_grad(ad, p, g);
 }
 
@@ -203,12 +212,15 @@ static void apply_rule(Autodiff *ad, IrNode *n) {
 bool autodiff(Graph *g, Diag *diag) {
   (void)diag;
   Autodiff ad = {.g = g};
-  if (!g->loss || g->loss->op != IR_XENT)
+  if (!g->loss || (g->loss->op != IR_XENT && g->loss->op != IR_BXENT))
     NNC_BUG("autodiff needs the unfused loss");
   mark_requires_grad(g);
   int n_forward = g->n_nodes;
   g->loss->requires_grad = true;
-  rule_xent(&ad, g->loss);
+  if (g->loss->op == IR_XENT)
+    rule_xent(&ad, g->loss);
+  else
+    rule_bxent(&ad, g->loss);
   for (int i = n_forward - 1; i >= 0; i--) {
     IrNode *n = g->nodes[i];
     if (n != g->loss && n->grad && n->requires_grad)

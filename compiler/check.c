@@ -325,6 +325,65 @@ static bool data_oversample(Checker *c, const Item *it) {
   return true;
 }
 
+/* labels binary {name: [Class, ...], ...}: one 0/1 target per name */
+static bool labels_binary(Checker *c, const Arg *v) {
+  Program *p = c->prog;
+  const Expr *map = v ? v->value : NULL;
+  if (!map || map->kind != EX_MAP || !map->args || v->next)
+    return diag_error(c->diag, v ? v->loc : p->labels_loc, "expected a map of named class "
+                      "lists, like: labels binary {footwear: [Sandal, Sneaker, \"Ankle boot\"]}"),
+           false;
+  for (const Arg *e = map->args; e; e = e->next) {
+    if (p->n_outputs == MAX_OUTPUTS)
+      return diag_error(c->diag, e->loc, "too many binary targets (at most %d)", MAX_OUTPUTS),
+             false;
+    for (int k = 0; k < p->n_outputs; k++)
+      if (!strcmp(p->output_names[k], e->key))
+        return diag_error(c->diag, e->loc, "target '%s' is named twice", e->key), false;
+    if (e->value->kind != EX_LIST || !e->value->args)
+      return diag_error(c->diag, e->value->loc, "'%s' needs a list of classes, like [Sandal, "
+                        "Sneaker]", e->key), false;
+    int k = p->n_outputs++;
+    p->output_names[k] = e->key;
+    for (const Arg *a = e->value->args; a; a = a->next) {
+      int id = class_id(c, a->value, a->loc);
+      if (id < 0)
+        return false;
+      if (p->positive[k][id])
+        return diag_error(c->diag, a->loc, "class '%s' is listed twice for '%s'",
+                          p->class_names[id], e->key), false;
+      p->positive[k][id] = true;
+    }
+  }
+  return true;
+}
+
+/* labels sparse | one_hot | binary {name: [Class, ...], ...} */
+static bool data_labels(Checker *c, const Item *it) {
+  static const char *const kinds[] = {"sparse", "one_hot", "binary"};
+  const Arg *v = it->values;
+  Program *p = c->prog;
+  p->labels_loc = it->loc;
+  if (it->value || !v || v->value->kind != EX_IDENT)
+    return diag_error(c->diag, it->loc, "expected: labels sparse | one_hot | binary {...}"), false;
+  if (is_word(v->value, "binary")) {
+    p->labels = LABELS_BINARY;
+    return labels_binary(c, v->next);
+  }
+  if (v->next)
+    return diag_error(c->diag, v->next->loc, "expected nothing after 'labels %s'",
+                      v->value->text), false;
+  if (is_word(v->value, "sparse") || is_word(v->value, "one_hot")) {
+    p->labels = is_word(v->value, "sparse") ? LABELS_SPARSE : LABELS_ONE_HOT;
+    return true;
+  }
+  const char *hint = closest_name(v->value->text, kinds, COUNT(kinds));
+  diag_error(c->diag, v->loc, "unknown kind of labels '%s'%s%s%s", v->value->text,
+             hint ? "; did you mean '" : " (expected sparse, one_hot or binary)", hint ? hint : "",
+             hint ? "'?" : "");
+  return false;
+}
+
 /* idx "DIR" */
 static bool data_idx(Checker *c, const Item *it) {
   if (!want_values(c, it, 1, "a directory, like: idx \"/usr/share/datasets/fashion-mnist\""))
@@ -337,39 +396,83 @@ static bool data_idx(Checker *c, const Item *it) {
 
 /* ---- train section ---- */
 
-/* loss sparse_categorical_crossentropy(from_logits=true) */
+/* loss sparse_categorical_crossentropy(from_logits=false)
+ *      categorical_crossentropy(from_logits=false, label_smoothing=0)
+ *      binary_crossentropy(from_logits=false, label_smoothing=0) */
 static bool train_loss(Checker *c, const Item *it) {
   if (!want_values(c, it, 1, "a loss, like: loss sparse_categorical_crossentropy(from_logits=true)"))
     return false;
   const Expr *e = it->values->value;
-  static const char *const losses[] = {"sparse_categorical_crossentropy"};
+  static const char *const losses[] = {"sparse_categorical_crossentropy",
+                                       "categorical_crossentropy", "binary_crossentropy"};
   const char *name = e->kind == EX_CALL || e->kind == EX_IDENT ? e->text : "";
-  if (!strcmp(name, "categorical_crossentropy")) { /* Keras's classic crash, caught early */
-    diag_error(c->diag, e->loc, "categorical_crossentropy expects one-hot labels, but IDX labels "
-               "are integer class ids: use sparse_categorical_crossentropy");
-    return false;
-  }
-  if (strcmp(name, losses[0]) != 0) {
-    const char *hint = closest_name(name, losses, 1);
+  int kind = 0;
+  while (kind < COUNT(losses) && strcmp(name, losses[kind]) != 0)
+    kind++;
+  if (kind == COUNT(losses)) {
+    const char *hint = closest_name(name, losses, COUNT(losses));
     diag_error(c->diag, e->loc, "unknown loss '%s'%s%s%s", name, hint ? "; did you mean '" : "",
-               hint ? hint : " (supported: sparse_categorical_crossentropy)", hint ? "'?" : "");
+               hint ? hint : " (supported: sparse_categorical_crossentropy, "
+               "categorical_crossentropy, binary_crossentropy)", hint ? "'?" : "");
     return false;
   }
-  static const char *const names[] = {"from_logits"};
-  BoundArg b[1];
-  if (e->kind == EX_CALL && !bind_args(c->diag, e, "the loss", names, 1, 0, b))
+  static const char *const names[] = {"from_logits", "label_smoothing"};
+  BoundArg b[2];
+  int n_args = kind == 0 ? 1 : 2; /* Keras's sparse loss has no label smoothing */
+  if (e->kind == EX_CALL && !bind_args(c->diag, e, losses[kind], names, n_args, 0, b))
     return false;
-  c->prog->loss = LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
-  c->prog->loss_loc = e->loc;
-  if (e->kind == EX_CALL && b[0].value && !arg_bool(c->diag, &b[0], &c->prog->from_logits))
+  Program *p = c->prog;
+  p->loss = (LossKind)kind;
+  p->loss_loc = e->loc;
+  p->loss_given = true;
+  if (e->kind == EX_CALL && b[0].value && !arg_bool(c->diag, &b[0], &p->from_logits))
+    return false;
+  if (e->kind == EX_CALL && n_args > 1 && b[1].value &&
+      !arg_number(c->diag, &b[1], 0, 1, &p->label_smoothing))
     return false;
   return true;
+}
+
+/* The loss must suit the labels; without a loss line it follows them. */
+static bool check_loss_labels(Checker *c) {
+  Program *p = c->prog;
+  static const LossKind loss_for[] = {LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                                      LOSS_CATEGORICAL_CROSSENTROPY, LOSS_BINARY_CROSSENTROPY};
+  if (!p->loss_given)
+    p->loss = loss_for[p->labels];
+  if (p->loss == loss_for[p->labels])
+    return true;
+  switch (p->loss) {
+  case LOSS_SPARSE_CATEGORICAL_CROSSENTROPY:
+    diag_error(c->diag, p->loss_loc, "sparse_categorical_crossentropy expects integer labels, "
+               "but the data section declares %s labels: use %s",
+               p->labels == LABELS_ONE_HOT ? "one-hot" : "binary",
+               p->labels == LABELS_ONE_HOT ? "categorical_crossentropy" : "binary_crossentropy");
+    break;
+  case LOSS_CATEGORICAL_CROSSENTROPY: /* Keras's classic shape crash, caught early */
+    if (p->labels == LABELS_SPARSE)
+      diag_error(c->diag, p->loss_loc, "categorical_crossentropy expects one-hot labels, but "
+                 "IDX labels are integer class ids: use sparse_categorical_crossentropy (or "
+                 "declare 'labels one_hot' in the data section, as to_categorical would)");
+    else
+      diag_error(c->diag, p->loss_loc, "categorical_crossentropy expects one-hot labels, but "
+                 "the data section declares binary targets: use binary_crossentropy");
+    break;
+  case LOSS_BINARY_CROSSENTROPY:
+    diag_error(c->diag, p->loss_loc, "binary_crossentropy needs 0/1 targets: declare them in the "
+               "data section, like: labels binary {footwear: [Sandal, Sneaker, \"Ankle boot\"]}");
+    break;
+  }
+  return false;
 }
 
 /* class_weight balanced | class_weight {Class: w, ...} */
 static bool train_class_weight(Checker *c, const Item *it) {
   if (!want_values(c, it, 1, "'balanced' or a map {Class: weight, ...}"))
     return false;
+  if (c->prog->labels == LABELS_BINARY) /* as Keras, which has no class weights for multi-label */
+    return diag_error(c->diag, it->loc, "class weights need class labels, but the data section "
+                      "declares binary targets (to rebalance, use: oversample train)"), false;
   const Expr *e = it->values->value;
   if (is_word(e, "balanced")) {
     c->prog->class_weight_balanced = true;
@@ -744,6 +847,21 @@ static const char *source_span(Checker *c, SrcLoc from, SrcLoc line) {
 }
 
 /* expect accuracy > 0.8 | expect recall[Class] > 0.8 | expect params(layer) == 3 */
+/* A binary target by name or number (the metrics' index with labels binary). */
+static int output_id(Checker *c, const Expr *e) {
+  const Program *p = c->prog;
+  if (e->kind == EX_NUMBER && e->is_integer && e->number >= 0 && e->number < p->n_outputs)
+    return (int)e->number;
+  for (int k = 0; e->text && k < p->n_outputs; k++)
+    if (!strcmp(p->output_names[k], e->text))
+      return k;
+  const char *hint = e->text ? closest_name(e->text, p->output_names, p->n_outputs) : NULL;
+  diag_error(c->diag, e->loc, "unknown binary target '%s'%s%s%s", e->text ? e->text : "?",
+             hint ? "; did you mean '" : " (the targets are the names in 'labels binary')",
+             hint ? hint : "", hint ? "'?" : "");
+  return -1;
+}
+
 static bool eval_expect(Checker *c, const Item *it) {
   const Expr *cmp = it->value;
   Expectation x = {.loc = it->loc};
@@ -754,20 +872,30 @@ static bool eval_expect(Checker *c, const Item *it) {
   if (!value_number(c, cmp->rhs, "threshold", -1e30, 1e30, &x.threshold))
     return false;
   const Expr *l = cmp->lhs;
-  static const char *const per_class[] = {"recall", "precision", "f1"};
-  if (is_word(l, "accuracy") || is_word(l, "loss") || is_word(l, "top_k_accuracy")) {
+  bool binary = c->prog->labels == LABELS_BINARY;
+  static const char *const per_class[] = {"recall", "precision", "f1", "auc"};
+  static const ExpectKind per_class_kind[] = {EXPECT_RECALL, EXPECT_PRECISION, EXPECT_F1,
+                                              EXPECT_AUC};
+  if (is_word(l, "accuracy") || is_word(l, "loss") || is_word(l, "top_k_accuracy") ||
+      is_word(l, "auc")) {
     x.kind = is_word(l, "accuracy") ? EXPECT_ACCURACY
            : is_word(l, "loss")     ? EXPECT_LOSS
+           : is_word(l, "auc")      ? EXPECT_AUC
                                     : EXPECT_TOP_K;
+    x.class_id = -1; /* auc: the macro average */
+    if (x.kind == EXPECT_TOP_K && binary)
+      return diag_error(c->diag, l->loc, "top_k_accuracy ranks classes, but the data section "
+                        "declares binary targets"), false;
   } else if (l->kind == EX_INDEX) {
     int k;
-    for (k = 0; k < 3 && strcmp(l->lhs->text, per_class[k]); k++)
+    for (k = 0; k < 4 && strcmp(l->lhs->text, per_class[k]); k++)
       ;
-    if (k == 3)
-      return diag_error(c->diag, l->loc, "per-class metrics are recall[...], precision[...] "
-                        "and f1[...]"), false;
-    x.kind = k == 0 ? EXPECT_RECALL : k == 1 ? EXPECT_PRECISION : EXPECT_F1;
-    if ((x.class_id = class_id(c, l->rhs, l->rhs->loc)) < 0)
+    if (k == 4)
+      return diag_error(c->diag, l->loc, "per-class metrics are recall[...], precision[...], "
+                        "f1[...] and auc[...]"), false;
+    x.kind = per_class_kind[k];
+    x.class_id = binary ? output_id(c, l->rhs) : class_id(c, l->rhs, l->rhs->loc);
+    if (x.class_id < 0)
       return false;
   } else if (l->kind == EX_CALL && strcmp(l->text, "params") == 0) {
     if (arg_count(l->args) != 1 || l->args->key || l->args->value->kind != EX_IDENT)
@@ -776,7 +904,7 @@ static bool eval_expect(Checker *c, const Item *it) {
     x.layer_name = l->args->value->text; /* resolved against the graph in ir_build.c */
   } else {
     return diag_error(c->diag, l->loc, "cannot expect this: use accuracy, top_k_accuracy, loss, "
-                      "recall[C], precision[C], f1[C] or params(LAYER)"), false;
+                      "auc, recall[C], precision[C], f1[C], auc[C] or params(LAYER)"), false;
   }
   x.text = source_span(c, cmp->lhs->loc, it->loc);
   c->prog->expect[c->prog->n_expect++] = x;
@@ -793,6 +921,7 @@ typedef struct {
 
 static const SettingRule DATA_RULES[] = {
     {"idx", data_idx},         {"classes", data_classes}, {"validation", data_validation},
+    {"labels", data_labels},
     {"keep", data_keep},       {"limit", data_limit},     {"oversample", data_oversample},
 };
 static const SettingRule TRAIN_RULES[] = {
@@ -945,5 +1074,5 @@ bool check_program(Program *prog, const Ast *ast, Arena *arena, Diag *diag) {
   if (!check_section_kinds(&c, ast) || !check_in_order(&c, ast) || !check_callbacks(&c))
     return false;
   default_loss_location(&c, ast);
-  return true;
+  return check_loss_labels(&c);
 }

@@ -160,6 +160,18 @@ static const char *c_string(Emitter *e, const char *s) {
   return out;
 }
 
+/* Text safe inside a C comment: no comment end, no line break. */
+static const char *c_comment(Emitter *e, const char *s) {
+  char *out = arena_strdup(e->g->arena, s);
+  for (char *q = out; *q; q++) {
+    if (q[0] == '*' && q[1] == '/')
+      q[1] = '|';
+    if (*q == '\n' || *q == '\r')
+      *q = ' ';
+  }
+  return out;
+}
+
 /* A C character literal. */
 static const char *c_char(Emitter *e, char ch) {
   if (ch == '\'' || ch == '\\')
@@ -217,6 +229,24 @@ static size_t input_block_bytes(const Graph *g) {
   return n;
 }
 
+/* labels binary {...}: each class's 0/1 targets, one column per target name. */
+static void emit_target_table(Emitter *e) {
+  const Program *p = e->prog;
+  P("#define N_OUTPUTS %d /* binary targets (labels binary) */\n", p->n_outputs);
+  P("static const char *const TARGET_NAMES[N_OUTPUTS] = {");
+  for (int k = 0; k < p->n_outputs; k++)
+    P("%s%s", k ? ", " : "", c_string(e, p->output_names[k]));
+  P("};\n/* TARGET_TABLE[c * N_OUTPUTS + k]: target k of an example of class c */\n");
+  P("static const uint8_t TARGET_TABLE[N_CLASSES * N_OUTPUTS] = {\n");
+  for (int c = 0; c < p->n_classes; c++) {
+    P("   ");
+    for (int k = 0; k < p->n_outputs; k++)
+      P(" %d,", p->positive[k][c]);
+    P(" /* %s */\n", c_comment(e, p->class_names[c]));
+  }
+  P("};\n\n");
+}
+
 static void emit_constants(Emitter *e) {
   const Graph *g = e->g;
   const Program *p = e->prog;
@@ -225,6 +255,7 @@ static void emit_constants(Emitter *e) {
   P("#define BATCH %d           /* batch_size: every buffer holds one full batch */\n",
     g->batch_size);
   P("#define N_CLASSES %d\n", g->n_classes);
+  P("#define N_SCORES %s /* model outputs per example */\n", g->binary ? "N_OUTPUTS" : "N_CLASSES");
   P("#define INPUT_SIZE %zu      /* %s: u8 (%s per example */\n", elems(g->input), g->input->name,
     ir_shape_str(g->arena, g->input) + 4);
   P("#define N_PARAMS %zu   /* floats in the parameter block */\n", param_floats(g));
@@ -232,6 +263,10 @@ static void emit_constants(Emitter *e) {
     p->learning_rate == (long)p->learning_rate ? ".0" : "");
   P("#define ARENA_BYTES %zu\n", g->arena_bytes);
   P("#define INPUT_BYTES %zu\n\n", input_block_bytes(g));
+  if (g->binary) { /* the report is per target; the class names label the table's rows */
+    emit_target_table(e);
+    return;
+  }
   P("static const char *const CLASS_NAMES[N_CLASSES] = {\n");
   for (int i = 0; i < p->n_classes; i++)
     P("    %s,\n", c_string(e, p->class_names[i]));
@@ -242,7 +277,7 @@ static void emit_constants(Emitter *e) {
 
 static void emit_tensor_pointer(Emitter *e, const IrNode *n) {
   const char *type = n->dtype == DT_U8 ? "uint8_t" : "float";
-  if (n->op == IR_XENT)
+  if (n->op == IR_XENT || n->op == IR_BXENT)
     return; /* the unfused loss's value is the scalar loss_sum */
   const char *name = e->cname[n->id];
   switch (n->storage) {
@@ -406,12 +441,22 @@ static void emit_forward_node(Emitter *e, const IrNode *n) {
     P("  rt_softmax_forward(%s, %s, m, %d);\n", o, cn(e, x), last_dim(n));
     break;
   case IR_XENT:
-    P("  loss_sum = rt_crossentropy_forward(%s, %s, %s, m, N_CLASSES);\n", cn(e, x),
-      cn(e, n->in[1]), n->n_in > 2 ? "training ? batch_sample_weights : NULL" : "NULL");
+    P("  loss_sum = rt_crossentropy_forward(%s, %s, %s, %s, m, N_CLASSES);\n", cn(e, x),
+      cn(e, n->in[1]), n->n_in > 2 ? "training ? batch_sample_weights : NULL" : "NULL",
+      c_float(e, n->smoothing));
     break;
   case IR_SOFTMAX_XENT:
-    P("  loss_sum = rt_softmax_xent_forward(%s, %s, %s, %s, m, N_CLASSES);\n", o, cn(e, x),
-      cn(e, n->in[1]), n->n_in > 2 ? "training ? batch_sample_weights : NULL" : "NULL");
+    P("  loss_sum = rt_softmax_xent_forward(%s, %s, %s, %s, %s, m, N_CLASSES);\n", o, cn(e, x),
+      cn(e, n->in[1]), n->n_in > 2 ? "training ? batch_sample_weights : NULL" : "NULL",
+      c_float(e, n->smoothing));
+    break;
+  case IR_BXENT:
+    P("  loss_sum = rt_binary_xent_forward(%s, %s, %s, m, %d);\n", cn(e, x), cn(e, n->in[1]),
+      c_float(e, n->smoothing), last_dim(x));
+    break;
+  case IR_SIGMOID_BXENT:
+    P("  loss_sum = rt_sigmoid_xent_forward(%s, %s, %s, %s, m, %d);\n", o, cn(e, x),
+      cn(e, n->in[1]), c_float(e, n->smoothing), last_dim(x));
     break;
   default: NNC_BUG("no forward emitter for %s", ir_op_name(n->op));
   }
@@ -455,12 +500,20 @@ static void emit_backward_node(Emitter *e, const IrNode *n) {
     P("  rt_softmax_backward(%s, %s, %s, m, %d);\n", o, cn(e, a), cn(e, b), last_dim(n));
     break;
   case IR_XENT_GRAD:
-    P("  rt_crossentropy_backward(%s, %s, %s, %s, 1.0f / (float)m, m, N_CLASSES);\n", o,
-      cn(e, a), cn(e, b), w);
+    P("  rt_crossentropy_backward(%s, %s, %s, %s, %s, 1.0f / (float)m, m, N_CLASSES);\n", o,
+      cn(e, a), cn(e, b), w, c_float(e, n->smoothing));
     break;
   case IR_SOFTMAX_XENT_GRAD:
-    P("  rt_softmax_xent_backward(%s, %s, %s, %s, 1.0f / (float)m, m, N_CLASSES);\n", o,
-      cn(e, a), cn(e, b), w);
+    P("  rt_softmax_xent_backward(%s, %s, %s, %s, %s, 1.0f / (float)m, m, N_CLASSES);\n", o,
+      cn(e, a), cn(e, b), w, c_float(e, n->smoothing));
+    break;
+  case IR_BXENT_GRAD:
+    P("  rt_binary_xent_backward(%s, %s, %s, %s, 1.0f / (float)m, m, %d);\n", o, cn(e, a),
+      cn(e, b), c_float(e, n->smoothing), last_dim(n));
+    break;
+  case IR_SIGMOID_BXENT_GRAD:
+    P("  rt_sigmoid_xent_backward(%s, %s, %s, %s, 1.0f / (float)m, m, %d);\n", o, cn(e, a),
+      cn(e, b), c_float(e, n->smoothing), last_dim(n));
     break;
   case IR_ACCUMULATE:
     P("  rt_add_forward(%s, %s, %s, %s); /* two gradient contributions */\n", o, cn(e, a),
@@ -595,8 +648,7 @@ static void emit_group(Emitter *e, const Group *gr, bool backward) {
   bool uses_training = false;
   for (int i = gr->start; i < gr->end; i++)
     uses_training |= g->nodes[i]->op == IR_DROPOUT || g->nodes[i]->op == IR_BATCHNORM ||
-                     ((g->nodes[i]->op == IR_XENT || g->nodes[i]->op == IR_SOFTMAX_XENT) &&
-                      g->nodes[i]->n_in > 2);
+                     (ir_is_loss(g->nodes[i]->op) && g->nodes[i]->n_in > 2);
   if (!backward && !uses_training)
     P("  (void)training;\n");
   for (int i = gr->start; i < gr->end; i++) {
@@ -934,7 +986,7 @@ static void emit_prepare_data(Emitter *e) {
   } else if (p->class_weight_explicit) {
     for (int c = 0; c < p->n_classes; c++)
       P("  class_weight[%d] = %s; /* %s */\n", c, c_float(e, p->class_weight[c]),
-        p->class_names[c]);
+        c_comment(e, p->class_names[c]));
   } else {
     P("  for (int c = 0; c < N_CLASSES; c++)\n    class_weight[c] = 1.0f;\n");
   }
@@ -943,17 +995,27 @@ static void emit_prepare_data(Emitter *e) {
 
 static void emit_batching(Emitter *e) {
   const Graph *g = e->g;
+  const char *labels = cn(e, g->labels);
   P("/* Copies examples idx[0..m) of ds into the batch block. */\n");
   P("static void load_batch(const RtDataset *ds, const int *idx, int m) {\n");
   P("  for (int i = 0; i < m; i++) {\n");
   P("    memcpy(%s + (size_t)i * INPUT_SIZE, ds->x + (size_t)idx[i] * INPUT_SIZE, "
     "INPUT_SIZE);\n", cn(e, g->input));
-  P("    %s[i] = ds->y[idx[i]];\n", cn(e, g->labels));
+  if (g->binary) {
+    P("    const uint8_t *row = TARGET_TABLE + (size_t)ds->y[idx[i]] * N_OUTPUTS; /* the class's "
+      "targets */\n");
+    P("    for (int k = 0; k < N_OUTPUTS; k++)\n");
+    P("      %s[(size_t)i * N_OUTPUTS + k] = row[k];\n", labels);
+  } else {
+    P("    %s[i] = ds->y[idx[i]];\n", labels);
+  }
   if (g->weights)
     P("    %s[i] = class_weight[ds->y[idx[i]]];\n", cn(e, g->weights));
   P("  }\n}\n\n");
-  P("/* The model's class scores for the batch: softmax probabilities. */\n");
-  const IrNode *probs = g->loss->op == IR_SOFTMAX_XENT ? g->loss : g->loss->in[0];
+  P("/* The model's scores for the batch: %s probabilities (m, N_SCORES). */\n",
+    g->binary ? "sigmoid" : "softmax");
+  bool fused = g->loss->op == IR_SOFTMAX_XENT || g->loss->op == IR_SIGMOID_BXENT;
+  const IrNode *probs = fused ? g->loss : g->loss->in[0]; /* fused losses output them */
   P("static const float *batch_scores(void) { return %s; }\n\n", cn(e, probs));
   P("/* One optimizer step on the batch block; returns the batch's loss sum. */\n");
   P("static double train_step(int m, long t) {\n");
@@ -961,20 +1023,31 @@ static void emit_batching(Emitter *e) {
   P("typedef struct {\n  double loss, accuracy, top_k_accuracy; /* top 5 (Keras's k) */\n"
     "} EvalResult;\n\n");
   P("/* Loss (unweighted, as Keras) and accuracy over a dataset, dropout off; the\n"
-    " * confusion matrix too when cm is not NULL. */\n");
-  P("static EvalResult evaluate(const RtDataset *ds, RtConfusion *cm) {\n");
-  P("  int idx[BATCH];\n  double loss = 0;\n  long correct = 0, top_k = 0;\n");
+    " * confusion matrix too when cm is not NULL, and every example's scores\n"
+    " * (ds->count, N_SCORES) when scores is not NULL. */\n");
+  P("static EvalResult evaluate(const RtDataset *ds, RtConfusion *cm, float *scores) {\n");
+  P("  int idx[BATCH];\n  double loss = 0;\n  long correct = 0%s;\n", g->binary ? "" : ", top_k = 0");
   P("  for (int start = 0; start < ds->count; start += BATCH) {\n");
   P("    int m = ds->count - start < BATCH ? ds->count - start : BATCH;\n");
   P("    for (int i = 0; i < m; i++)\n      idx[i] = start + i;\n");
   P("    load_batch(ds, idx, m);\n    model_forward(m, 0);\n    loss += loss_sum;\n");
-  P("    correct += rt_count_correct(batch_scores(), %s, m, N_CLASSES);\n", cn(e, g->labels));
-  P("    top_k += rt_count_top_k(batch_scores(), %s, m, N_CLASSES, 5);\n", cn(e, g->labels));
-  P("    for (int i = 0; cm && i < m; i++)\n");
-  P("      rt_confusion_add(cm, %s[i], rt_argmax(batch_scores() + (size_t)i * N_CLASSES, "
-    "N_CLASSES));\n", cn(e, g->labels));
+  P("    if (scores)\n      memcpy(scores + (size_t)start * N_SCORES, batch_scores(), "
+    "sizeof(float) * (size_t)m * N_SCORES);\n");
+  if (g->binary) {
+    P("    correct += rt_count_binary_correct(batch_scores(), %s, m, N_OUTPUTS);\n", labels);
+    P("    (void)cm;\n");
+  } else {
+    P("    correct += rt_count_correct(batch_scores(), %s, m, N_CLASSES);\n", labels);
+    P("    top_k += rt_count_top_k(batch_scores(), %s, m, N_CLASSES, 5);\n", labels);
+    P("    for (int i = 0; cm && i < m; i++)\n");
+    P("      rt_confusion_add(cm, %s[i], rt_argmax(batch_scores() + (size_t)i * N_CLASSES, "
+      "N_CLASSES));\n", labels);
+  }
   P("  }\n  int n = ds->count > 0 ? ds->count : 1;\n");
-  P("  return (EvalResult){loss / n, (double)correct / n, (double)top_k / n};\n}\n\n");
+  if (g->binary) /* Keras's binary_accuracy: the share of all n * k entries */
+    P("  return (EvalResult){loss / n, (double)correct / ((double)n * N_OUTPUTS), NAN};\n}\n\n");
+  else
+    P("  return (EvalResult){loss / n, (double)correct / n, (double)top_k / n};\n}\n\n");
 }
 
 static const char *monitor_expr(const char *name) {
@@ -1030,17 +1103,24 @@ static void emit_fit(Emitter *e) {
   P("      load_batch(train, order + start, m);\n");
   P("      loss += train_step(m, ++r.steps);\n");
   const char *w = e->g->weights ? cn(e, e->g->weights) : "NULL";
-  P("      /* Keras weights training metrics by the class weights: sum(w correct) / sum(w) */\n");
-  P("      correct += rt_weighted_correct(batch_scores(), %s, %s, m, N_CLASSES);\n",
-    cn(e, e->g->labels), w);
-  if (e->g->weights)
-    P("      for (int i = 0; i < m; i++)\n        weight += %s[i];\n", w);
-  else
-    P("      weight += m;\n");
+  if (e->g->binary) {
+    P("      /* Keras's binary_accuracy: the share of the m * k targets predicted right */\n");
+    P("      correct += rt_count_binary_correct(batch_scores(), %s, m, N_OUTPUTS);\n",
+      cn(e, e->g->labels));
+    P("      weight += (double)m * N_OUTPUTS;\n");
+  } else {
+    P("      /* Keras weights training metrics by the class weights: sum(w correct) / sum(w) */\n");
+    P("      correct += rt_weighted_correct(batch_scores(), %s, %s, m, N_CLASSES);\n",
+      cn(e, e->g->labels), w);
+    if (e->g->weights)
+      P("      for (int i = 0; i < m; i++)\n        weight += %s[i];\n", w);
+    else
+      P("      weight += m;\n");
+  }
   P("    }\n");
   P("    loss /= train->count;\n    double accuracy = correct / weight;\n");
   if (p->validation != VAL_NONE)
-    P("    EvalResult val = evaluate(val_data, NULL);\n");
+    P("    EvalResult val = evaluate(val_data, NULL, NULL);\n");
   else
     P("    EvalResult val = {NAN, NAN, NAN};\n    (void)val_data;\n");
   P("    double seconds = rt_now() - t0;\n    r.epochs_run = epoch;\n");
@@ -1203,10 +1283,11 @@ static void emit_expectations(Emitter *e) {
 
 
   P("/* The evaluate section's expectations; returns how many failed. */\n");
+  P("/* stats and auc: one entry per class (per binary target with labels binary). */\n");
   P("static int check_expectations(double loss, double accuracy, double top_k_accuracy,\n"
-    "                              const RtClassStats *stats) {\n");
+    "                              const RtClassStats *stats, const double *auc) {\n");
   P("  int failed = 0;\n  double v;\n  (void)loss; (void)accuracy; (void)top_k_accuracy; "
-    "(void)stats;\n");
+    "(void)stats; (void)auc;\n");
   for (int i = 0; i < p->n_expect; i++) {
     const Expectation *x = &p->expect[i];
     switch (x->kind) {
@@ -1216,6 +1297,12 @@ static void emit_expectations(Emitter *e) {
     case EXPECT_RECALL: P("  v = stats[%d].recall;\n", x->class_id); break;
     case EXPECT_PRECISION: P("  v = stats[%d].precision;\n", x->class_id); break;
     case EXPECT_F1: P("  v = stats[%d].f1;\n", x->class_id); break;
+    case EXPECT_AUC:
+      if (x->class_id < 0)
+        P("  v = rt_mean_defined(auc, N_SCORES); /* macro average */\n");
+      else
+        P("  v = auc[%d];\n", x->class_id);
+      break;
     case EXPECT_PARAMS: P("  v = checkpoint_params(\"%s\");\n", x->layer_name); break;
     }
     char text[256];
@@ -1231,6 +1318,36 @@ static void emit_expectations(Emitter *e) {
       text, compare_c(x->op), x->threshold);
   }
   P("  return failed;\n}\n\n");
+}
+
+/* The test report of a classifier: confusion matrix, per-class stats, ROC AUC. */
+static void emit_class_report(Emitter *e) {
+  P("  RtConfusion cm;\n  rt_confusion_init(&cm, N_CLASSES);\n");
+  P("  EvalResult r = evaluate(&test, &cm, scores);\n");
+  P("  rt_roc_auc_columns(auc, scores, test.y, NULL, test.count, N_CLASSES); /* one vs rest */\n");
+  P("  printf(\"\\ntest: %%d examples - loss: %%.4f - accuracy: %%.4f - top-5 accuracy: %%.4f - "
+    "auc: %%.4f (best epoch %%d)\\n\\n\",\n         test.count, r.loss, r.accuracy, "
+    "r.top_k_accuracy, rt_mean_defined(auc, N_CLASSES), fr.best_epoch);\n");
+  P("  rt_confusion_print(stdout, &cm, CLASS_NAMES);\n");
+  P("  rt_auc_print(stdout, auc, CLASS_NAMES, N_CLASSES);\n");
+  P("  rt_metrics_write_json(path, &cm, CLASS_NAMES, r.loss, r.accuracy, fr.best_epoch, auc);\n");
+  P("  rt_confusion_stats(stats, &cm);\n  rt_confusion_free(&cm);\n");
+}
+
+/* The test report of binary targets: per target counts, P/R/F1 and ROC AUC. */
+static void emit_binary_report(Emitter *e) {
+  P("  EvalResult r = evaluate(&test, NULL, scores);\n");
+  P("  RtBinaryStats targets[N_OUTPUTS];\n");
+  P("  rt_binary_stats(targets, scores, test.y, TARGET_TABLE, test.count, N_OUTPUTS);\n");
+  P("  printf(\"\\ntest: %%d examples - loss: %%.4f - binary accuracy: %%.4f (best epoch "
+    "%%d)\\n\\n\",\n         test.count, r.loss, r.accuracy, fr.best_epoch);\n");
+  P("  rt_binary_print(stdout, targets, TARGET_NAMES, N_OUTPUTS);\n");
+  P("  rt_binary_write_json(path, targets, TARGET_NAMES, N_OUTPUTS, r.loss, r.accuracy, "
+    "fr.best_epoch);\n");
+  P("  for (int k = 0; k < N_OUTPUTS; k++) {\n");
+  P("    stats[k] = (RtClassStats){targets[k].precision, targets[k].recall, targets[k].f1,\n"
+    "                              targets[k].tp + targets[k].fn};\n");
+  P("    auc[k] = targets[k].auc;\n  }\n");
 }
 
 static void emit_main(Emitter *e) {
@@ -1266,26 +1383,26 @@ static void emit_main(Emitter *e) {
   P("  rt_dataset_free(&train);\n  rt_dataset_free(&val);\n");
   P("  /* the test split, touched once */\n");
   P("  RtDataset test;\n  load_test(&test, &opt);\n");
-  P("  RtConfusion cm;\n  rt_confusion_init(&cm, N_CLASSES);\n");
-  P("  EvalResult r = evaluate(&test, &cm);\n");
-  P("  printf(\"\\ntest: %%d examples - loss: %%.4f - accuracy: %%.4f - top-5 accuracy: %%.4f "
-    "(best epoch %%d)\\n\\n\",\n         test.count, r.loss, r.accuracy, r.top_k_accuracy, "
-    "fr.best_epoch);\n");
-  P("  rt_confusion_print(stdout, &cm, CLASS_NAMES);\n");
+  P("  float *scores = rt_malloc(sizeof(float) * (size_t)(test.count > 0 ? test.count : 1) * "
+    "N_SCORES);\n");
+  P("  RtClassStats stats[N_SCORES];\n  double auc[N_SCORES];\n");
   P("  char path[4096];\n  rt_path_join(path, sizeof path, opt.out_dir, \"metrics.json\");\n");
-  P("  rt_metrics_write_json(path, &cm, CLASS_NAMES, r.loss, r.accuracy, fr.best_epoch);\n");
+  if (e->g->binary)
+    emit_binary_report(e);
+  else
+    emit_class_report(e);
   P("  printf(\"\\nwrote %%s/history.csv, %%s and %%s\\n\", opt.out_dir, path, "
     "checkpoint_path);\n");
+  P("  free(scores);\n  rt_dataset_free(&test);\n");
   if (p->n_expect) {
-    P("  RtClassStats stats[N_CLASSES];\n  rt_confusion_stats(stats, &cm);\n");
     P("  printf(\"\\nexpectations:\\n\");\n");
-    P("  int failed = check_expectations(r.loss, r.accuracy, r.top_k_accuracy, stats);\n");
-    P("  rt_confusion_free(&cm);\n  rt_dataset_free(&test);\n");
+    P("  int failed = check_expectations(r.loss, r.accuracy, r.top_k_accuracy, stats, auc);\n");
     P("  if (failed) {\n    fprintf(stderr, \"error: %%d expectation%%s failed\\n\", failed, "
-      "failed == 1 ? \"\" : \"s\");\n    return 1;\n  }\n  return 0;\n}\n");
+      "failed == 1 ? \"\" : \"s\");\n    return 1;\n  }\n");
   } else {
-    P("  rt_confusion_free(&cm);\n  rt_dataset_free(&test);\n  return 0;\n}\n");
+    P("  (void)stats;\n");
   }
+  P("  return 0;\n}\n");
 }
 
 void emit_c(FILE *out, const Graph *g, const Program *prog, const EmitOptions *opt) {

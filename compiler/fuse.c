@@ -9,6 +9,8 @@
  *   1. softmax + crossentropy, and their two gradients
  *        -> softmax_crossentropy (log-sum-exp, stable) and its gradient
  *           (probs - onehot) * w / m
+ *      sigmoid + binary crossentropy, and their two gradients
+ *        -> sigmoid_binary_crossentropy and its gradient (probs - targets) / (k m)
  *   2. matmul + bias_add [+ relu|sigmoid|tanh]
  *        -> matmul with a GEMM epilogue (one pass over the output)
  *   3. dropout_grad + act_grad -> act_dropout_grad (one pass)
@@ -45,16 +47,47 @@ static int fuse_softmax_xent(Graph *g) {
   loss->op = IR_SOFTMAX_XENT;
   loss->in[0] = sm->in[0];
   ir_set_shape(loss, DT_F32, true, sm->rank, sm->dims); /* its output is now the probabilities */
-  loss->fused = "softmax + sparse categorical cross-entropy (log-sum-exp, stable)";
+  loss->fused = "softmax + categorical cross-entropy (log-sum-exp, stable)";
   loss->name = "probs";
   sg->op = IR_SOFTMAX_XENT_GRAD;
+  sg->smoothing = loss->smoothing;
   for (int k = 0; k < loss->n_in; k++)
     sg->in[k] = k == 0 ? loss : loss->in[k];
   sg->n_in = loss->n_in;
-  sg->fused = "softmax_grad + crossentropy_grad: (probs - onehot(labels)) * weight / m";
+  sg->fused = "softmax_grad + crossentropy_grad: (probs - targets) * weight / m";
   xg->dead = true;
   sm->dead = true;
   if (g->output == sm)
+    g->output = loss;
+  return 1;
+}
+
+/* 1b. loss = bxent(sigmoid(z)); dp = bxent_grad(p); dz = act_grad(dp, p) */
+static int fuse_sigmoid_bxent(Graph *g) {
+  IrNode *loss = g->loss;
+  if (!loss || loss->op != IR_BXENT || loss->in[0]->op != IR_ACT ||
+      loss->in[0]->act != ACT_SIGMOID)
+    return 0;
+  IrNode *sg = loss->in[0];
+  IrNode *xg = find_user(g, sg, IR_BXENT_GRAD, 0);
+  IrNode *ag = xg ? find_user(g, xg, IR_ACT_GRAD, 0) : NULL;
+  if (!xg || !ag || ir_use_count(g, xg) != 1 || ir_use_count(g, sg) != 3)
+    return 0; /* loss, bxent_grad, act_grad */
+  loss->op = IR_SIGMOID_BXENT;
+  loss->in[0] = sg->in[0];
+  ir_set_shape(loss, DT_F32, true, sg->rank, sg->dims); /* its output is now the probabilities */
+  loss->fused = "sigmoid + binary cross-entropy (max(z, 0) - z t + log(1 + e^-|z|), stable)";
+  loss->name = "probs";
+  ag->op = IR_SIGMOID_BXENT_GRAD;
+  ag->in[0] = loss;
+  ag->in[1] = loss->in[1];
+  ag->n_in = 2;
+  ag->smoothing = loss->smoothing;
+  ag->act = ACT_NONE;
+  ag->fused = "sigmoid_grad + binary_crossentropy_grad: (probs - targets) / (k m)";
+  xg->dead = true;
+  sg->dead = true;
+  if (g->output == sg)
     g->output = loss;
   return 1;
 }
@@ -119,7 +152,7 @@ static int fuse_act_dropout_grad(Graph *g) {
 }
 
 int fuse(Graph *g) {
-  int n = fuse_softmax_xent(g);
+  int n = fuse_softmax_xent(g) + fuse_sigmoid_bxent(g);
   n += fuse_gemm_epilogue(g);
   n += fuse_act_dropout_grad(g);
   ir_compact(g);

@@ -26,6 +26,8 @@ static const char *const OP_NAMES[IR_OP_COUNT] = {
     [IR_SOFTMAX] = "softmax",
     [IR_XENT] = "crossentropy",
     [IR_SOFTMAX_XENT] = "softmax_crossentropy",
+    [IR_BXENT] = "binary_crossentropy",
+    [IR_SIGMOID_BXENT] = "sigmoid_binary_crossentropy",
     [IR_RESCALE] = "rescale",
     [IR_IM2COL] = "im2col",
     [IR_MAXPOOL] = "max_pool",
@@ -42,6 +44,8 @@ static const char *const OP_NAMES[IR_OP_COUNT] = {
     [IR_SOFTMAX_GRAD] = "softmax_grad",
     [IR_XENT_GRAD] = "crossentropy_grad",
     [IR_SOFTMAX_XENT_GRAD] = "softmax_crossentropy_grad",
+    [IR_BXENT_GRAD] = "binary_crossentropy_grad",
+    [IR_SIGMOID_BXENT_GRAD] = "sigmoid_binary_crossentropy_grad",
     [IR_ACCUMULATE] = "accumulate",
     [IR_RESCALE_GRAD] = "rescale_grad",
     [IR_COL2IM] = "col2im",
@@ -62,6 +66,10 @@ const char *ir_act_name(Activation act) {
 }
 
 bool ir_is_backward_op(IrOp op) { return op >= IR_MATMUL_GRAD_X; }
+
+bool ir_is_loss(IrOp op) {
+  return op == IR_XENT || op == IR_SOFTMAX_XENT || op == IR_BXENT || op == IR_SIGMOID_BXENT;
+}
 
 Graph *ir_new_graph(Arena *a, const char *model_name, int batch_size) {
   Graph *g = ARENA_NEW(a, Graph);

@@ -661,39 +661,72 @@ static bool build_body(Builder *b, const Section *model) {
   return false;
 }
 
-/* sparse_categorical_crossentropy: softmax then cross-entropy from logits,
- * or cross-entropy of the model's own softmax output. fuse.c merges the pair. */
+static const char *loss_name(LossKind k) {
+  static const char *const names[] = {"sparse_categorical_crossentropy",
+                                      "categorical_crossentropy", "binary_crossentropy"};
+  return names[k];
+}
+
+static bool is_sigmoid(const IrNode *n) { return n->op == IR_ACT && n->act == ACT_SIGMOID; }
+
+/* The probabilities the loss reads: the model's own softmax (sigmoid) output,
+ * or one added here on its logits when from_logits=true. */
+static IrNode *loss_probabilities(Builder *b) {
+  Graph *g = b->g;
+  const Program *p = b->prog;
+  SrcLoc loc = p->loss_loc;
+  bool binary = p->loss == LOSS_BINARY_CROSSENTROPY;
+  const char *act = binary ? "sigmoid" : "softmax";
+  bool ends_in_act = binary ? is_sigmoid(g->output) : g->output->op == IR_SOFTMAX;
+  if (p->from_logits && ends_in_act) {
+    diag_error(b->diag, loc, "from_logits=true, but the model already ends in a %s", act);
+    diag_note(b->diag, g->output->loc, "the %s is here; drop it or set from_logits=false", act);
+    return NULL;
+  }
+  if (!p->from_logits && !ends_in_act) {
+    diag_error(b->diag, loc, "from_logits is false (the Keras default), but the model's output "
+               "is not a %s: it returns logits, so write %s(from_logits=true)", act,
+               loss_name(p->loss));
+    return NULL;
+  }
+  if (!p->from_logits)
+    return g->output;
+  IrNode *probs = ir_add(g, binary ? IR_ACT : IR_SOFTMAX, loc, "loss", 1, g->output);
+  probs->act = binary ? ACT_SIGMOID : ACT_SOFTMAX;
+  return probs;
+}
+
+/* The loss node: (sparse) categorical cross-entropy of softmax probabilities
+ * against class labels, or binary cross-entropy of sigmoid probabilities
+ * against 0/1 targets. fuse.c merges each with its activation. */
 static bool build_loss(Builder *b) {
   Graph *g = b->g;
   const Program *p = b->prog;
   SrcLoc loc = p->loss_loc;
   g->labels = ir_add(g, IR_LABELS, loc, "loss", 0);
-  g->labels->name = "labels";
-  ir_set_shape(g->labels, DT_U8, true, 0, NULL);
+  if (g->binary) {
+    g->labels->name = "targets";
+    ir_set_shape(g->labels, DT_F32, true, 1, (int[]){g->n_outputs});
+  } else {
+    g->labels->name = "labels";
+    ir_set_shape(g->labels, DT_U8, true, 0, NULL);
+  }
   if (p->class_weight_balanced || p->class_weight_explicit) {
     g->weights = ir_add(g, IR_WEIGHTS, loc, "loss", 0);
     g->weights->name = "sample_weights";
     ir_set_shape(g->weights, DT_F32, true, 0, NULL);
   }
-  IrNode *probs = g->output;
-  if (p->from_logits) {
-    if (g->output->op == IR_SOFTMAX) {
-      diag_error(b->diag, loc, "from_logits=true, but the model already ends in a softmax");
-      diag_note(b->diag, g->output->loc, "the softmax is here; drop it or set from_logits=false");
-      return false;
-    }
-    probs = ir_add(g, IR_SOFTMAX, loc, "loss", 1, g->output);
-    probs->act = ACT_SOFTMAX;
-  } else if (g->output->op != IR_SOFTMAX) {
-    diag_error(b->diag, loc, "from_logits is false (the Keras default), but the model's output "
-               "is not a softmax: it returns logits, so write "
-               "sparse_categorical_crossentropy(from_logits=true)");
+  IrNode *probs = loss_probabilities(b);
+  if (!probs)
     return false;
-  }
   IrNode *w = g->weights;
-  g->loss = w ? ir_add(g, IR_XENT, loc, "loss", 3, probs, g->labels, w)
-              : ir_add(g, IR_XENT, loc, "loss", 2, probs, g->labels);
+  if (g->binary)
+    g->loss = ir_add(g, IR_BXENT, loc, "loss", 2, probs, g->labels);
+  else
+    g->loss = w ? ir_add(g, IR_XENT, loc, "loss", 3, probs, g->labels, w)
+                : ir_add(g, IR_XENT, loc, "loss", 2, probs, g->labels);
   g->loss->name = "loss";
+  g->loss->smoothing = (float)p->label_smoothing;
   return true;
 }
 
@@ -717,6 +750,8 @@ Graph *ir_build(Arena *a, const Ast *ast, const Program *prog, Diag *diag) {
   Builder b = {.arena = a, .diag = diag, .prog = prog};
   b.g = ir_new_graph(a, model->name, prog->batch_size);
   b.g->n_classes = prog->n_classes;
+  b.g->binary = prog->labels == LABELS_BINARY;
+  b.g->n_outputs = b.g->binary ? prog->n_outputs : prog->n_classes;
   if (!build_input(&b, model->params) || !build_body(&b, model) || !build_loss(&b) ||
       !check_expectations(&b))
     return NULL;

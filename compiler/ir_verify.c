@@ -24,8 +24,7 @@ static void verify_node(const Graph *g, const IrNode *n, int index, const char *
 }
 
 static void verify_shapes(const IrNode *n, const char *pass) {
-  if (n->rank == 0 && n->batched == false && n->op != IR_XENT && n->op != IR_SOFTMAX_XENT &&
-      n->op != IR_PARAM)
+  if (n->rank == 0 && n->batched == false && !ir_is_loss(n->op) && n->op != IR_PARAM)
     NNC_BUG("after %s: %s #%d has no shape", pass, ir_op_name(n->op), n->id);
 }
 

@@ -208,8 +208,21 @@ int parse_source(Ast *ast, const Source *src, Arena *arena, Diag *diag);
 typedef enum { DT_U8, DT_F32 } DType;
 
 typedef enum {
-  LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+  LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, /* integer labels */
+  LOSS_CATEGORICAL_CROSSENTROPY,        /* one-hot labels (labels one_hot) */
+  LOSS_BINARY_CROSSENTROPY,             /* 0/1 targets per output (labels binary {...}) */
 } LossKind;
+
+/* What the data section's labels are (data: labels ...). IDX files hold class
+ * ids; one-hot and binary targets are derived from them, as
+ * keras.utils.to_categorical or a class -> attribute table would. */
+typedef enum {
+  LABELS_SPARSE,  /* class ids, the default */
+  LABELS_ONE_HOT, /* labels one_hot */
+  LABELS_BINARY   /* labels binary {name: [classes], ...}: one 0/1 target per name */
+} LabelKind;
+
+#define MAX_OUTPUTS 64 /* binary targets */
 
 typedef enum { OPT_ADAM, OPT_RMSPROP, OPT_SGD, OPT_ADAMW } OptimizerKind;
 
@@ -261,6 +274,7 @@ typedef enum {
   EXPECT_RECALL,
   EXPECT_PRECISION,
   EXPECT_F1,
+  EXPECT_AUC, /* auc (macro average) or auc[C]: one-vs-rest ROC AUC */
   EXPECT_PARAMS /* params(layer) — parameter count of a layer in the loaded checkpoint */
 } ExpectKind;
 
@@ -268,7 +282,8 @@ typedef struct {
   SrcLoc loc;
   const char *text; /* the expectation as written, for the report */
   ExpectKind kind;
-  int class_id;           /* RECALL/PRECISION/F1 */
+  int class_id;           /* RECALL/PRECISION/F1/AUC (AUC: -1 = the macro average); with
+                             binary labels, the index of the output */
   const char *layer_name; /* PARAMS */
   CompareOp op;
   double threshold;
@@ -297,11 +312,18 @@ typedef struct {
   KeepRule keep[MAX_KEEP_RULES];
   int n_keep;
   long keep_seed;
+  LabelKind labels;
+  int n_outputs;                          /* LABELS_BINARY: targets per example */
+  const char *output_names[MAX_OUTPUTS];
+  bool positive[MAX_OUTPUTS][MAX_CLASSES]; /* target k is 1 for class c */
+  SrcLoc labels_loc;
   bool oversample; /* oversample train [seed S] */
   long oversample_seed;
   /* train */
   LossKind loss;
   bool from_logits;
+  double label_smoothing; /* categorical and binary cross-entropy */
+  bool loss_given;        /* else the loss follows the labels */
   bool class_weight_balanced;
   bool class_weight_explicit;
   double class_weight[MAX_CLASSES];
@@ -359,7 +381,7 @@ int program_class_id(const Program *prog, const Expr *e);
 typedef enum {
   /* sources */
   IR_INPUT,   /* a model input (uint8 images) */
-  IR_LABELS,  /* integer class labels of the batch (uint8) */
+  IR_LABELS,  /* class labels of the batch (uint8), or binary targets (float, k per example) */
   IR_WEIGHTS, /* per-example loss weights of the batch (float), training only */
   IR_PARAM,   /* a parameter tensor: trainable weight or non-trainable statistic */
   IR_SCRATCH, /* a buffer written by its owner as a side output (dropout mask) */
@@ -375,6 +397,8 @@ typedef enum {
   IR_SOFTMAX,   /* row softmax */
   IR_XENT,      /* sparse categorical cross-entropy of probabilities: the loss */
   IR_SOFTMAX_XENT, /* fused softmax + cross-entropy from logits: the loss (output = probs) */
+  IR_BXENT,     /* binary cross-entropy of probabilities, mean over the targets: the loss */
+  IR_SIGMOID_BXENT, /* fused sigmoid + binary cross-entropy from logits (output = probs) */
   IR_RESCALE,   /* x * scale + offset (from uint8 or float) */
   IR_IM2COL,    /* the window under every output pixel: a convolution becomes a matmul */
   IR_MAXPOOL,   /* max over each window */
@@ -391,7 +415,9 @@ typedef enum {
   IR_ACT_DROPOUT_GRAD, /* fused: dx = dout * mask * act'(out) */
   IR_SOFTMAX_GRAD,   /* dx = s * (dout - sum(dout * s)) */
   IR_XENT_GRAD,      /* dprobs of the cross-entropy */
-  IR_SOFTMAX_XENT_GRAD, /* fused: dlogits = (probs - onehot) * w / m */
+  IR_SOFTMAX_XENT_GRAD, /* fused: dlogits = (probs - targets) * w / m */
+  IR_BXENT_GRAD,     /* dprobs of the binary cross-entropy */
+  IR_SIGMOID_BXENT_GRAD, /* fused: dlogits = (probs - targets) / (k m) */
   IR_ACCUMULATE,     /* a + b of two gradient contributions */
   IR_RESCALE_GRAD,   /* dx = dout * scale */
   IR_COL2IM,         /* dx = the sum over windows of dcols */
@@ -465,6 +491,7 @@ struct IrNode {
   IrNode *aux2;           /* IR_BATCHNORM: its (2, C) statistics scratch (aux: xhat) */
   bool has_bias;          /* IR_MATMUL after fusion: in[2] is the epilogue bias */
   float rate;             /* IR_DROPOUT */
+  float smoothing;        /* loss nodes and their gradients: label_smoothing */
   bool per_feature;       /* IR_NORMALIZE: axis=-1 */
   bool trainable;         /* IR_PARAM */
   const char *init;       /* IR_PARAM: "glorot_uniform", "zeros", "ones", "adapt" */
@@ -492,11 +519,13 @@ typedef struct {
   const char *model_name;
   int batch_size;
   int n_classes;
+  int n_outputs;   /* units the model must output: n_classes, or the binary targets */
+  bool binary;     /* labels binary: sigmoid outputs, binary cross-entropy */
   IrNode *input;   /* model input */
   IrNode *labels;
   IrNode *weights; /* NULL unless class weights are used */
   IrNode *output;  /* model output (logits or probabilities) */
-  IrNode *loss;    /* IR_XENT or IR_SOFTMAX_XENT */
+  IrNode *loss;    /* IR_XENT, IR_BXENT or (fused) IR_SOFTMAX_XENT, IR_SIGMOID_BXENT */
   const char **layer_names; /* in order of creation (ir_build), for summary and emitter */
   const char **layer_kinds; /* "dense", "normalization", ... */
   int n_layers;
@@ -513,6 +542,8 @@ size_t ir_dtype_size(DType dt);
 const char *ir_op_name(IrOp op);
 const char *ir_act_name(Activation act);
 bool ir_is_backward_op(IrOp op);
+/* The four loss ops: their value is the scalar loss_sum (fused ones also output probs). */
+bool ir_is_loss(IrOp op);
 /* Removes dead nodes and renumbers the schedule. */
 void ir_compact(Graph *g);
 /* Number of live uses of n by other live nodes (inputs, bias, aux). */

@@ -243,14 +243,19 @@ static bool infer_add(Shaper *s, IrNode *n) {
   return true;
 }
 
-/* The loss: scores (B, C) with C = number of classes in the data section. */
+/* The loss: scores (B, C) with C = the classes (or binary targets) of the data section. */
 static bool infer_xent(Shaper *s, IrNode *n) {
   IrNode *p = n->in[0];
   IrNode *out = s->g->output;
-  if (p->rank != 1 || p->dims[0] != s->g->n_classes) {
-    diag_error(s->diag, out->loc, "the model outputs %s per example, but the data has %d "
-               "classes: the last layer needs %d units", shape_of(s, out), s->g->n_classes,
-               s->g->n_classes);
+  int want = s->g->n_outputs;
+  if (p->rank != 1 || p->dims[0] != want) {
+    if (s->g->binary)
+      diag_error(s->diag, out->loc, "the model outputs %s per example, but the data has %d "
+                 "binary target%s: the last layer needs %d unit%s", shape_of(s, out), want,
+                 want == 1 ? "" : "s", want, want == 1 ? "" : "s");
+    else
+      diag_error(s->diag, out->loc, "the model outputs %s per example, but the data has %d "
+                 "classes: the last layer needs %d units", shape_of(s, out), want, want);
     return false;
   }
   ir_set_shape(n, DT_F32, false, 0, NULL);
@@ -275,7 +280,7 @@ static bool infer_node(Shaper *s, IrNode *n) {
   case IR_SOFTMAX: return infer_softmax(s, n);
   case IR_ADD: return infer_add(s, n);
   case IR_XENT:
-  case IR_SOFTMAX_XENT: return infer_xent(s, n);
+  case IR_BXENT: return infer_xent(s, n);
   case IR_IM2COL: return infer_im2col(s, n);
   case IR_MAXPOOL:
   case IR_AVGPOOL: return infer_pool(s, n);

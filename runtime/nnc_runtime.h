@@ -140,23 +140,48 @@ void rt_softmax_forward(float *out, const float *x, int m, int c);
 /* dx (m, c) = out * (dout - sum_j dout_j * out_j) */
 void rt_softmax_backward(float *dx, const float *dout, const float *out, int m, int c);
 
-/* Sparse categorical cross-entropy of probabilities (Keras from_logits=False):
- * loss_i = -log(clip(probs[i, y_i], 1e-7, 1 - 1e-7)).
+/* Categorical cross-entropy of probabilities (Keras from_logits=False) with
+ * label smoothing eps (0: none): targets t_j = eps / c + (1 - eps)[j = y_i],
+ * loss_i = -sum_j t_j log(clip(probs[i, j], 1e-7, 1 - 1e-7)); with eps = 0
+ * this is the sparse loss, -log(clip(probs[i, y_i])).
  * Returns sum_i w_i * loss_i (w = NULL means 1). */
 double rt_crossentropy_forward(const float *probs, const uint8_t *labels,
-                               const float *sample_weight, int m, int c);
-/* dprobs (m, c): -w_i * scale / clip(p) at the true class (0 where clipped), 0 elsewhere. */
+                               const float *sample_weight, float smoothing, int m, int c);
+/* dprobs (m, c) = -w_i * scale * t_j / clip(p) (0 where clipped or t_j = 0). */
 void rt_crossentropy_backward(float *dprobs, const float *probs, const uint8_t *labels,
-                              const float *sample_weight, float scale, int m, int c);
+                              const float *sample_weight, float smoothing, float scale, int m,
+                              int c);
 
 /* Softmax and cross-entropy fused (Keras from_logits=True): probs (m, c) =
- * softmax(logits (m, c)) computed stably, loss_i = logsumexp(z_i) - z_{i,y_i}.
+ * softmax(logits (m, c)) computed stably, loss_i = logsumexp(z_i) - sum_j t_j z_ij
+ * (= logsumexp(z_i) - z_{i,y_i} without smoothing).
  * Returns sum_i w_i * loss_i (w = NULL means 1). probs feeds metrics and backward. */
 double rt_softmax_xent_forward(float *probs, const float *logits, const uint8_t *labels,
-                               const float *sample_weight, int m, int c);
-/* dlogits (m, c) = scale * w_i * (probs - onehot(y_i)); scale = 1 / batch size. */
+                               const float *sample_weight, float smoothing, int m, int c);
+/* dlogits (m, c) = scale * w_i * (probs - t_i); scale = 1 / batch size. */
 void rt_softmax_xent_backward(float *dlogits, const float *probs, const uint8_t *labels,
-                              const float *sample_weight, float scale, int m, int c);
+                              const float *sample_weight, float smoothing, float scale, int m,
+                              int c);
+
+/* Binary cross-entropy of probabilities (Keras from_logits=False), averaged
+ * over the k targets of each row: targets t (m, k) in {0, 1}, smoothed to
+ * t (1 - eps) + eps / 2; p = clip(probs, 1e-7, 1 - 1e-7);
+ * loss_i = mean_j -(t log p + (1 - t) log(1 - p)). Returns sum_i loss_i. */
+double rt_binary_xent_forward(const float *probs, const float *targets, float smoothing, int m,
+                              int k);
+/* dprobs (m, k) = scale / k * ((1 - t) / (1 - p) - t / p) (0 where clipped). */
+void rt_binary_xent_backward(float *dprobs, const float *probs, const float *targets,
+                             float smoothing, float scale, int m, int k);
+/* Sigmoid and binary cross-entropy fused (Keras from_logits=True): probs =
+ * sigmoid(logits) (m, k); loss_ij = max(z, 0) - z t + log(1 + exp(-|z|)),
+ * stable for any z; returns sum_i mean_j loss_ij. */
+double rt_sigmoid_xent_forward(float *probs, const float *logits, const float *targets,
+                               float smoothing, int m, int k);
+/* dlogits (m, k) = scale / k * (probs - t). */
+void rt_sigmoid_xent_backward(float *dlogits, const float *probs, const float *targets,
+                              float smoothing, float scale, int m, int k);
+/* Keras binary_accuracy: how many of the m * k entries have (p > 0.5) == (t > 0.5). */
+long rt_count_binary_correct(const float *probs, const float *targets, int m, int k);
 
 /* Number of rows whose argmax equals the label. */
 int rt_count_correct(const float *scores, const uint8_t *labels, int m, int c);
@@ -368,10 +393,38 @@ int rt_confusion_most_confused(RtConfusedPair *pairs, int k, const RtConfusion *
  * the most-confused class pairs. */
 void rt_confusion_print(FILE *f, const RtConfusion *cm, const char *const *class_names);
 /* metrics.json: test loss and accuracy, confusion matrix, per-class stats,
- * class names, best epoch. Written atomically. */
+ * class names, best epoch, and the ROC AUCs when auc is not NULL. Written
+ * atomically. */
 void rt_metrics_write_json(const char *path, const RtConfusion *cm,
                            const char *const *class_names, double test_loss,
-                           double test_accuracy, int best_epoch);
+                           double test_accuracy, int best_epoch, const double *auc);
+
+/* Exact ROC AUC (scikit-learn's roc_auc_score) of scores (n) against 0/1
+ * positive flags (n): ties count one half; NAN without both kinds. */
+double rt_roc_auc(const float *scores, const uint8_t *positive, int n);
+/* auc (k): column j of scores (n, k) against its positives: examples whose
+ * class labels[i] has table[labels[i] * k + j] set, or (table NULL, one
+ * class against the rest) whose label is j. */
+void rt_roc_auc_columns(double *auc, const float *scores, const uint8_t *labels,
+                        const uint8_t *table, int n, int k);
+/* Mean over the entries that are not NAN (NAN when none is). */
+double rt_mean_defined(const double *v, int n);
+void rt_auc_print(FILE *f, const double *auc, const char *const *names, int n);
+
+/* One binary target's test statistics at threshold 0.5 (labels binary). */
+typedef struct {
+  long tp, fp, fn, tn;
+  double precision, recall, f1, auc;
+} RtBinaryStats;
+
+/* stats (k) from probs (n, k); target j of example i is table[labels[i] * k + j]. */
+void rt_binary_stats(RtBinaryStats *stats, const float *probs, const uint8_t *labels,
+                     const uint8_t *table, int n, int k);
+void rt_binary_print(FILE *f, const RtBinaryStats *stats, const char *const *names, int k);
+/* metrics.json for binary targets: loss, binary accuracy, per-target stats. Atomic. */
+void rt_binary_write_json(const char *path, const RtBinaryStats *stats,
+                          const char *const *names, int k, double test_loss,
+                          double test_accuracy, int best_epoch);
 
 /* ===== rt_train.c ===== */
 

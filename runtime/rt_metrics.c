@@ -8,6 +8,11 @@
  * denominator is 0. Macro averages are plain means over classes, weighted
  * averages weight each class by its support (row sum).
  *
+ * ROC AUC is the exact area (scikit-learn's roc_auc_score): the probability
+ * that a random positive scores above a random negative, ties counting one
+ * half, from the ranks of the scores (Mann-Whitney U). Keras's AUC metric
+ * approximates the same area with 200 thresholds.
+ *
  * metrics.json is written to PATH.tmp and renamed over PATH, so a reader
  * never sees half a file; every write is checked.
  */
@@ -221,6 +226,137 @@ static void print_most_confused(FILE *f, const RtConfusion *cm, const char *cons
   }
 }
 
+/* ---- ROC AUC ---- */
+
+typedef struct {
+  float score;
+  uint8_t positive;
+} Scored;
+
+static int by_score(const void *a, const void *b) {
+  float x = ((const Scored *)a)->score, y = ((const Scored *)b)->score;
+  return (x > y) - (x < y);
+}
+
+/* AUC from ranks: (sum of the positives' ranks - P (P + 1) / 2) / (P N), tied
+ * scores sharing their average rank. */
+static double auc_of_sorted(const Scored *v, int n) {
+  double rank_sum = 0.0;
+  long pos = 0;
+  for (int i = 0; i < n;) {
+    int j = i;
+    while (j < n && v[j].score == v[i].score)
+      j++;
+    double rank = 0.5 * ((double)(i + 1) + (double)j); /* ranks i+1 .. j, averaged */
+    for (int t = i; t < j; t++)
+      if (v[t].positive) {
+        rank_sum += rank;
+        pos++;
+      }
+    i = j;
+  }
+  long neg = n - pos;
+  if (pos == 0 || neg == 0)
+    return NAN;
+  return (rank_sum - 0.5 * (double)pos * (double)(pos + 1)) / ((double)pos * (double)neg);
+}
+
+double rt_roc_auc(const float *scores /* (n) */, const uint8_t *positive /* (n) */, int n) {
+  Scored *v = rt_malloc(sizeof(Scored) * (size_t)(n > 0 ? n : 1));
+  for (int i = 0; i < n; i++)
+    v[i] = (Scored){scores[i], positive[i] != 0};
+  qsort(v, (size_t)n, sizeof *v, by_score);
+  double auc = auc_of_sorted(v, n);
+  free(v);
+  return auc;
+}
+
+static int is_positive(const uint8_t *labels, const uint8_t *table, int i, int j, int k) {
+  return table ? table[(size_t)labels[i] * k + j] != 0 : labels[i] == j;
+}
+
+void rt_roc_auc_columns(double *auc /* (k) */, const float *scores /* (n, k) */,
+                        const uint8_t *labels /* (n) */, const uint8_t *table, int n, int k) {
+  float *column = rt_malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+  uint8_t *positive = rt_malloc((size_t)(n > 0 ? n : 1));
+  for (int j = 0; j < k; j++) {
+    for (int i = 0; i < n; i++) {
+      column[i] = scores[(size_t)i * k + j];
+      positive[i] = (uint8_t)is_positive(labels, table, i, j, k);
+    }
+    auc[j] = rt_roc_auc(column, positive, n);
+  }
+  free(column);
+  free(positive);
+}
+
+double rt_mean_defined(const double *v, int n) {
+  double sum = 0.0;
+  int count = 0;
+  for (int i = 0; i < n; i++)
+    if (!isnan(v[i])) {
+      sum += v[i];
+      count++;
+    }
+  return count ? sum / count : NAN;
+}
+
+void rt_auc_print(FILE *f, const double *auc, const char *const *names, int n) {
+  fprintf(f, "\nROC AUC, one class against the rest (macro average %.4f):\n",
+          rt_mean_defined(auc, n));
+  for (int c = 0; c < n; c++) {
+    char name[32];
+    format_class_name(name, sizeof name, names, c);
+    fprintf(f, "  %-*s %.4f%s", NAME_WIDTH, name, auc[c], c % 3 == 2 || c + 1 == n ? "\n" : "");
+  }
+}
+
+/* ---- binary targets (labels binary {...}) ---- */
+
+void rt_binary_stats(RtBinaryStats *stats /* (k) */, const float *probs /* (n, k) */,
+                     const uint8_t *labels /* (n) */, const uint8_t *table /* (classes, k) */,
+                     int n, int k) {
+  double *auc = rt_malloc(sizeof(double) * (size_t)k);
+  rt_roc_auc_columns(auc, probs, labels, table, n, k);
+  for (int j = 0; j < k; j++) {
+    RtBinaryStats *s = &stats[j];
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < n; i++) {
+      int truth = is_positive(labels, table, i, j, k), predicted = probs[(size_t)i * k + j] > 0.5f;
+      s->tp += truth && predicted;
+      s->fp += !truth && predicted;
+      s->fn += truth && !predicted;
+      s->tn += !truth && !predicted;
+    }
+    s->precision = ratio_or_zero((double)s->tp, (double)(s->tp + s->fp));
+    s->recall = ratio_or_zero((double)s->tp, (double)(s->tp + s->fn));
+    s->f1 = ratio_or_zero(2.0 * s->precision * s->recall, s->precision + s->recall);
+    s->auc = auc[j];
+  }
+  free(auc);
+}
+
+void rt_binary_print(FILE *f, const RtBinaryStats *stats, const char *const *names, int k) {
+  fprintf(f, "%-*s %7s %7s %7s %7s  %9s %7s %7s %7s\n", NAME_WIDTH, "target (p > 0.5)", "TP",
+          "FP", "FN", "TN", "precision", "recall", "f1", "auc");
+  double macro[4] = {0, 0, 0, 0};
+  for (int j = 0; j < k; j++) {
+    const RtBinaryStats *s = &stats[j];
+    fprintf(f, "%-*.*s %7ld %7ld %7ld %7ld  %9.4f %7.4f %7.4f %7.4f\n", NAME_WIDTH, NAME_WIDTH,
+            names[j], s->tp, s->fp, s->fn, s->tn, s->precision, s->recall, s->f1, s->auc);
+    macro[0] += s->precision / k;
+    macro[1] += s->recall / k;
+    macro[2] += s->f1 / k;
+  }
+  double *auc = rt_malloc(sizeof(double) * (size_t)k);
+  for (int j = 0; j < k; j++)
+    auc[j] = stats[j].auc;
+  macro[3] = rt_mean_defined(auc, k);
+  free(auc);
+  fprintf(f, "%-*s %7s %7s %7s %7s  %9.4f %7.4f %7.4f %7.4f\n", NAME_WIDTH, "macro avg", "", "",
+          "", "", macro[0], macro[1], macro[2], macro[3]);
+}
+
 void rt_confusion_print(FILE *f, const RtConfusion *cm, const char *const *class_names) {
   print_matrix(f, cm, class_names);
   print_stats_table(f, cm, class_names);
@@ -338,12 +474,26 @@ static void json_per_class(FILE *f, const RtConfusion *cm, const char *const *na
   free(stats);
 }
 
+static void json_auc(FILE *f, const double *auc, int n) {
+  fputs(",\n  \"auc\": {\"macro\": ", f);
+  json_number(f, rt_mean_defined(auc, n));
+  fputs(", \"per_class\": [", f);
+  for (int c = 0; c < n; c++) {
+    fputs(c ? ", " : "", f);
+    json_number(f, auc[c]);
+  }
+  fputs("]}", f);
+}
+
 static void write_metrics(FILE *f, const RtConfusion *cm, const char *const *names,
-                          double test_loss, double test_accuracy, int best_epoch) {
+                          double test_loss, double test_accuracy, int best_epoch,
+                          const double *auc) {
   fputs("{\n  \"test_loss\": ", f);
   json_number(f, test_loss);
   fputs(",\n  \"test_accuracy\": ", f);
   json_number(f, test_accuracy);
+  if (auc)
+    json_auc(f, auc, cm->n_classes);
   fprintf(f, ",\n  \"best_epoch\": %d,\n  \"class_names\": [", best_epoch);
   for (int c = 0; c < cm->n_classes; c++) {
     fputs(c ? ", " : "", f);
@@ -356,7 +506,6 @@ static void write_metrics(FILE *f, const RtConfusion *cm, const char *const *nam
   fputs("}\n", f);
 }
 
-/* Flush, sync and close f (opened on tmp); on any failure remove tmp and die. */
 static void finish_temp_file(FILE *f, const char *tmp) {
   int failed = ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0;
   int saved = errno;
@@ -370,21 +519,66 @@ static void finish_temp_file(FILE *f, const char *tmp) {
   }
 }
 
-void rt_metrics_write_json(const char *path, const RtConfusion *cm,
-                           const char *const *class_names, double test_loss,
-                           double test_accuracy, int best_epoch) {
-  char tmp[4096];
-  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+/* Opens PATH.tmp (its name left in tmp) for an atomic write. */
+static FILE *open_temp(const char *path, char *tmp, size_t size) {
+  if ((size_t)snprintf(tmp, size, "%s.tmp", path) >= size)
     rt_die("%s: path too long", path);
   FILE *f = fopen(tmp, "w");
   if (!f)
     rt_die("%s: cannot create: %s", tmp, strerror(errno));
   errno = 0;
-  write_metrics(f, cm, class_names, test_loss, test_accuracy, best_epoch);
+  return f;
+}
+
+/* Flushes, syncs and closes f, then renames tmp over path. */
+static void commit_temp(FILE *f, const char *tmp, const char *path) {
   finish_temp_file(f, tmp);
   if (rename(tmp, path) != 0) {
     int saved = errno;
     unlink(tmp);
     rt_die("%s: cannot rename %s over it: %s", path, tmp, strerror(saved));
   }
+}
+
+void rt_metrics_write_json(const char *path, const RtConfusion *cm,
+                           const char *const *class_names, double test_loss,
+                           double test_accuracy, int best_epoch, const double *auc) {
+  char tmp[4096];
+  FILE *f = open_temp(path, tmp, sizeof tmp);
+  write_metrics(f, cm, class_names, test_loss, test_accuracy, best_epoch, auc);
+  commit_temp(f, tmp, path);
+}
+
+static void json_binary_target(FILE *f, const RtBinaryStats *s, const char *name) {
+  fputs("{\"name\": ", f);
+  json_string(f, name);
+  fprintf(f, ", \"tp\": %ld, \"fp\": %ld, \"fn\": %ld, \"tn\": %ld, \"precision\": ", s->tp,
+          s->fp, s->fn, s->tn);
+  json_number(f, s->precision);
+  fputs(", \"recall\": ", f);
+  json_number(f, s->recall);
+  fputs(", \"f1\": ", f);
+  json_number(f, s->f1);
+  fputs(", \"auc\": ", f);
+  json_number(f, s->auc);
+  fputs("}", f);
+}
+
+void rt_binary_write_json(const char *path, const RtBinaryStats *stats,
+                          const char *const *names, int k, double test_loss,
+                          double test_accuracy, int best_epoch) {
+  char tmp[4096];
+  FILE *f = open_temp(path, tmp, sizeof tmp);
+  fputs("{\n  \"test_loss\": ", f);
+  json_number(f, test_loss);
+  fputs(",\n  \"test_binary_accuracy\": ", f);
+  json_number(f, test_accuracy);
+  fprintf(f, ",\n  \"best_epoch\": %d,\n  \"targets\": [\n", best_epoch);
+  for (int j = 0; j < k; j++) {
+    fputs("    ", f);
+    json_binary_target(f, &stats[j], names[j]);
+    fputs(j + 1 < k ? ",\n" : "\n", f);
+  }
+  fputs("  ]\n}\n", f);
+  commit_temp(f, tmp, path);
 }

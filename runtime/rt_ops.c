@@ -425,47 +425,74 @@ void rt_softmax_backward(float *dx /* (m, c) */, const float *dout /* (m, c) */,
 
 /* ----- losses ----- */
 
+/* Categorical cross-entropy with label smoothing eps: the target of class j
+ * is eps / c, plus 1 - eps for the label (eps = 0: the one-hot target). */
+static inline float smoothed_target(int j, int label, float smoothing, int c) {
+  return smoothing / (float)c + (j == label ? 1.0f - smoothing : 0.0f);
+}
+
+static inline float clip_prob(float p) {
+  return fminf(fmaxf(p, RT_PROB_EPS), 1.0f - RT_PROB_EPS);
+}
+
 double rt_crossentropy_forward(const float *probs /* (m, c) */, const uint8_t *labels /* (m) */,
-                               const float *sample_weight /* (m) or NULL */, int m, int c) {
+                               const float *sample_weight /* (m) or NULL */, float smoothing,
+                               int m, int c) {
   double total = 0.0;
   for (int i = 0; i < m; i++) {
     check_label(labels[i], c, i, "rt_crossentropy_forward");
-    float p = probs[(size_t)i * c + labels[i]];
-    p = fminf(fmaxf(p, RT_PROB_EPS), 1.0f - RT_PROB_EPS);
+    const float *pi = probs + (size_t)i * c;
+    double loss = 0.0;
+    if (smoothing == 0.0f) /* only the label's term */
+      loss = -log((double)clip_prob(pi[labels[i]]));
+    else
+      for (int j = 0; j < c; j++)
+        loss -= smoothed_target(j, labels[i], smoothing, c) * log((double)clip_prob(pi[j]));
     double w = sample_weight ? sample_weight[i] : 1.0;
-    total += w * -log((double)p);
+    total += w * loss;
   }
   return total;
 }
 
 void rt_crossentropy_backward(float *dprobs /* (m, c) */, const float *probs /* (m, c) */,
                               const uint8_t *labels /* (m) */,
-                              const float *sample_weight /* (m) or NULL */, float scale, int m,
-                              int c) {
+                              const float *sample_weight /* (m) or NULL */, float smoothing,
+                              float scale, int m, int c) {
   rt_fill(dprobs, 0.0f, (size_t)m * c);
   for (int i = 0; i < m; i++) {
     check_label(labels[i], c, i, "rt_crossentropy_backward");
-    size_t at = (size_t)i * c + labels[i];
-    float p = probs[at];
-    /* Like tf.clip_by_value, the clip passes no gradient where it is active. */
-    if (!(p >= RT_PROB_EPS && p <= 1.0f - RT_PROB_EPS))
-      continue;
     float w = sample_weight ? sample_weight[i] : 1.0f;
-    dprobs[at] = -w * scale / p;
+    for (int j = 0; j < c; j++) {
+      float t = smoothed_target(j, labels[i], smoothing, c);
+      float p = probs[(size_t)i * c + j];
+      /* Like tf.clip_by_value, the clip passes no gradient where it is active. */
+      if (t == 0.0f || !(p >= RT_PROB_EPS && p <= 1.0f - RT_PROB_EPS))
+        continue;
+      dprobs[(size_t)i * c + j] = -w * scale * t / p;
+    }
   }
 }
 
 double rt_softmax_xent_forward(float *probs /* (m, c) */, const float *logits /* (m, c) */,
                                const uint8_t *labels /* (m) */,
-                               const float *sample_weight /* (m) or NULL */, int m, int c) {
+                               const float *sample_weight /* (m) or NULL */, float smoothing,
+                               int m, int c) {
   double total = 0.0;
   for (int i = 0; i < m; i++) {
     check_label(labels[i], c, i, "rt_softmax_xent_forward");
     const float *zi = logits + (size_t)i * c;
     float max;
     float sum = softmax_row(probs + (size_t)i * c, zi, c, &max);
-    /* loss = logsumexp(z) - z_y = log(sum exp(z - max)) + max - z_y; sum >= 1. */
-    double loss = log((double)sum) + ((double)max - (double)zi[labels[i]]);
+    /* loss = logsumexp(z) - sum_j t_j z_j (the targets sum to 1)
+     *      = log(sum exp(z - max)) + max - z_y           when eps = 0 */
+    double target_dot_z = zi[labels[i]];
+    if (smoothing != 0.0f) {
+      double zsum = 0.0;
+      for (int j = 0; j < c; j++)
+        zsum += zi[j];
+      target_dot_z = (1.0 - smoothing) * zi[labels[i]] + smoothing / c * zsum;
+    }
+    double loss = log((double)sum) + ((double)max - target_dot_z);
     double w = sample_weight ? sample_weight[i] : 1.0;
     total += w * loss;
   }
@@ -474,17 +501,85 @@ double rt_softmax_xent_forward(float *probs /* (m, c) */, const float *logits /*
 
 void rt_softmax_xent_backward(float *dlogits /* (m, c) */, const float *probs /* (m, c) */,
                               const uint8_t *labels /* (m) */,
-                              const float *sample_weight /* (m) or NULL */, float scale, int m,
-                              int c) {
+                              const float *sample_weight /* (m) or NULL */, float smoothing,
+                              float scale, int m, int c) {
+  float spread = smoothing / (float)c;
   for (int i = 0; i < m; i++) {
     check_label(labels[i], c, i, "rt_softmax_xent_backward");
     float g = scale * (sample_weight ? sample_weight[i] : 1.0f);
     const float *pi = probs + (size_t)i * c;
     float *di = dlogits + (size_t)i * c;
     for (int j = 0; j < c; j++)
-      di[j] = g * pi[j];
-    di[labels[i]] -= g;
+      di[j] = g * (pi[j] - spread);
+    di[labels[i]] -= g * (1.0f - smoothing);
   }
+}
+
+/* ----- binary cross-entropy (one sigmoid per target) ----- */
+
+static inline float smoothed_binary(float t, float smoothing) {
+  return t * (1.0f - smoothing) + 0.5f * smoothing;
+}
+
+double rt_binary_xent_forward(const float *probs /* (m, k) */, const float *targets /* (m, k) */,
+                              float smoothing, int m, int k) {
+  double total = 0.0;
+  for (int i = 0; i < m; i++) {
+    double row = 0.0;
+    for (int j = 0; j < k; j++) {
+      size_t at = (size_t)i * k + j;
+      double t = smoothed_binary(targets[at], smoothing), p = clip_prob(probs[at]);
+      row -= t * log(p) + (1.0 - t) * log(1.0 - p);
+    }
+    total += row / k;
+  }
+  return total;
+}
+
+void rt_binary_xent_backward(float *dprobs /* (m, k) */, const float *probs /* (m, k) */,
+                             const float *targets /* (m, k) */, float smoothing, float scale,
+                             int m, int k) {
+  float g = scale / (float)k;
+  for (size_t at = 0; at < (size_t)m * k; at++) {
+    float t = smoothed_binary(targets[at], smoothing), p = probs[at];
+    if (!(p >= RT_PROB_EPS && p <= 1.0f - RT_PROB_EPS)) { /* the clip passes no gradient */
+      dprobs[at] = 0.0f;
+      continue;
+    }
+    dprobs[at] = g * ((1.0f - t) / (1.0f - p) - t / p);
+  }
+}
+
+double rt_sigmoid_xent_forward(float *probs /* (m, k) */, const float *logits /* (m, k) */,
+                               const float *targets /* (m, k) */, float smoothing, int m, int k) {
+  double total = 0.0;
+  for (int i = 0; i < m; i++) {
+    double row = 0.0;
+    for (int j = 0; j < k; j++) {
+      size_t at = (size_t)i * k + j;
+      double z = logits[at], t = smoothed_binary(targets[at], smoothing);
+      probs[at] = 1.0f / (1.0f + expf(-logits[at]));
+      row += fmax(z, 0.0) - z * t + log1p(exp(-fabs(z)));
+    }
+    total += row / k;
+  }
+  return total;
+}
+
+void rt_sigmoid_xent_backward(float *dlogits /* (m, k) */, const float *probs /* (m, k) */,
+                              const float *targets /* (m, k) */, float smoothing, float scale,
+                              int m, int k) {
+  float g = scale / (float)k;
+  for (size_t at = 0; at < (size_t)m * k; at++)
+    dlogits[at] = g * (probs[at] - smoothed_binary(targets[at], smoothing));
+}
+
+long rt_count_binary_correct(const float *probs /* (m, k) */, const float *targets /* (m, k) */,
+                             int m, int k) {
+  long correct = 0;
+  for (size_t at = 0; at < (size_t)m * k; at++)
+    correct += (probs[at] > 0.5f) == (targets[at] > 0.5f);
+  return correct;
 }
 
 /* ----- accuracy ----- */

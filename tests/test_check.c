@@ -335,11 +335,13 @@ START_TEST(test_train_errors) {
               "                  ^~~\n");
   check_fails("train { loss categorical_crossentropy }\n",
               "t.nn:5:14: error: categorical_crossentropy expects one-hot labels, but IDX labels "
-              "are integer class ids: use sparse_categorical_crossentropy\n"
+              "are integer class ids: use sparse_categorical_crossentropy (or declare 'labels "
+              "one_hot' in the data section, as to_categorical would)\n"
               "  train { loss categorical_crossentropy }\n"
               "               ^~~~~~~~~~~~~~~~~~~~~~~~\n");
   check_fails("train { loss sparse_categorical_crossentropy(logits=true) }\n",
-              "t.nn:5:46: error: the loss has no argument 'logits' (it takes 'from_logits')\n"
+              "t.nn:5:46: error: sparse_categorical_crossentropy has no argument 'logits' (it takes "
+              "'from_logits')\n"
               "  train { loss sparse_categorical_crossentropy(logits=true) }\n"
               "                                               ^~~~~~\n");
   check_fails("train { loss sparse_categorical_crossentropy(from_logits=1) }\n",
@@ -685,17 +687,18 @@ START_TEST(test_expectation_text_on_one_line) {
 END_TEST
 
 START_TEST(test_expectation_errors) {
-  check_fails("evaluate { expect auc > 0.5 }\n",
+  check_fails("evaluate { expect mse < 0.5 }\n",
               "t.nn:5:19: error: cannot expect this: use accuracy, top_k_accuracy, loss, "
-              "recall[C], precision[C], f1[C] or params(LAYER)\n"
-              "  evaluate { expect auc > 0.5 }\n"
+              "auc, recall[C], precision[C], f1[C], auc[C] or params(LAYER)\n"
+              "  evaluate { expect mse < 0.5 }\n"
               "                    ^~~\n");
   check_fails("evaluate { expect accuracy > high }\n",
               "t.nn:5:30: error: 'threshold' must be a number, not a name\n"
               "  evaluate { expect accuracy > high }\n"
               "                               ^~~~\n");
   check_fails("evaluate { expect recal[Sneaker] > 0.5 }\n",
-              "t.nn:5:19: error: per-class metrics are recall[...], precision[...] and f1[...]\n"
+              "t.nn:5:19: error: per-class metrics are recall[...], precision[...], f1[...] and "
+              "auc[...]\n"
               "  evaluate { expect recal[Sneaker] > 0.5 }\n"
               "                    ^~~~~\n");
   check_fails("evaluate { expect params() == 3 }\n",

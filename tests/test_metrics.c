@@ -253,6 +253,65 @@ START_TEST(test_json_validator_itself) {
 }
 END_TEST
 
+/* ---- ROC AUC ---- */
+
+/* scikit-learn's roc_auc_score docstring example: 0.75. */
+START_TEST(test_auc_sklearn_example) {
+  const float scores[] = {0.1f, 0.4f, 0.35f, 0.8f};
+  const uint8_t positive[] = {0, 0, 1, 1};
+  ck_assert_double_eq_tol(rt_roc_auc(scores, positive, 4), 0.75, 1e-12);
+}
+END_TEST
+
+START_TEST(test_auc_perfect_reversed_ties_undefined) {
+  const float scores[] = {0.2f, 0.3f, 0.7f, 0.9f};
+  const uint8_t up[] = {0, 0, 1, 1}, down[] = {1, 1, 0, 0}, one_kind[] = {1, 1, 1, 1};
+  ck_assert_double_eq(rt_roc_auc(scores, up, 4), 1.0);
+  ck_assert_double_eq(rt_roc_auc(scores, down, 4), 0.0);
+  ck_assert(isnan(rt_roc_auc(scores, one_kind, 4)));
+  /* all scores tied: every positive/negative pair counts one half */
+  const float tied[] = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+  const uint8_t mixed[] = {1, 0, 0, 1, 0};
+  ck_assert_double_eq_tol(rt_roc_auc(tied, mixed, 5), 0.5, 1e-12);
+  /* one tie across the classes: pairs (0.4+, 0.4-) count 1/2: (5 + 0.5) / 6 */
+  const float some[] = {0.1f, 0.4f, 0.4f, 0.9f, 0.2f};
+  const uint8_t pos[] = {0, 1, 0, 1, 0};
+  ck_assert_double_eq_tol(rt_roc_auc(some, pos, 5), 5.5 / 6.0, 1e-12);
+}
+END_TEST
+
+/* One class against the rest over a (4, 3) score matrix, and a binary table. */
+START_TEST(test_auc_columns) {
+  const float scores[4 * 3] = {0.7f, 0.2f, 0.1f,  /* label 0 */
+                               0.3f, 0.6f, 0.1f,  /* label 1 */
+                               0.5f, 0.1f, 0.4f,  /* label 2 */
+                               0.2f, 0.5f, 0.3f}; /* label 1 */
+  const uint8_t labels[4] = {0, 1, 2, 1};
+  double auc[3];
+  rt_roc_auc_columns(auc, scores, labels, NULL, 4, 3);
+  ck_assert_double_eq_tol(auc[0], 1.0, 1e-12);     /* 0.7 above 0.3, 0.5, 0.2 */
+  ck_assert_double_eq_tol(auc[1], 1.0, 1e-12);     /* 0.6, 0.5 above 0.2, 0.1 */
+  ck_assert_double_eq_tol(auc[2], 1.0, 1e-12);     /* 0.4 above 0.1, 0.1, 0.3 */
+  ck_assert_double_eq_tol(rt_mean_defined(auc, 3), 1.0, 1e-12);
+  /* binary targets from a table (3 classes, 1 target: classes 1 and 2 positive) */
+  const uint8_t table[3] = {0, 1, 1};
+  const float probs[4] = {0.2f, 0.9f, 0.1f, 0.6f};
+  double one;
+  rt_roc_auc_columns(&one, probs, labels, table, 4, 1);
+  ck_assert_double_eq_tol(one, 2.0 / 3.0, 1e-12); /* 0.9 and 0.6 beat 0.2; 0.1 loses */
+  RtBinaryStats st;
+  rt_binary_stats(&st, probs, labels, table, 4, 1);
+  ck_assert_int_eq(st.tp, 2);
+  ck_assert_int_eq(st.fn, 1);
+  ck_assert_int_eq(st.tn, 1);
+  ck_assert_int_eq(st.fp, 0);
+  ck_assert_double_eq_tol(st.precision, 1.0, 1e-12);
+  ck_assert_double_eq_tol(st.recall, 2.0 / 3.0, 1e-12);
+  ck_assert_double_eq_tol(st.f1, 0.8, 1e-12);
+  ck_assert_double_eq_tol(st.auc, 2.0 / 3.0, 1e-12);
+}
+END_TEST
+
 /* ---- metrics.json ---- */
 
 static char tmp_dir[256];
@@ -291,7 +350,8 @@ static char *write_example_json(const char *const *names, double loss) {
   struct stat st;
   fill_example(&cm);
   snprintf(path, sizeof path, "%s/metrics.json", tmp_dir);
-  rt_metrics_write_json(path, &cm, names, loss, 0.75, 3);
+  const double auc[3] = {0.9, NAN, 0.7};
+  rt_metrics_write_json(path, &cm, names, loss, 0.75, 3, auc);
   rt_confusion_free(&cm);
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   ck_assert_int_ne(stat(tmp, &st), 0); /* renamed away, nothing left behind */
@@ -312,6 +372,7 @@ START_TEST(test_json_parses_and_has_keys) {
       "\"weighted_avg\": {",  "\"support\": 16}",
       "\"confusion_matrix_normalized\"", "[0.8333333333, 0.1666666667, 0]",
       "\"most_confused\": [\n    {\"true\": \"Trouser\", \"predicted\": \"T-shirt/top\", \"count\": 2}",
+      "\"auc\": {\"macro\": 0.8, \"per_class\": [0.9, null, 0.7]}",
   };
   for (size_t i = 0; i < sizeof expected / sizeof *expected; i++)
     ck_assert_msg(strstr(text, expected[i]), "missing %s in:\n%s", expected[i], text);
@@ -343,7 +404,7 @@ END_TEST
 static void write_json_in_child(const char *path) {
   RtConfusion cm;
   fill_example(&cm);
-  rt_metrics_write_json(path, &cm, NULL, 0.5, 0.75, 1);
+  rt_metrics_write_json(path, &cm, NULL, 0.5, 0.75, 1, NULL);
 }
 
 START_TEST(test_json_full_disk_dies_naming_file) {
@@ -383,6 +444,9 @@ static Suite *metrics_suite(void) {
   tcase_add_test(stats, test_add_out_of_range_dies);
   tcase_add_test(stats, test_most_confused);
   tcase_add_test(stats, test_report_contents);
+  tcase_add_test(stats, test_auc_sklearn_example);
+  tcase_add_test(stats, test_auc_perfect_reversed_ties_undefined);
+  tcase_add_test(stats, test_auc_columns);
   suite_add_tcase(s, stats);
   TCase *json = tcase_create("json");
   tcase_add_checked_fixture(json, setup_tmp_dir, teardown_tmp_dir);

@@ -552,20 +552,23 @@ typedef struct {
   float *logits;              /* (m, c): only for the fused loss */
   int m, c;
   float scale;
+  float smoothing;            /* label smoothing */
 } LossCtx;
 
 static double crossentropy_objective(void *p) {
   LossCtx *l = p;
-  return l->scale * rt_crossentropy_forward(l->probs, l->labels, l->sample_weight, l->m, l->c);
+  return l->scale * rt_crossentropy_forward(l->probs, l->labels, l->sample_weight, l->smoothing,
+                                            l->m, l->c);
 }
 
 static double softmax_xent_objective(void *p) {
   LossCtx *l = p;
   return l->scale *
-         rt_softmax_xent_forward(l->probs, l->logits, l->labels, l->sample_weight, l->m, l->c);
+         rt_softmax_xent_forward(l->probs, l->logits, l->labels, l->sample_weight, l->smoothing,
+                                 l->m, l->c);
 }
 
-/* _i = 0: no sample weights; _i = 1: weights. */
+/* _i bit 0: sample weights; bit 1: label smoothing 0.1. */
 START_TEST(test_crossentropy_backward) {
   enum { M = 6, C = 4 };
   float probs[M * C], weights[M], dprobs[M * C];
@@ -575,11 +578,14 @@ START_TEST(test_crossentropy_backward) {
   fill_uniform(probs, M * C, 0.05f, 0.95f, &rng); /* away from the clip */
   fill_uniform(weights, M, 0.2f, 3.0f, &rng);
   fill_labels(labels, M, C, &rng);
-  LossCtx l = {probs, labels, _i ? weights : NULL, NULL, M, C, 1.0f / M};
+  LossCtx l = {probs, labels, _i & 1 ? weights : NULL, NULL, M, C, 1.0f / M,
+               _i & 2 ? 0.1f : 0.0f};
   rt_fill(dprobs, NAN, M * C);
-  rt_crossentropy_backward(dprobs, probs, labels, l.sample_weight, l.scale, M, C);
-  check_gradient(_i ? "crossentropy backward, weighted" : "crossentropy backward",
-                 crossentropy_objective, &l, probs, dprobs, M * C);
+  rt_crossentropy_backward(dprobs, probs, labels, l.sample_weight, l.smoothing, l.scale, M, C);
+  static const char *const what[] = {"crossentropy backward", "crossentropy backward, weighted",
+                                     "crossentropy backward, smoothed",
+                                     "crossentropy backward, weighted and smoothed"};
+  check_gradient(what[_i], crossentropy_objective, &l, probs, dprobs, M * C);
 }
 END_TEST
 
@@ -588,10 +594,10 @@ START_TEST(test_crossentropy_clip) {
   float probs[3 * 2] = {0.0f, 1.0f, 1.0f, 0.0f, 0.5f, 0.5f}, dprobs[6];
   const uint8_t labels[3] = {0, 0, 1};
   const float weights[3] = {2.0f, 1.0f, 1.0f};
-  double loss = rt_crossentropy_forward(probs, labels, weights, 3, 2);
+  double loss = rt_crossentropy_forward(probs, labels, weights, 0.0f, 3, 2);
   double want = 2.0 * -log((double)1e-7f) - log((double)(1.0f - 1e-7f)) + log(2.0);
   ck_assert_msg(fabs(loss - want) < 1e-6 * want, "clipped loss %.9g, want %.9g", loss, want);
-  rt_crossentropy_backward(dprobs, probs, labels, weights, 0.5f, 3, 2);
+  rt_crossentropy_backward(dprobs, probs, labels, weights, 0.0f, 0.5f, 3, 2);
   const float want_grad[6] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, -0.5f / 0.5f};
   assert_close_f("clipped crossentropy gradient", dprobs, want_grad, 6, 0.0, 0.0);
 }
@@ -608,11 +614,14 @@ START_TEST(test_softmax_xent_backward) {
   fill_uniform(logits, M * C, -3.0f, 3.0f, &rng);
   fill_uniform(weights, M, 0.2f, 3.0f, &rng);
   fill_labels(labels, M, C, &rng);
-  LossCtx l = {probs, labels, _i ? weights : NULL, logits, M, C, 1.0f / M};
+  LossCtx l = {probs, labels, _i & 1 ? weights : NULL, logits, M, C, 1.0f / M,
+               _i & 2 ? 0.1f : 0.0f};
   softmax_xent_objective(&l);
-  rt_softmax_xent_backward(dlogits, probs, labels, l.sample_weight, l.scale, M, C);
-  check_gradient(_i ? "softmax_xent backward, weighted" : "softmax_xent backward",
-                 softmax_xent_objective, &l, logits, dlogits, M * C);
+  rt_softmax_xent_backward(dlogits, probs, labels, l.sample_weight, l.smoothing, l.scale, M, C);
+  static const char *const what[] = {"softmax_xent backward", "softmax_xent backward, weighted",
+                                     "softmax_xent backward, smoothed",
+                                     "softmax_xent backward, weighted and smoothed"};
+  check_gradient(what[_i], softmax_xent_objective, &l, logits, dlogits, M * C);
 }
 END_TEST
 
@@ -625,16 +634,101 @@ START_TEST(test_softmax_xent_forward) {
   rt_rng_seed(&rng, 850);
   fill_uniform(logits, M * C, -3.0f, 3.0f, &rng);
   fill_labels(labels, M, C, &rng);
-  double fused = rt_softmax_xent_forward(probs, logits, labels, NULL, M, C);
+  double fused = rt_softmax_xent_forward(probs, logits, labels, NULL, 0.0f, M, C);
   rt_softmax_forward(probs_unfused, logits, M, C);
-  double unfused = rt_crossentropy_forward(probs_unfused, labels, NULL, M, C);
+  double unfused = rt_crossentropy_forward(probs_unfused, labels, NULL, 0.0f, M, C);
   ck_assert_msg(fabs(fused - unfused) < 1e-5, "fused %.9g vs unfused %.9g", fused, unfused);
+  fused = rt_softmax_xent_forward(probs, logits, labels, NULL, 0.2f, M, C);
+  unfused = rt_crossentropy_forward(probs_unfused, labels, NULL, 0.2f, M, C);
+  ck_assert_msg(fabs(fused - unfused) < 1e-5, "smoothed: fused %.9g vs unfused %.9g", fused,
+                unfused);
   assert_close_f("fused softmax probabilities", probs, probs_unfused, M * C, 1e-7, 1e-6);
 
   float big[2 * 2] = {1000.0f, -1000.0f, 1000.0f, -1000.0f};
   const uint8_t big_labels[2] = {0, 1};
-  double loss = rt_softmax_xent_forward(probs, big, big_labels, NULL, 2, 2);
+  double loss = rt_softmax_xent_forward(probs, big, big_labels, NULL, 0.0f, 2, 2);
   ck_assert_msg(fabs(loss - 2000.0) < 1e-3, "loss of huge logits %.9g, want 2000", loss);
+}
+END_TEST
+
+/* ===== binary cross-entropy ===== */
+
+typedef struct {
+  float *probs, *logits;  /* (m, k) */
+  const float *targets;   /* (m, k) */
+  int m, k;
+  float scale, smoothing;
+} BinaryCtx;
+
+static double binary_xent_objective(void *p) {
+  BinaryCtx *l = p;
+  return l->scale * rt_binary_xent_forward(l->probs, l->targets, l->smoothing, l->m, l->k);
+}
+
+static double sigmoid_xent_objective(void *p) {
+  BinaryCtx *l = p;
+  return l->scale *
+         rt_sigmoid_xent_forward(l->probs, l->logits, l->targets, l->smoothing, l->m, l->k);
+}
+
+static void fill_targets(float *t, int count, RtRng *rng) {
+  for (int i = 0; i < count; i++)
+    t[i] = rt_rng_below(rng, 2) ? 1.0f : 0.0f;
+}
+
+/* _i = 0: plain targets; _i = 1: label smoothing 0.2. */
+START_TEST(test_binary_xent_backward) {
+  enum { M = 5, K = 3 };
+  float probs[M * K], targets[M * K], dprobs[M * K];
+  RtRng rng;
+  rt_rng_seed(&rng, 900 + _i);
+  fill_uniform(probs, M * K, 0.05f, 0.95f, &rng);
+  fill_targets(targets, M * K, &rng);
+  BinaryCtx l = {probs, NULL, targets, M, K, 1.0f / M, _i ? 0.2f : 0.0f};
+  rt_binary_xent_backward(dprobs, probs, targets, l.smoothing, l.scale, M, K);
+  check_gradient(_i ? "binary_xent backward, smoothed" : "binary_xent backward",
+                 binary_xent_objective, &l, probs, dprobs, M * K);
+}
+END_TEST
+
+START_TEST(test_sigmoid_xent_backward) {
+  enum { M = 4, K = 5 };
+  float logits[M * K], probs[M * K], targets[M * K], dlogits[M * K];
+  RtRng rng;
+  rt_rng_seed(&rng, 950 + _i);
+  fill_uniform(logits, M * K, -4.0f, 4.0f, &rng);
+  fill_targets(targets, M * K, &rng);
+  BinaryCtx l = {probs, logits, targets, M, K, 1.0f / M, _i ? 0.2f : 0.0f};
+  sigmoid_xent_objective(&l);
+  rt_sigmoid_xent_backward(dlogits, probs, targets, l.smoothing, l.scale, M, K);
+  check_gradient(_i ? "sigmoid_xent backward, smoothed" : "sigmoid_xent backward",
+                 sigmoid_xent_objective, &l, logits, dlogits, M * K);
+}
+END_TEST
+
+/* The fused loss equals sigmoid then the clipped loss, and stays finite for
+ * huge logits: z = 100 with t = 0 costs 100, z = -100 with t = 0 costs ~0. */
+START_TEST(test_sigmoid_xent_forward) {
+  enum { M = 3, K = 4 };
+  float logits[M * K], probs[M * K], sig[M * K], targets[M * K];
+  RtRng rng;
+  rt_rng_seed(&rng, 990);
+  fill_uniform(logits, M * K, -3.0f, 3.0f, &rng);
+  fill_targets(targets, M * K, &rng);
+  for (int i = 0; i < M * K; i++)
+    sig[i] = 1.0f / (1.0f + expf(-logits[i]));
+  for (int smooth = 0; smooth < 2; smooth++) {
+    double fused = rt_sigmoid_xent_forward(probs, logits, targets, smooth * 0.1f, M, K);
+    double unfused = rt_binary_xent_forward(sig, targets, smooth * 0.1f, M, K);
+    ck_assert_msg(fabs(fused - unfused) < 1e-5, "fused %.9g vs unfused %.9g", fused, unfused);
+  }
+  assert_close_f("fused sigmoid probabilities", probs, sig, M * K, 1e-7, 1e-6);
+  float big[2] = {100.0f, -100.0f}, big_probs[2];
+  const float zero[2] = {0.0f, 0.0f};
+  double loss = rt_sigmoid_xent_forward(big_probs, big, zero, 0.0f, 1, 2);
+  ck_assert_msg(fabs(loss - 50.0) < 1e-4, "loss of huge logits %.9g, want 50 (mean of 100, 0)",
+                loss);
+  ck_assert_int_eq(rt_count_binary_correct(big_probs, zero, 1, 2), 1);
 }
 END_TEST
 
@@ -643,7 +737,7 @@ START_TEST(test_bad_label_dies) {
   ck_assert_ptr_nonnull(freopen("/dev/null", "w", stderr));
   float probs[2] = {0.5f, 0.5f};
   const uint8_t labels[1] = {2};
-  rt_softmax_xent_forward(probs, probs, labels, NULL, 1, 2);
+  rt_softmax_xent_forward(probs, probs, labels, NULL, 0.0f, 1, 2);
 }
 END_TEST
 
@@ -784,13 +878,13 @@ START_TEST(test_torch_weighted_softmax_xent) {
   double want[M * C];
   /* Keras sum_over_batch_size: sum of weighted losses over the batch size. */
   double loss = rt_softmax_xent_forward(probs, tref_xent_logits, tref_xent_labels,
-                                        tref_xent_weights, M, C) / M;
+                                        tref_xent_weights, 0.0f, M, C) / M;
   ck_assert_msg(fabs(loss - tref_xent_loss) < 1e-6 * tref_xent_loss,
                 "weighted loss %.9g, torch %.9g", loss, tref_xent_loss);
   floats_to_doubles(want, tref_xent_probs, M * C);
   assert_close("softmax probabilities vs torch", probs, want, M * C, 1e-7, 1e-5);
-  rt_softmax_xent_backward(dlogits, probs, tref_xent_labels, tref_xent_weights, 1.0f / M, M,
-                           C);
+  rt_softmax_xent_backward(dlogits, probs, tref_xent_labels, tref_xent_weights, 0.0f, 1.0f / M,
+                           M, C);
   floats_to_doubles(want, tref_xent_dlogits, M * C);
   assert_close("weighted dlogits vs torch", dlogits, want, M * C, 1e-7, 1e-5);
 }
@@ -841,10 +935,13 @@ static Suite *ops_suite(void) {
   TCase *losses = tcase_create("softmax and losses");
   tcase_add_test(losses, test_softmax_backward);
   tcase_add_test(losses, test_softmax_forward_stable);
-  tcase_add_loop_test(losses, test_crossentropy_backward, 0, 2);
+  tcase_add_loop_test(losses, test_crossentropy_backward, 0, 4);
   tcase_add_test(losses, test_crossentropy_clip);
-  tcase_add_loop_test(losses, test_softmax_xent_backward, 0, 2);
+  tcase_add_loop_test(losses, test_softmax_xent_backward, 0, 4);
   tcase_add_test(losses, test_softmax_xent_forward);
+  tcase_add_loop_test(losses, test_binary_xent_backward, 0, 2);
+  tcase_add_loop_test(losses, test_sigmoid_xent_backward, 0, 2);
+  tcase_add_test(losses, test_sigmoid_xent_forward);
   tcase_add_exit_test(losses, test_bad_label_dies, 1);
   tcase_add_test(losses, test_argmax_and_count_correct);
   tcase_add_test(losses, test_count_top_k);

@@ -46,7 +46,7 @@ add_test(NAME parser_fuzz
 set_tests_properties(parser_fuzz PROPERTIES TIMEOUT 120)
 
 # ---- end-to-end: build a .nn, check the C and the gradient, train on a subset ----
-foreach(model small_mlp softmax_mlp raw_input smooth_cnn)
+foreach(model small_mlp softmax_mlp raw_input smooth_cnn onehot_mlp binary_mlp)
   add_test(NAME e2e_${model}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
             ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>
@@ -64,11 +64,14 @@ add_test(NAME e2e_relu_cnn
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>
           ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/relu_cnn.nn --no-gradcheck)
-# the unfused graph must compute the same thing
-add_test(NAME e2e_small_mlp_unfused
-  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
-          ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>
-          ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/small_mlp.nn --no-fuse)
+# the unfused graph must compute the same thing (the unfused losses: smoothed
+# categorical, binary)
+foreach(model small_mlp onehot_mlp binary_mlp)
+  add_test(NAME e2e_${model}_unfused
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
+            ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>
+            ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/${model}.nn --no-fuse)
+endforeach()
 # the flagship: its generated C is warning-free and its gradient is right
 add_test(NAME e2e_day5_codegen
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>

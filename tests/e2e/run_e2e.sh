@@ -54,8 +54,14 @@ lines=$(wc -l < out/history.csv)
 [ "$lines" -ge 2 ] || fail "history.csv has $lines lines"
 head -1 out/history.csv | grep -qx "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds" ||
   fail "history.csv header"
-grep -q '"test_accuracy"' out/metrics.json || fail "metrics.json lacks test_accuracy"
-grep -q '"confusion_matrix"' out/metrics.json || fail "metrics.json lacks confusion_matrix"
+if grep -q "labels binary" "$model"; then
+  grep -q '"test_binary_accuracy"' out/metrics.json || fail "metrics.json lacks test_binary_accuracy"
+  grep -q '"targets"' out/metrics.json || fail "metrics.json lacks the per-target stats"
+else
+  grep -q '"test_accuracy"' out/metrics.json || fail "metrics.json lacks test_accuracy"
+  grep -q '"confusion_matrix"' out/metrics.json || fail "metrics.json lacks confusion_matrix"
+  grep -q '"auc": {"macro"' out/metrics.json || fail "metrics.json lacks the ROC AUC"
+fi
 grep -q "^Epoch 1/" train.txt || fail "no per-epoch progress line"
 
 # a schedule: MODEL.lr beside the .nn file lists the rate each epoch must end with
