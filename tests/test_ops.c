@@ -890,6 +890,38 @@ START_TEST(test_torch_weighted_softmax_xent) {
 }
 END_TEST
 
+/* Label smoothing: torch's cross_entropy(label_smoothing=0.1), mean over the batch. */
+START_TEST(test_torch_smoothed_xent) {
+  enum { M = TREF_XENT_M, C = TREF_XENT_C };
+  float probs[M * C], dlogits[M * C];
+  double want[M * C];
+  double loss = rt_softmax_xent_forward(probs, tref_xent_logits, tref_xent_labels, NULL,
+                                        TREF_SMOOTH, M, C) / M;
+  ck_assert_msg(fabs(loss - tref_smooth_loss) < 1e-6 * tref_smooth_loss,
+                "smoothed loss %.9g, torch %.9g", loss, tref_smooth_loss);
+  rt_softmax_xent_backward(dlogits, probs, tref_xent_labels, NULL, TREF_SMOOTH, 1.0f / M, M, C);
+  floats_to_doubles(want, tref_smooth_dlogits, M * C);
+  assert_close("smoothed dlogits vs torch", dlogits, want, M * C, 1e-7, 1e-5);
+}
+END_TEST
+
+/* binary_cross_entropy_with_logits on smoothed targets: loss, probs, dlogits. */
+START_TEST(test_torch_binary_xent) {
+  enum { M = TREF_BXENT_M, K = TREF_BXENT_K };
+  float probs[M * K], dlogits[M * K];
+  double want[M * K];
+  double loss = rt_sigmoid_xent_forward(probs, tref_bxent_logits, tref_bxent_targets,
+                                        TREF_BXENT_SMOOTH, M, K) / M;
+  ck_assert_msg(fabs(loss - tref_bxent_loss) < 1e-6 * tref_bxent_loss,
+                "binary loss %.9g, torch %.9g", loss, tref_bxent_loss);
+  floats_to_doubles(want, tref_bxent_probs, M * K);
+  assert_close("sigmoid probabilities vs torch", probs, want, M * K, 1e-7, 1e-5);
+  rt_sigmoid_xent_backward(dlogits, probs, tref_bxent_targets, TREF_BXENT_SMOOTH, 1.0f / M, M, K);
+  floats_to_doubles(want, tref_bxent_dlogits, M * K);
+  assert_close("binary dlogits vs torch", dlogits, want, M * K, 1e-7, 1e-5);
+}
+END_TEST
+
 START_TEST(test_torch_keras_adam_step) {
   enum { N = TREF_ADAM_COUNT };
   float param[N], m[N], v[N];
@@ -951,6 +983,8 @@ static Suite *ops_suite(void) {
   tcase_add_test(torch, test_torch_dense_relu);
   tcase_add_test(torch, test_torch_weighted_softmax_xent);
   tcase_add_test(torch, test_torch_keras_adam_step);
+  tcase_add_test(torch, test_torch_smoothed_xent);
+  tcase_add_test(torch, test_torch_binary_xent);
   suite_add_tcase(s, torch);
   return s;
 }

@@ -40,4 +40,19 @@ static const float tref_adam_param_after[4] = {0.496338789f, -0.995617795f, 1.99
 static const float tref_adam_m_after[4] = {0.019f, -0.048f, 0.002f, 0.33f};
 static const float tref_adam_v_after[4] = {0.0001099f, 0.0004896f, 1.399e-06f, 0.0522f};
 
+/* categorical cross-entropy from logits, label smoothing, mean over the batch */
+#define TREF_SMOOTH 0.1f
+static const double tref_smooth_loss = 2.0058449300656322;
+static const float tref_smooth_dlogits[4 * 5] = {-0.105917169f, 0.0011777204f, 0.022686622f, 0.0117927851f, 0.0702600414f, 0.0015488822f, 0.211869194f, -0.216812171f, -0.00353874687f, 0.00693284139f, 0.045f, 0.045f, 0.045f, 0.045f, -0.18f, 0.215125366f, -0.00499993266f, -0.00492615617f, -0.200209271f, -0.00499000632f};
+
+/* binary cross-entropy from logits, smoothed targets, mean over k and batch */
+#define TREF_BXENT_M 3
+#define TREF_BXENT_K 4
+#define TREF_BXENT_SMOOTH 0.2f
+static const float tref_bxent_logits[3 * 4] = {1.5f, -0.3f, 2.2f, -1.7f, -0.6f, 0.9f, -2.4f, 0.1f, 3.1f, -1.2f, 0.4f, -0.05f};
+static const float tref_bxent_targets[3 * 4] = {1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 1.0f, 1.0f, 0.0f, 1.0f, 1.0f, 0.0f, 1.0f};
+static const double tref_bxent_loss = 0.73269448706179829;
+static const float tref_bxent_probs[3 * 4] = {0.817574476f, 0.425557483f, 0.900249511f, 0.154465265f, 0.354343694f, 0.710949503f, 0.0831726965f, 0.524979187f, 0.956892745f, 0.231475217f, 0.59868766f, 0.487502604f};
+static const float tref_bxent_dlogits[3 * 4] = {-0.00686879365f, 0.0271297903f, 2.07925734e-05f, 0.00453877209f, 0.0211953078f, -0.0157542081f, -0.068068942f, 0.0354149323f, 0.00474106209f, -0.0557103986f, 0.041557305f, -0.034374783f};
+
 #endif
