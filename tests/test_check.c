@@ -172,6 +172,45 @@ START_TEST(test_validation_sources) {
 }
 END_TEST
 
+/* labels one_hot | binary {name: [classes]}: the targets derived from class ids */
+START_TEST(test_labels) {
+  TestCompile tc;
+  check_ok(&tc, "data d { labels one_hot }\n");
+  ck_assert_int_eq(tc.prog.labels, LABELS_ONE_HOT);
+  ck_assert_int_eq(tc.prog.loss, LOSS_CATEGORICAL_CROSSENTROPY); /* the loss follows */
+  tc_end(&tc);
+  check_ok(&tc, "data d { labels binary {feet: [Sandal, 7, \"Ankle boot\"], bag: [Bag]} }\n");
+  ck_assert_int_eq(tc.prog.labels, LABELS_BINARY);
+  ck_assert_int_eq(tc.prog.loss, LOSS_BINARY_CROSSENTROPY);
+  ck_assert_int_eq(tc.prog.n_outputs, 2);
+  ck_assert_str_eq(tc.prog.output_names[0], "feet");
+  ck_assert(tc.prog.positive[0][5] && tc.prog.positive[0][7] && tc.prog.positive[0][9]);
+  ck_assert(!tc.prog.positive[0][8] && tc.prog.positive[1][8]);
+  tc_end(&tc);
+  check_ok(&tc, "train { loss categorical_crossentropy(label_smoothing=0.1) }\n"
+                "data d { labels one_hot }\n");
+  ck_assert_double_eq_tol(tc.prog.label_smoothing, 0.1, 1e-12);
+  tc_end(&tc);
+  check_fails("data d { labels binary {feet: [Sandal, Sandal]} }\n",
+              "t.nn:5:40: error: class 'Sandal' is listed twice for 'feet'\n"
+              "  data d { labels binary {feet: [Sandal, Sandal]} }\n"
+              "                                         ^~~~~~\n");
+  check_fails("data d { labels binary {feet: [Sandle]} }\n",
+              "t.nn:5:32: error: unknown class 'Sandle'; did you mean \"Sandal\"?\n"
+              "  data d { labels binary {feet: [Sandle]} }\n"
+              "                                 ^~~~~~\n");
+  check_fails("data d { labels onehot }\n",
+              "t.nn:5:17: error: unknown kind of labels 'onehot'; did you mean 'one_hot'?\n"
+              "  data d { labels onehot }\n"
+              "                  ^~~~~~\n");
+  check_fails("train { loss sparse_categorical_crossentropy(label_smoothing=0.1) }\n",
+              "t.nn:5:46: error: sparse_categorical_crossentropy has no argument 'label_smoothing' "
+              "(it takes 'from_logits')\n"
+              "  train { loss sparse_categorical_crossentropy(label_smoothing=0.1) }\n"
+              "                                               ^~~~~~~~~~~~~~~\n");
+}
+END_TEST
+
 START_TEST(test_keep_seed) {
   TestCompile tc;
   check_ok(&tc, "data d { keep train {Sandal: 300} seed 1234 }\n");
@@ -779,6 +818,7 @@ static Suite *check_suite(void) {
   tcase_add_test(settings, test_data_settings);
   tcase_add_test(settings, test_keep_seed);
   tcase_add_test(settings, test_validation_sources);
+  tcase_add_test(settings, test_labels);
   tcase_add_test(settings, test_data_errors);
   tcase_add_test(settings, test_train_settings);
   tcase_add_test(settings, test_bare_loss_and_optimizer_names);
