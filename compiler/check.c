@@ -24,7 +24,11 @@ typedef struct {
 } Checker;
 
 static const char *const SECTION_KINDS[] = {"model", "data", "train", "evaluate"};
-static const char *const MONITOR_NAMES[] = {"loss", "accuracy", "val_loss", "val_accuracy"};
+/* What an epoch logs: loss and accuracy always, the metrics setting's too,
+ * each on the training split and as val_NAME on the validation split. */
+static const char *const EPOCH_METRICS[] = {"loss", "accuracy", "top_k_accuracy", "auc"};
+static const char *const VAL_EPOCH_METRICS[] = {"val_loss", "val_accuracy", "val_top_k_accuracy",
+                                                "val_auc"};
 static const char *const FASHION_CLASSES[] = {"T-shirt/top", "Trouser", "Pullover", "Dress",
                                               "Coat",        "Sandal",  "Shirt",    "Sneaker",
                                               "Bag",         "Ankle boot"};
@@ -109,30 +113,50 @@ static int class_id(Checker *c, const Expr *e, SrcLoc loc) {
   return id;
 }
 
+/* The names monitor= may take, in log order; returns how many. */
+static int monitor_names(const Program *p, const char **names) {
+  bool on[] = {true, true, p->metric_top_k, p->metric_auc};
+  int n = 0;
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < 4; i++)
+      if (on[i])
+        names[n++] = pass ? VAL_EPOCH_METRICS[i] : EPOCH_METRICS[i];
+  return n;
+}
+
 static bool check_monitor(Checker *c, const BoundArg *b, Callback *cb) {
   if (!b->value) {
     cb->monitor = "val_loss"; /* Keras's default */
     return true;
   }
-  int i = arg_choice(c->diag, b, MONITOR_NAMES, COUNT(MONITOR_NAMES));
+  const char *names[8];
+  int n = monitor_names(c->prog, names);
+  int i = arg_choice(c->diag, b, names, n);
   if (i < 0) {
-    diag_note(c->diag, b->value->loc, "the metrics logged each epoch are loss, accuracy, "
-              "val_loss and val_accuracy");
+    char list[256] = "";
+    for (int k = 0; k < n; k++)
+      snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+               k == 0 ? "" : k + 1 == n ? " and " : ", ", names[k]);
+    diag_note(c->diag, b->value->loc, "the metrics logged each epoch are %s", list);
+    const char *name = b->value->text ? b->value->text : "";
+    const char *bare = strncmp(name, "val_", 4) ? name : name + 4;
+    if (!strcmp(bare, "auc") || !strcmp(bare, "top_k_accuracy"))
+      diag_note(c->diag, b->value->loc, "%s is logged with: metrics [accuracy, %s] in the train "
+                "section", name, bare);
     return false;
   }
-  cb->monitor = MONITOR_NAMES[i];
+  cb->monitor = names[i];
   cb->loc = b->value->loc;
   return true;
 }
 
-/* mode=auto: max for accuracy-like names, min otherwise (Keras). */
 static bool check_mode(Checker *c, const BoundArg *b, Callback *cb) {
   static const char *const modes[] = {"auto", "min", "max"};
   int m = b->value ? arg_choice(c->diag, b, modes, 3) : 0;
   if (m < 0)
     return false;
   if (m == 0)
-    cb->mode = strstr(cb->monitor, "acc") ? MODE_MAX : MODE_MIN;
+    cb->mode = strstr(cb->monitor, "acc") || strstr(cb->monitor, "auc") ? MODE_MAX : MODE_MIN;
   else
     cb->mode = m == 1 ? MODE_MIN : MODE_MAX;
   return true;
@@ -738,6 +762,38 @@ static bool train_checkpoint(Checker *c, const Item *it) {
   return true;
 }
 
+/* metrics [accuracy, top_k_accuracy, auc]: what each epoch logs beside the
+ * loss (Keras's compile(metrics=[...])); accuracy is always logged */
+static bool train_metrics(Checker *c, const Item *it) {
+  static const char *const known[] = {"accuracy", "top_k_accuracy", "auc"};
+  Program *p = c->prog;
+  if (!want_values(c, it, 1, "a list, like: metrics [accuracy, top_k_accuracy, auc]"))
+    return false;
+  const Expr *list = it->values->value;
+  if (list->kind != EX_LIST)
+    return diag_error(c->diag, list->loc, "expected a list, like: metrics [accuracy, auc]"), false;
+  for (const Arg *a = list->args; a; a = a->next) {
+    const char *name = a->value->kind == EX_IDENT || a->value->kind == EX_STRING
+                           ? a->value->text : "";
+    int k = 0;
+    while (k < COUNT(known) && strcmp(name, known[k]) != 0)
+      k++;
+    if (k == COUNT(known)) {
+      const char *hint = closest_name(name, known, COUNT(known));
+      diag_error(c->diag, a->loc, "unknown metric '%s'%s%s%s", name,
+                 hint ? "; did you mean '" : " (supported: accuracy, top_k_accuracy, auc)",
+                 hint ? hint : "", hint ? "'?" : "");
+      return false;
+    }
+    if (k == 1 && p->labels == LABELS_BINARY)
+      return diag_error(c->diag, a->loc, "top_k_accuracy ranks classes, but the data section "
+                        "declares binary targets"), false;
+    p->metric_top_k |= k == 1;
+    p->metric_auc |= k == 2;
+  }
+  return true;
+}
+
 /* csv_logger("log.csv", separator=",", append=false): Keras's CSVLogger */
 static bool train_csv_logger(Checker *c, const Item *it) {
   static const char *const names[] = {"filename", "separator", "append"};
@@ -930,7 +986,7 @@ static const SettingRule TRAIN_RULES[] = {
     {"batch_size", train_batch_size}, {"shuffle", train_shuffle},
     {"seed", train_seed},           {"checkpoint", train_checkpoint},
     {"early_stopping", train_early_stopping}, {"reduce_lr_on_plateau", train_reduce_lr},
-    {"csv_logger", train_csv_logger},
+    {"csv_logger", train_csv_logger}, {"metrics", train_metrics},
 };
 
 static bool check_item(Checker *c, const Section *s, const Item *it, const SettingRule *rules,
@@ -958,6 +1014,10 @@ static bool check_item(Checker *c, const Section *s, const Item *it, const Setti
   return false;
 }
 
+static bool is_read_first(const Item *it) {
+  return it->kind == ITEM_SETTING && (!strcmp(it->name, "classes") || !strcmp(it->name, "metrics"));
+}
+
 static bool check_section(Checker *c, const Section *s) {
   const SettingRule *rules = NULL;
   int n = 0;
@@ -971,14 +1031,12 @@ static bool check_section(Checker *c, const Section *s) {
     return diag_error(c->diag, s->name_loc, "only a model section takes inputs ( ... )"), false;
   if (strcmp(s->kind, "data") == 0)
     c->prog->data_name = s->name;
-  /* classes first: keep rules name classes, wherever they are written */
-  for (const Item *it = s->items; it; it = it->next)
-    if (it->kind == ITEM_SETTING && !strcmp(it->name, "classes") && !check_item(c, s, it, rules, n))
-      return false;
-  for (const Item *it = s->items; it; it = it->next)
-    if (!(it->kind == ITEM_SETTING && !strcmp(it->name, "classes")) &&
-        !check_item(c, s, it, rules, n))
-      return false;
+  /* settings others refer to first, wherever they are written: classes
+   * (named by keep rules and labels), metrics (named by monitors) */
+  for (int pass = 0; pass < 2; pass++)
+    for (const Item *it = s->items; it; it = it->next)
+      if (is_read_first(it) == (pass == 0) && !check_item(c, s, it, rules, n))
+        return false;
   return true;
 }
 

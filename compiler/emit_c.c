@@ -1021,7 +1021,12 @@ static void emit_batching(Emitter *e) {
   P("static double train_step(int m, long t) {\n");
   P("  model_forward(m, 1);\n  model_backward(m);\n  optimizer_step(t);\n  return loss_sum;\n}\n\n");
   P("typedef struct {\n  double loss, accuracy, top_k_accuracy; /* top 5 (Keras's k) */\n"
-    "} EvalResult;\n\n");
+    "  double auc; /* macro ROC AUC, when the scores were kept */\n} EvalResult;\n\n");
+  P("/* The macro average of the ROC AUCs of scores (n, N_SCORES) for class labels (n). */\n");
+  P("static double mean_auc(const float *scores, const uint8_t *labels, int n) {\n");
+  P("  double auc[N_SCORES];\n  rt_roc_auc_columns(auc, scores, labels, %s, n, N_SCORES);\n",
+    g->binary ? "TARGET_TABLE" : "NULL");
+  P("  return rt_mean_defined(auc, N_SCORES);\n}\n\n");
   P("/* Loss (unweighted, as Keras) and accuracy over a dataset, dropout off; the\n"
     " * confusion matrix too when cm is not NULL, and every example's scores\n"
     " * (ds->count, N_SCORES) when scores is not NULL. */\n");
@@ -1044,20 +1049,58 @@ static void emit_batching(Emitter *e) {
       "N_CLASSES));\n", labels);
   }
   P("  }\n  int n = ds->count > 0 ? ds->count : 1;\n");
+  P("  double auc = scores ? mean_auc(scores, ds->y, ds->count) : NAN;\n");
   if (g->binary) /* Keras's binary_accuracy: the share of all n * k entries */
-    P("  return (EvalResult){loss / n, (double)correct / ((double)n * N_OUTPUTS), NAN};\n}\n\n");
+    P("  return (EvalResult){loss / n, (double)correct / ((double)n * N_OUTPUTS), NAN, auc};\n"
+      "}\n\n");
   else
-    P("  return (EvalResult){loss / n, (double)correct / n, (double)top_k / n};\n}\n\n");
+    P("  return (EvalResult){loss / n, (double)correct / n, (double)top_k / n, auc};\n}\n\n");
 }
 
-static const char *monitor_expr(const char *name) {
-  if (!strcmp(name, "loss"))
-    return "loss";
-  if (!strcmp(name, "accuracy"))
-    return "accuracy";
-  if (!strcmp(name, "val_loss"))
-    return "val.loss";
-  return "val.accuracy";
+/* One column of the epoch log: its name (history.csv, monitor=) and the C
+ * expression of its value inside fit(). */
+typedef struct {
+  const char *name, *expr;
+} EpochColumn;
+
+/* epoch, loss, accuracy, [top_k_accuracy, auc,] val_..., lr, seconds */
+static int epoch_columns(Emitter *e, EpochColumn *cols) {
+  const Program *p = e->prog;
+  int n = 0;
+  cols[n++] = (EpochColumn){"epoch", "epoch"};
+  for (int pass = 0; pass < 2; pass++) {
+    const char *v = pass ? "val_" : "", *x = pass ? "val." : "";
+    static const char *const names[] = {"loss", "accuracy", "top_k_accuracy", "auc"};
+    bool on[] = {true, true, p->metric_top_k, p->metric_auc};
+    for (int i = 0; i < 4; i++)
+      if (on[i])
+        cols[n++] = (EpochColumn){arena_printf(e->g->arena, "%s%s", v, names[i]),
+                                  arena_printf(e->g->arena, "%s%s", x, names[i])};
+  }
+  cols[n++] = (EpochColumn){"lr", "learning_rate"};
+  cols[n++] = (EpochColumn){"seconds", "seconds"};
+  return n;
+}
+
+static const char *monitor_expr(Emitter *e, const char *name) {
+  EpochColumn cols[16];
+  int n = epoch_columns(e, cols);
+  for (int i = 0; i < n; i++)
+    if (!strcmp(cols[i].name, name))
+      return cols[i].expr;
+  NNC_BUG("monitor '%s' is not logged", name);
+}
+
+/* The epoch line: Keras's "loss: ... - accuracy: ... - val_loss: ..." */
+static void emit_epoch_line(Emitter *e, const EpochColumn *cols, int n) {
+  const Program *p = e->prog;
+  P("    if (!opt->quiet) {\n");
+  P("      printf(\"Epoch %%d/%%d - %%d steps - %%.2fs\", epoch, opt->epochs, steps_per_epoch, "
+    "seconds);\n");
+  for (int i = 1; i < n - 2; i++)
+    if (p->validation != VAL_NONE || strncmp(cols[i].name, "val_", 4) != 0)
+      P("      printf(\" - %s: %%.4f\", %s);\n", cols[i].name, cols[i].expr);
+  P("      printf(\" - lr: %%.1e\\n\", learning_rate);\n    }\n");
 }
 
 static void emit_fit(Emitter *e) {
@@ -1073,14 +1116,27 @@ static void emit_fit(Emitter *e) {
   P("  int *order = rt_malloc(sizeof(int) * (size_t)train->count);\n");
   P("  for (int i = 0; i < train->count; i++)\n    order[i] = i;\n");
   P("  char path[4096];\n  rt_path_join(path, sizeof path, opt->out_dir, \"history.csv\");\n");
-  P("  RtCsvLog history;\n  rt_csv_log_open(&history, path, ',', 0);\n");
-  const Program *prog = e->prog;
-  if (prog->csv_logger) {
-    P("  /* csv_logger: Keras's CSVLogger%s */\n", prog->csv_append ? ", appending" : "");
+  EpochColumn cols[16];
+  int n_cols = epoch_columns(e, cols);
+  P("  static const char *const columns[%d] = {", n_cols);
+  for (int i = 0; i < n_cols; i++)
+    P("%s\"%s\"", i ? ", " : "", cols[i].name);
+  P("};\n");
+  P("  RtCsvLog history;\n  rt_csv_log_open(&history, path, ',', 0, columns, %d);\n", n_cols);
+  if (p->csv_logger) {
+    P("  /* csv_logger: Keras's CSVLogger%s */\n", p->csv_append ? ", appending" : "");
     P("  RtCsvLog csv_log;\n  rt_path_join(path, sizeof path, opt->out_dir, %s);\n",
-      c_string(e, prog->csv_path));
-    P("  rt_csv_log_open(&csv_log, path, %s, %d);\n", c_char(e, prog->csv_separator),
-      prog->csv_append);
+      c_string(e, p->csv_path));
+    P("  rt_csv_log_open(&csv_log, path, %s, %d, columns, %d);\n", c_char(e, p->csv_separator),
+      p->csv_append, n_cols);
+  }
+  if (p->metric_auc) {
+    P("  /* metrics [auc]: every example's scores, to rank them at the end of the epoch */\n");
+    P("  float *epoch_scores = rt_malloc(sizeof(float) * ((size_t)train->count + 1) * "
+      "N_SCORES);\n");
+    P("  uint8_t *epoch_labels = rt_malloc((size_t)train->count + 1);\n");
+    P("  float *val_scores = rt_malloc(sizeof(float) * ((size_t)val_data->count + 1) * "
+      "N_SCORES);\n");
   }
   if (ck->enabled)
     P("  RtMonitor checkpoint;\n  rt_monitor_init(&checkpoint, \"%s\", %s, 0);\n", ck->monitor,
@@ -1095,7 +1151,8 @@ static void emit_fit(Emitter *e) {
   P("  FitResult r = {0, 0, 0};\n");
   P("  int steps_per_epoch = (train->count + BATCH - 1) / BATCH;\n");
   P("  for (int epoch = 1; epoch <= opt->epochs; epoch++) {\n");
-  P("    double t0 = rt_now(), loss = 0, correct = 0, weight = 0;\n");
+  P("    double t0 = rt_now(), loss = 0, correct = 0, weight = 0%s;\n",
+    p->metric_top_k ? ", top_k = 0" : "");
   if (p->shuffle)
     P("    rt_rng_shuffle(&shuffle_rng, order, train->count);\n");
   P("    for (int start = 0; start < train->count; start += BATCH) {\n");
@@ -1117,43 +1174,48 @@ static void emit_fit(Emitter *e) {
     else
       P("      weight += m;\n");
   }
+  if (p->metric_top_k)
+    P("      top_k += rt_count_top_k(batch_scores(), %s, m, N_CLASSES, 5);\n",
+      cn(e, e->g->labels));
+  if (p->metric_auc) {
+    P("      memcpy(epoch_scores + (size_t)start * N_SCORES, batch_scores(), sizeof(float) * "
+      "(size_t)m * N_SCORES);\n");
+    P("      for (int i = 0; i < m; i++)\n        epoch_labels[start + i] = "
+      "train->y[order[start + i]];\n");
+  }
   P("    }\n");
   P("    loss /= train->count;\n    double accuracy = correct / weight;\n");
+  if (p->metric_top_k)
+    P("    double top_k_accuracy = top_k / train->count; /* unweighted */\n");
+  if (p->metric_auc)
+    P("    double auc = mean_auc(epoch_scores, epoch_labels, train->count);\n");
   if (p->validation != VAL_NONE)
-    P("    EvalResult val = evaluate(val_data, NULL, NULL);\n");
+    P("    EvalResult val = evaluate(val_data, NULL, %s);\n", p->metric_auc ? "val_scores" : "NULL");
   else
-    P("    EvalResult val = {NAN, NAN, NAN};\n    (void)val_data;\n");
+    P("    EvalResult val = {NAN, NAN, NAN, NAN};\n    (void)val_data;\n");
   P("    double seconds = rt_now() - t0;\n    r.epochs_run = epoch;\n");
-  P("    rt_csv_log_row(&history, epoch, loss, accuracy, val.loss, val.accuracy, learning_rate, "
-    "seconds);\n");
-  if (prog->csv_logger)
-    P("    rt_csv_log_row(&csv_log, epoch, loss, accuracy, val.loss, val.accuracy, learning_rate, "
-      "seconds);\n");
-  P("    if (!opt->quiet)\n");
-  if (p->validation != VAL_NONE)
-    P("      printf(\"Epoch %%d/%%d - %%d steps - %%.2fs - loss: %%.4f - accuracy: %%.4f - \"\n"
-      "             \"val_loss: %%.4f - val_accuracy: %%.4f - lr: %%.1e\\n\",\n"
-      "             epoch, opt->epochs, steps_per_epoch, seconds, loss, accuracy, val.loss, "
-      "val.accuracy, learning_rate);\n");
-  else /* no validation split: nothing to report for it */
-    P("      printf(\"Epoch %%d/%%d - %%d steps - %%.2fs - loss: %%.4f - accuracy: %%.4f - "
-      "lr: %%.1e\\n\",\n             epoch, opt->epochs, steps_per_epoch, seconds, loss, "
-      "accuracy, learning_rate);\n");
+  P("    const double row[%d] = {", n_cols);
+  for (int i = 0; i < n_cols; i++)
+    P("%s%s", i ? ", " : "", cols[i].expr);
+  P("};\n    rt_csv_log_row(&history, row);\n");
+  if (p->csv_logger)
+    P("    rt_csv_log_row(&csv_log, row);\n");
+  emit_epoch_line(e, cols, n_cols);
   if (ck->enabled) {
     P("    double ck_prev = checkpoint.best;\n");
-    P("    if (rt_monitor_update(&checkpoint, %s, epoch)) {\n", monitor_expr(ck->monitor));
+    P("    if (rt_monitor_update(&checkpoint, %s, epoch)) {\n", monitor_expr(e, ck->monitor));
     P("      RtCheckpointMeta meta = {.epoch = epoch, .step = r.steps, .monitor = %s};\n",
-      monitor_expr(ck->monitor));
+      monitor_expr(e, ck->monitor));
     P("      snprintf(meta.model, sizeof meta.model, \"%%s\", MODEL_NAME);\n");
     P("      rt_checkpoint_save(checkpoint_path, checkpoint_tensors, N_CHECKPOINT_TENSORS, "
       "&meta);\n");
     P("      r.best_epoch = epoch;\n");
     P("      if (!opt->quiet)\n        printf(\"  checkpoint: %s improved from %%.5f to %%.5f, "
-      "saved %%s\\n\", ck_prev, %s, checkpoint_path);\n", ck->monitor, monitor_expr(ck->monitor));
+      "saved %%s\\n\", ck_prev, %s, checkpoint_path);\n", ck->monitor, monitor_expr(e, ck->monitor));
     if (!ck->save_best_only) {
       P("    } else {\n");
       P("      RtCheckpointMeta meta = {.epoch = epoch, .step = r.steps, .monitor = %s};\n",
-        monitor_expr(ck->monitor));
+        monitor_expr(e, ck->monitor));
       P("      snprintf(meta.model, sizeof meta.model, \"%%s\", MODEL_NAME);\n");
       P("      rt_checkpoint_save(checkpoint_path, checkpoint_tensors, N_CHECKPOINT_TENSORS, "
         "&meta);\n      r.best_epoch = epoch;\n");
@@ -1168,7 +1230,7 @@ static void emit_fit(Emitter *e) {
   }
   if (rl->enabled) {
     P("    float reduced = (float)rt_plateau_update(&plateau, %s, epoch, learning_rate);\n",
-      monitor_expr(rl->monitor));
+      monitor_expr(e, rl->monitor));
     P("    if (reduced < learning_rate && !opt->quiet)\n");
     P("      printf(\"Epoch %%d: reduce_lr_on_plateau: %s has not improved for %d epochs, "
       "learning rate %%.2e -> %%.2e\\n\",\n             epoch, learning_rate, reduced);\n",
@@ -1176,7 +1238,7 @@ static void emit_fit(Emitter *e) {
     P("    learning_rate = reduced;\n");
   }
   if (es->enabled) {
-    P("    if (rt_monitor_update(&early, %s, epoch)) {\n", monitor_expr(es->monitor));
+    P("    if (rt_monitor_update(&early, %s, epoch)) {\n", monitor_expr(e, es->monitor));
     if (es->restore_best)
       P("      memcpy(best_params, params, sizeof params);\n");
     P("    } else if (early.wait >= %d) {\n", es->patience);
@@ -1197,8 +1259,10 @@ static void emit_fit(Emitter *e) {
   else if (!ck->enabled)
     P("  r.best_epoch = r.epochs_run;\n");
   P("  rt_csv_log_close(&history);\n");
-  if (e->prog->csv_logger)
+  if (p->csv_logger)
     P("  rt_csv_log_close(&csv_log);\n");
+  if (p->metric_auc)
+    P("  free(epoch_scores);\n  free(epoch_labels);\n  free(val_scores);\n");
   P("  free(order);\n  return r;\n}\n\n");
 }
 

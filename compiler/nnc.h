@@ -352,6 +352,8 @@ typedef struct {
   Callback checkpoint;
   Callback early_stopping;
   Callback reduce_lr;
+  bool metric_top_k;        /* metrics [..., top_k_accuracy]: logged every epoch */
+  bool metric_auc;          /* metrics [..., auc] */
   bool csv_logger;          /* csv_logger(filename, separator=",", append=false) */
   const char *csv_path;     /* relative to the output directory unless absolute */
   char csv_separator;

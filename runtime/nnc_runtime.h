@@ -459,19 +459,24 @@ void rt_plateau_init(RtPlateau *p, const char *name, RtMode mode, double min_del
 double rt_plateau_update(RtPlateau *p, double value, int epoch, double lr);
 
 /* A per-epoch CSV log: history.csv (always, separator ',') and the train
- * section's csv_logger. Columns: epoch,loss,accuracy,val_loss,val_accuracy,
- * lr,seconds. Every row is flushed; a write error dies naming the file. */
+ * section's csv_logger. The columns are the model's: epoch,loss,accuracy,
+ * [top_k_accuracy,auc,]val_loss,val_accuracy,[val_...,]lr,seconds. Every
+ * row is flushed; a write error dies naming the file. */
 typedef struct {
   FILE *f;
   char separator;
+  const char *const *columns;
+  int n_columns;
   char path[4096];
 } RtCsvLog;
 
 /* append != 0: Keras's CSVLogger(append=True), the header only when the file
- * is missing or empty. */
-void rt_csv_log_open(RtCsvLog *log, const char *path, char separator, int append);
-void rt_csv_log_row(RtCsvLog *log, int epoch, double loss, double accuracy, double val_loss,
-                    double val_accuracy, double lr, double seconds);
+ * is missing or empty. columns must outlive the log. */
+void rt_csv_log_open(RtCsvLog *log, const char *path, char separator, int append,
+                     const char *const *columns, int n_columns);
+/* One row: values[i] is column i's (the epoch first, written as a whole
+ * number; "lr" with all its digits; the others with 6 decimals). */
+void rt_csv_log_row(RtCsvLog *log, const double *values);
 void rt_csv_log_close(RtCsvLog *log);
 
 /* Options every generated program accepts; defaults come from the .nn file. */

@@ -104,29 +104,36 @@ static int needs_header(const char *path, int append) {
   return empty;
 }
 
-void rt_csv_log_open(RtCsvLog *log, const char *path, char separator, int append) {
+void rt_csv_log_open(RtCsvLog *log, const char *path, char separator, int append,
+                     const char *const *columns, int n_columns) {
   snprintf(log->path, sizeof log->path, "%s", path);
   log->separator = separator;
+  log->columns = columns;
+  log->n_columns = n_columns;
   int header = needs_header(path, append);
   log->f = fopen(path, append ? "a" : "w");
   if (!log->f)
     rt_die("%s: cannot %s: %s", path, append ? "open for appending" : "create", strerror(errno));
-  if (header) {
-    static const char *const columns[] = {"epoch", "loss", "accuracy", "val_loss",
-                                          "val_accuracy", "lr", "seconds"};
-    for (int i = 0; i < 7; i++)
-      fprintf(log->f, "%s%s", i ? (char[]){separator, 0} : "", columns[i]);
+  for (int i = 0; header && i < n_columns; i++)
+    fprintf(log->f, "%s%s", i ? (char[]){separator, 0} : "", columns[i]);
+  if (header)
     fputc('\n', log->f);
-  }
   csv_log_check(log);
 }
 
-void rt_csv_log_row(RtCsvLog *log, int epoch, double loss, double accuracy, double val_loss,
-                    double val_accuracy, double lr, double seconds) {
-  char s = log->separator;
+void rt_csv_log_row(RtCsvLog *log, const double *values) {
   errno = 0;
-  fprintf(log->f, "%d%c%.6f%c%.6f%c%.6f%c%.6f%c%.9g%c%.6f\n", epoch, s, loss, s, accuracy, s,
-          val_loss, s, val_accuracy, s, lr, s, seconds);
+  for (int i = 0; i < log->n_columns; i++) {
+    if (i)
+      fputc(log->separator, log->f);
+    if (i == 0) /* the epoch */
+      fprintf(log->f, "%d", (int)values[i]);
+    else if (!strcmp(log->columns[i], "lr")) /* the rate's own digits */
+      fprintf(log->f, "%.9g", values[i]);
+    else
+      fprintf(log->f, "%.6f", values[i]);
+  }
+  fputc('\n', log->f);
   csv_log_check(log);
 }
 

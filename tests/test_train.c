@@ -132,13 +132,16 @@ END_TEST
 
 /* ---- history.csv ---- */
 
+static const char *const HISTORY_COLUMNS[] = {"epoch",        "loss", "accuracy", "val_loss",
+                                              "val_accuracy", "lr",   "seconds"};
+
 START_TEST(test_history_csv) {
   char dir[] = "/tmp/nnc_test_train_XXXXXX", path[64];
   ck_assert_ptr_nonnull(mkdtemp(dir));
   snprintf(path, sizeof path, "%s/history.csv", dir);
   RtCsvLog log;
-  rt_csv_log_open(&log, path, ',', 0);
-  rt_csv_log_row(&log, 1, 0.5, 0.8, 0.45, 0.82, 0.001, 1.25);
+  rt_csv_log_open(&log, path, ',', 0, HISTORY_COLUMNS, 7);
+  rt_csv_log_row(&log, (const double[]){1, 0.5, 0.8, 0.45, 0.82, 0.001, 1.25});
   /* Visible before close: each line is flushed. */
   FILE *r = fopen(path, "r");
   char text[512] = {0};
@@ -168,15 +171,15 @@ START_TEST(test_csv_logger_append) {
   snprintf(path, sizeof path, "%s/log.csv", dir);
   RtCsvLog log;
   for (int run = 1; run <= 2; run++) {
-    rt_csv_log_open(&log, path, ';', 1);
-    rt_csv_log_row(&log, run, 0.5, 0.75, 0.25, 0.5, 0.01, 2.0);
+    rt_csv_log_open(&log, path, ';', 1, HISTORY_COLUMNS, 7);
+    rt_csv_log_row(&log, (const double[]){run, 0.5, 0.75, 0.25, 0.5, 0.01, 2.0});
     rt_csv_log_close(&log);
   }
   read_file(path, text, sizeof text);
   ck_assert_str_eq(text, "epoch;loss;accuracy;val_loss;val_accuracy;lr;seconds\n"
                          "1;0.500000;0.750000;0.250000;0.500000;0.01;2.000000\n"
                          "2;0.500000;0.750000;0.250000;0.500000;0.01;2.000000\n");
-  rt_csv_log_open(&log, path, ';', 0);
+  rt_csv_log_open(&log, path, ';', 0, HISTORY_COLUMNS, 7);
   rt_csv_log_close(&log);
   read_file(path, text, sizeof text);
   ck_assert_str_eq(text, "epoch;loss;accuracy;val_loss;val_accuracy;lr;seconds\n");
@@ -187,8 +190,8 @@ END_TEST
 
 static void append_to_full_disk(void) {
   RtCsvLog log;
-  rt_csv_log_open(&log, "/dev/full", ',', 0);
-  rt_csv_log_row(&log, 1, 0.5, 0.8, 0.45, 0.82, 0.001, 1.25);
+  rt_csv_log_open(&log, "/dev/full", ',', 0, HISTORY_COLUMNS, 7);
+  rt_csv_log_row(&log, (const double[]){1, 0.5, 0.8, 0.45, 0.82, 0.001, 1.25});
 }
 
 START_TEST(test_history_full_disk_dies_naming_file) {

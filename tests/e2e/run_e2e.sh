@@ -52,8 +52,13 @@ cat train.txt
 [ ! -e out/best.ckpt.tmp ] || fail "temporary checkpoint left behind"
 lines=$(wc -l < out/history.csv)
 [ "$lines" -ge 2 ] || fail "history.csv has $lines lines"
-head -1 out/history.csv | grep -qx "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds" ||
-  fail "history.csv header"
+header="epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds"
+if grep -q "^ *metrics \[.*top_k_accuracy.*auc" "$model"; then
+  header="epoch,loss,accuracy,top_k_accuracy,auc,val_loss,val_accuracy,val_top_k_accuracy,val_auc,lr,seconds"
+elif grep -q "^ *metrics \[auc\]" "$model"; then
+  header="epoch,loss,accuracy,auc,val_loss,val_accuracy,val_auc,lr,seconds"
+fi
+head -1 out/history.csv | grep -qx "$header" || fail "history.csv header is not $header"
 if grep -q "labels binary" "$model"; then
   grep -q '"test_binary_accuracy"' out/metrics.json || fail "metrics.json lacks test_binary_accuracy"
   grep -q '"targets"' out/metrics.json || fail "metrics.json lacks the per-target stats"
