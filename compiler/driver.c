@@ -124,6 +124,7 @@ static bool run_cc(const DriverOptions *opt, const char *c_path, const char *exe
   argv[n++] = cc;
   argv[n++] = "-O3";
   argv[n++] = "-march=native";
+  argv[n++] = "-fopenmp"; /* the runtime's threads */
   argv[n++] = "-Wall";
   argv[n++] = "-Wextra";
   argv[n++] = "-I" NNC_RUNTIME_INCLUDE;

@@ -1418,6 +1418,7 @@ static void emit_main(Emitter *e) {
   const Program *p = e->prog;
   P("/* ===== main ===== */\n\n");
   P("int main(int argc, char **argv) {\n");
+  P("  rt_blas_init(argv); /* OpenBLAS's fastest kernels for this CPU (may restart once) */\n");
   P("  RtOptions opt = {.epochs = %d, .seed = %ld, .out_dir = \"runs/%s\",\n"
     "                   .data_dir = %s, .limit_train = %d, .limit_test = %d};\n",
     p->epochs, p->seed, e->g->model_name, c_string(e, p->data_dir), p->limit_train,
@@ -1425,6 +1426,8 @@ static void emit_main(Emitter *e) {
   P("  rt_options_parse(&opt, argc, argv, MODEL_NAME);\n");
   P("  setvbuf(stdout, NULL, _IOLBF, 0);\n");
   P("  RtRng init_rng;\n  rt_rng_seed(&init_rng, opt.seed);\n  init_params(&init_rng);\n");
+  P("  if (!opt.quiet)\n    printf(\"threads: %%d (OpenMP; OpenBLAS %%s kernels)\\n\", rt_threads(), "
+    "rt_blas_core());\n");
   P("  RtDataset train, val;\n  prepare_data(&train, &val, &opt);\n");
   P("  rt_rng_seed(&dropout_rng, opt.seed + 2);\n");
   P("  if (opt.gradcheck)\n    return gradcheck(&train);\n");

@@ -77,6 +77,20 @@ void rt_rng_shuffle(RtRng *rng, int *a, int n);
 
 /* ===== rt_ops.c ===== */
 
+/* Threads: one OpenMP pool (OMP_NUM_THREADS, default one per core), OpenBLAS
+ * single-threaded inside it. rt_threads() sets that up on first call and
+ * returns the pool's size; rt_threads_for(work) is 1 for small work. */
+int rt_threads(void);
+int rt_threads_for(double work);
+/* Call first in main: when OpenBLAS did not recognise this CPU and fell
+ * back to its generic SSE3 kernels although the CPU has AVX2 or AVX-512,
+ * restarts the program (same argv) with OPENBLAS_CORETYPE set to the
+ * matching kernels (Haswell, SkylakeX). Setting OPENBLAS_CORETYPE yourself
+ * turns this off. */
+void rt_blas_init(char **argv);
+/* The name of the kernels OpenBLAS runs ("SkylakeX", ...). */
+const char *rt_blas_core(void);
+
 typedef enum {
   RT_ACT_NONE,
   RT_ACT_RELU,

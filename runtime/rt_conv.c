@@ -23,6 +23,7 @@
  * swallow a small variance.
  */
 #include "nnc_runtime.h"
+#include "rt_threads.h"
 
 #include <math.h>
 #include <string.h>
@@ -83,8 +84,8 @@ static inline void add_floats(float *restrict dst, const float *restrict src, si
 
 /* ----- im2col / col2im ----- */
 
-void rt_im2col(float *cols /* (m*oh*ow, kh*kw*c) */, const float *x /* (m, h, w, c) */, int m,
-               const RtWindow *win) {
+static void im2col_rows(float *cols /* (m*oh*ow, kh*kw*c) */, const float *x /* (m, h, w, c) */,
+                        int m, const RtWindow *win) {
   const int h = win->h, w = win->w, c = win->c, oh = win->oh, ow = win->ow;
   const int kh = win->kh, kw = win->kw;
   const size_t span = (size_t)kw * c;        /* one window row: kw pixels */
@@ -117,8 +118,8 @@ void rt_im2col(float *cols /* (m*oh*ow, kh*kw*c) */, const float *x /* (m, h, w,
   }
 }
 
-void rt_col2im(float *dx /* (m, h, w, c) */, const float *dcols /* (m*oh*ow, kh*kw*c) */, int m,
-               const RtWindow *win) {
+static void col2im_rows(float *dx /* (m, h, w, c) */, const float *dcols /* (m*oh*ow, kh*kw*c) */,
+                        int m, const RtWindow *win) {
   const int h = win->h, w = win->w, c = win->c, oh = win->oh, ow = win->ow;
   const int kh = win->kh, kw = win->kw;
   const size_t span = (size_t)kw * c, row_len = (size_t)kh * span, x_row = (size_t)w * c;
@@ -193,9 +194,35 @@ RT_ALWAYS_INLINE void maxpool_forward_body(float *restrict out, const float *res
   }
 }
 
+/* Floats per example of a window's input (h, w, c), output (oh, ow, c) and
+ * im2col rows (oh * ow, kh * kw * c): how a batch slice is addressed. */
+static size_t in_size(const RtWindow *win) { return (size_t)win->h * win->w * win->c; }
+static size_t out_size(const RtWindow *win) { return (size_t)win->oh * win->ow * win->c; }
+static size_t cols_size(const RtWindow *win) {
+  return (size_t)win->oh * win->ow * win->kh * win->kw * win->c;
+}
+
+void rt_im2col(float *cols, const float *x, int m, const RtWindow *win) {
+  size_t xs = in_size(win), cs = cols_size(win);
+  RT_PARALLEL_SLICES(m, (double)m * cs, n0, n1,
+                     im2col_rows(cols + n0 * cs, x + n0 * xs, (int)(n1 - n0), win));
+}
+
+void rt_col2im(float *dx, const float *dcols, int m, const RtWindow *win) {
+  size_t xs = in_size(win), cs = cols_size(win);
+  RT_PARALLEL_SLICES(m, (double)m * cs, n0, n1,
+                     col2im_rows(dx + n0 * xs, dcols + n0 * cs, (int)(n1 - n0), win));
+}
+
+static void maxpool_forward_rows(float *out, const float *x, int m, const RtWindow *win) {
+  RT_POOL_DISPATCH(maxpool_forward_body, out, x, m, win);
+}
+
 void rt_maxpool_forward(float *out /* (m, oh, ow, c) */, const float *x /* (m, h, w, c) */,
                         int m, const RtWindow *win) {
-  RT_POOL_DISPATCH(maxpool_forward_body, out, x, m, win);
+  size_t xs = in_size(win), os = out_size(win);
+  RT_PARALLEL_SLICES(m, (double)m * xs, n0, n1,
+                     maxpool_forward_rows(out + n0 * os, x + n0 * xs, (int)(n1 - n0), win));
 }
 
 RT_ALWAYS_INLINE void maxpool_backward_body(float *restrict dx, const float *restrict dout,
@@ -245,9 +272,17 @@ RT_ALWAYS_INLINE void maxpool_backward_body(float *restrict dx, const float *res
   }
 }
 
+static void maxpool_backward_rows(float *dx, const float *dout, const float *x, int m,
+                                  const RtWindow *win) {
+  RT_POOL_DISPATCH(maxpool_backward_body, dx, dout, x, m, win);
+}
+
 void rt_maxpool_backward(float *dx /* (m, h, w, c) */, const float *dout /* (m, oh, ow, c) */,
                          const float *x /* (m, h, w, c) */, int m, const RtWindow *win) {
-  RT_POOL_DISPATCH(maxpool_backward_body, dx, dout, x, m, win);
+  size_t xs = in_size(win), os = out_size(win);
+  RT_PARALLEL_SLICES(m, (double)m * xs, n0, n1,
+                     maxpool_backward_rows(dx + n0 * xs, dout + n0 * os, x + n0 * xs,
+                                           (int)(n1 - n0), win));
 }
 
 RT_ALWAYS_INLINE void avgpool_forward_body(float *restrict out, const float *restrict x, int m,

@@ -20,11 +20,17 @@
  * so the pre-activation never has to be kept. `alpha` is read only by leaky
  * relu and elu.
  */
+#define _GNU_SOURCE /* setenv, execv, strcasecmp */
 #include "nnc_runtime.h"
+
+#include "rt_threads.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 /* Keras's backend.epsilon(): probabilities are clipped to [eps, 1 - eps]. */
 #define RT_PROB_EPS 1e-7f
@@ -114,11 +120,68 @@ void rt_cast_u8_forward(float *out /* (count) */, const uint8_t *x /* (count) */
  * reduction (a 2x2 convolution on one channel has k = 4): measured on the
  * Fashion-MNIST CNN, such a GEMM ran ~3x slower on two threads than on one.
  * Those run on one thread; every other GEMM gets all of OpenBLAS's threads. */
-static void blas_threads_for(int reduction) {
-  static int all_threads;
-  if (!all_threads)
-    all_threads = openblas_get_num_threads();
-  openblas_set_num_threads(reduction < 32 ? 1 : all_threads);
+/* ----- threads -----
+ * One pool: OpenMP's. OpenBLAS runs single-threaded inside each OpenMP
+ * thread, and every GEMM is split into independent blocks of rows (or
+ * columns) so no thread waits on another's partial sums and the result of
+ * each entry does not depend on the split. Elementwise kernels split the
+ * batch the same way. */
+
+/* OpenBLAS picks its kernels once, when it loads, from the CPU's model
+ * number. A model newer than the library (Debian 12's OpenBLAS 0.3.21 does
+ * not know Intel's model 207, for one) gets the generic "Prescott" SSE3
+ * kernels, ~3x slower than the AVX-512 ones the CPU runs fine. The choice
+ * can only be changed before the library loads, through
+ * OPENBLAS_CORETYPE, so the program restarts itself once with it set. */
+static const char *better_blas_core(void) {
+  const char *core = openblas_get_corename();
+  if (getenv("OPENBLAS_CORETYPE") || !core)
+    return NULL; /* the user chose, or this is not the OpenBLAS we know */
+  static const char *const generic[] = {"prescott", "core2", "nehalem", "katmai", "northwood",
+                                        "banias", "atom", "unknown"};
+  int is_generic = 0;
+  for (size_t i = 0; i < sizeof generic / sizeof generic[0]; i++)
+    is_generic |= !strcasecmp(core, generic[i]);
+  if (!is_generic)
+    return NULL;
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return "Haswell";
+  return NULL;
+}
+
+void rt_blas_init(char **argv) {
+  const char *core = better_blas_core();
+  if (!core)
+    return;
+  setenv("OPENBLAS_CORETYPE", core, 1);
+  fflush(NULL);
+  execv("/proc/self/exe", argv); /* returns only on failure: keep the generic kernels */
+}
+
+const char *rt_blas_core(void) { return openblas_get_corename(); }
+
+int rt_threads(void) {
+  static int threads;
+  if (!threads) {
+    openblas_set_num_threads(1);
+    threads = omp_get_max_threads();
+  }
+  return threads;
+}
+
+/* Threads worth using for about `work` multiply-adds (or element visits). */
+int rt_threads_for(double work) {
+  int t = rt_threads();
+  return work < 65536.0 ? 1 : t;
+}
+
+static inline void part(int total, int parts, int t, int *lo, int *hi) {
+  *lo = (int)((long)total * t / parts);
+  *hi = (int)((long)total * (t + 1) / parts);
 }
 
 /* A weight gradient with a short k (a first convolution on one channel:
@@ -152,9 +215,15 @@ void rt_matmul_forward(float *out /* (m, n) */, const float *x /* (m, k) */,
     rt_fill(out, 0.0f, (size_t)m * n);
     return;
   }
-  blas_threads_for(k);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, x, k, w, n, 0.0f, out,
-              n);
+  int threads = rt_threads_for((double)m * k * n);
+#pragma omp parallel num_threads(threads)
+  { /* rows [r0, r1) of out = the same rows of x . w */
+    int r0, r1;
+    part(m, omp_get_num_threads(), omp_get_thread_num(), &r0, &r1);
+    if (r1 > r0)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, n, k, 1.0f,
+                  x + (size_t)r0 * k, k, w, n, 0.0f, out + (size_t)r0 * n, n);
+  }
 }
 
 void rt_matmul_backward_x(float *dx /* (m, k) */, const float *dout /* (m, n) */,
@@ -165,9 +234,15 @@ void rt_matmul_backward_x(float *dx /* (m, k) */, const float *dout /* (m, n) */
     rt_fill(dx, 0.0f, (size_t)m * k);
     return;
   }
-  blas_threads_for(n);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1.0f, dout, n, w, n, 0.0f, dx,
-              k);
+  int threads = rt_threads_for((double)m * k * n);
+#pragma omp parallel num_threads(threads)
+  { /* rows [r0, r1) of dx = the same rows of dout . w^T */
+    int r0, r1;
+    part(m, omp_get_num_threads(), omp_get_thread_num(), &r0, &r1);
+    if (r1 > r0)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, k, n, 1.0f,
+                  dout + (size_t)r0 * n, n, w, n, 0.0f, dx + (size_t)r0 * k, k);
+  }
 }
 
 void rt_matmul_backward_w(float *dw /* (k, n) */, const float *x /* (m, k) */,
@@ -182,9 +257,22 @@ void rt_matmul_backward_w(float *dw /* (k, n) */, const float *x /* (m, k) */,
     matmul_backward_w_short_k(dw, x, dout, m, k, n);
     return;
   }
-  blas_threads_for(m);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, m, 1.0f, x, k, dout, n, 0.0f, dw,
-              n);
+  int threads = rt_threads_for((double)m * k * n);
+#pragma omp parallel num_threads(threads)
+  { /* dw's rows [r0, r1) (or columns, the longer side): each a whole sum over m */
+    int t = omp_get_thread_num(), parts = omp_get_num_threads(), a0, a1;
+    if (k >= n) {
+      part(k, parts, t, &a0, &a1);
+      if (a1 > a0)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, a1 - a0, n, m, 1.0f, x + a0, k,
+                    dout, n, 0.0f, dw + (size_t)a0 * n, n);
+    } else {
+      part(n, parts, t, &a0, &a1);
+      if (a1 > a0)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, a1 - a0, m, 1.0f, x, k,
+                    dout + a0, n, 0.0f, dw + a0, n);
+    }
+  }
 }
 
 /* ----- dense: bias and activation epilogue ----- */
@@ -200,7 +288,7 @@ void rt_matmul_backward_w(float *dw /* (k, n) */, const float *x /* (m, k) */,
     }                                                                                            \
   }
 
-void rt_bias_act_forward(float *out /* (m, n), in place */, const float *bias /* (n) */,
+static void bias_act_rows(float *out /* (m, n), in place */, const float *bias /* (n) */,
                          int m, int n, RtAct act, float alpha) {
   switch (act) {
   case RT_ACT_NONE:
@@ -240,7 +328,7 @@ void rt_bias_backward(float *db /* (n) */, const float *dout /* (m, n) */, int m
 
 /* ----- activations ----- */
 
-void rt_act_forward(float *out /* (count) */, const float *x /* (count) */, size_t count,
+static void act_forward_span(float *out /* (count) */, const float *x /* (count) */, size_t count,
                     RtAct act, float alpha) {
   switch (act) {
   case RT_ACT_NONE:
@@ -275,7 +363,7 @@ void rt_act_forward(float *out /* (count) */, const float *x /* (count) */, size
   die_bad_act("rt_act_forward", act);
 }
 
-void rt_act_backward(float *dx /* (count) */, const float *dout /* (count) */,
+static void act_backward_span(float *dx /* (count) */, const float *dout /* (count) */,
                      const float *out /* (count): forward output */, size_t count, RtAct act,
                      float alpha) {
   switch (act) {
@@ -313,6 +401,25 @@ void rt_act_backward(float *dx /* (count) */, const float *dout /* (count) */,
 
 /* ----- dropout ----- */
 
+/* ----- the elementwise kernels above, split across the threads ----- */
+
+void rt_bias_act_forward(float *out, const float *bias, int m, int n, RtAct act, float alpha) {
+  RT_PARALLEL_SLICES(m, (double)m * n, r0, r1,
+                     bias_act_rows(out + r0 * n, bias, (int)(r1 - r0), n, act, alpha));
+}
+
+void rt_act_forward(float *out, const float *x, size_t count, RtAct act, float alpha) {
+  RT_PARALLEL_SLICES(count, count, i0, i1,
+                     act_forward_span(out + i0, x + i0, (size_t)(i1 - i0), act, alpha));
+}
+
+void rt_act_backward(float *dx, const float *dout, const float *out, size_t count, RtAct act,
+                     float alpha) {
+  RT_PARALLEL_SLICES(count, count, i0, i1,
+                     act_backward_span(dx + i0, dout + i0, out + i0, (size_t)(i1 - i0), act,
+                                       alpha));
+}
+
 void rt_dropout_forward(float *out /* (count) */, float *mask /* (count) */,
                         const float *x /* (count) */, float rate, size_t count, RtRng *rng) {
   if (!(rate >= 0.0f && rate < 1.0f))
@@ -334,7 +441,7 @@ void rt_dropout_backward(float *dx /* (count) */, const float *dout /* (count) *
 /* out is the activation's output BEFORE dropout. (For relu and leaky relu,
  * whose derivative depends only on the sign of out, the dropped output works
  * too, since mask > 0 wherever it matters; for the others it does not.) */
-void rt_act_dropout_backward(float *dx /* (count) */, const float *dout /* (count) */,
+static void act_dropout_backward_span(float *dx /* (count) */, const float *dout /* (count) */,
                              const float *mask /* (count) */,
                              const float *out /* (count): activation output */, size_t count,
                              RtAct act, float alpha) {
@@ -368,6 +475,13 @@ void rt_act_dropout_backward(float *dx /* (count) */, const float *dout /* (coun
     return;
   }
   die_bad_act("rt_act_dropout_backward", act);
+}
+
+void rt_act_dropout_backward(float *dx, const float *dout, const float *mask, const float *out,
+                             size_t count, RtAct act, float alpha) {
+  RT_PARALLEL_SLICES(count, count, i0, i1,
+                     act_dropout_backward_span(dx + i0, dout + i0, mask + i0, out + i0,
+                                               (size_t)(i1 - i0), act, alpha));
 }
 
 /* ----- elementwise add and gradient accumulation ----- */
