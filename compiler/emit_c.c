@@ -527,7 +527,8 @@ static void emit_backward_node(Emitter *e, const IrNode *n) {
     P("  rt_col2im(%s, %s, m, %s);\n", o, cn(e, a), window_name(e, n));
     break;
   case IR_MAXPOOL_GRAD:
-    P("  rt_maxpool_backward(%s, %s, %s, m, %s);\n", o, cn(e, a), cn(e, b), window_name(e, n));
+    P("  rt_maxpool%s_backward(%s, %s, %s, m, %s);\n", n->act == ACT_RELU ? "_relu" : "", o,
+      cn(e, a), cn(e, b), window_name(e, n));
     break;
   case IR_AVGPOOL_GRAD:
     P("  rt_avgpool_backward(%s, %s, m, %s);\n", o, cn(e, a), window_name(e, n));

@@ -14,6 +14,7 @@
  *   2. matmul + bias_add [+ relu|sigmoid|tanh]
  *        -> matmul with a GEMM epilogue (one pass over the output)
  *   3. dropout_grad + act_grad -> act_dropout_grad (one pass)
+ *   4. max_pool_grad + relu's act_grad -> max_pool_grad[relu] (one pass)
  *
  * Each pattern requires the intermediate values to have no other users,
  * so the rewrite never changes what any remaining node computes.
@@ -151,10 +152,35 @@ static int fuse_act_dropout_grad(Graph *g) {
   return fused;
 }
 
+/* 4. dx = act_grad[relu](max_pool_grad(dy, y), y) -> max_pool_grad[relu](dy, y):
+ *    the max's gradient passes only where the relu output y > 0, one pass */
+static int fuse_maxpool_relu_grad(Graph *g) {
+  int fused = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    IrNode *a = g->nodes[i];
+    if (a->dead || a->op != IR_ACT_GRAD || a->act != ACT_RELU)
+      continue;
+    IrNode *p = a->in[0];
+    if (p->op != IR_MAXPOOL_GRAD || p->act != ACT_NONE || p->in[1] != a->in[1] ||
+        ir_use_count(g, p) != 1)
+      continue;
+    a->op = IR_MAXPOOL_GRAD;
+    a->in[0] = p->in[0];
+    a->in[1] = p->in[1];
+    a->win = p->win;
+    a->layer = p->layer; /* emitted with the pool's backward, using its window */
+    a->fused = "max_pool_grad + relu_grad: the max's gradient where the relu output > 0";
+    p->dead = true;
+    fused++;
+  }
+  return fused;
+}
+
 int fuse(Graph *g) {
   int n = fuse_softmax_xent(g) + fuse_sigmoid_bxent(g);
   n += fuse_gemm_epilogue(g);
   n += fuse_act_dropout_grad(g);
+  n += fuse_maxpool_relu_grad(g);
   ir_compact(g);
   return n;
 }

@@ -237,6 +237,10 @@ void rt_maxpool_forward(float *out, const float *x, int m, const RtWindow *win);
 /* dx (m, h, w, c): each window's dout goes to its (first) max; overwrites dx. */
 void rt_maxpool_backward(float *dx, const float *dout, const float *x, int m,
                          const RtWindow *win);
+/* Fused backward of relu followed by max-pool (x = the relu's output):
+ * rt_maxpool_backward, then dx *= (x > 0), in one pass. */
+void rt_maxpool_relu_backward(float *dx, const float *dout, const float *x, int m,
+                              const RtWindow *win);
 /* out (m, oh, ow, c) = mean over the window's cells inside the image (Keras
  * 'same' average pooling averages only the valid cells). */
 void rt_avgpool_forward(float *out, const float *x, int m, const RtWindow *win);

@@ -225,9 +225,11 @@ void rt_maxpool_forward(float *out /* (m, oh, ow, c) */, const float *x /* (m, h
                      maxpool_forward_rows(out + n0 * os, x + n0 * xs, (int)(n1 - n0), win));
 }
 
+/* relu != 0: the maximum's gradient passes only where x > 0 (the fused
+ * relu gradient of a relu -> max-pool pair; x is then the relu's output). */
 RT_ALWAYS_INLINE void maxpool_backward_body(float *restrict dx, const float *restrict dout,
                                             const float *restrict x, int m, const RtWindow *win,
-                                            const int c) {
+                                            const int relu, const int c) {
   const int h = win->h, w = win->w, oh = win->oh, ow = win->ow;
   const size_t x_row = (size_t)w * c;
   rt_fill(dx, 0.0f, (size_t)m * h * x_row);
@@ -265,7 +267,7 @@ RT_ALWAYS_INLINE void maxpool_backward_body(float *restrict dx, const float *res
               }
             }
           for (int j = 0; j < nj; j++)
-            dxn[at[j] + j0 + j] += g[j0 + j];
+            dxn[at[j] + j0 + j] += relu && !(best[j] > 0.0f) ? 0.0f : g[j0 + j];
         }
       }
     }
@@ -273,16 +275,30 @@ RT_ALWAYS_INLINE void maxpool_backward_body(float *restrict dx, const float *res
 }
 
 static void maxpool_backward_rows(float *dx, const float *dout, const float *x, int m,
-                                  const RtWindow *win) {
-  RT_POOL_DISPATCH(maxpool_backward_body, dx, dout, x, m, win);
+                                  const RtWindow *win, int relu) {
+  if (relu)
+    RT_POOL_DISPATCH(maxpool_backward_body, dx, dout, x, m, win, 1);
+  else
+    RT_POOL_DISPATCH(maxpool_backward_body, dx, dout, x, m, win, 0);
+}
+
+static void maxpool_backward(float *dx, const float *dout, const float *x, int m,
+                             const RtWindow *win, int relu) {
+  size_t xs = in_size(win), os = out_size(win);
+  RT_PARALLEL_SLICES(m, (double)m * xs, n0, n1,
+                     maxpool_backward_rows(dx + n0 * xs, dout + n0 * os, x + n0 * xs,
+                                           (int)(n1 - n0), win, relu));
 }
 
 void rt_maxpool_backward(float *dx /* (m, h, w, c) */, const float *dout /* (m, oh, ow, c) */,
                          const float *x /* (m, h, w, c) */, int m, const RtWindow *win) {
-  size_t xs = in_size(win), os = out_size(win);
-  RT_PARALLEL_SLICES(m, (double)m * xs, n0, n1,
-                     maxpool_backward_rows(dx + n0 * xs, dout + n0 * os, x + n0 * xs,
-                                           (int)(n1 - n0), win));
+  maxpool_backward(dx, dout, x, m, win, 0);
+}
+
+void rt_maxpool_relu_backward(float *dx /* (m, h, w, c) */, const float *dout /* (m, oh, ow, c) */,
+                              const float *x /* (m, h, w, c): relu output */, int m,
+                              const RtWindow *win) {
+  maxpool_backward(dx, dout, x, m, win, 1);
 }
 
 RT_ALWAYS_INLINE void avgpool_forward_body(float *restrict out, const float *restrict x, int m,

@@ -233,8 +233,12 @@ typedef struct {
   uint8_t positive;
 } Scored;
 
+/* Ascending; NaN (a diverged model's score) after every number, so the
+ * order stays total and qsort well defined. */
 static int by_score(const void *a, const void *b) {
   float x = ((const Scored *)a)->score, y = ((const Scored *)b)->score;
+  if (isnan(x) || isnan(y))
+    return isnan(x) - isnan(y);
   return (x > y) - (x < y);
 }
 
@@ -244,7 +248,7 @@ static double auc_of_sorted(const Scored *v, int n) {
   double rank_sum = 0.0;
   long pos = 0;
   for (int i = 0; i < n;) {
-    int j = i;
+    int j = i + 1; /* a NaN equals nothing, itself included: its own group */
     while (j < n && v[j].score == v[i].score)
       j++;
     double rank = 0.5 * ((double)(i + 1) + (double)j); /* ranks i+1 .. j, averaged */

@@ -191,17 +191,20 @@ static inline void part(int total, int parts, int t, int *lo, int *hi) {
 enum { SHORT_REDUCTION = 8 };
 
 /* dw (k, n) = x^T . dout, accumulated row by row while dw stays in cache */
+/* Columns [j0, j1) of dw: each thread owns some of the n columns. */
 static void matmul_backward_w_short_k(float *restrict dw /* (k, n) */,
                                       const float *restrict x /* (m, k) */,
                                       const float *restrict dout /* (m, n) */, int m, int k,
-                                      int n) {
-  rt_fill(dw, 0.0f, (size_t)k * n);
+                                      int n, int j0, int j1) {
+  for (int kk = 0; kk < k; kk++)
+    for (int j = j0; j < j1; j++)
+      dw[(size_t)kk * n + j] = 0.0f;
   for (int i = 0; i < m; i++) {
     const float *xi = x + (size_t)i * k, *d = dout + (size_t)i * n;
     for (int kk = 0; kk < k; kk++) {
       const float a = xi[kk];
       float *restrict row = dw + (size_t)kk * n;
-      for (int j = 0; j < n; j++)
+      for (int j = j0; j < j1; j++)
         row[j] += a * d[j];
     }
   }
@@ -254,7 +257,8 @@ void rt_matmul_backward_w(float *dw /* (k, n) */, const float *x /* (m, k) */,
     return;
   }
   if (k <= SHORT_REDUCTION) {
-    matmul_backward_w_short_k(dw, x, dout, m, k, n);
+    RT_PARALLEL_SLICES(n, (double)m * k * n, j0, j1,
+                       matmul_backward_w_short_k(dw, x, dout, m, k, n, (int)j0, (int)j1));
     return;
   }
   int threads = rt_threads_for((double)m * k * n);
@@ -317,13 +321,20 @@ static void bias_act_rows(float *out /* (m, n), in place */, const float *bias /
 }
 #undef RT_BIAS_ACT_ROWS
 
-void rt_bias_backward(float *db /* (n) */, const float *dout /* (m, n) */, int m, int n) {
-  rt_fill(db, 0.0f, (size_t)n);
+/* Columns [j0, j1) of db, summed over every row. */
+static void bias_backward_columns(float *db, const float *dout, int m, int n, int j0, int j1) {
+  for (int j = j0; j < j1; j++)
+    db[j] = 0.0f;
   for (int i = 0; i < m; i++) {
     const float *row = dout + (size_t)i * n;
-    for (int j = 0; j < n; j++)
+    for (int j = j0; j < j1; j++)
       db[j] += row[j];
   }
+}
+
+void rt_bias_backward(float *db /* (n) */, const float *dout /* (m, n) */, int m, int n) {
+  RT_PARALLEL_SLICES(n, (double)m * n, j0, j1,
+                     bias_backward_columns(db, dout, m, n, (int)j0, (int)j1));
 }
 
 /* ----- activations ----- */

@@ -11,6 +11,7 @@
  * has no bias correction.
  */
 #include "nnc_runtime.h"
+#include "rt_threads.h"
 
 #include <math.h>
 
@@ -25,12 +26,14 @@ void rt_adam_update(float *param /* (count) */, const float *grad /* (count) */,
   float alpha = (float)((double)lr * sqrt(correction2) / correction1);
   float one_minus_beta1 = 1.0f - beta1;
   float one_minus_beta2 = 1.0f - beta2;
-  for (size_t i = 0; i < count; i++) {
-    float g = grad[i];
-    m[i] += (g - m[i]) * one_minus_beta1;
-    v[i] += (g * g - v[i]) * one_minus_beta2;
-    param[i] -= alpha * m[i] / (sqrtf(v[i]) + eps);
-  }
+  RT_PARALLEL_SLICES(count, 4.0 * count, i0, i1, {
+    for (long i = i0; i < i1; i++) {
+      float g = grad[i];
+      m[i] += (g - m[i]) * one_minus_beta1;
+      v[i] += (g * g - v[i]) * one_minus_beta2;
+      param[i] -= alpha * m[i] / (sqrtf(v[i]) + eps);
+    }
+  });
 }
 
 void rt_rmsprop_update(float *param /* (count) */, const float *grad /* (count) */,

@@ -457,6 +457,34 @@ START_TEST(test_avgpool) {
 }
 END_TEST
 
+/* The fused relu -> max-pool backward equals max-pool backward followed by
+ * the relu gradient (x > 0), x being the relu's output. */
+START_TEST(test_maxpool_relu_backward) {
+  const PoolShape *s = &kPoolShapes[_i];
+  RtWindow win = window_make(s->h, s->w, s->c, s->kh, s->kw, s->sh, s->sw, s->same);
+  const int m = POOL_BATCH;
+  const size_t x_count = (size_t)m * s->h * s->w * s->c;
+  const size_t out_count = (size_t)m * win.oh * win.ow * s->c;
+  float *x = new_floats(x_count), *dout = new_floats(out_count);
+  float *want = new_floats(x_count), *got = new_floats(x_count);
+  RtRng rng;
+  rt_rng_seed(&rng, 5000 + _i);
+  fill_uniform(x, x_count, -1.0f, 1.0f, &rng);
+  for (size_t i = 0; i < x_count; i += 3)
+    x[i] = x[i] > 0.0f ? 0.0f : x[i]; /* relu outputs are often exactly 0 */
+  fill_uniform(dout, out_count, -1.0f, 1.0f, &rng);
+  rt_maxpool_backward(want, dout, x, m, &win);
+  for (size_t i = 0; i < x_count; i++)
+    want[i] = x[i] > 0.0f ? want[i] : 0.0f;
+  rt_fill(got, NAN, x_count);
+  rt_maxpool_relu_backward(got, dout, x, m, &win);
+  for (size_t i = 0; i < x_count; i++)
+    ck_assert_msg(got[i] == want[i], "shape %d, dx[%zu]: fused %g, unfused %g", _i, i,
+                  (double)got[i], (double)want[i]);
+  free(x), free(dout), free(want), free(got);
+}
+END_TEST
+
 /* Ties: the whole gradient goes to the first maximum in (ky, kx) order. */
 START_TEST(test_maxpool_ties) {
   RtWindow win = window_make(2, 2, 2, 2, 2, 2, 2, 0);
@@ -821,6 +849,7 @@ static Suite *conv_suite(void) {
   tcase_add_loop_test(pool, test_maxpool, 0, N_POOL_SHAPES);
   tcase_add_loop_test(pool, test_avgpool, 0, N_POOL_SHAPES);
   tcase_add_test(pool, test_maxpool_ties);
+  tcase_add_loop_test(pool, test_maxpool_relu_backward, 0, N_POOL_SHAPES);
   tcase_add_test(pool, test_avgpool_same_corner);
   tcase_add_loop_test(pool, test_global_avgpool, 0, 3);
   suite_add_tcase(s, pool);

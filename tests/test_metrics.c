@@ -280,6 +280,15 @@ START_TEST(test_auc_perfect_reversed_ties_undefined) {
 }
 END_TEST
 
+/* A diverged model's NaN scores: the ranking still ends (NaN ranks last). */
+START_TEST(test_auc_nan_scores) {
+  const float scores[] = {NAN, 0.2f, NAN, 0.9f, 0.1f};
+  const uint8_t positive[] = {1, 0, 0, 1, 0};
+  double auc = rt_roc_auc(scores, positive, 5);
+  ck_assert(auc >= 0.0 && auc <= 1.0);
+}
+END_TEST
+
 /* One class against the rest over a (4, 3) score matrix, and a binary table. */
 START_TEST(test_auc_columns) {
   const float scores[4 * 3] = {0.7f, 0.2f, 0.1f,  /* label 0 */
@@ -447,6 +456,7 @@ static Suite *metrics_suite(void) {
   tcase_add_test(stats, test_auc_sklearn_example);
   tcase_add_test(stats, test_auc_perfect_reversed_ties_undefined);
   tcase_add_test(stats, test_auc_columns);
+  tcase_add_test(stats, test_auc_nan_scores);
   suite_add_tcase(s, stats);
   TCase *json = tcase_create("json");
   tcase_add_checked_fixture(json, setup_tmp_dir, teardown_tmp_dir);
