@@ -1419,7 +1419,7 @@ static void emit_main(Emitter *e) {
   const Program *p = e->prog;
   P("/* ===== main ===== */\n\n");
   P("int main(int argc, char **argv) {\n");
-  P("  rt_blas_init(argv); /* OpenBLAS's fastest kernels for this CPU (may restart once) */\n");
+  P("  rt_init(argv); /* threads and OpenBLAS kernels for this machine (may restart once) */\n");
   P("  RtOptions opt = {.epochs = %d, .seed = %ld, .out_dir = \"runs/%s\",\n"
     "                   .data_dir = %s, .limit_train = %d, .limit_test = %d};\n",
     p->epochs, p->seed, e->g->model_name, c_string(e, p->data_dir), p->limit_train,

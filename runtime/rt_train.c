@@ -167,10 +167,13 @@ static void print_usage(FILE *f, const char *prog, const char *model, const RtOp
           "  --limit-test N    use only the first N test examples (default %d, 0 = all)\n"
           "  --gradcheck       compare analytic gradients with finite differences, then exit\n"
           "  --quiet           print only the final results\n"
-          "  --help            show this help and exit\n",
+          "  --help            show this help and exit\n"
+          "\n"
+          "environment: OMP_NUM_THREADS (threads, now %d), OMP_WAIT_POLICY (default passive),\n"
+          "OPENBLAS_CORETYPE (OpenBLAS kernels, now %s)\n",
           prog, model, def->epochs, (unsigned long long)def->seed,
           def->out_dir ? def->out_dir : "(none)", def->data_dir ? def->data_dir : "(none)",
-          def->limit_train, def->limit_test);
+          def->limit_train, def->limit_test, rt_threads(), rt_blas_core());
 }
 
 /* A command-line error: message, a pointer to --help, exit 2. */
