@@ -82,13 +82,11 @@ void rt_rng_shuffle(RtRng *rng, int *a, int n);
  * returns the pool's size; rt_threads_for(work) is 1 for small work. */
 int rt_threads(void);
 int rt_threads_for(double work);
-/* Call first in main. Both libraries read their settings when they load,
- * so this restarts the program once (same argv) with the environment set:
- * OMP_WAIT_POLICY=passive unless set (idle threads sleep instead of
- * spinning), and, when OpenBLAS did not recognise this CPU and fell back to
- * its generic SSE3 kernels although the CPU has AVX2 or AVX-512,
- * OPENBLAS_CORETYPE=Haswell or SkylakeX. Set either variable yourself to
- * keep your choice; with both set nothing restarts. */
+/* Call first in main: when OpenBLAS did not recognise this CPU and fell
+ * back to its generic SSE3 kernels although the CPU has AVX2 or AVX-512,
+ * restarts the program once (same argv) with OPENBLAS_CORETYPE set to the
+ * matching kernels (Haswell, SkylakeX): OpenBLAS reads it only when it
+ * loads. Setting OPENBLAS_CORETYPE yourself keeps your choice. */
 void rt_init(char **argv);
 /* The name of the kernels OpenBLAS runs ("SkylakeX", ...). */
 const char *rt_blas_core(void);

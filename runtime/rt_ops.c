@@ -155,19 +155,11 @@ static const char *better_blas_core(void) {
 
 void rt_init(char **argv) {
   const char *core = better_blas_core();
-  /* OpenMP threads that spin while waiting for the next kernel take the
-   * core from the thread still working when two vCPUs share one physical
-   * core, as on this project's VMs: measured there, 2 spinning threads
-   * ran the CNN at 0.6x of 1 thread, 2 passive ones at 0.9-1.5x. */
-  int wait_policy = !getenv("OMP_WAIT_POLICY");
-  if (!core && !wait_policy)
+  if (!core)
     return;
-  if (core)
-    setenv("OPENBLAS_CORETYPE", core, 1);
-  if (wait_policy)
-    setenv("OMP_WAIT_POLICY", "passive", 1);
+  setenv("OPENBLAS_CORETYPE", core, 1);
   fflush(NULL);
-  execv("/proc/self/exe", argv); /* returns only on failure: carry on as loaded */
+  execv("/proc/self/exe", argv); /* returns only on failure: keep the generic kernels */
 }
 
 const char *rt_blas_core(void) { return openblas_get_corename(); }

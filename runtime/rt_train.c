@@ -169,7 +169,7 @@ static void print_usage(FILE *f, const char *prog, const char *model, const RtOp
           "  --quiet           print only the final results\n"
           "  --help            show this help and exit\n"
           "\n"
-          "environment: OMP_NUM_THREADS (threads, now %d), OMP_WAIT_POLICY (default passive),\n"
+          "environment: OMP_NUM_THREADS (threads, now %d), OMP_WAIT_POLICY,\n"
           "OPENBLAS_CORETYPE (OpenBLAS kernels, now %s)\n",
           prog, model, def->epochs, (unsigned long long)def->seed,
           def->out_dir ? def->out_dir : "(none)", def->data_dir ? def->data_dir : "(none)",
