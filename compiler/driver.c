@@ -114,8 +114,9 @@ static bool write_c(const Compilation *c, const DriverOptions *opt, const char *
   return true;
 }
 
-/* cc -O3 -march=native ... : the generated program against the runtime */
-static bool run_cc(const DriverOptions *opt, const char *c_path, const char *exe_path) {
+/* cc -O3 [-march=native] ... : the generated program against the runtime */
+static bool run_cc(const DriverOptions *opt, const char *c_path, const char *exe_path,
+                   bool native) {
   const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
   char blas[512];
   snprintf(blas, sizeof blas, "%s", NNC_BLAS_LIBS);
@@ -123,7 +124,8 @@ static bool run_cc(const DriverOptions *opt, const char *c_path, const char *exe
   int n = 0;
   argv[n++] = cc;
   argv[n++] = "-O3";
-  argv[n++] = "-march=native";
+  if (native)
+    argv[n++] = "-march=native";
   argv[n++] = "-fopenmp"; /* the runtime's threads */
   argv[n++] = "-Wall";
   argv[n++] = "-Wextra";
@@ -150,11 +152,25 @@ static bool run_cc(const DriverOptions *opt, const char *c_path, const char *exe
   }
   int status;
   if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (native)
+      return false; /* the caller retries without -march=native */
     fprintf(opt->err, "nnc: error: the C compiler failed on '%s' (this is a bug in nnc)\n",
             c_path);
     return false;
   }
   return true;
+}
+
+/* Tuned for this machine's CPU unless --portable; a C compiler that rejects
+ * -march=native (another architecture, an old compiler) gets a second try
+ * without it. */
+static bool compile_program(const DriverOptions *opt, const char *c_path, const char *exe) {
+  if (opt->portable)
+    return run_cc(opt, c_path, exe, false);
+  if (run_cc(opt, c_path, exe, true))
+    return true;
+  fprintf(opt->err, "nnc: note: compiling with -march=native failed; trying again without it\n");
+  return run_cc(opt, c_path, exe, false);
 }
 
 int driver_build(const DriverOptions *opt) {
@@ -165,7 +181,7 @@ int driver_build(const DriverOptions *opt) {
   }
   char *c_path = opt->c_path ? strdup(opt->c_path) : derived_path(opt->input_path, ".c");
   char *exe = opt->exe_path ? strdup(opt->exe_path) : derived_path(opt->input_path, "");
-  bool ok = write_c(&c, opt, c_path) && (opt->emit_only || run_cc(opt, c_path, exe));
+  bool ok = write_c(&c, opt, c_path) && (opt->emit_only || compile_program(opt, c_path, exe));
   if (ok && !opt->emit_only)
     fprintf(stderr, "nnc: wrote %s and %s\n", c_path, exe);
   else if (ok)

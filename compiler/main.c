@@ -2,6 +2,7 @@
  * main.c — the nnc command line.
  *
  *   nnc build FILE.nn [-o EXE] [--emit-c FILE.c] [--emit-only] [--dump-ir=PASS] [--no-fuse]
+ *                     [--portable]
  *   nnc run   FILE.nn [-- PROGRAM-OPTIONS]      build, then run the program
  *   nnc check FILE.nn [--dump-ir=PASS]          run every pass, write nothing
  *   nnc summary FILE.nn                          Keras-style parameter table
@@ -32,6 +33,7 @@ static void usage(FILE *f) {
           "  --dump-ir=PASS     print the IR after PASS: build, shape, autodiff, fuse,\n"
           "                     memplan, or all\n"
           "  --no-fuse          skip the fusion pass\n"
+          "  --portable         compile the program for any x86-64 (no -march=native)\n"
           "  --version, --help\n");
 }
 
@@ -59,6 +61,8 @@ static int parse_options(DriverOptions *opt, int argc, char **argv, int *rest) {
       }
     } else if (!strcmp(a, "--no-fuse")) {
       opt->no_fuse = true;
+    } else if (!strcmp(a, "--portable")) {
+      opt->portable = true;
     } else if (a[0] == '-' || opt->input_path) {
       fprintf(stderr, "nnc: error: unexpected argument '%s'\n", a);
       usage(stderr);

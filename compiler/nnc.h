@@ -630,6 +630,7 @@ typedef struct {
   bool no_fuse;
   bool summary_only;
   bool emit_only;        /* write C, do not run cc */
+  bool portable;         /* compile without -march=native */
   FILE *err;             /* diagnostics stream */
 } DriverOptions;
 
