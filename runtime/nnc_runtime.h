@@ -82,6 +82,8 @@ void rt_rng_shuffle(RtRng *rng, int *a, int n);
  * returns the pool's size; rt_threads_for(work) is 1 for small work. */
 int rt_threads(void);
 int rt_threads_for(double work);
+/* Use n threads from now on (tests compare thread counts with it). */
+void rt_set_threads(int n);
 /* Call first in main: when OpenBLAS did not recognise this CPU and fell
  * back to its generic SSE3 kernels although the CPU has AVX2 or AVX-512,
  * restarts the program once (same argv) with OPENBLAS_CORETYPE set to the
@@ -135,7 +137,10 @@ void rt_act_backward(float *dx, const float *dout, const float *out, size_t coun
                      float alpha);
 
 /* Inverted dropout (training): mask[i] = 0 with probability rate, else
- * 1 / (1 - rate); out = x * mask. out may equal x. */
+ * 1 / (1 - rate); out = x * mask. out may equal x. The mask is drawn in
+ * chunks of RT_DROPOUT_CHUNK values, each from its own stream seeded by one
+ * draw of rng and the chunk's index, so it does not depend on the threads. */
+#define RT_DROPOUT_CHUNK 4096
 void rt_dropout_forward(float *out, float *mask, const float *x, float rate, size_t count,
                         RtRng *rng);
 /* dx = dout * mask. dx may equal dout. */

@@ -116,16 +116,13 @@ void rt_cast_u8_forward(float *out /* (count) */, const uint8_t *x /* (count) */
 
 /* ----- dense: matmul ----- */
 
-/* OpenBLAS's threads cost more than they save on a GEMM with a short
- * reduction (a 2x2 convolution on one channel has k = 4): measured on the
- * Fashion-MNIST CNN, such a GEMM ran ~3x slower on two threads than on one.
- * Those run on one thread; every other GEMM gets all of OpenBLAS's threads. */
 /* ----- threads -----
  * One pool: OpenMP's. OpenBLAS runs single-threaded inside each OpenMP
  * thread, and every GEMM is split into independent blocks of rows (or
- * columns) so no thread waits on another's partial sums and the result of
- * each entry does not depend on the split. Elementwise kernels split the
- * batch the same way. */
+ * columns), so no thread waits on another's partial sums. (OpenBLAS's own
+ * threads, used before, cost more than they saved on the CNN's thin GEMMs
+ * and yielded ~30% of the time.) Elementwise kernels split the batch the
+ * same way. */
 
 /* OpenBLAS picks its kernels once, when it loads, from the CPU's model
  * number. A model newer than the library (Debian 12's OpenBLAS 0.3.21 does
@@ -164,13 +161,19 @@ void rt_init(char **argv) {
 
 const char *rt_blas_core(void) { return openblas_get_corename(); }
 
+static int pool_threads; /* 0 until rt_threads() or rt_set_threads() */
+
 int rt_threads(void) {
-  static int threads;
-  if (!threads) {
+  if (!pool_threads) {
     openblas_set_num_threads(1);
-    threads = omp_get_max_threads();
+    pool_threads = omp_get_max_threads();
   }
-  return threads;
+  return pool_threads;
+}
+
+void rt_set_threads(int n) {
+  rt_threads();
+  pool_threads = n > 0 ? n : 1;
 }
 
 /* Threads worth using for about `work` multiply-adds (or element visits). */
@@ -435,12 +438,24 @@ void rt_dropout_forward(float *out /* (count) */, float *mask /* (count) */,
                         const float *x /* (count) */, float rate, size_t count, RtRng *rng) {
   if (!(rate >= 0.0f && rate < 1.0f))
     rt_die("rt_dropout_forward: rate must be in [0, 1), got %g", (double)rate);
-  float keep_scale = 1.0f / (1.0f - rate);
-  /* The random draw is serial; the multiply below is a separate, vectorized loop. */
-  for (size_t i = 0; i < count; i++)
-    mask[i] = rt_rng_uniform(rng) < rate ? 0.0f : keep_scale;
-  for (size_t i = 0; i < count; i++)
-    out[i] = x[i] * mask[i];
+  const float keep_scale = 1.0f / (1.0f - rate);
+  /* Fixed chunks, each with its own stream seeded from one 64-bit draw of
+   * rng and the chunk's index: threads take whole chunks, so the mask is
+   * the same whatever the number of threads. */
+  const uint64_t base = (uint64_t)rt_rng_u32(rng) << 32 | rt_rng_u32(rng);
+  const long chunks = (long)((count + RT_DROPOUT_CHUNK - 1) / RT_DROPOUT_CHUNK);
+  RT_PARALLEL_SLICES(chunks, count, c0, c1, {
+    for (long c = c0; c < c1; c++) {
+      RtRng chunk_rng;
+      rt_rng_seed(&chunk_rng, base + (uint64_t)c * 0x9E3779B97F4A7C15ull);
+      size_t i0 = (size_t)c * RT_DROPOUT_CHUNK, i1 = i0 + RT_DROPOUT_CHUNK;
+      i1 = i1 < count ? i1 : count;
+      for (size_t i = i0; i < i1; i++)
+        mask[i] = rt_rng_uniform(&chunk_rng) < rate ? 0.0f : keep_scale;
+      for (size_t i = i0; i < i1; i++) /* a separate loop, vectorized */
+        out[i] = x[i] * mask[i];
+    }
+  });
 }
 
 void rt_dropout_backward(float *dx /* (count) */, const float *dout /* (count) */,

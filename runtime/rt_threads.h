@@ -3,10 +3,12 @@
  *
  * Work is split into one contiguous slice per OpenMP thread: a kernel over
  * a batch runs its serial body on rows [lo, hi), an elementwise kernel on
- * elements [lo, hi). Slices never share an output element, so each value
- * is computed exactly as the serial kernel computes it, whatever the
- * number of threads. Small work runs on the calling thread alone
- * (rt_threads_for).
+ * elements [lo, hi). Slices never share an output element, so no result
+ * depends on timing, and a serial body's values are exactly what the
+ * serial kernel computes, whatever the number of threads (an OpenBLAS call
+ * on a block may round differently from one on the whole: GEMMs agree
+ * across thread counts only to rounding). Small work runs on the calling
+ * thread alone (rt_threads_for).
  */
 #ifndef RT_THREADS_H
 #define RT_THREADS_H
@@ -18,21 +20,22 @@ static inline void rt_slice(long total, int parts, int t, long *lo, long *hi) {
   *hi = total * (t + 1) / parts;
 }
 
-/* Runs STMT once per slice [lo, hi) of [0, total), in parallel when `work`
- * (element visits or multiply-adds) is worth it. */
-#define RT_PARALLEL_SLICES(total, work, lo, hi, STMT)                                           \
+/* Runs the statement (the last argument; it may contain commas) once per
+ * slice [lo, hi) of [0, total), in parallel when `work` (element visits or
+ * multiply-adds) is worth it. */
+#define RT_PARALLEL_SLICES(total, work, lo, hi, ...)                                           \
   do {                                                                                           \
     long total_ = (long)(total);                                                                 \
     int threads_ = rt_threads_for((double)(work));                                               \
     if (threads_ <= 1) {                                                                         \
       long lo = 0, hi = total_;                                                                  \
-      STMT;                                                                                      \
+      __VA_ARGS__;                                                                               \
     } else {                                                                                     \
       _Pragma("omp parallel num_threads(threads_)") {                                            \
         long lo, hi;                                                                             \
         rt_slice(total_, omp_get_num_threads(), omp_get_thread_num(), &lo, &hi);                 \
         if (hi > lo) {                                                                           \
-          STMT;                                                                                  \
+          __VA_ARGS__;                                                                           \
         }                                                                                        \
       }                                                                                          \
     }                                                                                            \

@@ -497,11 +497,68 @@ START_TEST(test_dropout_statistics) {
   double kept_frac = (double)kept / count; /* sd 0.001: allow 10 sd */
   ck_assert_msg(fabs(kept_frac - (1.0 - rate)) < 0.01, "kept %.4f of units, want %.2f",
                 kept_frac, 1.0 - rate);
+  /* the same rng state gives the same mask whatever the number of threads */
+  float *mask1 = new_floats(count);
+  RtRng a, b;
+  rt_rng_seed(&a, 77);
+  rt_rng_seed(&b, 77);
+  int threads = rt_threads();
+  rt_set_threads(1);
+  rt_dropout_forward(out, mask, x, rate, count, &a);
+  rt_set_threads(3);
+  rt_dropout_forward(out, mask1, x, rate, count, &b);
+  rt_set_threads(threads);
+  ck_assert_int_eq(memcmp(mask, mask1, count * sizeof(float)), 0);
+  free(mask1);
   /* rate 0: everything kept, unscaled; in place (out == x) works. */
   rt_dropout_forward(x, mask, x, 0.0f, count, &rng);
   for (size_t i = 0; i < count; i++)
     ck_assert_float_eq(mask[i], 1.0f);
   free(x), free(out), free(mask);
+}
+END_TEST
+
+/* ===== threads ===== */
+
+/* The GEMMs split into row or column blocks, never into partial sums. A
+ * block may round differently from the whole GEMM (OpenBLAS picks its
+ * blocking by shape), so: the same thread count gives the same bits, and
+ * any thread count agrees with one thread to float rounding. Shapes big
+ * enough to split, with k >= n and k < n weight gradients. */
+enum { TM = 96, TK = 70, TN = 40 };
+typedef struct {
+  float out[TM * TN], dx[TM * TK], dw[TK * TN], wide[TN * TK];
+} GemmResults;
+
+static void gemms_on_threads(GemmResults *r, int threads, const float *x, const float *w,
+                             const float *d, const float *xn) {
+  int saved = rt_threads();
+  rt_set_threads(threads);
+  rt_matmul_forward(r->out, x, w, TM, TK, TN);
+  rt_matmul_backward_x(r->dx, d, w, TM, TK, TN);
+  rt_matmul_backward_w(r->dw, x, d, TM, TK, TN);    /* k = 70 >= n = 40: rows of dw */
+  rt_matmul_backward_w(r->wide, xn, x, TM, TN, TK); /* k = 40 < n = 70: columns */
+  rt_set_threads(saved);
+}
+
+START_TEST(test_matmul_threads) {
+  static float x[TM * TK], w[TK * TN], d[TM * TN], xn[TM * TN];
+  static GemmResults one, three, again;
+  RtRng rng;
+  rt_rng_seed(&rng, 1234);
+  fill_uniform(x, TM * TK, -1.0f, 1.0f, &rng);
+  fill_uniform(w, TK * TN, -1.0f, 1.0f, &rng);
+  fill_uniform(d, TM * TN, -1.0f, 1.0f, &rng);
+  fill_uniform(xn, TM * TN, -1.0f, 1.0f, &rng);
+  gemms_on_threads(&one, 1, x, w, d, xn);
+  gemms_on_threads(&three, 3, x, w, d, xn);
+  gemms_on_threads(&again, 3, x, w, d, xn);
+  ck_assert_int_eq(memcmp(&three, &again, sizeof three), 0);
+  assert_close_f("forward, 3 threads vs 1", three.out, one.out, TM * TN, 1e-5, 1e-5);
+  assert_close_f("dx, 3 threads vs 1", three.dx, one.dx, TM * TK, 1e-5, 1e-5);
+  assert_close_f("dw (row blocks), 3 threads vs 1", three.dw, one.dw, TK * TN, 1e-5, 1e-5);
+  assert_close_f("dw (column blocks), 3 threads vs 1", three.wide, one.wide, TN * TK, 1e-5,
+                 1e-5);
 }
 END_TEST
 
@@ -963,6 +1020,10 @@ static Suite *ops_suite(void) {
   tcase_add_test(elementwise, test_cast_fill_add_accumulate);
   tcase_add_test(elementwise, test_glorot_uniform);
   suite_add_tcase(s, elementwise);
+
+  TCase *threads = tcase_create("threads");
+  tcase_add_test(threads, test_matmul_threads);
+  suite_add_tcase(s, threads);
 
   TCase *losses = tcase_create("softmax and losses");
   tcase_add_test(losses, test_softmax_backward);
