@@ -595,9 +595,10 @@ static bool schedule_piecewise(Checker *c, const Expr *call) {
   if (nv != n + 1)
     return diag_error(c->diag, b[1].loc, "'values' needs one more entry than 'boundaries' "
                       "(%d boundaries, so %d values; got %d)", n, n + 1, nv), false;
-  for (int i = 0; i < n; i++) {
+  const Arg *entry = b[0].value->args;
+  for (int i = 0; i < n; i++, entry = entry->next) {
     if (i > 0 && steps[i] <= steps[i - 1])
-      return diag_error(c->diag, b[0].loc, "'boundaries' must increase (%.0f after %.0f)",
+      return diag_error(c->diag, entry->loc, "'boundaries' must increase (%.0f after %.0f)",
                         steps[i], steps[i - 1]), false;
     p->boundaries[i] = (long)steps[i];
   }
