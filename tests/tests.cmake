@@ -85,3 +85,8 @@ add_test(NAME summary_seed_models
 add_test(NAME models_codegen_warning_free
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_models_codegen.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/runtime ${CMAKE_CURRENT_SOURCE_DIR}/models)
+
+# ---- nnc build: a C compiler without -march=native, and --portable ----
+add_test(NAME build_portable_fallback
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_portable_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/small_mlp.nn)
