@@ -405,6 +405,16 @@ static void json_class_name(FILE *f, const char *const *names, int c) {
 }
 
 /* {"precision": .., "recall": .., "f1": .., "support": ..} with an optional name. */
+/* "precision": P, "recall": R, "f1": F */
+static void json_prf(FILE *f, double precision, double recall, double f1) {
+  fputs("\"precision\": ", f);
+  json_number(f, precision);
+  fputs(", \"recall\": ", f);
+  json_number(f, recall);
+  fputs(", \"f1\": ", f);
+  json_number(f, f1);
+}
+
 static void json_stats(FILE *f, const RtClassStats *s, const char *const *names, int c) {
   fputc('{', f);
   if (c >= 0) {
@@ -412,12 +422,7 @@ static void json_stats(FILE *f, const RtClassStats *s, const char *const *names,
     json_class_name(f, names, c);
     fputs(", ", f);
   }
-  fputs("\"precision\": ", f);
-  json_number(f, s->precision);
-  fputs(", \"recall\": ", f);
-  json_number(f, s->recall);
-  fputs(", \"f1\": ", f);
-  json_number(f, s->f1);
+  json_prf(f, s->precision, s->recall, s->f1);
   fprintf(f, ", \"support\": %ld}", s->support);
 }
 
@@ -556,13 +561,9 @@ void rt_metrics_write_json(const char *path, const RtConfusion *cm,
 static void json_binary_target(FILE *f, const RtBinaryStats *s, const char *name) {
   fputs("{\"name\": ", f);
   json_string(f, name);
-  fprintf(f, ", \"tp\": %ld, \"fp\": %ld, \"fn\": %ld, \"tn\": %ld, \"precision\": ", s->tp,
-          s->fp, s->fn, s->tn);
-  json_number(f, s->precision);
-  fputs(", \"recall\": ", f);
-  json_number(f, s->recall);
-  fputs(", \"f1\": ", f);
-  json_number(f, s->f1);
+  fprintf(f, ", \"tp\": %ld, \"fp\": %ld, \"fn\": %ld, \"tn\": %ld, ", s->tp, s->fp, s->fn,
+          s->tn);
+  json_prf(f, s->precision, s->recall, s->f1);
   fputs(", \"auc\": ", f);
   json_number(f, s->auc);
   fputs("}", f);
