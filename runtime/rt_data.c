@@ -186,8 +186,8 @@ void rt_dataset_load_idx_files(RtDataset *out, const char *images_path, const ch
 
 /* "<dir>/<split>-<kind>-ubyte.gz" if it exists, else the uncompressed name
  * if that exists, else the .gz name (so the "not found" error names it). */
-static void find_split_file(char *buf, size_t size, const char *dir, const char *split,
-                            const char *kind) {
+void rt_idx_split_path(char *buf, size_t size, const char *dir, const char *split,
+                       const char *kind) {
   char name[256];
   if ((size_t)snprintf(name, sizeof name, "%s-%s-ubyte.gz", split, kind) >= sizeof name)
     rt_die("%s: split name too long", split);
@@ -203,8 +203,8 @@ static void find_split_file(char *buf, size_t size, const char *dir, const char 
 
 void rt_dataset_load_idx(RtDataset *out, const char *dir, const char *split) {
   char images_path[4096], labels_path[4096];
-  find_split_file(images_path, sizeof images_path, dir, split, "images-idx3");
-  find_split_file(labels_path, sizeof labels_path, dir, split, "labels-idx1");
+  rt_idx_split_path(images_path, sizeof images_path, dir, split, "images-idx3");
+  rt_idx_split_path(labels_path, sizeof labels_path, dir, split, "labels-idx1");
   rt_dataset_load_idx_files(out, images_path, labels_path);
 }
 
