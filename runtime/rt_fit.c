@@ -215,7 +215,7 @@ static int stop_on_nan(Fit *f, int epoch, double loss_sum) {
   fprintf(stderr,
           "error: epoch %d, step %ld: the loss is %g; training stopped (terminate_on_nan) with "
           "the weights of the last finite step%s%s\n",
-          epoch, f->r.steps, loss_sum, f->config->checkpoint.enabled ? "; kept " : "",
+          epoch, f->r.steps + 1, loss_sum, f->config->checkpoint.enabled ? "; kept " : "",
           f->config->checkpoint.enabled ? f->run->checkpoint_path : "");
   f->r.stopped_on_nan = 1;
   return 1;

@@ -2,7 +2,7 @@
  * rt_gradcheck.c — --gradcheck: the whole backward pass of the generated
  * model against central differences of its forward pass.
  *
- * On the first (up to) 16 training examples, the analytic gradient of the
+ * On the first (up to) 16 training examples (at most one batch), the analytic gradient of the
  * mean batch loss is compared at 12 random entries of every trainable
  * tensor with (loss(p + h) - loss(p - h)) / 2h. Dropout draws the same mask
  * for every evaluation (its stream is reseeded before each forward pass).
@@ -43,6 +43,7 @@ static double relative_error(double a, double b) {
 int rt_gradcheck(const RtRun *run, const RtDataset *train) {
   const RtModel *model = run->model;
   int m = train->count < GRADCHECK_EXAMPLES ? train->count : GRADCHECK_EXAMPLES;
+  m = m < model->batch ? m : model->batch; /* the batch block holds no more */
   int idx[GRADCHECK_EXAMPLES];
   for (int i = 0; i < m; i++)
     idx[i] = i;
