@@ -92,3 +92,8 @@ add_test(NAME models_codegen_warning_free
 add_test(NAME build_portable_fallback
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_portable_test.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/small_mlp.nn)
+
+# the generated program's run-time guards: terminate_on_nan, empty validation
+add_test(NAME e2e_runtime_guards
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_guard_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e)
