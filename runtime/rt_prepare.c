@@ -59,15 +59,6 @@ void rt_check_labels(const RtDataset *ds, int n_classes, const char *what) {
              n_classes - 1);
 }
 
-/* A split of an IDX directory, checked against the model. */
-static void load_split(const RtRun *run, RtDataset *ds, const char *split, const char *what) {
-  rt_dataset_load_idx(ds, run->opt.data_dir, split);
-  check_input_shape(run->model, ds, what);
-  char labels[4096];
-  rt_idx_split_path(labels, sizeof labels, run->opt.data_dir, split, "labels-idx1");
-  rt_check_labels(ds, run->model->n_classes, labels);
-}
-
 /* ds = its first `limit` examples (0: all). */
 static void keep_head(RtDataset *ds, int limit) {
   if (limit <= 0 || limit >= ds->count)
@@ -78,9 +69,20 @@ static void keep_head(RtDataset *ds, int limit) {
   *ds = head;
 }
 
+/* The first `limit` examples of a split of an IDX directory, checked
+ * against the model (example indices are the file's). */
+static void load_split(const RtRun *run, RtDataset *ds, const char *split, int limit,
+                       const char *what) {
+  rt_dataset_load_idx(ds, run->opt.data_dir, split);
+  check_input_shape(run->model, ds, what);
+  keep_head(ds, limit);
+  char labels[4096];
+  rt_idx_split_path(labels, sizeof labels, run->opt.data_dir, split, "labels-idx1");
+  rt_check_labels(ds, run->model->n_classes, labels);
+}
+
 void rt_load_test(const RtRun *run, RtDataset *test) {
-  load_split(run, test, "t10k", "test data");
-  keep_head(test, run->opt.limit_test);
+  load_split(run, test, "t10k", run->opt.limit_test, "test data");
 }
 
 /* ---- the validation split ---- */
@@ -166,8 +168,7 @@ void rt_prepare_data(RtRun *run, RtDataset *train, RtDataset *val) {
   const RtFitConfig *config = run->config;
   const RtModel *model = run->model;
   RtDataset full;
-  load_split(run, &full, "train", "training data");
-  keep_head(&full, run->opt.limit_train);
+  load_split(run, &full, "train", run->opt.limit_train, "training data");
   validation_split(run, &full, train, val);
   if (config->n_keep) /* the manufactured imbalance */
     rt_dataset_keep(train, config->keep_classes, config->keep_counts, config->n_keep,
