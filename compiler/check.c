@@ -1109,11 +1109,41 @@ static bool check_callbacks(Checker *c) {
   return true;
 }
 
-const Section *ast_model_section(const Ast *ast) {
-  for (const Section *s = ast->sections; s; s = s->next)
-    if (strcmp(s->kind, "model") == 0)
-      return s;
-  return NULL;
+/* The model's one input, x: u8[28, 28]: its type and at most 4 dimensions,
+ * each positive, together at most MAX_EXAMPLE_ELEMS values. */
+static bool check_model_input(Checker *c, const Section *model) {
+  const Param *p = model->params;
+  if (strcmp(p->dtype, "u8") != 0) {
+    diag_error(c->diag, p->dtype_loc, "input type '%s' is not supported: IDX images are u8",
+               p->dtype);
+    return false;
+  }
+  if (p->next) {
+    diag_error(c->diag, p->next->loc, "a model takes one input in this version");
+    return false;
+  }
+  Program *prog = c->prog;
+  size_t elems = 1;
+  for (const Arg *d = p->dim_args; d; d = d->next) {
+    long v;
+    BoundArg ba = {.name = "dimension", .value = d->value, .loc = d->loc};
+    if (prog->input_rank == 4) {
+      diag_error(c->diag, d->loc, "an input has at most 4 dimensions");
+      return false;
+    }
+    if (!arg_int(c->diag, &ba, 1, 1 << 20, &v))
+      return false;
+    prog->input_dims[prog->input_rank++] = (int)v;
+    elems *= (size_t)v;
+  }
+  if (elems > MAX_EXAMPLE_ELEMS) {
+    diag_error(c->diag, p->loc, "an input example of %zu values is too large (at most %d)", elems,
+               MAX_EXAMPLE_ELEMS);
+    return false;
+  }
+  prog->input_name = p->name;
+  prog->input_loc = p->loc;
+  return true;
 }
 
 /* Errors about the (default) loss point at the train section, or the model. */
@@ -1130,7 +1160,8 @@ static void default_loss_location(Checker *c, const Ast *ast) {
 bool check_program(Program *prog, const Ast *ast, Arena *arena, Diag *diag) {
   Checker c = {.prog = prog, .arena = arena, .diag = diag};
   set_defaults(prog);
-  if (!check_section_kinds(&c, ast) || !check_in_order(&c, ast) || !check_callbacks(&c))
+  if (!check_section_kinds(&c, ast) || !check_model_input(&c, ast_model_section(ast)) ||
+      !check_in_order(&c, ast) || !check_callbacks(&c))
     return false;
   default_loss_location(&c, ast);
   return check_loss_labels(&c);

@@ -583,42 +583,14 @@ static bool bind_name(Builder *b, const char *name, IrNode *n, SrcLoc loc) {
 
 /* ---- inputs, body, loss ---- */
 
-/* x: u8[28, 28] */
-static bool build_input(Builder *b, Param *p) {
-  if (strcmp(p->dtype, "u8") != 0) {
-    diag_error(b->diag, p->dtype_loc, "input type '%s' is not supported: IDX images are u8",
-               p->dtype);
-    return false;
-  }
-  if (p->next) {
-    diag_error(b->diag, p->next->loc, "a model takes one input in this version");
-    return false;
-  }
-  p->rank = 0;
-  for (const Arg *d = p->dim_args; d; d = d->next) {
-    long v;
-    BoundArg ba = {.name = "dimension", .value = d->value, .loc = d->loc};
-    if (p->rank == 4) {
-      diag_error(b->diag, d->loc, "an input has at most 4 dimensions");
-      return false;
-    }
-    if (!arg_int(b->diag, &ba, 1, 1 << 20, &v))
-      return false;
-    p->dims[p->rank++] = (int)v;
-  }
-  size_t elems = 1;
-  for (int i = 0; i < p->rank; i++)
-    elems *= (size_t)p->dims[i];
-  if (elems > MAX_EXAMPLE_ELEMS) {
-    diag_error(b->diag, p->loc, "an input example of %zu values is too large (at most %d)", elems,
-               MAX_EXAMPLE_ELEMS);
-    return false;
-  }
-  IrNode *x = ir_add(b->g, IR_INPUT, p->loc, "input", 0);
-  x->name = p->name;
-  ir_set_shape(x, DT_U8, true, p->rank, p->dims);
+/* x: u8[28, 28], as check.c validated it */
+static bool build_input(Builder *b) {
+  const Program *p = b->prog;
+  IrNode *x = ir_add(b->g, IR_INPUT, p->input_loc, "input", 0);
+  x->name = p->input_name;
+  ir_set_shape(x, DT_U8, true, p->input_rank, p->input_dims);
   b->g->input = x;
-  return bind_name(b, p->name, x, p->loc);
+  return bind_name(b, p->input_name, x, p->input_loc);
 }
 
 /* Like Keras, refuse to train a model with nothing to train. */
@@ -752,7 +724,7 @@ Graph *ir_build(Arena *a, const Ast *ast, const Program *prog, Diag *diag) {
   b.g->n_classes = prog->n_classes;
   b.g->binary = prog->labels == LABELS_BINARY;
   b.g->n_outputs = b.g->binary ? prog->n_outputs : prog->n_classes;
-  if (!build_input(&b, model->params) || !build_body(&b, model) || !build_loss(&b) ||
+  if (!build_input(&b) || !build_body(&b, model) || !build_loss(&b) ||
       !check_expectations(&b))
     return NULL;
   b.g->n_layers = b.n_layers;

@@ -131,9 +131,7 @@ struct Param {
   const char *name;
   const char *dtype;
   SrcLoc dtype_loc;
-  Arg *dim_args;  /* as written; check.c validates them into dims */
-  int dims[8];
-  int rank;
+  Arg *dim_args;  /* as written; check.c validates them into Program.input_dims */
   Param *next;
 };
 
@@ -177,6 +175,10 @@ const char *expr_kind_name(ExprKind k);
 /* Writes the AST back as indented text (for --dump-ast and tests). */
 void ast_dump(FILE *out, const Ast *ast);
 int arg_count(const Arg *a);
+/* The model section (NULL if absent; check_program reports that). */
+const Section *ast_model_section(const Ast *ast);
+
+/* ===== bind.c ===== */
 
 /* Argument binding for calls (layers, losses, optimizers, callbacks):
  * positional arguments fill names in order, keywords by name. Unknown
@@ -295,6 +297,11 @@ typedef struct {
 
 /* Everything outside the model graph, validated (check.c fills it). */
 typedef struct {
+  /* the model's input, as declared: x: u8[28, 28] */
+  const char *input_name;
+  SrcLoc input_loc;
+  int input_dims[4];
+  int input_rank;
   /* data */
   const char *data_name;
   const char *data_dir; /* IDX directory */
@@ -368,8 +375,6 @@ typedef struct {
 /* Validates sections and settings, fills prog. Returns false after reporting
  * the first error. The model section itself is lowered by ir_build.c. */
 bool check_program(Program *prog, const Ast *ast, Arena *arena, Diag *diag);
-/* The model section (NULL if absent; check_program reports that). */
-const Section *ast_model_section(const Ast *ast);
 /* Looks a class up by name or number; -1 if unknown. */
 int program_class_id(const Program *prog, const Expr *e);
 

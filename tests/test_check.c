@@ -31,16 +31,21 @@ static void check_ok(TestCompile *tc, const char *text) {
   free(full);
 }
 
-/* Checks MODEL + text, which must fail with exactly `expected` (all lines). */
-static void check_fails(const char *text, const char *expected) {
-  char *full = NULL;
-  ck_assert_int_ge(asprintf(&full, MODEL "%s", text), 0);
+/* Checks the whole text, which must fail with exactly `expected` (all lines). */
+static void check_text_fails(const char *text, const char *expected) {
   TestCompile tc;
-  ck_assert_msg(!tc_run(&tc, full, PASS_CHECK), "check passed, expected:\n%s", expected);
+  ck_assert_msg(!tc_run(&tc, text, PASS_CHECK), "check passed, expected:\n%s", expected);
   ck_assert_int_eq(tc.reached, PASS_PARSE); /* a semantic error, not a syntax error */
   tc_assert_err(&tc, expected);
   ck_assert_int_eq(tc.diag.error_count, 1); /* semantic checks stop at the first error */
   tc_end(&tc);
+}
+
+/* Checks MODEL + text, which must fail with exactly `expected` (all lines). */
+static void check_fails(const char *text, const char *expected) {
+  char *full = NULL;
+  ck_assert_int_ge(asprintf(&full, MODEL "%s", text), 0);
+  check_text_fails(full, expected);
   free(full);
 }
 
@@ -808,6 +813,28 @@ START_TEST(test_bug_keep_before_classes_picks_a_wrong_class) {
 }
 END_TEST
 
+/* The model input, x: u8[28, 28]: type, count and dimensions. */
+START_TEST(test_input_errors) {
+  check_text_fails("model m(x: f32[28, 28]) {\n  return dense(flatten(x), 10)\n}\n",
+              "t.nn:1:12: error: input type 'f32' is not supported: IDX images are u8\n"
+              "  model m(x: f32[28, 28]) {\n"
+              "             ^~~\n");
+  check_text_fails("model m(x: u8[28, 0]) {\n  return dense(flatten(x), 10)\n}\n",
+              "t.nn:1:19: error: 'dimension' must be between 1 and 1.04858e+06, got 0\n"
+              "  model m(x: u8[28, 0]) {\n"
+              "                    ^\n");
+  check_text_fails("model m(x: u8[28], y: u8[28]) {\n  return dense(x, 10)\n}\n",
+              "t.nn:1:20: error: a model takes one input in this version\n"
+              "  model m(x: u8[28], y: u8[28]) {\n"
+              "                     ^\n");
+  check_text_fails("model m(x: u8[2, 2, 2, 2, 2]) {\n  return dense(flatten(x), 10)\n}\n",
+              "t.nn:1:27: error: an input has at most 4 dimensions\n"
+              "  model m(x: u8[2, 2, 2, 2, 2]) {\n"
+              "                            ^\n");
+}
+END_TEST
+
+
 static Suite *check_suite(void) {
   Suite *s = suite_create("check");
   TCase *defaults = tcase_create("defaults");
@@ -826,6 +853,7 @@ static Suite *check_suite(void) {
   tcase_add_test(settings, test_train_errors);
   suite_add_tcase(s, settings);
   TCase *names = tcase_create("names");
+  tcase_add_test(names, test_input_errors);
   tcase_add_test(names, test_class_by_name_string_and_number);
   tcase_add_test(names, test_unknown_class);
   tcase_add_test(names, test_unknown_setting);

@@ -429,26 +429,6 @@ START_TEST(test_body_errors) {
 }
 END_TEST
 
-START_TEST(test_input_errors) {
-  build_fails("model m(x: f32[28, 28]) {\n  return dense(flatten(x), 10)\n}\n" LOGITS,
-              "t.nn:1:12: error: input type 'f32' is not supported: IDX images are u8\n"
-              "  model m(x: f32[28, 28]) {\n"
-              "             ^~~\n");
-  build_fails("model m(x: u8[28, 0]) {\n  return dense(flatten(x), 10)\n}\n" LOGITS,
-              "t.nn:1:19: error: 'dimension' must be between 1 and 1.04858e+06, got 0\n"
-              "  model m(x: u8[28, 0]) {\n"
-              "                    ^\n");
-  build_fails("model m(x: u8[28], y: u8[28]) {\n  return dense(x, 10)\n}\n" LOGITS,
-              "t.nn:1:20: error: a model takes one input in this version\n"
-              "  model m(x: u8[28], y: u8[28]) {\n"
-              "                     ^\n");
-  build_fails("model m(x: u8[2, 2, 2, 2, 2]) {\n  return dense(flatten(x), 10)\n}\n" LOGITS,
-              "t.nn:1:27: error: an input has at most 4 dimensions\n"
-              "  model m(x: u8[2, 2, 2, 2, 2]) {\n"
-              "                            ^\n");
-}
-END_TEST
-
 /* ---- the loss ---- */
 
 START_TEST(test_from_logits_false_needs_softmax_output) {
@@ -612,7 +592,6 @@ static Suite *shape_suite(void) {
   tcase_add_test(errors, test_duplicate_layer_name);
   tcase_add_test(errors, test_normalization_errors);
   tcase_add_test(errors, test_body_errors);
-  tcase_add_test(errors, test_input_errors);
   tcase_add_test(errors, test_from_logits_false_needs_softmax_output);
   tcase_add_test(errors, test_from_logits_true_with_softmax_output);
   tcase_add_test(errors, test_params_expectation_names_a_layer);
