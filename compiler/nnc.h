@@ -629,6 +629,7 @@ typedef enum {
 
 typedef struct {
   const char *input_path;
+  const char *input_text; /* the .nn text itself (tests, fuzzing); NULL = read input_path */
   const char *c_path;    /* where to write generated C; NULL = derived */
   const char *exe_path;  /* NULL = derived; "" = do not compile */
   const char *dump_pass; /* print IR after this pass ("all" for every pass) */
@@ -646,10 +647,14 @@ typedef struct {
   Ast ast;
   Program prog;
   Graph *graph;
+  int syntax_errors;
+  PassId reached; /* the last pass that succeeded (meaningful once parsing succeeded) */
 } Compilation;
 
-/* Runs the pipeline up to and including `last`. Returns false after errors. */
-bool compile_until(Compilation *c, const DriverOptions *opt, PassId last);
+/* The one entry to the pipeline, for `nnc` and the tests alike: reads the
+ * source (or takes opt->input_text) and runs the passes up to and including
+ * `last`. Returns false after errors; c must be freed with compilation_free. */
+bool compile_source(Compilation *c, const DriverOptions *opt, PassId last);
 void compilation_free(Compilation *c);
 const char *pass_name(PassId p);
 /* `nnc build`: every pass, emit C, run the C compiler. Exit status. */
