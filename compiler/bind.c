@@ -7,8 +7,10 @@
  */
 #include "nnc.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 
 static int edit_distance(const char *a, const char *b) {
@@ -145,8 +147,10 @@ bool arg_int(Diag *d, const BoundArg *b, long lo, long hi, long *out) {
 
 bool arg_bool(Diag *d, const BoundArg *b, bool *out) {
   const Expr *e = b->value;
-  if (e->kind == EX_IDENT && (!strcmp(e->text, "true") || !strcmp(e->text, "false"))) {
-    *out = e->text[0] == 't';
+  /* true/false, or Python's True/False as Keras users type them */
+  if (e->kind == EX_IDENT && (!strcasecmp(e->text, "true") || !strcasecmp(e->text, "false")) &&
+      (islower((unsigned char)e->text[1]) || !e->text[1])) {
+    *out = tolower((unsigned char)e->text[0]) == 't';
     return true;
   }
   diag_error(d, e->loc, "'%s' must be true or false", b->name);

@@ -84,6 +84,12 @@ static bool value_bool(Checker *c, const Expr *e, const char *what, bool *out) {
   return arg_bool(c->diag, &b, out);
 }
 
+/* The name a setting's value gives: adam, adam(...), or Keras's string
+ * spelling "adam" (compile(optimizer="adam", loss="...")). */
+static const char *call_name(const Expr *e) {
+  return e->kind == EX_CALL || e->kind == EX_IDENT || e->kind == EX_STRING ? e->text : "";
+}
+
 static bool is_word(const Expr *e, const char *word) {
   return e->kind == EX_IDENT && strcmp(e->text, word) == 0;
 }
@@ -147,6 +153,15 @@ static bool check_monitor(Checker *c, const BoundArg *b, Callback *cb) {
   }
   cb->monitor = names[i];
   cb->loc = b->value->loc;
+  return true;
+}
+
+/* verbose=0|1 (Keras's callbacks): 0 silences the callback's own messages. */
+static bool check_verbose(Checker *c, const BoundArg *b, Callback *cb) {
+  long v = 1;
+  if (b->value && !arg_int(c->diag, b, 0, 2, &v))
+    return false;
+  cb->verbose = (int)v;
   return true;
 }
 
@@ -429,7 +444,7 @@ static bool train_loss(Checker *c, const Item *it) {
   const Expr *e = it->values->value;
   static const char *const losses[] = {"sparse_categorical_crossentropy",
                                        "categorical_crossentropy", "binary_crossentropy"};
-  const char *name = e->kind == EX_CALL || e->kind == EX_IDENT ? e->text : "";
+  const char *name = call_name(e);
   int kind = 0;
   while (kind < COUNT(losses) && strcmp(name, losses[kind]) != 0)
     kind++;
@@ -654,7 +669,7 @@ static bool train_optimizer(Checker *c, const Item *it) {
   if (!want_values(c, it, 1, "an optimizer, like: optimizer adam(learning_rate=1e-3)"))
     return false;
   const Expr *e = it->values->value;
-  const char *name = e->kind == EX_CALL || e->kind == EX_IDENT ? e->text : "";
+  const char *name = call_name(e);
   const OptimizerRule *rule = NULL;
   const char *names[COUNT(OPTIMIZERS)];
   for (int i = 0; i < COUNT(OPTIMIZERS); i++) {
@@ -743,16 +758,32 @@ static bool train_shuffle(Checker *c, const Item *it) {
          value_bool(c, it->values->value, "shuffle", &c->prog->shuffle);
 }
 
-/* checkpoint(monitor=val_accuracy, save_best_only=true, mode=auto) */
+/* checkpoint(monitor=val_accuracy, save_best_only=true, mode=auto, verbose=1)
+ * checkpoint("best.ckpt", monitor=...): Keras's ModelCheckpoint(filepath, ...),
+ * a file name first, relative to the output directory unless absolute */
 static bool train_checkpoint(Checker *c, const Item *it) {
-  static const char *const names[] = {"monitor", "save_best_only", "mode"};
-  BoundArg b[3];
+  static const char *const names[] = {"filepath", "monitor", "save_best_only", "mode", "verbose"};
+  BoundArg all[5], *b = all + 1;
   Callback *cb = &c->prog->checkpoint;
   if (!it->value)
     return diag_error(c->diag, it->loc, "write checkpoint(monitor=val_accuracy, "
                       "save_best_only=true)"), false;
-  if (!bind_args(c->diag, it->value, "checkpoint", names, 3, 0, b) || !check_monitor(c, &b[0], cb) ||
-      !check_mode(c, &b[2], cb))
+  const Arg *first = it->value->args;
+  bool path_first = first && !first->key && first->value->kind == EX_STRING;
+  for (const Arg *a = first; a; a = a->next)
+    path_first |= a->key && !strcmp(a->key, "filepath");
+  /* without a file name (first, or filepath=), positional arguments start at monitor */
+  if (path_first ? !bind_args(c->diag, it->value, "checkpoint", names, 5, 0, all)
+                 : !bind_args(c->diag, it->value, "checkpoint", names + 1, 4, 0, b))
+    return false;
+  if (!path_first)
+    all[0] = (BoundArg){.name = "filepath"};
+  if (all[0].value) {
+    if (all[0].value->kind != EX_STRING || !all[0].value->text[0])
+      return diag_error(c->diag, all[0].value->loc, "'filepath' must be a file name in quotes"), false;
+    c->prog->checkpoint_file = all[0].value->text;
+  }
+  if (!check_monitor(c, &b[0], cb) || !check_mode(c, &b[2], cb) || !check_verbose(c, &b[3], cb))
     return false;
   cb->save_best_only = false;
   if (b[1].value && !arg_bool(c->diag, &b[1], &cb->save_best_only))
@@ -822,17 +853,18 @@ static bool train_csv_logger(Checker *c, const Item *it) {
   return true;
 }
 
-/* early_stopping(monitor=val_loss, patience=5, min_delta=0, restore_best_weights=true, mode=auto) */
+/* early_stopping(monitor=val_loss, patience=5, min_delta=0, restore_best_weights=true, mode=auto,
+ *                verbose=1) */
 static bool train_early_stopping(Checker *c, const Item *it) {
   static const char *const names[] = {"monitor", "patience", "min_delta", "restore_best_weights",
-                                      "mode"};
-  BoundArg b[5];
+                                      "mode", "verbose"};
+  BoundArg b[6];
   Callback *cb = &c->prog->early_stopping;
   if (!it->value)
     return diag_error(c->diag, it->loc, "write early_stopping(monitor=val_loss, patience=5)"),
            false;
-  if (!bind_args(c->diag, it->value, "early_stopping", names, 5, 0, b) ||
-      !check_monitor(c, &b[0], cb) || !check_mode(c, &b[4], cb))
+  if (!bind_args(c->diag, it->value, "early_stopping", names, 6, 0, b) ||
+      !check_monitor(c, &b[0], cb) || !check_mode(c, &b[4], cb) || !check_verbose(c, &b[5], cb))
     return false;
   long patience = 0;
   if (b[1].value && !arg_int(c->diag, &b[1], 0, 100000, &patience))
@@ -849,17 +881,17 @@ static bool train_early_stopping(Checker *c, const Item *it) {
 }
 
 /* reduce_lr_on_plateau(monitor=val_loss, factor=0.1, patience=10, min_delta=1e-4,
- *                      cooldown=0, min_lr=0, mode=auto)   (Keras's defaults) */
+ *                      cooldown=0, min_lr=0, mode=auto, verbose=1)   (Keras's defaults) */
 static bool train_reduce_lr(Checker *c, const Item *it) {
   static const char *const names[] = {"monitor", "factor",  "patience", "min_delta",
-                                      "cooldown", "min_lr", "mode"};
-  BoundArg b[7];
+                                      "cooldown", "min_lr", "mode", "verbose"};
+  BoundArg b[8];
   Callback *cb = &c->prog->reduce_lr;
   if (!it->value)
     return diag_error(c->diag, it->loc, "write reduce_lr_on_plateau(monitor=val_loss, "
                       "factor=0.5, patience=3)"), false;
-  if (!bind_args(c->diag, it->value, "reduce_lr_on_plateau", names, 7, 0, b) ||
-      !check_monitor(c, &b[0], cb) || !check_mode(c, &b[6], cb))
+  if (!bind_args(c->diag, it->value, "reduce_lr_on_plateau", names, 8, 0, b) ||
+      !check_monitor(c, &b[0], cb) || !check_mode(c, &b[6], cb) || !check_verbose(c, &b[7], cb))
     return false;
   long patience = 10, cooldown = 0;
   cb->factor = 0.1;

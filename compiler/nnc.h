@@ -260,6 +260,7 @@ typedef struct {
   bool save_best_only;
   double factor, min_lr; /* reduce_lr_on_plateau */
   int cooldown;
+  int verbose; /* Keras's verbose=: 0 silences this callback's messages (default 1) */
 } Callback;
 
 typedef struct {
@@ -357,6 +358,7 @@ typedef struct {
   bool shuffle;
   long seed;
   Callback checkpoint;
+  const char *checkpoint_file; /* checkpoint("FILE", ...); NULL = best.ckpt in the output dir */
   Callback early_stopping;
   Callback reduce_lr;
   bool metric_top_k;        /* metrics [..., top_k_accuracy]: logged every epoch */

@@ -350,6 +350,41 @@ START_TEST(test_bare_loss_and_optimizer_names) {
 }
 END_TEST
 
+/* Keras's spellings: string names, True/False, a checkpoint file first, verbose= */
+START_TEST(test_keras_spellings) {
+  TestCompile tc;
+  check_ok(&tc, "data { validation last 100 }\n"
+                "train {\n  loss \"sparse_categorical_crossentropy\"\n  optimizer \"rmsprop\"\n"
+                "  shuffle True\n"
+                "  checkpoint(\"best_fashion.keras\", monitor=\"val_accuracy\", "
+                "save_best_only=True, verbose=0)\n"
+                "  early_stopping(monitor=\"val_loss\", patience=5, restore_best_weights=False, "
+                "verbose=1)\n}\n");
+  ck_assert_int_eq(tc.c.prog.optimizer, OPT_RMSPROP);
+  ck_assert_int_eq(tc.c.prog.loss, LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+  ck_assert_str_eq(tc.c.prog.checkpoint_file, "best_fashion.keras");
+  ck_assert_str_eq(tc.c.prog.checkpoint.monitor, "val_accuracy");
+  ck_assert(tc.c.prog.checkpoint.save_best_only);
+  ck_assert_int_eq(tc.c.prog.checkpoint.verbose, 0);
+  ck_assert(!tc.c.prog.early_stopping.restore_best);
+  ck_assert_int_eq(tc.c.prog.early_stopping.verbose, 1);
+  tc_end(&tc);
+  /* without a file name first, the first positional argument is still the monitor */
+  check_ok(&tc, "data { validation last 100 }\ntrain { checkpoint(val_accuracy) }\n");
+  ck_assert_ptr_null(tc.c.prog.checkpoint_file);
+  ck_assert_str_eq(tc.c.prog.checkpoint.monitor, "val_accuracy");
+  tc_end(&tc);
+  check_fails("train { checkpoint(filepath=best) }\n",
+              "t.nn:5:29: error: 'filepath' must be a file name in quotes\n"
+              "  train { checkpoint(filepath=best) }\n"
+              "                              ^~~~\n");
+  check_fails("train { shuffle TRUE }\n",
+              "t.nn:5:17: error: 'shuffle' must be true or false\n"
+              "  train { shuffle TRUE }\n"
+              "                  ^~~~\n");
+}
+END_TEST
+
 START_TEST(test_positional_optimizer_arguments) {
   TestCompile tc;
   check_ok(&tc, "train { optimizer adam(0.5, 0.5) }\n");
@@ -850,6 +885,7 @@ static Suite *check_suite(void) {
   tcase_add_test(settings, test_train_settings);
   tcase_add_test(settings, test_bare_loss_and_optimizer_names);
   tcase_add_test(settings, test_positional_optimizer_arguments);
+  tcase_add_test(settings, test_keras_spellings);
   tcase_add_test(settings, test_train_errors);
   suite_add_tcase(s, settings);
   TCase *names = tcase_create("names");
