@@ -70,6 +70,8 @@ static bool bind_keyword(Diag *d, const Arg *a, const char *what, const char *co
     const char *hint = closest_name(a->key, names, n_names);
     if (hint)
       diag_error(d, a->loc, "%s has no argument '%s'; did you mean '%s'?", what, a->key, hint);
+    else if (n_names == 0)
+      diag_error(d, a->loc, "%s has no argument '%s' (it takes none)", what, a->key);
     else
       diag_error(d, a->loc, "%s has no argument '%s' (it takes %s)", what, a->key,
                  list_names(buf, sizeof buf, names, n_names));
@@ -102,7 +104,10 @@ bool bind_args(Diag *d, const Expr *call, const char *what, const char *const *n
       return false;
     }
     if (pos >= n_names) {
-      diag_error(d, a->loc, "too many arguments to %s (it takes at most %d)", what, n_names);
+      if (n_names == 0)
+        diag_error(d, a->loc, "%s takes no arguments", what);
+      else
+        diag_error(d, a->loc, "too many arguments to %s (it takes at most %d)", what, n_names);
       return false;
     }
     out[pos].value = a->value;

@@ -52,6 +52,7 @@ static void set_defaults(Program *p) {
   p->rho = 0.9;           /* RMSprop */
   p->weight_decay = 0.004; /* AdamW */
   p->epochs = 1;         /* Keras fit() default */
+  p->top_k = 5;          /* TopKCategoricalAccuracy(k=5) */
   p->batch_size = 32;    /* Keras fit() default */
   p->shuffle = true;
   p->seed = 0;
@@ -794,6 +795,23 @@ static bool train_checkpoint(Checker *c, const Item *it) {
   return true;
 }
 
+/* top_k_accuracy(k=5): Keras's TopKCategoricalAccuracy; the others take no arguments */
+static bool metric_arguments(Checker *c, const Expr *call, int metric) {
+  static const char *const names[] = {"k"};
+  BoundArg b[1];
+  if (!bind_args(c->diag, call, call->text, names, metric == 1, 0, b))
+    return false;
+  long k = 5;
+  if (metric == 1 && b[0].value && !arg_int(c->diag, &b[0], 1, MAX_CLASSES, &k))
+    return false;
+  if (metric == 1 && k > c->prog->n_classes)
+    return diag_error(c->diag, b[0].value->loc, "k = %ld is more than the %d classes", k,
+                      c->prog->n_classes), false;
+  if (metric == 1)
+    c->prog->top_k = (int)k;
+  return true;
+}
+
 /* metrics [accuracy, top_k_accuracy, auc]: what each epoch logs beside the
  * loss (Keras's compile(metrics=[...])); accuracy is always logged */
 static bool train_metrics(Checker *c, const Item *it) {
@@ -805,8 +823,7 @@ static bool train_metrics(Checker *c, const Item *it) {
   if (list->kind != EX_LIST)
     return diag_error(c->diag, list->loc, "expected a list, like: metrics [accuracy, auc]"), false;
   for (const Arg *a = list->args; a; a = a->next) {
-    const char *name = a->value->kind == EX_IDENT || a->value->kind == EX_STRING
-                           ? a->value->text : "";
+    const char *name = call_name(a->value);
     int k = 0;
     while (k < COUNT(known) && strcmp(name, known[k]) != 0)
       k++;
@@ -820,6 +837,8 @@ static bool train_metrics(Checker *c, const Item *it) {
     if (k == 1 && p->labels == LABELS_BINARY)
       return diag_error(c->diag, a->loc, "top_k_accuracy ranks classes, but the data section "
                         "declares binary targets"), false;
+    if (a->value->kind == EX_CALL && !metric_arguments(c, a->value, k))
+      return false;
     p->metric_top_k |= k == 1;
     p->metric_auc |= k == 2;
   }

@@ -362,6 +362,7 @@ typedef struct {
   Callback early_stopping;
   Callback reduce_lr;
   bool metric_top_k;        /* metrics [..., top_k_accuracy]: logged every epoch */
+  int top_k;                /* top_k_accuracy(k=N): the k of every top-k accuracy (Keras: 5) */
   bool metric_auc;          /* metrics [..., auc] */
   bool csv_logger;          /* csv_logger(filename, separator=",", append=false) */
   const char *csv_path;     /* relative to the output directory unless absolute */

@@ -385,6 +385,27 @@ START_TEST(test_keras_spellings) {
 }
 END_TEST
 
+/* top_k_accuracy(k=N): any k up to the number of classes */
+START_TEST(test_top_k_metric_argument) {
+  TestCompile tc;
+  check_ok(&tc, "train { metrics [accuracy, top_k_accuracy(k=3)] }\n");
+  ck_assert(tc.c.prog.metric_top_k);
+  ck_assert_int_eq(tc.c.prog.top_k, 3);
+  tc_end(&tc);
+  check_ok(&tc, "train { metrics [accuracy, \"top_k_accuracy\"] }\n");
+  ck_assert_int_eq(tc.c.prog.top_k, 5);
+  tc_end(&tc);
+  check_fails("train { metrics [top_k_accuracy(k=11)] }\n",
+              "t.nn:5:35: error: k = 11 is more than the 10 classes\n"
+              "  train { metrics [top_k_accuracy(k=11)] }\n"
+              "                                    ^~\n");
+  check_fails("train { metrics [auc(k=2)] }\n",
+              "t.nn:5:22: error: auc has no argument 'k' (it takes none)\n"
+              "  train { metrics [auc(k=2)] }\n"
+              "                       ^\n");
+}
+END_TEST
+
 START_TEST(test_positional_optimizer_arguments) {
   TestCompile tc;
   check_ok(&tc, "train { optimizer adam(0.5, 0.5) }\n");
@@ -886,6 +907,7 @@ static Suite *check_suite(void) {
   tcase_add_test(settings, test_bare_loss_and_optimizer_names);
   tcase_add_test(settings, test_positional_optimizer_arguments);
   tcase_add_test(settings, test_keras_spellings);
+  tcase_add_test(settings, test_top_k_metric_argument);
   tcase_add_test(settings, test_train_errors);
   suite_add_tcase(s, settings);
   TCase *names = tcase_create("names");
