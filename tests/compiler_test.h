@@ -97,6 +97,11 @@ static inline bool tc_run_opts(TestCompile *tc, const char *text, PassId last, b
   tc->reached = PASS_AUTODIFF;
   if (last == PASS_AUTODIFF)
     return tc->ok = true;
+  lower(tc->graph);
+  ir_verify(tc->graph, "lower");
+  tc->reached = PASS_LOWER;
+  if (last == PASS_LOWER)
+    return tc->ok = true;
   if (!no_fuse)
     fuse(tc->graph);
   ir_verify(tc->graph, "fuse");
