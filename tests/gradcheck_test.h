@@ -92,6 +92,18 @@ static inline void gradcheck(const char *what, const GradCheck *gc, ObjectiveFn 
                 worst_diff, where, worst_a, worst_n);
 }
 
+/* gradcheck naming the failing element by its coordinates in an NHWC shape
+ * (NULL: its flat index). */
+static inline void gradcheck_nhwc(const char *what, const GradCheck *gc, ObjectiveFn objective,
+                                  void *ctx, float *input /* (count) */,
+                                  const float *analytic /* (count) */, size_t count,
+                                  const Shape4 *shape) {
+  GradCheck located = *gc;
+  located.describe = gradcheck_describe_nhwc;
+  located.describe_arg = shape;
+  gradcheck(what, &located, objective, ctx, input, analytic, count);
+}
+
 /* got (count) must match want (count) to atol + rtol |want| everywhere (a
  * NaN fails); the message names the worst element through describe_nhwc
  * (shape NULL: its flat index). */
