@@ -1,8 +1,8 @@
 /*
  * driver.c — the pipeline in one place.
  *
- *   parse -> check -> build IR -> shapes -> autodiff -> fusion -> memory plan
- *   -> emit C -> cc
+ *   parse -> check -> build IR -> shapes -> autodiff -> lowering -> fusion
+ *   -> memory plan -> emit C -> cc
  *
  * compile_source runs the passes in order, one line each; after every IR
  * pass the verifier runs and, if asked, the IR is dumped. driver_build then
@@ -19,7 +19,8 @@
 
 static const char *const PASS_NAMES[PASS_COUNT] = {
     [PASS_PARSE] = "parse",     [PASS_CHECK] = "check",       [PASS_BUILD] = "build",
-    [PASS_SHAPE] = "shape",     [PASS_AUTODIFF] = "autodiff", [PASS_FUSE] = "fuse",
+    [PASS_SHAPE] = "shape",     [PASS_AUTODIFF] = "autodiff", [PASS_LOWER] = "lower",
+    [PASS_FUSE] = "fuse",
     [PASS_MEMPLAN] = "memplan",
 };
 
@@ -73,6 +74,10 @@ bool compile_source(Compilation *c, const DriverOptions *opt, PassId last) {
     return false;
   after_ir_pass(c, opt, PASS_AUTODIFF);
   if (last == PASS_AUTODIFF)
+    return true;
+  lower(c->graph);
+  after_ir_pass(c, opt, PASS_LOWER);
+  if (last == PASS_LOWER)
     return true;
   if (!opt->no_fuse)
     fuse(c->graph);

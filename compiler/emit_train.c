@@ -43,7 +43,7 @@ static void emit_normalization_adapt(Emitter *e) {
     P("  rt_adapt_mean_var(%s, %s, train, %d);\n", c_name(e, n->in[1]), c_name(e, n->in[2]), features);
     for (int k = 0; k < g->n_nodes; k++) {
       const IrNode *c = g->nodes[k];
-      if (c->op == IR_PARAM && !strcmp(c->layer, n->layer) && strstr(c->name, ".count"))
+      if (c->op == IR_PARAM && !strcmp(c->layer, n->layer) && c->role == ROLE_SAMPLE_COUNT)
         P("  %s[0] = (float)train->count * %zu; /* values averaged per statistic */\n", c_name(e, c),
       ir_elems(n->in[0]) / (size_t)features);
     }

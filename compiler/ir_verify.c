@@ -6,6 +6,10 @@
 #include "nnc.h"
 
 static void verify_node(const Graph *g, const IrNode *n, int index, const char *pass) {
+  const OpInfo *op = ir_op_info(n->op);
+  if (n->n_in < op->min_in || n->n_in > op->max_in)
+    NNC_BUG("after %s: %s #%d has %d inputs (ops.def: %d to %d)", pass, op->name, n->id, n->n_in,
+            op->min_in, op->max_in);
   for (int k = 0; k < n->n_in; k++) {
     const IrNode *in = n->in[k];
     if (!in)

@@ -290,6 +290,47 @@ void rt_concat_forward(float *out, const float *a, const float *b, int rows, int
 void rt_concat_backward(float *part, const float *dout, int rows, int total, int offset,
                         int width);
 
+/* ===== rt_spatial.c ===== */
+
+/* ---- depthwise convolution, zero padding, nearest upsampling (NHWC) ---- */
+
+/* Keras DepthwiseConv2D without bias (rt_bias_* adds it): each input channel
+ * ci has its own dm filters; out channel ci * dm + k = filter k of channel
+ * ci over win (win->c = c, the input channels; the output has c * dm). */
+void rt_depthwise_forward(float *out /* (m, oh, ow, c * dm) */, const float *x /* (m, h, w, c) */,
+                          const float *kernel /* (kh, kw, c, dm) */, int m, const RtWindow *win,
+                          int depth_multiplier);
+/* Overwrites dx. */
+void rt_depthwise_backward_x(float *dx /* (m, h, w, c) */,
+                             const float *dout /* (m, oh, ow, c * dm) */,
+                             const float *kernel /* (kh, kw, c, dm) */, int m,
+                             const RtWindow *win, int depth_multiplier);
+/* Overwrites dkernel (summed over the batch). */
+void rt_depthwise_backward_w(float *dkernel /* (kh, kw, c, dm) */,
+                             const float *dout /* (m, oh, ow, c * dm) */,
+                             const float *x /* (m, h, w, c) */, int m, const RtWindow *win,
+                             int depth_multiplier);
+
+/* Keras ZeroPadding2D: x inside a border of zeros (top/bottom rows,
+ * left/right columns). */
+void rt_zero_pad_forward(float *out /* (m, h + top + bottom, w + left + right, c) */,
+                         const float *x /* (m, h, w, c) */, int m, int h, int w, int c, int top,
+                         int bottom, int left, int right);
+/* dx = the interior of dout (overwrites dx). */
+void rt_zero_pad_backward(float *dx /* (m, h, w, c) */,
+                          const float *dout /* (m, h + top + bottom, w + left + right, c) */,
+                          int m, int h, int w, int c, int top, int bottom, int left, int right);
+
+/* Keras UpSampling2D(interpolation='nearest'): out pixel (y, x) = x pixel
+ * (y / sy, x / sx). */
+void rt_upsample_nearest_forward(float *out /* (m, h * sy, w * sx, c) */,
+                                 const float *x /* (m, h, w, c) */, int m, int h, int w, int c,
+                                 int sy, int sx);
+/* dx pixel = the sum of dout over its sy x sx block (overwrites dx). */
+void rt_upsample_nearest_backward(float *dx /* (m, h, w, c) */,
+                                  const float *dout /* (m, h * sy, w * sx, c) */, int m, int h,
+                                  int w, int c, int sy, int sx);
+
 /* ===== rt_optim.c ===== */
 
 /* Keras Adam, one step t (t >= 1) over count parameters:

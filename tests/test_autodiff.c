@@ -404,7 +404,7 @@ static void assert_plan_sound(const Graph *g) {
   for (int i = 0; i < n; i++) {
     const IrNode *u = g->nodes[i];
     for (int k = 0; k <= u->n_in; k++) {
-      const IrNode *in = k < u->n_in ? u->in[k] : u->aux;
+      const IrNode *in = k < u->n_in ? u->in[k] : u->mask;
       if (!in)
         continue;
       int r = tc_index(g, root_of(in));

@@ -76,13 +76,13 @@ START_TEST(test_day5_shapes) {
   ck_assert_int_eq(k->fan_in, 784);
   ck_assert_int_eq(k->fan_out, 256);
   ck_assert(k->trainable);
-  ck_assert_str_eq(k->init, "glorot_uniform");
-  ck_assert_str_eq(tc_node(g, "dense.bias")->init, "zeros");
+  ck_assert_int_eq(k->init, INIT_GLOROT_UNIFORM);
+  ck_assert_int_eq(tc_node(g, "dense.bias")->init, INIT_ZEROS);
   ck_assert(!tc_node(g, "normalization.mean")->trainable);
-  ck_assert_str_eq(tc_node(g, "normalization.mean")->init, "adapt");
+  ck_assert_int_eq(tc_node(g, "normalization.mean")->init, INIT_ADAPT);
   ck_assert(!tc_node(g, "normalization.out")->per_feature);
   ck_assert_float_eq(tc_node(g, "dropout.out")->rate, 0.3f);
-  ck_assert_ptr_eq(tc_node(g, "dropout.out")->aux, tc_node(g, "dropout.mask"));
+  ck_assert_ptr_eq(tc_node(g, "dropout.out")->mask, tc_node(g, "dropout.mask"));
 
   /* the loss: from_logits adds a softmax; class weights add per-example weights */
   ck_assert_int_eq(g->loss->op, IR_XENT);

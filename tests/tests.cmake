@@ -16,6 +16,7 @@ endfunction()
 # ---- runtime suites ----
 nnc_check_test(test_ops nncrt tests/test_ops.c)
 nnc_check_test(test_conv nncrt tests/test_conv.c)
+nnc_check_test(test_spatial nncrt tests/test_spatial.c)
 nnc_check_test(test_optim nncrt tests/test_optim.c)
 nnc_check_test(test_rng nncrt tests/test_rng.c)
 nnc_check_test(test_data nncrt tests/test_data.c)
