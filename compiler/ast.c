@@ -91,6 +91,25 @@ Expr *ast_compare(Arena *a, SrcLoc loc, const char *op, Expr *lhs, Expr *rhs) {
   return e;
 }
 
+/* O(1) append to a head/tail list (see ArgList in nnc.h); a NULL node, which
+ * the parser makes for an item it recovered from, is skipped. */
+#define DEFINE_APPEND(fn, List, Node)                                                              \
+  List fn(List list, Node *node) {                                                                 \
+    if (!node)                                                                                     \
+      return list;                                                                                 \
+    if (list.tail)                                                                                 \
+      list.tail->next = node;                                                                      \
+    else                                                                                           \
+      list.head = node;                                                                            \
+    list.tail = node;                                                                              \
+    return list;                                                                                   \
+  }
+
+DEFINE_APPEND(ast_arg_append, ArgList, Arg)
+DEFINE_APPEND(ast_item_append, ItemList, Item)
+DEFINE_APPEND(ast_param_append, ParamList, Param)
+DEFINE_APPEND(ast_section_append, SectionList, Section)
+
 Arg *ast_arg(Arena *a, SrcLoc loc, const char *key, Expr *value) {
   Arg *arg = ARENA_NEW(a, Arg);
   arg->loc = loc;
@@ -99,15 +118,6 @@ Arg *ast_arg(Arena *a, SrcLoc loc, const char *key, Expr *value) {
   return arg;
 }
 
-Arg *ast_arg_append(Arg *list, Arg *arg) {
-  if (!list)
-    return arg;
-  Arg *p = list;
-  while (p->next)
-    p = p->next;
-  p->next = arg;
-  return list;
-}
 
 int arg_count(const Arg *a) {
   int n = 0;
@@ -126,17 +136,6 @@ Item *ast_item(Arena *a, ItemKind kind, SrcLoc loc, const char *name, Expr *valu
   return it;
 }
 
-Item *ast_item_append(Item *list, Item *item) {
-  if (!item)
-    return list;
-  if (!list)
-    return item;
-  Item *p = list;
-  while (p->next)
-    p = p->next;
-  p->next = item;
-  return list;
-}
 
 Param *ast_param(Arena *a, SrcLoc loc, const char *name, const char *dtype, SrcLoc dtype_loc,
                  Arg *dims) {
@@ -149,15 +148,6 @@ Param *ast_param(Arena *a, SrcLoc loc, const char *name, const char *dtype, SrcL
   return p;
 }
 
-Param *ast_param_append(Param *list, Param *p) {
-  if (!list)
-    return p;
-  Param *q = list;
-  while (q->next)
-    q = q->next;
-  q->next = p;
-  return list;
-}
 
 Section *ast_section(Arena *a, SrcLoc loc, const char *kind, const char *name, SrcLoc name_loc,
                      Param *params, bool has_params, Item *items) {
@@ -172,15 +162,6 @@ Section *ast_section(Arena *a, SrcLoc loc, const char *kind, const char *name, S
   return s;
 }
 
-Section *ast_section_append(Section *list, Section *s) {
-  if (!list)
-    return s;
-  Section *p = list;
-  while (p->next)
-    p = p->next;
-  p->next = s;
-  return list;
-}
 
 const char *expr_kind_name(ExprKind k) {
   static const char *names[] = {"number", "string", "name", "call", "index", "list", "map",

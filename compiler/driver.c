@@ -40,7 +40,7 @@ static bool run_parse(Compilation *c, const DriverOptions *opt) {
     source_from_string(&c->src, opt->input_path, opt->input_text);
   else if (!source_read(&c->src, &c->arena, opt->input_path)) {
     fprintf(opt->err, "nnc: error: cannot read '%s': %s\n", opt->input_path,
-            errno == EILSEQ ? "it contains a NUL byte (not a text file)" : strerror(errno));
+            source_error(errno));
     return false;
   }
   diag_init(&c->diag, &c->src, opt->err);

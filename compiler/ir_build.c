@@ -15,7 +15,7 @@
 
 #include <string.h>
 
-#define MAX_NAMES 4096
+#define MAX_NAMES NNC_MAX_LAYERS /* names in scope, and layers (parser.y counts them first) */
 #define MAX_LAYER_KINDS 32
 
 typedef struct {

@@ -71,8 +71,13 @@ void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(
 #define NNC_BUG(...) nnc_bug(__FILE__, __LINE__, __VA_ARGS__)
 void nnc_bug(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));
-/* Reads a whole file; NULL with errno set on failure. */
+/* Reads a whole file; false with errno set on failure: EFBIG for a file
+ * over NNC_MAX_SOURCE_BYTES (read no further), EILSEQ for a NUL byte. */
+#define NNC_MAX_SOURCE_BYTES (4u << 20)
+#define NNC_MAX_SOURCE_TEXT "4 MiB"
 bool source_read(Source *src, Arena *a, const char *path);
+/* Why source_read failed, in words, for errno err. */
+const char *source_error(int err);
 void source_from_string(Source *src, const char *path, const char *text);
 
 /* ===== ast.c ===== */
@@ -162,16 +167,22 @@ Expr *ast_index(Arena *a, SrcLoc loc, Expr *base, Expr *index);
 Expr *ast_list(Arena *a, SrcLoc loc, Arg *items);
 Expr *ast_map(Arena *a, SrcLoc loc, Arg *entries);
 Expr *ast_compare(Arena *a, SrcLoc loc, const char *op, Expr *lhs, Expr *rhs);
+/* Lists under construction keep their tail, so the parser appends in O(1)
+ * (a 100,000-line file parses in linear time); `head` is the list itself. */
+typedef struct { Arg *head, *tail; } ArgList;
+typedef struct { Item *head, *tail; } ItemList;
+typedef struct { Param *head, *tail; } ParamList;
+typedef struct { Section *head, *tail; } SectionList;
 Arg *ast_arg(Arena *a, SrcLoc loc, const char *key, Expr *value);
-Arg *ast_arg_append(Arg *list, Arg *arg);
+ArgList ast_arg_append(ArgList list, Arg *arg);
 Item *ast_item(Arena *a, ItemKind kind, SrcLoc loc, const char *name, Expr *value, Arg *values);
-Item *ast_item_append(Item *list, Item *item);
+ItemList ast_item_append(ItemList list, Item *item); /* a NULL item (a syntax error) is skipped */
 Param *ast_param(Arena *a, SrcLoc loc, const char *name, const char *dtype, SrcLoc dtype_loc,
                  Arg *dims);
-Param *ast_param_append(Param *list, Param *p);
+ParamList ast_param_append(ParamList list, Param *p);
 Section *ast_section(Arena *a, SrcLoc loc, const char *kind, const char *name, SrcLoc name_loc,
                      Param *params, bool has_params, Item *items);
-Section *ast_section_append(Section *list, Section *s);
+SectionList ast_section_append(SectionList list, Section *s);
 const char *expr_kind_name(ExprKind k);
 /* Writes the AST back as indented text (for --dump-ast and tests). */
 void ast_dump(FILE *out, const Ast *ast);
@@ -201,6 +212,11 @@ int arg_choice(Diag *d, const BoundArg *b, const char *const *choices, int n_cho
 const char *closest_name(const char *name, const char *const *names, int n);
 
 /* ===== parse.c (grammar/parser.y + grammar/lexer.l) ===== */
+
+/* Limits the parser enforces as it reads, so an oversized or hostile file
+ * stops early with a located error instead of exhausting time or memory. */
+#define NNC_MAX_LAYERS 4096  /* layers in one model (ir_build.c counts them exactly) */
+#define NNC_MAX_NESTING 256  /* brackets ( [ { open at once */
 
 /* Parses src into ast; reports syntax errors through diag. Returns the
  * number of syntax errors (0 on success). */

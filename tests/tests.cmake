@@ -5,12 +5,16 @@ if(NOT CHECK_FOUND)
 endif()
 
 # nnc_check_test(NAME LIB SOURCES...): a Check suite linked against LIB.
+# Every test case gets 120 s instead of Check's default 4 s: unit tests must
+# not depend on the machine's speed (a loaded CI machine or a sanitizer build
+# is many times slower); a test that hangs still fails, and CTest's own
+# timeout stays above the sum.
 function(nnc_check_test name lib)
   add_executable(${name} ${ARGN})
   target_include_directories(${name} PRIVATE ${CHECK_INCLUDE_DIRS} tests)
   target_link_libraries(${name} ${lib} ${CHECK_LINK_LIBRARIES})
   add_test(NAME ${name} COMMAND ${name})
-  set_tests_properties(${name} PROPERTIES ENVIRONMENT "CK_FORK=yes")
+  set_tests_properties(${name} PROPERTIES ENVIRONMENT "CK_FORK=yes;CK_DEFAULT_TIMEOUT=120")
 endfunction()
 
 # ---- runtime suites ----
@@ -30,7 +34,7 @@ nnc_check_test(test_infer nncrt tests/test_infer.c)
 # NNC_SOURCE_DIR), one CTest per malformed input in tests/errors/ (its first
 # line says `# expect: LINE:COL: error: ...`), and a seeded mutation test
 # that nnc never crashes on a damaged day5.nn.
-foreach(suite test_parse test_check test_shape test_autodiff)
+foreach(suite test_parse test_check test_shape test_autodiff test_scale)
   nnc_check_test(${suite} nnccore tests/${suite}.c)
   target_compile_definitions(${suite} PRIVATE NNC_SOURCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
 endforeach()
