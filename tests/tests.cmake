@@ -10,7 +10,9 @@ function(nnc_check_test name lib)
   target_include_directories(${name} PRIVATE ${CHECK_INCLUDE_DIRS} tests)
   target_link_libraries(${name} ${lib} ${CHECK_LINK_LIBRARIES})
   add_test(NAME ${name} COMMAND ${name})
-  set_tests_properties(${name} PROPERTIES ENVIRONMENT "CK_FORK=yes")
+  # Check's default per-test limit is 4 s: a busy machine (or a sanitizer
+  # build) runs past it, so each test gets 120 s unless its suite says more.
+  set_tests_properties(${name} PROPERTIES ENVIRONMENT "CK_FORK=yes;CK_DEFAULT_TIMEOUT=120")
 endfunction()
 
 # ---- runtime suites ----
