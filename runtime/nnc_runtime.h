@@ -600,6 +600,17 @@ void rt_checkpoint_save(const char *path, const RtTensorRef *tensors, int n_tens
  * version, checksum or tensor mismatch. */
 void rt_checkpoint_load(const char *path, RtTensorRef *tensors, int n_tensors,
                         RtCheckpointMeta *meta);
+/* Removes PATH.tmp, the temporary file of a save that was killed before its
+ * rename (call at start for every checkpoint path); returns 1 if one was
+ * removed, 0 if there was none. PATH itself is never touched. */
+int rt_checkpoint_clean_stale(const char *path);
+/* Ignores SIGXFSZ, so a write past the file-size limit (ulimit -f) fails
+ * with EFBIG, which the writers report naming the file, instead of killing
+ * the program silently. rt_checkpoint_save and rt_csv_log_open call it. */
+void rt_ignore_file_size_signal(void);
+/* buf = strerror(err) and, for a full disk, the file-size limit or a used
+ * quota, what that means in words; returns buf. */
+const char *rt_write_error_text(int err, char *buf, size_t size);
 /* Same checks; returns 0 on success, -1 with a message in err otherwise. */
 int rt_checkpoint_try_load(const char *path, RtTensorRef *tensors, int n_tensors,
                            RtCheckpointMeta *meta, char *err, size_t err_size);
