@@ -324,6 +324,39 @@ START_TEST(test_gzip_labels_missing_trailer) {
 }
 END_TEST
 
+/* gzip's concatenated members read as one stream (here the header in one
+ * member, the pixels in the next), and bytes after the last member that do
+ * not start another are ignored, as gzip does. */
+START_TEST(test_gzip_members_and_trailing_bytes) {
+  uint8_t head[16], pixels[2 * 3 * 2], labels[2] = {1, 0};
+  for (size_t i = 0; i < sizeof pixels; i++)
+    pixels[i] = (uint8_t)(100 + i);
+  uint32_t image_dims[] = {2, 3, 2}, label_dims[] = {2};
+  size_t head_len = idx_header(head, 0x803, image_dims, 3);
+  const char *img = tmp_path("img.gz");
+  for (int member = 0; member < 2; member++) {
+    gzFile g = gzopen(img, member ? "ab" : "wb");
+    ck_assert_ptr_nonnull(g);
+    if (member)
+      ck_assert_int_eq(gzwrite(g, pixels, sizeof pixels), (int)sizeof pixels);
+    else
+      ck_assert_int_eq(gzwrite(g, head, (unsigned)head_len), (int)head_len);
+    ck_assert_int_eq(gzclose(g), Z_OK);
+  }
+  FILE *f = fopen(img, "ab");
+  ck_assert_ptr_nonnull(f);
+  fputs("\n\n\n", f); /* trailing bytes */
+  ck_assert_int_eq(fclose(f), 0);
+  write_idx(tmp_path("lab"), 0x801, label_dims, 1, labels, sizeof labels, 0);
+  RtDataset ds;
+  rt_dataset_load_idx_files(&ds, img, tmp_path("lab"));
+  ck_assert_int_eq(ds.count, 2);
+  ck_assert_int_eq(memcmp(ds.x, pixels, sizeof pixels), 0);
+  ck_assert_str_eq(ds.images_path, img);
+  rt_dataset_free(&ds);
+}
+END_TEST
+
 /* A header claiming 2^31 - 1 images of 28x28 (1.7 TB) in a file of a few
  * bytes: refused from the file's size, naming it, before any allocation. */
 static void check_huge_claim(int gz) {
@@ -702,6 +735,7 @@ static Suite *data_suite(void) {
   tcase_add_test(load, test_count_mismatch);
   tcase_add_loop_test(load, test_gzip_missing_trailer, 1, 9);
   tcase_add_test(load, test_gzip_labels_missing_trailer);
+  tcase_add_test(load, test_gzip_members_and_trailing_bytes);
   tcase_add_test(load, test_huge_image_count_plain);
   tcase_add_test(load, test_huge_image_count_gzip);
   tcase_add_test(load, test_more_images_than_plain_file);
