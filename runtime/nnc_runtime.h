@@ -392,6 +392,7 @@ typedef struct {
   size_t item_size;
   uint8_t *x; /* (count, item_size) */
   uint8_t *y; /* (count) */
+  char images_path[4096], labels_path[4096];
 } RtDataset;
 
 /* Load one split ("train" or "t10k") of an IDX dataset directory, accepting
@@ -411,6 +412,18 @@ void rt_dataset_split_random(RtDataset *train, RtDataset *val, const RtDataset *
 void rt_dataset_keep(RtDataset *ds, const int *classes, const int *keep_counts, int n_rules,
                      uint64_t seed);
 void rt_dataset_free(RtDataset *ds);
+/* Dies unless the images are rows x cols x channels, the model's input
+ * (the same number of values is not enough: 14x56 is not 28x28), with
+ * "PATH: images are 14x56 but the model input is 28x28" (channels shown
+ * when either side has more than one); path NULL: the images file. */
+void rt_dataset_check_shape(const RtDataset *ds, int rows, int cols, int channels,
+                            const char *path);
+/* Dies unless every label is < n_classes, naming the labels file and the
+ * example's index in ds (call it on the dataset as loaded, before slices or
+ * splits, and the index is the file's). */
+void rt_dataset_check_labels(const RtDataset *ds, int n_classes);
+void rt_dataset_check_shape(const RtDataset *ds, int rows, int cols, int channels, const char *path);
+void rt_dataset_check_labels(const RtDataset *ds, int n_classes);
 /* Oversampling (the Day 5 seed's exercise): every class's examples are
  * repeated, cycling through them in order, up to the largest class's count
  * (numpy's np.resize), then the whole set is shuffled with seed. In place. */
@@ -587,6 +600,17 @@ void rt_checkpoint_save(const char *path, const RtTensorRef *tensors, int n_tens
  * version, checksum or tensor mismatch. */
 void rt_checkpoint_load(const char *path, RtTensorRef *tensors, int n_tensors,
                         RtCheckpointMeta *meta);
+/* Removes PATH.tmp, the temporary file of a save that was killed before its
+ * rename (call at start for every checkpoint path); returns 1 if one was
+ * removed, 0 if there was none. PATH itself is never touched. */
+int rt_checkpoint_clean_stale(const char *path);
+/* Ignores SIGXFSZ, so a write past the file-size limit (ulimit -f) fails
+ * with EFBIG, which the writers report naming the file, instead of killing
+ * the program silently. rt_checkpoint_save and rt_csv_log_open call it. */
+void rt_ignore_file_size_signal(void);
+/* buf = strerror(err) and, for a full disk, the file-size limit or a used
+ * quota, what that means in words; returns buf. */
+const char *rt_write_error_text(int err, char *buf, size_t size);
 /* Same checks; returns 0 on success, -1 with a message in err otherwise. */
 int rt_checkpoint_try_load(const char *path, RtTensorRef *tensors, int n_tensors,
                            RtCheckpointMeta *meta, char *err, size_t err_size);
