@@ -38,6 +38,7 @@ static IrNode *grad_node(Autodiff *ad, IrOp op, const IrNode *fw, const IrNode *
                         : ir_add(ad->g, op, fw->loc, fw->layer, 3, a, b, c);
   ir_set_shape(n, DT_F32, like->batched, like->rank, like->dims);
   n->backward = true;
+  n->forward = fw;
   n->name = arena_printf(ad->g->arena, "d(%s)", like->name ? like->name : ir_op_name(like->op));
   return n;
 }
@@ -54,7 +55,7 @@ static void add_grad(Autodiff *ad, IrNode *x, IrNode *g) {
 }
 
 /* d(loss)/d(probs) of the cross-entropy: the seed of the backward pass. */
-static void rule_xent(Autodiff *ad, IrNode *n) {
+static void grad_xent(Autodiff *ad, IrNode *n) {
   IrNode *p = n->in[0];
   IrNode *w = n->n_in > 2 ? n->in[2] : NULL;
   IrNode *g = w ? grad_node(ad, IR_XENT_GRAD, n, p, 3, p, n->in[1], w)
@@ -64,7 +65,7 @@ static void rule_xent(Autodiff *ad, IrNode *n) {
 }
 
 /* d(loss)/d(probs) of the binary cross-entropy: the seed with binary targets. */
-static void rule_bxent(Autodiff *ad, IrNode *n) {
+static void grad_bxent(Autodiff *ad, IrNode *n) {
   IrNode *p = n->in[0];
   IrNode *g = grad_node(ad, IR_BXENT_GRAD, n, p, 2, p, n->in[1], NULL);
   g->smoothing = n->smoothing;
@@ -72,12 +73,12 @@ static void rule_bxent(Autodiff *ad, IrNode *n) {
 }
 
 /* y = softmax(x): dx = y * (dy - sum(dy * y)) */
-static void rule_softmax(Autodiff *ad, IrNode *n) {
+static void grad_softmax(Autodiff *ad, IrNode *n) {
   add_grad(ad, n->in[0], grad_node(ad, IR_SOFTMAX_GRAD, n, n->in[0], 2, n->grad, n, NULL));
 }
 
 /* y = act(x): dx = dy * act'(y), written in terms of the output y */
-static void rule_act(Autodiff *ad, IrNode *n) {
+static void grad_act(Autodiff *ad, IrNode *n) {
   IrNode *g = grad_node(ad, IR_ACT_GRAD, n, n->in[0], 2, n->grad, n, NULL);
   g->act = n->act;
   g->alpha = n->alpha;
@@ -85,14 +86,14 @@ static void rule_act(Autodiff *ad, IrNode *n) {
 }
 
 /* y = x + b: dx = dy, db = sum over the batch of dy */
-static void rule_bias_add(Autodiff *ad, IrNode *n) {
+static void grad_bias_add(Autodiff *ad, IrNode *n) {
   add_grad(ad, n->in[0], n->grad);
   if (n->in[1]->requires_grad)
     add_grad(ad, n->in[1], grad_node(ad, IR_BIAS_GRAD, n, n->in[1], 1, n->grad, NULL, NULL));
 }
 
 /* y = x . W: dW = x^T . dy, dx = dy . W^T (only when x needs a gradient) */
-static void rule_matmul(Autodiff *ad, IrNode *n) {
+static void grad_matmul(Autodiff *ad, IrNode *n) {
   IrNode *x = n->in[0], *w = n->in[1];
   if (w->requires_grad)
     add_grad(ad, w, grad_node(ad, IR_MATMUL_GRAD_W, n, w, 2, x, n->grad, NULL));
@@ -101,79 +102,88 @@ static void rule_matmul(Autodiff *ad, IrNode *n) {
 }
 
 /* y = x * mask: dx = dy * mask */
-static void rule_dropout(Autodiff *ad, IrNode *n) {
-  add_grad(ad, n->in[0], grad_node(ad, IR_DROPOUT_GRAD, n, n->in[0], 2, n->grad, n->aux, NULL));
+static void grad_dropout(Autodiff *ad, IrNode *n) {
+  add_grad(ad, n->in[0], grad_node(ad, IR_DROPOUT_GRAD, n, n->in[0], 2, n->grad, n->mask, NULL));
 }
 
 /* y = reshape(x): dx = reshape(dy) back to x's shape (a view, no copy) */
-static void rule_reshape(Autodiff *ad, IrNode *n) {
+static void grad_reshape(Autodiff *ad, IrNode *n) {
   IrNode *x = n->in[0];
   IrNode *g = ir_add(ad->g, IR_RESHAPE, n->loc, n->layer, 1, n->grad);
   ir_set_shape(g, DT_F32, x->batched, x->rank, x->dims);
   g->backward = true;
+  g->forward = n;
   g->name = arena_printf(ad->g->arena, "d(%s)", x->name ? x->name : "reshape");
   add_grad(ad, x, g);
 }
 
 /* y = a + b: da = dy, db = dy */
-static void rule_add(Autodiff *ad, IrNode *n) {
+static void grad_add(Autodiff *ad, IrNode *n) {
   add_grad(ad, n->in[0], n->grad);
   add_grad(ad, n->in[1], n->grad);
 }
 
 /* y = x * scale + offset: dx = dy * scale */
-static void rule_rescale(Autodiff *ad, IrNode *n) {
+static void grad_rescale(Autodiff *ad, IrNode *n) {
   IrNode *g = grad_node(ad, IR_RESCALE_GRAD, n, n->in[0], 1, n->grad, NULL, NULL);
-  g->scale = n->scale;
+  g->rescale = n->rescale;
   add_grad(ad, n->in[0], g);
 }
 
-/* cols = im2col(x): dx = col2im(dcols), the sum over every window */
-static void rule_im2col(Autodiff *ad, IrNode *n) {
-  if (!n->in[0]->requires_grad)
-    return;
-  IrNode *g = grad_node(ad, IR_COL2IM, n, n->in[0], 1, n->grad, NULL, NULL);
-  g->win = n->win;
-  add_grad(ad, n->in[0], g);
+/* y = conv2d(x, W): dW = conv2d_grad_w(x, dy); dx = conv2d_grad_x(dy, W) only
+ * when x needs a gradient (never for a first convolution on the input) */
+static void grad_conv2d(Autodiff *ad, IrNode *n) {
+  IrNode *x = n->in[0], *w = n->in[1];
+  if (w->requires_grad) {
+    IrNode *g = grad_node(ad, IR_CONV2D_GRAD_W, n, w, 2, x, n->grad, NULL);
+    g->win = n->win;
+    add_grad(ad, w, g);
+  }
+  if (x->requires_grad) {
+    IrNode *g = grad_node(ad, IR_CONV2D_GRAD_X, n, x, 2, n->grad, w, NULL);
+    g->win = n->win;
+    add_grad(ad, x, g);
+  }
 }
 
 /* max pool: each window's gradient to its max (found again in x) */
-static void rule_maxpool(Autodiff *ad, IrNode *n) {
+static void grad_maxpool(Autodiff *ad, IrNode *n) {
   IrNode *g = grad_node(ad, IR_MAXPOOL_GRAD, n, n->in[0], 2, n->grad, n->in[0], NULL);
   g->win = n->win;
   add_grad(ad, n->in[0], g);
 }
 
 /* average pool: each window's gradient spread evenly over its valid cells */
-static void rule_avgpool(Autodiff *ad, IrNode *n) {
+static void grad_avgpool(Autodiff *ad, IrNode *n) {
   IrNode *g = grad_node(ad, IR_AVGPOOL_GRAD, n, n->in[0], 1, n->grad, NULL, NULL);
   g->win = n->win;
   add_grad(ad, n->in[0], g);
 }
 
 /* global average pool: dx = dy / (h w) at every position */
-static void rule_gap(Autodiff *ad, IrNode *n) {
+static void grad_gap(Autodiff *ad, IrNode *n) {
   add_grad(ad, n->in[0], grad_node(ad, IR_GAP_GRAD, n, n->in[0], 1, n->grad, NULL, NULL));
 }
 
 /* y = gamma xhat + beta: dgamma = sum(dy xhat), dbeta = sum(dy), dx from xhat and stats */
-static void rule_batchnorm(Autodiff *ad, IrNode *n) {
+static void grad_batchnorm(Autodiff *ad, IrNode *n) {
   IrNode *x = n->in[0], *gamma = n->in[1], *beta = n->in[2];
   if (gamma->requires_grad)
-    add_grad(ad, gamma, grad_node(ad, IR_BN_GRAD_GAMMA, n, gamma, 2, n->grad, n->aux, NULL));
+    add_grad(ad, gamma, grad_node(ad, IR_BN_GRAD_GAMMA, n, gamma, 2, n->grad, n->xhat, NULL));
   if (beta->requires_grad)
     add_grad(ad, beta, grad_node(ad, IR_BIAS_GRAD, n, beta, 1, n->grad, NULL, NULL));
   if (x->requires_grad) {
-    IrNode *g = ir_add(ad->g, IR_BN_GRAD_X, n->loc, n->layer, 4, n->grad, n->aux, gamma, n->aux2);
+    IrNode *g = ir_add(ad->g, IR_BN_GRAD_X, n->loc, n->layer, 4, n->grad, n->xhat, gamma, n->stats);
     ir_set_shape(g, DT_F32, x->batched, x->rank, x->dims);
     g->backward = true;
+    g->forward = n;
     g->name = arena_printf(ad->g->arena, "d(%s)", x->name ? x->name : "batch_norm.in");
     add_grad(ad, x, g);
   }
 }
 
 /* y = [a, b]: da and db are their columns of dy */
-static void rule_concat(Autodiff *ad, IrNode *n) {
+static void grad_concat(Autodiff *ad, IrNode *n) {
   int offset = 0;
   for (int k = 0; k < 2; k++) {
     IrNode *x = n->in[k];
@@ -186,27 +196,22 @@ static void rule_concat(Autodiff *ad, IrNode *n) {
   }
 }
 
+/* a parameter is a leaf: its gradient is complete */
+static void grad_leaf(Autodiff *ad, IrNode *n) { (void)ad, (void)n; }
+
+typedef void (*GradRule)(Autodiff *ad, IrNode *n);
+
+/* ops.def's GRAD column */
+static const GradRule GRAD_RULES[IR_OP_COUNT] = {
+#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit) [IR_##id] = grad,
+#include "ops.def"
+#undef OP
+};
+
 static void apply_rule(Autodiff *ad, IrNode *n) {
-  switch (n->op) {
-  case IR_XENT: rule_xent(ad, n); break;
-  case IR_SOFTMAX: rule_softmax(ad, n); break;
-  case IR_ACT: rule_act(ad, n); break;
-  case IR_BIAS_ADD: rule_bias_add(ad, n); break;
-  case IR_MATMUL: rule_matmul(ad, n); break;
-  case IR_DROPOUT: rule_dropout(ad, n); break;
-  case IR_RESHAPE: rule_reshape(ad, n); break;
-  case IR_ADD: rule_add(ad, n); break;
-  case IR_RESCALE: rule_rescale(ad, n); break;
-  case IR_IM2COL: rule_im2col(ad, n); break;
-  case IR_MAXPOOL: rule_maxpool(ad, n); break;
-  case IR_AVGPOOL: rule_avgpool(ad, n); break;
-  case IR_GAP: rule_gap(ad, n); break;
-  case IR_BATCHNORM: rule_batchnorm(ad, n); break;
-  case IR_CONCAT: rule_concat(ad, n); break;
-  case IR_PARAM: break; /* a leaf: its gradient is complete */
-  default:
+  if (!GRAD_RULES[n->op])
     NNC_BUG("no gradient rule for %s (it should not require a gradient)", ir_op_name(n->op));
-  }
+  GRAD_RULES[n->op](ad, n);
 }
 
 bool autodiff(Graph *g, Diag *diag) {
@@ -218,9 +223,9 @@ bool autodiff(Graph *g, Diag *diag) {
   int n_forward = g->n_nodes;
   g->loss->requires_grad = true;
   if (g->loss->op == IR_XENT)
-    rule_xent(&ad, g->loss);
+    grad_xent(&ad, g->loss);
   else
-    rule_bxent(&ad, g->loss);
+    grad_bxent(&ad, g->loss);
   for (int i = n_forward - 1; i >= 0; i--) {
     IrNode *n = g->nodes[i];
     if (n != g->loss && n->grad && n->requires_grad)

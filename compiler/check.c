@@ -52,6 +52,7 @@ static void set_defaults(Program *p) {
   p->rho = 0.9;           /* RMSprop */
   p->weight_decay = 0.004; /* AdamW */
   p->epochs = 1;         /* Keras fit() default */
+  p->top_k = 5;          /* TopKCategoricalAccuracy(k=5) */
   p->batch_size = 32;    /* Keras fit() default */
   p->shuffle = true;
   p->seed = 0;
@@ -82,6 +83,12 @@ static bool value_number(Checker *c, const Expr *e, const char *what, double lo,
 static bool value_bool(Checker *c, const Expr *e, const char *what, bool *out) {
   BoundArg b = {.name = what, .value = e, .loc = e->loc};
   return arg_bool(c->diag, &b, out);
+}
+
+/* The name a setting's value gives: adam, adam(...), or Keras's string
+ * spelling "adam" (compile(optimizer="adam", loss="...")). */
+static const char *call_name(const Expr *e) {
+  return e->kind == EX_CALL || e->kind == EX_IDENT || e->kind == EX_STRING ? e->text : "";
 }
 
 static bool is_word(const Expr *e, const char *word) {
@@ -147,6 +154,15 @@ static bool check_monitor(Checker *c, const BoundArg *b, Callback *cb) {
   }
   cb->monitor = names[i];
   cb->loc = b->value->loc;
+  return true;
+}
+
+/* verbose=0|1 (Keras's callbacks): 0 silences the callback's own messages. */
+static bool check_verbose(Checker *c, const BoundArg *b, Callback *cb) {
+  long v = 1;
+  if (b->value && !arg_int(c->diag, b, 0, 2, &v))
+    return false;
+  cb->verbose = (int)v;
   return true;
 }
 
@@ -429,7 +445,7 @@ static bool train_loss(Checker *c, const Item *it) {
   const Expr *e = it->values->value;
   static const char *const losses[] = {"sparse_categorical_crossentropy",
                                        "categorical_crossentropy", "binary_crossentropy"};
-  const char *name = e->kind == EX_CALL || e->kind == EX_IDENT ? e->text : "";
+  const char *name = call_name(e);
   int kind = 0;
   while (kind < COUNT(losses) && strcmp(name, losses[kind]) != 0)
     kind++;
@@ -654,7 +670,7 @@ static bool train_optimizer(Checker *c, const Item *it) {
   if (!want_values(c, it, 1, "an optimizer, like: optimizer adam(learning_rate=1e-3)"))
     return false;
   const Expr *e = it->values->value;
-  const char *name = e->kind == EX_CALL || e->kind == EX_IDENT ? e->text : "";
+  const char *name = call_name(e);
   const OptimizerRule *rule = NULL;
   const char *names[COUNT(OPTIMIZERS)];
   for (int i = 0; i < COUNT(OPTIMIZERS); i++) {
@@ -743,16 +759,32 @@ static bool train_shuffle(Checker *c, const Item *it) {
          value_bool(c, it->values->value, "shuffle", &c->prog->shuffle);
 }
 
-/* checkpoint(monitor=val_accuracy, save_best_only=true, mode=auto) */
+/* checkpoint(monitor=val_accuracy, save_best_only=true, mode=auto, verbose=1)
+ * checkpoint("best.ckpt", monitor=...): Keras's ModelCheckpoint(filepath, ...),
+ * a file name first, relative to the output directory unless absolute */
 static bool train_checkpoint(Checker *c, const Item *it) {
-  static const char *const names[] = {"monitor", "save_best_only", "mode"};
-  BoundArg b[3];
+  static const char *const names[] = {"filepath", "monitor", "save_best_only", "mode", "verbose"};
+  BoundArg all[5], *b = all + 1;
   Callback *cb = &c->prog->checkpoint;
   if (!it->value)
     return diag_error(c->diag, it->loc, "write checkpoint(monitor=val_accuracy, "
                       "save_best_only=true)"), false;
-  if (!bind_args(c->diag, it->value, "checkpoint", names, 3, 0, b) || !check_monitor(c, &b[0], cb) ||
-      !check_mode(c, &b[2], cb))
+  const Arg *first = it->value->args;
+  bool path_first = first && !first->key && first->value->kind == EX_STRING;
+  for (const Arg *a = first; a; a = a->next)
+    path_first |= a->key && !strcmp(a->key, "filepath");
+  /* without a file name (first, or filepath=), positional arguments start at monitor */
+  if (path_first ? !bind_args(c->diag, it->value, "checkpoint", names, 5, 0, all)
+                 : !bind_args(c->diag, it->value, "checkpoint", names + 1, 4, 0, b))
+    return false;
+  if (!path_first)
+    all[0] = (BoundArg){.name = "filepath"};
+  if (all[0].value) {
+    if (all[0].value->kind != EX_STRING || !all[0].value->text[0])
+      return diag_error(c->diag, all[0].value->loc, "'filepath' must be a file name in quotes"), false;
+    c->prog->checkpoint_file = all[0].value->text;
+  }
+  if (!check_monitor(c, &b[0], cb) || !check_mode(c, &b[2], cb) || !check_verbose(c, &b[3], cb))
     return false;
   cb->save_best_only = false;
   if (b[1].value && !arg_bool(c->diag, &b[1], &cb->save_best_only))
@@ -760,6 +792,23 @@ static bool train_checkpoint(Checker *c, const Item *it) {
   cb->enabled = true;
   if (!b[0].value)
     cb->loc = it->loc;
+  return true;
+}
+
+/* top_k_accuracy(k=5): Keras's TopKCategoricalAccuracy; the others take no arguments */
+static bool metric_arguments(Checker *c, const Expr *call, int metric) {
+  static const char *const names[] = {"k"};
+  BoundArg b[1];
+  if (!bind_args(c->diag, call, call->text, names, metric == 1, 0, b))
+    return false;
+  long k = 5;
+  if (metric == 1 && b[0].value && !arg_int(c->diag, &b[0], 1, MAX_CLASSES, &k))
+    return false;
+  if (metric == 1 && k > c->prog->n_classes)
+    return diag_error(c->diag, b[0].value->loc, "k = %ld is more than the %d classes", k,
+                      c->prog->n_classes), false;
+  if (metric == 1)
+    c->prog->top_k = (int)k;
   return true;
 }
 
@@ -774,8 +823,7 @@ static bool train_metrics(Checker *c, const Item *it) {
   if (list->kind != EX_LIST)
     return diag_error(c->diag, list->loc, "expected a list, like: metrics [accuracy, auc]"), false;
   for (const Arg *a = list->args; a; a = a->next) {
-    const char *name = a->value->kind == EX_IDENT || a->value->kind == EX_STRING
-                           ? a->value->text : "";
+    const char *name = call_name(a->value);
     int k = 0;
     while (k < COUNT(known) && strcmp(name, known[k]) != 0)
       k++;
@@ -789,6 +837,8 @@ static bool train_metrics(Checker *c, const Item *it) {
     if (k == 1 && p->labels == LABELS_BINARY)
       return diag_error(c->diag, a->loc, "top_k_accuracy ranks classes, but the data section "
                         "declares binary targets"), false;
+    if (a->value->kind == EX_CALL && !metric_arguments(c, a->value, k))
+      return false;
     p->metric_top_k |= k == 1;
     p->metric_auc |= k == 2;
   }
@@ -822,17 +872,18 @@ static bool train_csv_logger(Checker *c, const Item *it) {
   return true;
 }
 
-/* early_stopping(monitor=val_loss, patience=5, min_delta=0, restore_best_weights=true, mode=auto) */
+/* early_stopping(monitor=val_loss, patience=5, min_delta=0, restore_best_weights=true, mode=auto,
+ *                verbose=1) */
 static bool train_early_stopping(Checker *c, const Item *it) {
   static const char *const names[] = {"monitor", "patience", "min_delta", "restore_best_weights",
-                                      "mode"};
-  BoundArg b[5];
+                                      "mode", "verbose"};
+  BoundArg b[6];
   Callback *cb = &c->prog->early_stopping;
   if (!it->value)
     return diag_error(c->diag, it->loc, "write early_stopping(monitor=val_loss, patience=5)"),
            false;
-  if (!bind_args(c->diag, it->value, "early_stopping", names, 5, 0, b) ||
-      !check_monitor(c, &b[0], cb) || !check_mode(c, &b[4], cb))
+  if (!bind_args(c->diag, it->value, "early_stopping", names, 6, 0, b) ||
+      !check_monitor(c, &b[0], cb) || !check_mode(c, &b[4], cb) || !check_verbose(c, &b[5], cb))
     return false;
   long patience = 0;
   if (b[1].value && !arg_int(c->diag, &b[1], 0, 100000, &patience))
@@ -849,17 +900,17 @@ static bool train_early_stopping(Checker *c, const Item *it) {
 }
 
 /* reduce_lr_on_plateau(monitor=val_loss, factor=0.1, patience=10, min_delta=1e-4,
- *                      cooldown=0, min_lr=0, mode=auto)   (Keras's defaults) */
+ *                      cooldown=0, min_lr=0, mode=auto, verbose=1)   (Keras's defaults) */
 static bool train_reduce_lr(Checker *c, const Item *it) {
   static const char *const names[] = {"monitor", "factor",  "patience", "min_delta",
-                                      "cooldown", "min_lr", "mode"};
-  BoundArg b[7];
+                                      "cooldown", "min_lr", "mode", "verbose"};
+  BoundArg b[8];
   Callback *cb = &c->prog->reduce_lr;
   if (!it->value)
     return diag_error(c->diag, it->loc, "write reduce_lr_on_plateau(monitor=val_loss, "
                       "factor=0.5, patience=3)"), false;
-  if (!bind_args(c->diag, it->value, "reduce_lr_on_plateau", names, 7, 0, b) ||
-      !check_monitor(c, &b[0], cb) || !check_mode(c, &b[6], cb))
+  if (!bind_args(c->diag, it->value, "reduce_lr_on_plateau", names, 8, 0, b) ||
+      !check_monitor(c, &b[0], cb) || !check_mode(c, &b[6], cb) || !check_verbose(c, &b[7], cb))
     return false;
   long patience = 10, cooldown = 0;
   cb->factor = 0.1;
@@ -1109,11 +1160,41 @@ static bool check_callbacks(Checker *c) {
   return true;
 }
 
-const Section *ast_model_section(const Ast *ast) {
-  for (const Section *s = ast->sections; s; s = s->next)
-    if (strcmp(s->kind, "model") == 0)
-      return s;
-  return NULL;
+/* The model's one input, x: u8[28, 28]: its type and at most 4 dimensions,
+ * each positive, together at most MAX_EXAMPLE_ELEMS values. */
+static bool check_model_input(Checker *c, const Section *model) {
+  const Param *p = model->params;
+  if (strcmp(p->dtype, "u8") != 0) {
+    diag_error(c->diag, p->dtype_loc, "input type '%s' is not supported: IDX images are u8",
+               p->dtype);
+    return false;
+  }
+  if (p->next) {
+    diag_error(c->diag, p->next->loc, "a model takes one input in this version");
+    return false;
+  }
+  Program *prog = c->prog;
+  size_t elems = 1;
+  for (const Arg *d = p->dim_args; d; d = d->next) {
+    long v;
+    BoundArg ba = {.name = "dimension", .value = d->value, .loc = d->loc};
+    if (prog->input_rank == 4) {
+      diag_error(c->diag, d->loc, "an input has at most 4 dimensions");
+      return false;
+    }
+    if (!arg_int(c->diag, &ba, 1, 1 << 20, &v))
+      return false;
+    prog->input_dims[prog->input_rank++] = (int)v;
+    elems *= (size_t)v;
+  }
+  if (elems > MAX_EXAMPLE_ELEMS) {
+    diag_error(c->diag, p->loc, "an input example of %zu values is too large (at most %d)", elems,
+               MAX_EXAMPLE_ELEMS);
+    return false;
+  }
+  prog->input_name = p->name;
+  prog->input_loc = p->loc;
+  return true;
 }
 
 /* Errors about the (default) loss point at the train section, or the model. */
@@ -1130,7 +1211,8 @@ static void default_loss_location(Checker *c, const Ast *ast) {
 bool check_program(Program *prog, const Ast *ast, Arena *arena, Diag *diag) {
   Checker c = {.prog = prog, .arena = arena, .diag = diag};
   set_defaults(prog);
-  if (!check_section_kinds(&c, ast) || !check_in_order(&c, ast) || !check_callbacks(&c))
+  if (!check_section_kinds(&c, ast) || !check_model_input(&c, ast_model_section(ast)) ||
+      !check_in_order(&c, ast) || !check_callbacks(&c))
     return false;
   default_loss_location(&c, ast);
   return check_loss_labels(&c);

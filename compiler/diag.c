@@ -90,35 +90,27 @@ void nnc_bug(const char *file, int line, const char *fmt, ...) {
   exit(70);
 }
 
+/* Reads at most NNC_MAX_SOURCE_BYTES: a larger file, or an endless one like
+ * /dev/zero, stops at the limit with EFBIG instead of filling memory. */
 bool source_read(Source *src, Arena *a, const char *path) {
   FILE *f = fopen(path, "rb");
   if (!f)
     return false;
-  size_t cap = 4096, len = 0;
+  size_t cap = NNC_MAX_SOURCE_BYTES + 1; /* one more byte tells "too large" from "exactly full" */
   char *buf = malloc(cap);
-  for (;;) {
-    if (!buf)
-      break;
-    if (len + 1 >= cap) {
-      char *grown = realloc(buf, cap *= 2);
-      if (!grown) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = grown;
-    }
-    size_t n = fread(buf + len, 1, cap - len - 1, f);
+  size_t len = 0, n = 1;
+  while (buf && len < cap && n > 0) {
+    n = fread(buf + len, 1, cap - len, f);
     len += n;
-    if (n == 0)
-      break;
   }
-  bool ok = buf && !ferror(f);
-  int saved = errno;
+  int err = !buf                         ? ENOMEM
+            : ferror(f)                    ? (errno ? errno : EIO)
+            : len > NNC_MAX_SOURCE_BYTES   ? EFBIG
+                                           : 0;
   fclose(f);
-  if (!ok) {
+  if (err) {
     free(buf);
-    errno = saved ? saved : EIO;
+    errno = err;
     return false;
   }
   src->path = arena_strdup(a, path);
@@ -130,6 +122,14 @@ bool source_read(Source *src, Arena *a, const char *path) {
     return false;
   }
   return true;
+}
+
+const char *source_error(int err) {
+  switch (err) {
+  case EILSEQ: return "it contains a NUL byte (not a text file)";
+  case EFBIG: return "it is larger than " NNC_MAX_SOURCE_TEXT " (a .nn file is a few kilobytes)";
+  default: return strerror(err);
+  }
 }
 
 void source_from_string(Source *src, const char *path, const char *text) {

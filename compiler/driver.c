@@ -1,10 +1,10 @@
 /*
  * driver.c — the pipeline in one place.
  *
- *   parse -> check -> build IR -> shapes -> autodiff -> fusion -> memory plan
- *   -> emit C -> cc
+ *   parse -> check -> build IR -> shapes -> autodiff -> lowering -> fusion
+ *   -> memory plan -> emit C -> cc
  *
- * compile_until runs the passes in order, one line each; after every IR
+ * compile_source runs the passes in order, one line each; after every IR
  * pass the verifier runs and, if asked, the IR is dumped. driver_build then
  * writes the C file and runs the C compiler against the runtime.
  */
@@ -19,7 +19,8 @@
 
 static const char *const PASS_NAMES[PASS_COUNT] = {
     [PASS_PARSE] = "parse",     [PASS_CHECK] = "check",       [PASS_BUILD] = "build",
-    [PASS_SHAPE] = "shape",     [PASS_AUTODIFF] = "autodiff", [PASS_FUSE] = "fuse",
+    [PASS_SHAPE] = "shape",     [PASS_AUTODIFF] = "autodiff", [PASS_LOWER] = "lower",
+    [PASS_FUSE] = "fuse",
     [PASS_MEMPLAN] = "memplan",
 };
 
@@ -27,6 +28,7 @@ const char *pass_name(PassId p) { return PASS_NAMES[p]; }
 
 /* Verifies the IR after an IR pass and dumps it when asked. */
 static void after_ir_pass(Compilation *c, const DriverOptions *opt, PassId p) {
+  c->reached = p;
   ir_verify(c->graph, PASS_NAMES[p]);
   if (opt->dump_pass && (!strcmp(opt->dump_pass, "all") || !strcmp(opt->dump_pass, PASS_NAMES[p])))
     ir_dump(stdout, c->graph, PASS_NAMES[p]);
@@ -34,23 +36,30 @@ static void after_ir_pass(Compilation *c, const DriverOptions *opt, PassId p) {
 
 static bool run_parse(Compilation *c, const DriverOptions *opt) {
   arena_init(&c->arena);
-  if (!source_read(&c->src, &c->arena, opt->input_path)) {
+  if (opt->input_text)
+    source_from_string(&c->src, opt->input_path, opt->input_text);
+  else if (!source_read(&c->src, &c->arena, opt->input_path)) {
     fprintf(opt->err, "nnc: error: cannot read '%s': %s\n", opt->input_path,
-            errno == EILSEQ ? "it contains a NUL byte (not a text file)" : strerror(errno));
+            source_error(errno));
     return false;
   }
   diag_init(&c->diag, &c->src, opt->err);
-  return parse_source(&c->ast, &c->src, &c->arena, &c->diag) == 0;
+  c->syntax_errors = parse_source(&c->ast, &c->src, &c->arena, &c->diag);
+  return c->syntax_errors == 0;
 }
 
-bool compile_until(Compilation *c, const DriverOptions *opt, PassId last) {
+bool compile_source(Compilation *c, const DriverOptions *opt, PassId last) {
   memset(c, 0, sizeof *c);
   if (!run_parse(c, opt))
     return false;
+  c->reached = PASS_PARSE;
   if (last == PASS_PARSE)
     return true;
-  if (!check_program(&c->prog, &c->ast, &c->arena, &c->diag) || last == PASS_CHECK)
-    return c->diag.error_count == 0;
+  if (!check_program(&c->prog, &c->ast, &c->arena, &c->diag))
+    return false;
+  c->reached = PASS_CHECK;
+  if (last == PASS_CHECK)
+    return true;
   if (!(c->graph = ir_build(&c->arena, &c->ast, &c->prog, &c->diag)))
     return false;
   after_ir_pass(c, opt, PASS_BUILD);
@@ -65,6 +74,10 @@ bool compile_until(Compilation *c, const DriverOptions *opt, PassId last) {
     return false;
   after_ir_pass(c, opt, PASS_AUTODIFF);
   if (last == PASS_AUTODIFF)
+    return true;
+  lower(c->graph);
+  after_ir_pass(c, opt, PASS_LOWER);
+  if (last == PASS_LOWER)
     return true;
   if (!opt->no_fuse)
     fuse(c->graph);
@@ -175,7 +188,7 @@ static bool compile_program(const DriverOptions *opt, const char *c_path, const 
 
 int driver_build(const DriverOptions *opt) {
   Compilation c;
-  if (!compile_until(&c, opt, PASS_MEMPLAN)) {
+  if (!compile_source(&c, opt, PASS_MEMPLAN)) {
     compilation_free(&c);
     return 1;
   }

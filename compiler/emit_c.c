@@ -96,12 +96,7 @@ const char *c_float(Emitter *e, double v) {
   return arena_printf(e->g->arena, "%sf", buf);
 }
 
-const char *c_rt_act(Activation a) {
-  static const char *const names[ACT_COUNT] = {
-      "RT_ACT_NONE",       "RT_ACT_RELU", "RT_ACT_SIGMOID", "RT_ACT_TANH",
-      "RT_ACT_NONE",       "RT_ACT_LEAKY_RELU", "RT_ACT_ELU", "RT_ACT_RELU6"};
-  return names[a];
-}
+const char *c_rt_act(Activation a) { return ACTIVATION_INFO[a].rt_enum; }
 
 /* "RT_ACT_RELU, 0.0f": an activation and its alpha, as the act kernels take them */
 const char *c_act_args(Emitter *e, const IrNode *n) {

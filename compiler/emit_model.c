@@ -25,13 +25,13 @@ static void emit_batchnorm(Emitter *e, const IrNode *n) {
   const char *o = c_name(e, n), *g = c_name(e, n->in[1]), *b = c_name(e, n->in[2]), *mm = c_name(e, n->in[3]),
              *mv = c_name(e, n->in[4]);
   P("  if (training) /* batch statistics; moving = moving * %g + batch * (1 - %g) */\n",
-    n->scale, n->scale);
+    n->bn.momentum, n->bn.momentum);
   P("    rt_batchnorm_train_forward(%s, %s, %s, %s, %s, %s, %s, %s, %s, %d, %s, %s);\n", o,
-    c_name(e, n->aux), c_name(e, n->aux2), c_name(e, x), g, b, mm, mv, c_rows(e, x), c_last_dim(x),
-    c_float(e, n->scale), c_float(e, n->shift));
+    c_name(e, n->xhat), c_name(e, n->stats), c_name(e, x), g, b, mm, mv, c_rows(e, x), c_last_dim(x),
+    c_float(e, n->bn.momentum), c_float(e, n->bn.epsilon));
   P("  else /* moving statistics */\n");
   P("    rt_batchnorm_eval_forward(%s, %s, %s, %s, %s, %s, %s, %d, %s);\n", o, c_name(e, x), g, b, mm,
-    mv, c_rows(e, x), c_last_dim(x), c_float(e, n->shift));
+    mv, c_rows(e, x), c_last_dim(x), c_float(e, n->bn.epsilon));
 }
 
 static void emit_forward_node(Emitter *e, const IrNode *n) {
@@ -52,11 +52,11 @@ static void emit_forward_node(Emitter *e, const IrNode *n) {
   case IR_RESCALE:
     if (x->dtype == DT_U8)
       P("  /* x * %g + %g, fused with the uint8 -> float conversion */\n"
-        "  rt_rescale_u8_forward(%s, %s, %s, %s, %s);\n", n->scale, n->shift, o, c_name(e, x),
-        c_float(e, n->scale), c_float(e, n->shift), c_count(e, n));
+        "  rt_rescale_u8_forward(%s, %s, %s, %s, %s);\n", n->rescale.scale, n->rescale.offset, o,
+        c_name(e, x), c_float(e, n->rescale.scale), c_float(e, n->rescale.offset), c_count(e, n));
     else
-      P("  rt_rescale_forward(%s, %s, %s, %s, %s);\n", o, c_name(e, x), c_float(e, n->scale),
-        c_float(e, n->shift), c_count(e, n));
+      P("  rt_rescale_forward(%s, %s, %s, %s, %s);\n", o, c_name(e, x), c_float(e, n->rescale.scale),
+        c_float(e, n->rescale.offset), c_count(e, n));
     break;
   case IR_MATMUL: emit_matmul(e, n); break;
   case IR_BIAS_ADD:
@@ -70,7 +70,7 @@ static void emit_forward_node(Emitter *e, const IrNode *n) {
   case IR_DROPOUT:
     P("  if (training) /* inverted dropout: zero with p = %g, scale the rest by 1/(1 - p) */\n",
       n->rate);
-    P("    rt_dropout_forward(%s, %s, %s, %s, %s, &dropout_rng);\n", o, c_name(e, n->aux), c_name(e, x),
+    P("    rt_dropout_forward(%s, %s, %s, %s, %s, &dropout_rng);\n", o, c_name(e, n->mask), c_name(e, x),
       c_float(e, n->rate), c_count(e, n));
     P("  else /* identity in evaluation */\n");
     P("    memcpy(%s, %s, sizeof(float) * %s);\n", o, c_name(e, x), c_count(e, n));
@@ -180,7 +180,7 @@ static void emit_backward_node(Emitter *e, const IrNode *n) {
       c_name(e, b), c_count(e, n));
     break;
   case IR_RESCALE_GRAD:
-    P("  rt_rescale_backward(%s, %s, %s, %s);\n", o, c_name(e, a), c_float(e, n->scale),
+    P("  rt_rescale_backward(%s, %s, %s, %s);\n", o, c_name(e, a), c_float(e, n->rescale.scale),
       c_count(e, n));
     break;
   case IR_COL2IM:
@@ -491,11 +491,11 @@ void emit_model_functions(Emitter *e, Group *fw, int n_fw, Group *bw, int n_bw) 
     const IrNode *n = g->nodes[i];
     if (n->op != IR_PARAM || !n->init)
       continue;
-    if (!strcmp(n->init, "glorot_uniform"))
+    if (n->init == INIT_GLOROT_UNIFORM)
       P("  rt_init_glorot_uniform(%s, %zu, %d, %d, rng); /* %s */\n", c_name(e, n), ir_elems(n),
         n->fan_in, n->fan_out, c_shape(e, n));
-    else if (!strcmp(n->init, "ones") || !strcmp(n->init, "zeros"))
-      P("  rt_fill(%s, %s, %zu); /* %s */\n", c_name(e, n), n->init[0] == 'o' ? "1.0f" : "0.0f",
+    else if (n->init == INIT_ONES || n->init == INIT_ZEROS)
+      P("  rt_fill(%s, %s, %zu); /* %s */\n", c_name(e, n), n->init == INIT_ONES ? "1.0f" : "0.0f",
         ir_elems(n), c_shape(e, n));
   }
   P("}\n\n");

@@ -52,11 +52,11 @@ static int emit_trainable_table(Emitter *e) {
   return n;
 }
 
-/* The layer's statistic beside its mean and variance: the count Keras keeps. */
+/* The layer's sample count beside its mean and variance (Keras keeps it). */
 static const IrNode *normalization_count(const Graph *g, const IrNode *norm) {
   for (int k = 0; k < g->n_nodes; k++) {
     const IrNode *c = g->nodes[k];
-    if (c->op == IR_PARAM && c != norm->in[1] && c != norm->in[2] && !strcmp(c->layer, norm->layer))
+    if (c->op == IR_PARAM && c->role == ROLE_SAMPLE_COUNT && !strcmp(c->layer, norm->layer))
       return c;
   }
   return NULL;
@@ -195,6 +195,8 @@ static void emit_config(Emitter *e) {
   P("    .shuffle = %d,\n", p->shuffle);
   if (p->metric_top_k || p->metric_auc)
     P("    .metric_top_k = %d, .metric_auc = %d,\n", p->metric_top_k, p->metric_auc);
+  if (!e->g->binary)
+    P("    .top_k = %d, /* the k of top_k_accuracy */\n", p->top_k);
   P("    .terminate_on_nan = 1, /* the first non-finite loss stops the run */\n");
   emit_callback_config(e);
   if (p->n_expect)
@@ -236,6 +238,10 @@ void emit_main(Emitter *e) {
   P("    .name = MODEL_NAME, .batch = BATCH, .n_classes = N_CLASSES,\n");
   P("    .input_size = INPUT_SIZE, .input_name = \"%s\", .input_shape = \"%s\",\n", g->input->name,
     input_shape_text(e));
+  const IrNode *x = g->input; /* IDX images are (rows, cols) or (rows, cols, channels) */
+  if (x->rank == 2 || x->rank == 3)
+    P("    .input_rows = %d, .input_cols = %d, .input_channels = %d,\n", x->dims[0], x->dims[1],
+      x->rank == 3 ? x->dims[2] : 1);
   if (g->binary)
     P("    .n_outputs = N_OUTPUTS, .target_names = TARGET_NAMES, .target_table = TARGET_TABLE,\n");
   else

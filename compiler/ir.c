@@ -9,66 +9,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const OP_NAMES[IR_OP_COUNT] = {
-    [IR_INPUT] = "input",
-    [IR_LABELS] = "labels",
-    [IR_WEIGHTS] = "sample_weights",
-    [IR_PARAM] = "param",
-    [IR_SCRATCH] = "scratch",
-    [IR_NORMALIZE] = "normalize",
-    [IR_CAST] = "cast",
-    [IR_RESHAPE] = "reshape",
-    [IR_MATMUL] = "matmul",
-    [IR_BIAS_ADD] = "bias_add",
-    [IR_ACT] = "act",
-    [IR_DROPOUT] = "dropout",
-    [IR_ADD] = "add",
-    [IR_SOFTMAX] = "softmax",
-    [IR_XENT] = "crossentropy",
-    [IR_SOFTMAX_XENT] = "softmax_crossentropy",
-    [IR_BXENT] = "binary_crossentropy",
-    [IR_SIGMOID_BXENT] = "sigmoid_binary_crossentropy",
-    [IR_RESCALE] = "rescale",
-    [IR_IM2COL] = "im2col",
-    [IR_MAXPOOL] = "max_pool",
-    [IR_AVGPOOL] = "avg_pool",
-    [IR_GAP] = "global_avg_pool",
-    [IR_BATCHNORM] = "batch_norm",
-    [IR_CONCAT] = "concat",
-    [IR_MATMUL_GRAD_X] = "matmul_grad_x",
-    [IR_MATMUL_GRAD_W] = "matmul_grad_w",
-    [IR_BIAS_GRAD] = "bias_grad",
-    [IR_ACT_GRAD] = "act_grad",
-    [IR_DROPOUT_GRAD] = "dropout_grad",
-    [IR_ACT_DROPOUT_GRAD] = "act_dropout_grad",
-    [IR_SOFTMAX_GRAD] = "softmax_grad",
-    [IR_XENT_GRAD] = "crossentropy_grad",
-    [IR_SOFTMAX_XENT_GRAD] = "softmax_crossentropy_grad",
-    [IR_BXENT_GRAD] = "binary_crossentropy_grad",
-    [IR_SIGMOID_BXENT_GRAD] = "sigmoid_binary_crossentropy_grad",
-    [IR_ACCUMULATE] = "accumulate",
-    [IR_RESCALE_GRAD] = "rescale_grad",
-    [IR_COL2IM] = "col2im",
-    [IR_MAXPOOL_GRAD] = "max_pool_grad",
-    [IR_AVGPOOL_GRAD] = "avg_pool_grad",
-    [IR_GAP_GRAD] = "global_avg_pool_grad",
-    [IR_BN_GRAD_GAMMA] = "batch_norm_grad_gamma",
-    [IR_BN_GRAD_X] = "batch_norm_grad_x",
-    [IR_CONCAT_GRAD] = "concat_grad",
+static const OpInfo OP_INFO[IR_OP_COUNT] = {
+#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit) \
+  [IR_##id] = {name, kind, min_in, max_in, flags},
+#include "ops.def"
+#undef OP
 };
 
-const char *ir_op_name(IrOp op) { return OP_NAMES[op]; }
+const ActivationInfo ACTIVATION_INFO[ACT_COUNT] = {
+#define ACT_ROW(id, name, rt, alpha, kind, keras, param, param_default) \
+  [ACT_##id] = {name, rt, alpha, kind, keras, param, param_default},
+    NNC_ACTIVATIONS(ACT_ROW)
+#undef ACT_ROW
+};
 
-const char *ir_act_name(Activation act) {
-  static const char *const names[] = {"linear",     "relu", "sigmoid", "tanh",
-                                      "softmax",    "leaky_relu", "elu", "relu6"};
-  return names[act];
+const OpInfo *ir_op_info(IrOp op) { return &OP_INFO[op]; }
+
+const char *ir_op_name(IrOp op) { return OP_INFO[op].name; }
+
+const char *ir_act_name(Activation act) { return ACTIVATION_INFO[act].name; }
+
+const char *ir_init_name(Init init) {
+  static const char *const names[INIT_COUNT] = {"none", "glorot_uniform", "zeros", "ones",
+                                                "adapt"};
+  return names[init];
 }
 
-bool ir_is_backward_op(IrOp op) { return op >= IR_MATMUL_GRAD_X; }
+bool ir_is_backward_op(IrOp op) { return OP_INFO[op].kind == OPK_BACKWARD; }
 
-bool ir_is_loss(IrOp op) {
-  return op == IR_XENT || op == IR_SOFTMAX_XENT || op == IR_BXENT || op == IR_SIGMOID_BXENT;
+bool ir_is_loss(IrOp op) { return OP_INFO[op].flags & OPF_LOSS; }
+
+int ir_side_outputs(const IrNode *n, IrNode *out[2]) {
+  int k = 0;
+  if (n->mask)
+    out[k++] = n->mask;
+  if (n->xhat)
+    out[k++] = n->xhat;
+  if (n->stats && k < 2)
+    out[k++] = n->stats;
+  return k;
 }
 
 Graph *ir_new_graph(Arena *a, const char *model_name, int batch_size) {
@@ -91,10 +70,7 @@ static void ir_push(Graph *g, IrNode *n) {
   g->nodes[g->n_nodes++] = n;
 }
 
-/* Appends a node with n_in inputs (IrNode * varargs) to the schedule. */
-IrNode *ir_add(Graph *g, IrOp op, SrcLoc loc, const char *layer, int n_in, ...) {
-  if (n_in > IR_MAX_INPUTS)
-    NNC_BUG("too many inputs for %s", ir_op_name(op));
+IrNode *ir_new_node(Graph *g, IrOp op, SrcLoc loc, const char *layer) {
   IrNode *n = ARENA_NEW(g->arena, IrNode);
   n->id = g->next_id++;
   n->op = op;
@@ -102,6 +78,26 @@ IrNode *ir_add(Graph *g, IrOp op, SrcLoc loc, const char *layer, int n_in, ...) 
   n->layer = layer;
   n->backward = ir_is_backward_op(op);
   n->dtype = DT_F32;
+  return n;
+}
+
+void ir_insert(Graph *g, int pos, IrNode *n) {
+  ir_push(g, n); /* grows the array; then shift [pos, end) right by one */
+  memmove(g->nodes + pos + 1, g->nodes + pos, sizeof(IrNode *) * (size_t)(g->n_nodes - 1 - pos));
+  g->nodes[pos] = n;
+}
+
+void ir_renumber(Graph *g) {
+  for (int i = 0; i < g->n_nodes; i++)
+    g->nodes[i]->id = i;
+  g->next_id = g->n_nodes;
+}
+
+/* Appends a node with n_in inputs (IrNode * varargs) to the schedule. */
+IrNode *ir_add(Graph *g, IrOp op, SrcLoc loc, const char *layer, int n_in, ...) {
+  if (n_in > IR_MAX_INPUTS)
+    NNC_BUG("too many inputs for %s", ir_op_name(op));
+  IrNode *n = ir_new_node(g, op, loc, layer);
   va_list ap;
   va_start(ap, n_in);
   for (int i = 0; i < n_in; i++)
@@ -141,7 +137,10 @@ static int uses_in(const IrNode *user, const IrNode *n) {
   int k = 0;
   for (int i = 0; i < user->n_in; i++)
     k += user->in[i] == n;
-  return k + (user->aux == n) + (user->aux2 == n);
+  IrNode *side[2];
+  for (int i = ir_side_outputs(user, side) - 1; i >= 0; i--)
+    k += side[i] == n;
+  return k;
 }
 
 int ir_use_count(const Graph *g, const IrNode *n) {

@@ -15,7 +15,7 @@
 
 #include <string.h>
 
-#define MAX_NAMES 4096
+#define MAX_NAMES NNC_MAX_LAYERS /* names in scope, and layers (parser.y counts them first) */
 #define MAX_LAYER_KINDS 32
 
 typedef struct {
@@ -31,6 +31,7 @@ typedef struct {
   int kind_count[MAX_LAYER_KINDS];
   const char *layer_names[MAX_NAMES];
   const char *layer_kinds[MAX_NAMES];
+  const char *layer_classes[MAX_NAMES];
   int n_layers;
 } Builder;
 
@@ -45,8 +46,10 @@ static bool layer_name_taken(Builder *b, const char *name) {
   return false;
 }
 
-/* "dense", "dense_1", ... as Keras names layers, unless name="..." was given. */
-static const char *layer_name(Builder *b, const char *kind, const BoundArg *name_arg) {
+/* "dense", "dense_1", ... as Keras names layers, unless name="..." was given.
+ * keras_class is what nnc summary prints as the layer's type. */
+static const char *layer_name(Builder *b, const char *kind, const char *keras_class,
+                              const BoundArg *name_arg) {
   const char *name = NULL;
   if (name_arg && name_arg->value) {
     if (name_arg->value->kind != EX_STRING && name_arg->value->kind != EX_IDENT) {
@@ -80,12 +83,13 @@ static const char *layer_name(Builder *b, const char *kind, const BoundArg *name
     return NULL;
   }
   b->layer_kinds[b->n_layers] = kind;
+  b->layer_classes[b->n_layers] = keras_class;
   b->layer_names[b->n_layers++] = name;
   return name;
 }
 
 static IrNode *new_param(Builder *b, const Expr *call, const char *layer, const char *what,
-                         bool trainable, const char *init) {
+                         bool trainable, Init init) {
   IrNode *p = ir_add(b->g, IR_PARAM, call->loc, layer, 0);
   p->name = arena_printf(b->arena, "%s.%s", layer, what);
   p->trainable = trainable;
@@ -109,20 +113,18 @@ static IrNode *as_float(Builder *b, IrNode *x, const Expr *call) {
   return b->input_float;
 }
 
-static const char *const ACTIVATIONS[ACT_COUNT] = {"linear",  "relu",       "sigmoid", "tanh",
-                                                   "softmax", "leaky_relu", "elu",     "relu6"};
-
 /* The alpha of activation=NAME: keras.activations.leaky_relu's slope 0.2, elu's 1. */
-static float default_alpha(Activation act) {
-  return act == ACT_LEAKY_RELU ? 0.2f : act == ACT_ELU ? 1.0f : 0.0f;
-}
+static float default_alpha(Activation act) { return ACTIVATION_INFO[act].default_alpha; }
 
 /* activation=relu|sigmoid|tanh|softmax|leaky_relu|elu|relu6|linear|none */
 static bool parse_activation(Builder *b, const BoundArg *arg, Activation *out) {
   *out = ACT_NONE;
   if (!arg->value || (arg->value->kind == EX_IDENT && !strcmp(arg->value->text, "none")))
     return true;
-  int i = arg_choice(b->diag, arg, ACTIVATIONS, ACT_COUNT);
+  const char *names[ACT_COUNT];
+  for (int k = 0; k < ACT_COUNT; k++)
+    names[k] = ACTIVATION_INFO[k].name;
+  int i = arg_choice(b->diag, arg, names, ACT_COUNT);
   if (i < 0)
     return false;
   *out = (Activation)i;
@@ -165,12 +167,13 @@ static IrNode *layer_normalization(Builder *b, const Expr *call, IrNode *x) {
                "be applied to a model input");
     return NULL;
   }
-  const char *layer = layer_name(b, "normalization", &a[2]);
+  const char *layer = layer_name(b, "normalization", "Normalization", &a[2]);
   if (!layer)
     return NULL;
-  IrNode *mean = new_param(b, call, layer, "mean", false, "adapt");
-  IrNode *var = new_param(b, call, layer, "variance", false, "adapt");
-  IrNode *count = new_param(b, call, layer, "count", false, "adapt");
+  IrNode *mean = new_param(b, call, layer, "mean", false, INIT_ADAPT);
+  IrNode *var = new_param(b, call, layer, "variance", false, INIT_ADAPT);
+  IrNode *count = new_param(b, call, layer, "count", false, INIT_ADAPT);
+  count->role = ROLE_SAMPLE_COUNT;
   int one = 1;
   ir_set_shape(count, DT_F32, false, 1, &one);
   IrNode *n = ir_add(b->g, IR_NORMALIZE, call->loc, layer, 3, x, mean, var);
@@ -184,7 +187,7 @@ static IrNode *layer_flatten(Builder *b, const Expr *call, IrNode *x) {
   BoundArg a[2];
   if (!bind_args(b->diag, call, "flatten", names, 2, 1, a))
     return NULL;
-  const char *layer = layer_name(b, "flatten", &a[1]);
+  const char *layer = layer_name(b, "flatten", "Flatten", &a[1]);
   if (!layer)
     return NULL;
   return set_out_name(b, ir_add(b->g, IR_RESHAPE, call->loc, layer, 1, as_float(b, x, call)));
@@ -205,12 +208,12 @@ static IrNode *layer_dense(Builder *b, const Expr *call, IrNode *x) {
       !arg_int(b->diag, &a[1], 1, 1 << 24, &units) || !parse_activation(b, &a[2], &act) ||
       (a[3].value && !arg_bool(b->diag, &a[3], &use_bias)))
     return NULL;
-  const char *layer = layer_name(b, "dense", &a[4]);
+  const char *layer = layer_name(b, "dense", "Dense", &a[4]);
   if (!layer)
     return NULL;
-  IrNode *kernel = new_param(b, call, layer, "kernel", true, "glorot_uniform");
+  IrNode *kernel = new_param(b, call, layer, "kernel", true, INIT_GLOROT_UNIFORM);
   kernel->l2 = l2;
-  IrNode *bias = use_bias ? new_param(b, call, layer, "bias", true, "zeros") : NULL;
+  IrNode *bias = use_bias ? new_param(b, call, layer, "bias", true, INIT_ZEROS) : NULL;
   IrNode *m = ir_add(b->g, IR_MATMUL, call->loc, layer, 2, as_float(b, x, call), kernel);
   m->units = (int)units;
   m->name = arena_printf(b->arena, "%s.matmul", layer);
@@ -227,14 +230,14 @@ static IrNode *layer_dropout(Builder *b, const Expr *call, IrNode *x) {
   if (!bind_args(b->diag, call, "dropout", names, 3, 2, a) ||
       !arg_number(b->diag, &a[1], 0, 0.999, &rate))
     return NULL;
-  const char *layer = layer_name(b, "dropout", &a[2]);
+  const char *layer = layer_name(b, "dropout", "Dropout", &a[2]);
   if (!layer)
     return NULL;
   IrNode *mask = ir_add(b->g, IR_SCRATCH, call->loc, layer, 0);
   mask->name = arena_printf(b->arena, "%s.mask", layer);
   IrNode *n = ir_add(b->g, IR_DROPOUT, call->loc, layer, 1, as_float(b, x, call));
   n->rate = (float)rate;
-  n->aux = mask;
+  n->mask = mask;
   return set_out_name(b, n);
 }
 
@@ -243,21 +246,21 @@ static IrNode *layer_dropout(Builder *b, const Expr *call, IrNode *x) {
 static IrNode *layer_activation(Builder *b, const Expr *call, IrNode *x) {
   Activation act = ACT_NONE;
   for (int i = 0; i < ACT_COUNT; i++)
-    if (!strcmp(call->text, ACTIVATIONS[i]))
+    if (!strcmp(call->text, ACTIVATION_INFO[i].name))
       act = (Activation)i;
-  const char *param = act == ACT_LEAKY_RELU ? "negative_slope" : act == ACT_ELU ? "alpha" : NULL;
+  const ActivationInfo *info = &ACTIVATION_INFO[act];
+  const char *param = info->alpha_param;
   /* the slope comes second, positionally, as Keras's LeakyReLU(0.2) takes it */
   const char *with_param[] = {"input", param, "name"}, *plain[] = {"input", "name"};
   BoundArg a[3];
   if (!bind_args(b->diag, call, call->text, param ? with_param : plain, param ? 3 : 2, 1, a))
     return NULL;
-  double alpha = act == ACT_LEAKY_RELU ? 0.3 : 1.0;
+  double alpha = info->layer_alpha;
   if (param && a[1].value && !arg_number(b->diag, &a[1], 0, 1e6, &alpha))
     return NULL;
   /* Keras's layer names: LeakyReLU -> leaky_re_lu, ELU -> elu, ReLU -> re_lu */
-  const char *kind = act == ACT_LEAKY_RELU ? "leaky_re_lu" : act == ACT_ELU ? "elu"
-                   : act == ACT_RELU6 ? "re_lu" : "activation";
-  const char *layer = layer_name(b, kind, &a[param ? 2 : 1]);
+  const char *kind = info->layer_kind;
+  const char *layer = layer_name(b, kind, info->keras_class, &a[param ? 2 : 1]);
   if (!layer)
     return NULL;
   return set_out_name(b, apply_activation(b, as_float(b, x, call), act, (float)alpha, call->loc,
@@ -321,7 +324,8 @@ static bool parse_padding(Builder *b, const BoundArg *arg, bool *same) {
 }
 
 /* conv2d(x, filters, kernel_size, strides=1, padding=valid, activation=none, use_bias=true):
- * im2col + matmul (+ bias + activation, fused later into the GEMM epilogue) */
+ * conv2d (+ bias_add + act); lower.c makes it im2col + matmul for the C back
+ * end, and fusion then gives it the GEMM epilogue */
 static IrNode *layer_conv2d(Builder *b, const Expr *call, IrNode *x) {
   static const char *const names[] = {"input",      "filters",  "kernel_size", "strides",
                                       "padding",    "activation", "use_bias",  "name",
@@ -338,19 +342,17 @@ static IrNode *layer_conv2d(Builder *b, const Expr *call, IrNode *x) {
       !parse_padding(b, &a[4], &win.same) || !parse_activation(b, &a[5], &act) ||
       (a[6].value && !arg_bool(b->diag, &a[6], &use_bias)))
     return NULL;
-  const char *layer = layer_name(b, "conv2d", &a[7]);
+  const char *layer = layer_name(b, "conv2d", "Conv2D", &a[7]);
   if (!layer)
     return NULL;
-  IrNode *kernel = new_param(b, call, layer, "kernel", true, "glorot_uniform");
+  IrNode *kernel = new_param(b, call, layer, "kernel", true, INIT_GLOROT_UNIFORM);
   kernel->l2 = l2;
-  IrNode *bias = use_bias ? new_param(b, call, layer, "bias", true, "zeros") : NULL;
-  IrNode *cols = ir_add(b->g, IR_IM2COL, call->loc, layer, 1, as_float(b, x, call));
-  cols->win = win;
-  cols->name = arena_printf(b->arena, "%s.cols", layer);
-  IrNode *m = ir_add(b->g, IR_MATMUL, call->loc, layer, 2, cols, kernel);
-  m->units = (int)filters;
-  m->name = arena_printf(b->arena, "%s.matmul", layer);
-  IrNode *y = bias ? ir_add(b->g, IR_BIAS_ADD, call->loc, layer, 2, m, bias) : m;
+  IrNode *bias = use_bias ? new_param(b, call, layer, "bias", true, INIT_ZEROS) : NULL;
+  IrNode *conv = ir_add(b->g, IR_CONV2D, call->loc, layer, 2, as_float(b, x, call), kernel);
+  conv->win = win;
+  conv->units = (int)filters;
+  conv->name = arena_printf(b->arena, "%s.conv", layer);
+  IrNode *y = bias ? ir_add(b->g, IR_BIAS_ADD, call->loc, layer, 2, conv, bias) : conv;
   y->name = arena_printf(b->arena, "%s.preact", layer);
   return set_out_name(b, apply_activation(b, y, act, default_alpha(act), call->loc, layer));
 }
@@ -369,7 +371,8 @@ static IrNode *layer_pool(Builder *b, const Expr *call, IrNode *x) {
     win.sh = win.kh;
     win.sw = win.kw;
   }
-  const char *layer = layer_name(b, is_max ? "max_pooling2d" : "average_pooling2d", &a[4]);
+  const char *layer = layer_name(b, is_max ? "max_pooling2d" : "average_pooling2d",
+                                  is_max ? "MaxPooling2D" : "AveragePooling2D", &a[4]);
   if (!layer)
     return NULL;
   IrNode *n = ir_add(b->g, is_max ? IR_MAXPOOL : IR_AVGPOOL, call->loc, layer, 1,
@@ -384,7 +387,7 @@ static IrNode *layer_global_pool(Builder *b, const Expr *call, IrNode *x) {
   BoundArg a[2];
   if (!bind_args(b->diag, call, call->text, names, 2, 1, a))
     return NULL;
-  const char *layer = layer_name(b, "global_average_pooling2d", &a[1]);
+  const char *layer = layer_name(b, "global_average_pooling2d", "GlobalAveragePooling2D", &a[1]);
   if (!layer)
     return NULL;
   return set_out_name(b, ir_add(b->g, IR_GAP, call->loc, layer, 1, as_float(b, x, call)));
@@ -399,23 +402,23 @@ static IrNode *layer_batch_norm(Builder *b, const Expr *call, IrNode *x) {
       (a[1].value && !arg_number(b->diag, &a[1], 0, 1, &momentum)) ||
       (a[2].value && !arg_number(b->diag, &a[2], 1e-12, 1, &epsilon)))
     return NULL;
-  const char *layer = layer_name(b, "batch_normalization", &a[3]);
+  const char *layer = layer_name(b, "batch_normalization", "BatchNormalization", &a[3]);
   if (!layer)
     return NULL;
-  IrNode *gamma = new_param(b, call, layer, "gamma", true, "ones");
-  IrNode *beta = new_param(b, call, layer, "beta", true, "zeros");
-  IrNode *mean = new_param(b, call, layer, "moving_mean", false, "zeros");
-  IrNode *var = new_param(b, call, layer, "moving_variance", false, "ones");
+  IrNode *gamma = new_param(b, call, layer, "gamma", true, INIT_ONES);
+  IrNode *beta = new_param(b, call, layer, "beta", true, INIT_ZEROS);
+  IrNode *mean = new_param(b, call, layer, "moving_mean", false, INIT_ZEROS);
+  IrNode *var = new_param(b, call, layer, "moving_variance", false, INIT_ONES);
   IrNode *xhat = ir_add(b->g, IR_SCRATCH, call->loc, layer, 0);
   xhat->name = arena_printf(b->arena, "%s.xhat", layer);
   IrNode *stats = ir_add(b->g, IR_SCRATCH, call->loc, layer, 0);
   stats->name = arena_printf(b->arena, "%s.batch_stats", layer);
   IrNode *n = ir_add(b->g, IR_BATCHNORM, call->loc, layer, 5, as_float(b, x, call), gamma, beta,
                      mean, var);
-  n->aux = xhat;
-  n->aux2 = stats;
-  n->scale = (float)momentum;
-  n->shift = (float)epsilon;
+  n->xhat = xhat;
+  n->stats = stats;
+  n->bn.momentum = (float)momentum;
+  n->bn.epsilon = (float)epsilon;
   return set_out_name(b, n);
 }
 
@@ -438,7 +441,7 @@ static IrNode *layer_reshape(Builder *b, const Expr *call, IrNode *x) {
       return NULL;
     dims[rank++] = (int)v;
   }
-  const char *layer = layer_name(b, "reshape", &a[2]);
+  const char *layer = layer_name(b, "reshape", "Reshape", &a[2]);
   if (!layer)
     return NULL;
   IrNode *n = ir_add(b->g, IR_RESHAPE, call->loc, layer, 1, as_float(b, x, call));
@@ -456,12 +459,12 @@ static IrNode *layer_rescaling(Builder *b, const Expr *call, IrNode *x) {
       !arg_number(b->diag, &a[1], -1e30, 1e30, &scale) ||
       (a[2].value && !arg_number(b->diag, &a[2], -1e30, 1e30, &offset)))
     return NULL;
-  const char *layer = layer_name(b, "rescaling", &a[3]);
+  const char *layer = layer_name(b, "rescaling", "Rescaling", &a[3]);
   if (!layer)
     return NULL;
   IrNode *n = ir_add(b->g, IR_RESCALE, call->loc, layer, 1, x); /* u8 or float */
-  n->scale = (float)scale;
-  n->shift = (float)offset;
+  n->rescale.scale = (float)scale;
+  n->rescale.offset = (float)offset;
   return set_out_name(b, n);
 }
 
@@ -474,7 +477,7 @@ static IrNode *layer_concat(Builder *b, const Expr *call, IrNode *x) {
   if (!bind_args(b->diag, call, "concat", names, 3, 2, a))
     return NULL;
   IrNode *y = build_value(b, a[1].value);
-  const char *layer = y ? layer_name(b, "concatenate", &a[2]) : NULL;
+  const char *layer = y ? layer_name(b, "concatenate", "Concatenate", &a[2]) : NULL;
   if (!layer)
     return NULL;
   return set_out_name(b, ir_add(b->g, IR_CONCAT, call->loc, layer, 2, as_float(b, x, call),
@@ -488,7 +491,7 @@ static IrNode *layer_add(Builder *b, const Expr *call, IrNode *x) {
   if (!bind_args(b->diag, call, "add", names, 3, 2, a))
     return NULL;
   IrNode *y = build_value(b, a[1].value);
-  const char *layer = y ? layer_name(b, "add", &a[2]) : NULL;
+  const char *layer = y ? layer_name(b, "add", "Add", &a[2]) : NULL;
   if (!layer)
     return NULL;
   return set_out_name(b, ir_add(b->g, IR_ADD, call->loc, layer, 2, as_float(b, x, call),
@@ -583,42 +586,14 @@ static bool bind_name(Builder *b, const char *name, IrNode *n, SrcLoc loc) {
 
 /* ---- inputs, body, loss ---- */
 
-/* x: u8[28, 28] */
-static bool build_input(Builder *b, Param *p) {
-  if (strcmp(p->dtype, "u8") != 0) {
-    diag_error(b->diag, p->dtype_loc, "input type '%s' is not supported: IDX images are u8",
-               p->dtype);
-    return false;
-  }
-  if (p->next) {
-    diag_error(b->diag, p->next->loc, "a model takes one input in this version");
-    return false;
-  }
-  p->rank = 0;
-  for (const Arg *d = p->dim_args; d; d = d->next) {
-    long v;
-    BoundArg ba = {.name = "dimension", .value = d->value, .loc = d->loc};
-    if (p->rank == 4) {
-      diag_error(b->diag, d->loc, "an input has at most 4 dimensions");
-      return false;
-    }
-    if (!arg_int(b->diag, &ba, 1, 1 << 20, &v))
-      return false;
-    p->dims[p->rank++] = (int)v;
-  }
-  size_t elems = 1;
-  for (int i = 0; i < p->rank; i++)
-    elems *= (size_t)p->dims[i];
-  if (elems > MAX_EXAMPLE_ELEMS) {
-    diag_error(b->diag, p->loc, "an input example of %zu values is too large (at most %d)", elems,
-               MAX_EXAMPLE_ELEMS);
-    return false;
-  }
-  IrNode *x = ir_add(b->g, IR_INPUT, p->loc, "input", 0);
-  x->name = p->name;
-  ir_set_shape(x, DT_U8, true, p->rank, p->dims);
+/* x: u8[28, 28], as check.c validated it */
+static bool build_input(Builder *b) {
+  const Program *p = b->prog;
+  IrNode *x = ir_add(b->g, IR_INPUT, p->input_loc, "input", 0);
+  x->name = p->input_name;
+  ir_set_shape(x, DT_U8, true, p->input_rank, p->input_dims);
   b->g->input = x;
-  return bind_name(b, p->name, x, p->loc);
+  return bind_name(b, p->input_name, x, p->input_loc);
 }
 
 /* Like Keras, refuse to train a model with nothing to train. */
@@ -752,12 +727,14 @@ Graph *ir_build(Arena *a, const Ast *ast, const Program *prog, Diag *diag) {
   b.g->n_classes = prog->n_classes;
   b.g->binary = prog->labels == LABELS_BINARY;
   b.g->n_outputs = b.g->binary ? prog->n_outputs : prog->n_classes;
-  if (!build_input(&b, model->params) || !build_body(&b, model) || !build_loss(&b) ||
+  if (!build_input(&b) || !build_body(&b, model) || !build_loss(&b) ||
       !check_expectations(&b))
     return NULL;
   b.g->n_layers = b.n_layers;
   b.g->layer_names = ARENA_ARRAY(a, const char *, b.n_layers + 1);
   b.g->layer_kinds = ARENA_ARRAY(a, const char *, b.n_layers + 1);
+  b.g->layer_classes = ARENA_ARRAY(a, const char *, b.n_layers + 1);
+  memcpy(b.g->layer_classes, b.layer_classes, sizeof(char *) * (size_t)b.n_layers);
   memcpy(b.g->layer_names, b.layer_names, sizeof(char *) * (size_t)b.n_layers);
   memcpy(b.g->layer_kinds, b.layer_kinds, sizeof(char *) * (size_t)b.n_layers);
   return b.g;

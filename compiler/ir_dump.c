@@ -26,9 +26,9 @@ static void dump_node(FILE *out, const Graph *g, const IrNode *n) {
        (n->op == IR_MATMUL && n->act != ACT_NONE)))
     fprintf(out, "  [%s]", ir_act_name(n->act));
   if (n->op == IR_DROPOUT)
-    fprintf(out, "  [rate %g, mask %%%d]", n->rate, n->aux->id);
+    fprintf(out, "  [rate %g, mask %%%d]", n->rate, n->mask->id);
   if (n->op == IR_PARAM)
-    fprintf(out, "  [%s, %s]", n->trainable ? "trainable" : "non-trainable", n->init);
+    fprintf(out, "  [%s, %s]", n->trainable ? "trainable" : "non-trainable", ir_init_name(n->init));
   if (n->op == IR_NORMALIZE)
     fprintf(out, "  [axis %s]", n->per_feature ? "-1" : "none");
   if (n->grad_of)

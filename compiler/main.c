@@ -77,7 +77,7 @@ static int parse_options(DriverOptions *opt, int argc, char **argv, int *rest) {
 
 static int cmd_check(const DriverOptions *opt, PassId last) {
   Compilation c;
-  bool ok = compile_until(&c, opt, last);
+  bool ok = compile_source(&c, opt, last);
   if (ok && last == PASS_PARSE)
     ast_dump(stdout, &c.ast);
   compilation_free(&c);
@@ -86,7 +86,7 @@ static int cmd_check(const DriverOptions *opt, PassId last) {
 
 static int cmd_summary(const DriverOptions *opt) {
   Compilation c;
-  bool ok = compile_until(&c, opt, PASS_SHAPE);
+  bool ok = compile_source(&c, opt, PASS_SHAPE);
   if (ok)
     summary_print(stdout, c.graph);
   compilation_free(&c);

@@ -70,7 +70,8 @@ static void compute_liveness(Graph *g) {
       if (r->last_use < i)
         r->last_use = i;
     }
-    IrNode *written[2] = {n->aux, n->aux2}; /* side outputs: live from n on */
+    IrNode *written[2] = {NULL, NULL}; /* side outputs: live from n on */
+    ir_side_outputs(n, written);
     for (int k = 0; k < 2; k++) {
       if (!written[k])
         continue;

@@ -4,7 +4,8 @@
  *
  *   source text --lexer.l/parser.y--> AST --check.c--> Program (validated
  *   settings) --ir_build.c--> graph IR --shape.c--> typed IR --autodiff.c-->
- *   forward+backward IR --fuse.c--> fused IR --memplan.c--> planned IR
+ *   forward+backward IR --lower.c--> IR of the C back end's kernels
+ *   --fuse.c--> fused IR --memplan.c--> planned IR
  *   --emit_c.c--> C source --driver.c--> cc --> executable
  *
  * Every AST node and IR node carries the SrcLoc of the .nn text it came
@@ -70,8 +71,13 @@ void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(
 #define NNC_BUG(...) nnc_bug(__FILE__, __LINE__, __VA_ARGS__)
 void nnc_bug(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));
-/* Reads a whole file; NULL with errno set on failure. */
+/* Reads a whole file; false with errno set on failure: EFBIG for a file
+ * over NNC_MAX_SOURCE_BYTES (read no further), EILSEQ for a NUL byte. */
+#define NNC_MAX_SOURCE_BYTES (4u << 20)
+#define NNC_MAX_SOURCE_TEXT "4 MiB"
 bool source_read(Source *src, Arena *a, const char *path);
+/* Why source_read failed, in words, for errno err. */
+const char *source_error(int err);
 void source_from_string(Source *src, const char *path, const char *text);
 
 /* ===== ast.c ===== */
@@ -131,9 +137,7 @@ struct Param {
   const char *name;
   const char *dtype;
   SrcLoc dtype_loc;
-  Arg *dim_args;  /* as written; check.c validates them into dims */
-  int dims[8];
-  int rank;
+  Arg *dim_args;  /* as written; check.c validates them into Program.input_dims */
   Param *next;
 };
 
@@ -163,20 +167,30 @@ Expr *ast_index(Arena *a, SrcLoc loc, Expr *base, Expr *index);
 Expr *ast_list(Arena *a, SrcLoc loc, Arg *items);
 Expr *ast_map(Arena *a, SrcLoc loc, Arg *entries);
 Expr *ast_compare(Arena *a, SrcLoc loc, const char *op, Expr *lhs, Expr *rhs);
+/* Lists under construction keep their tail, so the parser appends in O(1)
+ * (a 100,000-line file parses in linear time); `head` is the list itself. */
+typedef struct { Arg *head, *tail; } ArgList;
+typedef struct { Item *head, *tail; } ItemList;
+typedef struct { Param *head, *tail; } ParamList;
+typedef struct { Section *head, *tail; } SectionList;
 Arg *ast_arg(Arena *a, SrcLoc loc, const char *key, Expr *value);
-Arg *ast_arg_append(Arg *list, Arg *arg);
+ArgList ast_arg_append(ArgList list, Arg *arg);
 Item *ast_item(Arena *a, ItemKind kind, SrcLoc loc, const char *name, Expr *value, Arg *values);
-Item *ast_item_append(Item *list, Item *item);
+ItemList ast_item_append(ItemList list, Item *item); /* a NULL item (a syntax error) is skipped */
 Param *ast_param(Arena *a, SrcLoc loc, const char *name, const char *dtype, SrcLoc dtype_loc,
                  Arg *dims);
-Param *ast_param_append(Param *list, Param *p);
+ParamList ast_param_append(ParamList list, Param *p);
 Section *ast_section(Arena *a, SrcLoc loc, const char *kind, const char *name, SrcLoc name_loc,
                      Param *params, bool has_params, Item *items);
-Section *ast_section_append(Section *list, Section *s);
+SectionList ast_section_append(SectionList list, Section *s);
 const char *expr_kind_name(ExprKind k);
 /* Writes the AST back as indented text (for --dump-ast and tests). */
 void ast_dump(FILE *out, const Ast *ast);
 int arg_count(const Arg *a);
+/* The model section (NULL if absent; check_program reports that). */
+const Section *ast_model_section(const Ast *ast);
+
+/* ===== bind.c ===== */
 
 /* Argument binding for calls (layers, losses, optimizers, callbacks):
  * positional arguments fill names in order, keywords by name. Unknown
@@ -198,6 +212,11 @@ int arg_choice(Diag *d, const BoundArg *b, const char *const *choices, int n_cho
 const char *closest_name(const char *name, const char *const *names, int n);
 
 /* ===== parse.c (grammar/parser.y + grammar/lexer.l) ===== */
+
+/* Limits the parser enforces as it reads, so an oversized or hostile file
+ * stops early with a located error instead of exhausting time or memory. */
+#define NNC_MAX_LAYERS 4096  /* layers in one model (ir_build.c counts them exactly) */
+#define NNC_MAX_NESTING 256  /* brackets ( [ { open at once */
 
 /* Parses src into ast; reports syntax errors through diag. Returns the
  * number of syntax errors (0 on success). */
@@ -258,6 +277,7 @@ typedef struct {
   bool save_best_only;
   double factor, min_lr; /* reduce_lr_on_plateau */
   int cooldown;
+  int verbose; /* Keras's verbose=: 0 silences this callback's messages (default 1) */
 } Callback;
 
 typedef struct {
@@ -295,6 +315,11 @@ typedef struct {
 
 /* Everything outside the model graph, validated (check.c fills it). */
 typedef struct {
+  /* the model's input, as declared: x: u8[28, 28] */
+  const char *input_name;
+  SrcLoc input_loc;
+  int input_dims[4];
+  int input_rank;
   /* data */
   const char *data_name;
   const char *data_dir; /* IDX directory */
@@ -350,9 +375,11 @@ typedef struct {
   bool shuffle;
   long seed;
   Callback checkpoint;
+  const char *checkpoint_file; /* checkpoint("FILE", ...); NULL = best.ckpt in the output dir */
   Callback early_stopping;
   Callback reduce_lr;
   bool metric_top_k;        /* metrics [..., top_k_accuracy]: logged every epoch */
+  int top_k;                /* top_k_accuracy(k=N): the k of every top-k accuracy (Keras: 5) */
   bool metric_auc;          /* metrics [..., auc] */
   bool csv_logger;          /* csv_logger(filename, separator=",", append=false) */
   const char *csv_path;     /* relative to the output directory unless absolute */
@@ -368,8 +395,6 @@ typedef struct {
 /* Validates sections and settings, fills prog. Returns false after reporting
  * the first error. The model section itself is lowered by ir_build.c. */
 bool check_program(Program *prog, const Ast *ast, Arena *arena, Diag *diag);
-/* The model section (NULL if absent; check_program reports that). */
-const Section *ast_model_section(const Ast *ast);
 /* Looks a class up by name or number; -1 if unknown. */
 int program_class_id(const Program *prog, const Expr *e);
 
@@ -379,70 +404,83 @@ int program_class_id(const Program *prog, const Expr *e);
  * One node type for every operation, forward and backward (tinygrad style).
  * A node produces one tensor. Shapes exclude the batch axis; a node with
  * `batched` set has a leading batch axis of runtime size m <= batch_size.
+ * The ops are declared once, in ops.def (name, direction, arity, flags and
+ * the rule of each pass); this enum and ir.c's table are expanded from it.
  */
 typedef enum {
-  /* sources */
-  IR_INPUT,   /* a model input (uint8 images) */
-  IR_LABELS,  /* class labels of the batch (uint8), or binary targets (float, k per example) */
-  IR_WEIGHTS, /* per-example loss weights of the batch (float), training only */
-  IR_PARAM,   /* a parameter tensor: trainable weight or non-trainable statistic */
-  IR_SCRATCH, /* a buffer written by its owner as a side output (dropout mask) */
-  /* forward */
-  IR_NORMALIZE, /* (x - mean) / max(sqrt(var), 1e-7), from uint8 */
-  IR_CAST,      /* uint8 -> float */
-  IR_RESHAPE,   /* a view: same data, new shape */
-  IR_MATMUL,    /* x (m, k) . w (k, n); may carry a fused bias + activation epilogue */
-  IR_BIAS_ADD,  /* x (m, n) + b (n) */
-  IR_ACT,       /* elementwise activation */
-  IR_DROPOUT,   /* inverted dropout; mask in aux */
-  IR_ADD,       /* a + b */
-  IR_SOFTMAX,   /* row softmax */
-  IR_XENT,      /* sparse categorical cross-entropy of probabilities: the loss */
-  IR_SOFTMAX_XENT, /* fused softmax + cross-entropy from logits: the loss (output = probs) */
-  IR_BXENT,     /* binary cross-entropy of probabilities, mean over the targets: the loss */
-  IR_SIGMOID_BXENT, /* fused sigmoid + binary cross-entropy from logits (output = probs) */
-  IR_RESCALE,   /* x * scale + offset (from uint8 or float) */
-  IR_IM2COL,    /* the window under every output pixel: a convolution becomes a matmul */
-  IR_MAXPOOL,   /* max over each window */
-  IR_AVGPOOL,   /* mean over each window's valid cells */
-  IR_GAP,       /* global average pooling over height and width */
-  IR_BATCHNORM, /* batch statistics in training, moving statistics in evaluation */
-  IR_CONCAT,    /* [a, b] along the last axis */
-  /* backward */
-  IR_MATMUL_GRAD_X,  /* dx = dout . w^T */
-  IR_MATMUL_GRAD_W,  /* dw = x^T . dout */
-  IR_BIAS_GRAD,      /* db = sum over batch of dout */
-  IR_ACT_GRAD,       /* dx = dout * act'(out) */
-  IR_DROPOUT_GRAD,   /* dx = dout * mask */
-  IR_ACT_DROPOUT_GRAD, /* fused: dx = dout * mask * act'(out) */
-  IR_SOFTMAX_GRAD,   /* dx = s * (dout - sum(dout * s)) */
-  IR_XENT_GRAD,      /* dprobs of the cross-entropy */
-  IR_SOFTMAX_XENT_GRAD, /* fused: dlogits = (probs - targets) * w / m */
-  IR_BXENT_GRAD,     /* dprobs of the binary cross-entropy */
-  IR_SIGMOID_BXENT_GRAD, /* fused: dlogits = (probs - targets) / (k m) */
-  IR_ACCUMULATE,     /* a + b of two gradient contributions */
-  IR_RESCALE_GRAD,   /* dx = dout * scale */
-  IR_COL2IM,         /* dx = the sum over windows of dcols */
-  IR_MAXPOOL_GRAD,   /* dx: each window's dout to its max */
-  IR_AVGPOOL_GRAD,   /* dx: each window's dout spread over its valid cells */
-  IR_GAP_GRAD,       /* dx = dout / (h w), broadcast */
-  IR_BN_GRAD_GAMMA,  /* dgamma = sum of dout * xhat */
-  IR_BN_GRAD_X,      /* dx of batch normalization */
-  IR_CONCAT_GRAD,    /* one input's columns of dout */
+#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit) IR_##id,
+#include "ops.def"
+#undef OP
   IR_OP_COUNT
 } IrOp;
 
+typedef enum { OPK_SOURCE, OPK_FORWARD, OPK_BACKWARD } OpKind;
+
+enum {
+  OPF_LOSS = 1,     /* its value is the scalar loss_sum (fused ones also output probs) */
+  OPF_TRAINING = 2, /* its code reads the `training` flag (dropout, batch norm) */
+  OPF_VIEW = 4      /* a view of its input: no code, no storage of its own */
+};
+
+/* One row of ops.def, less the per-pass rules (each pass keeps its column). */
+typedef struct {
+  const char *name;
+  OpKind kind;
+  int min_in, max_in;
+  unsigned flags;
+} OpInfo;
+
+/* The activations, in one table: ACT(ID, name, runtime enum, alpha of
+ * activation=NAME, layer kind and Keras class of the activation layer, its
+ * alpha argument and that argument's default). NONE is `linear`/`none`;
+ * softmax is a row op, never a runtime elementwise activation. An
+ * activation layer without an alpha argument passes 1.0, which its kernel
+ * ignores. */
+#define NNC_ACTIVATIONS(ACT)                                                                      \
+  ACT(NONE, "linear", "RT_ACT_NONE", 0.0f, NULL, NULL, NULL, 0.0)                                 \
+  ACT(RELU, "relu", "RT_ACT_RELU", 0.0f, "activation", "Activation", NULL, 1.0)                   \
+  ACT(SIGMOID, "sigmoid", "RT_ACT_SIGMOID", 0.0f, "activation", "Activation", NULL, 1.0)          \
+  ACT(TANH, "tanh", "RT_ACT_TANH", 0.0f, "activation", "Activation", NULL, 1.0)                   \
+  ACT(SOFTMAX, "softmax", "RT_ACT_NONE", 0.0f, "activation", "Activation", NULL, 1.0)             \
+  ACT(LEAKY_RELU, "leaky_relu", "RT_ACT_LEAKY_RELU", 0.2f, "leaky_re_lu", "LeakyReLU",            \
+      "negative_slope", 0.3)                                                                      \
+  ACT(ELU, "elu", "RT_ACT_ELU", 1.0f, "elu", "ELU", "alpha", 1.0)                                 \
+  ACT(RELU6, "relu6", "RT_ACT_RELU6", 0.0f, "re_lu", "ReLU", NULL, 1.0)
+
 typedef enum {
-  ACT_NONE,
-  ACT_RELU,
-  ACT_SIGMOID,
-  ACT_TANH,
-  ACT_SOFTMAX,
-  ACT_LEAKY_RELU, /* alpha = negative slope */
-  ACT_ELU,        /* alpha */
-  ACT_RELU6,
+#define ACT_ENUM(id, name, rt, alpha, kind, keras, param, param_default) ACT_##id,
+  NNC_ACTIVATIONS(ACT_ENUM)
+#undef ACT_ENUM
   ACT_COUNT
 } Activation;
+
+typedef struct {
+  const char *name;        /* as written in .nn files */
+  const char *rt_enum;     /* the runtime's RtAct constant */
+  float default_alpha;     /* activation=NAME (keras.activations' defaults) */
+  const char *layer_kind;  /* the activation layer's Keras name stem, or NULL */
+  const char *keras_class; /* its Keras class, for nnc summary */
+  const char *alpha_param; /* the layer's alpha argument, or NULL */
+  double layer_alpha;      /* its default (LeakyReLU 0.3, ELU 1.0) */
+} ActivationInfo;
+
+extern const ActivationInfo ACTIVATION_INFO[ACT_COUNT];
+
+/* How a parameter starts (the generated init_params). */
+typedef enum {
+  INIT_NONE,
+  INIT_GLOROT_UNIFORM,
+  INIT_ZEROS,
+  INIT_ONES,
+  INIT_ADAPT, /* Normalization.adapt() on the training data */
+  INIT_COUNT
+} Init;
+
+/* What a parameter holds, where a consumer must tell them apart. */
+typedef enum {
+  ROLE_VALUES,      /* floats: weights, statistics */
+  ROLE_SAMPLE_COUNT /* a Normalization's sample count (Keras: an int64) */
+} ParamRole;
 
 /* A 2-D window over an NHWC value (convolution, pooling); see RtWindow. */
 typedef struct {
@@ -482,25 +520,34 @@ struct IrNode {
   bool batched;
   int dims[IR_MAX_RANK];
   int rank;
-  /* attributes */
-  Activation act;         /* IR_ACT, IR_ACT_GRAD; IR_MATMUL's fused epilogue activation */
-  float alpha;            /* leaky_relu slope, elu alpha */
-  int units;              /* IR_MATMUL: output features (the kernel is shaped in shape.c) */
-  Window win;             /* IR_IM2COL, pools and their gradients */
-  float scale, shift;     /* IR_RESCALE: x * scale + shift; IR_BATCHNORM: momentum, epsilon */
-  int concat_offset;      /* IR_CONCAT_GRAD: first column of this input in dout */
-  bool has_target_shape;  /* IR_RESHAPE from reshape(): dims set at build time */
-  IrNode *aux2;           /* IR_BATCHNORM: its (2, C) statistics scratch (aux: xhat) */
-  bool has_bias;          /* IR_MATMUL after fusion: in[2] is the epilogue bias */
-  float rate;             /* IR_DROPOUT */
+  /* attributes: each op reads only its own (the comments say which) */
+  Activation act;         /* ACT, ACT_GRAD, ACT_DROPOUT_GRAD; MATMUL's fused epilogue;
+                             MAXPOOL_GRAD fused with relu's gradient */
+  float alpha;            /* with act: leaky_relu's slope, elu's alpha */
+  int units;              /* MATMUL, CONV2D: output features (the kernel is shaped in shape.c) */
+  Window win;             /* CONV2D and its gradients, IM2COL, COL2IM, pools and their gradients */
+  struct {
+    float scale, offset;  /* x * scale + offset */
+  } rescale;              /* RESCALE, RESCALE_GRAD */
+  struct {
+    float momentum, epsilon;
+  } bn;                   /* BATCHNORM */
+  int concat_offset;      /* CONCAT_GRAD: first column of this input in dout */
+  bool has_target_shape;  /* RESHAPE from reshape(): dims set at build time */
+  bool has_bias;          /* MATMUL after fusion: in[2] is the epilogue bias */
+  float rate;             /* DROPOUT */
   float smoothing;        /* loss nodes and their gradients: label_smoothing */
-  bool per_feature;       /* IR_NORMALIZE: axis=-1 */
-  bool trainable;         /* IR_PARAM */
-  const char *init;       /* IR_PARAM: "glorot_uniform", "zeros", "ones", "adapt" */
-  int fan_in, fan_out;    /* IR_PARAM glorot */
-  float l2;               /* IR_PARAM: kernel_regularizer=l2(lambda), 0 for none */
-  IrNode *aux;            /* IR_DROPOUT: its IR_SCRATCH mask */
-  IrNode *grad_of;        /* a parameter gradient: the IR_PARAM it belongs to */
+  bool per_feature;       /* NORMALIZE: axis=-1 */
+  IrNode *mask;           /* DROPOUT: its SCRATCH mask (a side output) */
+  IrNode *xhat, *stats;   /* BATCHNORM: its SCRATCH x-hat and (2, C) batch statistics */
+  const IrNode *forward;  /* a backward node: the forward node whose rule made it */
+  /* parameters (PARAM) */
+  bool trainable;
+  Init init;
+  ParamRole role;
+  int fan_in, fan_out;    /* glorot */
+  float l2;               /* kernel_regularizer=l2(lambda), 0 for none */
+  IrNode *grad_of;        /* a parameter gradient: the PARAM it belongs to */
   const char *fused;      /* fuse.c: what was fused into this node, for comments */
   /* autodiff bookkeeping */
   bool requires_grad;
@@ -530,6 +577,7 @@ typedef struct {
   IrNode *loss;    /* IR_XENT, IR_BXENT or (fused) IR_SOFTMAX_XENT, IR_SIGMOID_BXENT */
   const char **layer_names; /* in order of creation (ir_build), for summary and emitter */
   const char **layer_kinds; /* "dense", "normalization", ... */
+  const char **layer_classes; /* their Keras classes: "Dense", "Normalization", ... */
   int n_layers;
   size_t arena_bytes;  /* memplan: planned activation arena */
   size_t naive_bytes;  /* memplan: what one buffer per tensor would take */
@@ -541,14 +589,25 @@ IrNode *ir_add(Graph *g, IrOp op, SrcLoc loc, const char *layer, int n_in, ...);
 void ir_set_shape(IrNode *n, DType dt, bool batched, int rank, const int *dims);
 size_t ir_elems(const IrNode *n); /* per example when batched */
 size_t ir_dtype_size(DType dt);
+const OpInfo *ir_op_info(IrOp op);
 const char *ir_op_name(IrOp op);
 const char *ir_act_name(Activation act);
+const char *ir_init_name(Init init);
 bool ir_is_backward_op(IrOp op);
-/* The four loss ops: their value is the scalar loss_sum (fused ones also output probs). */
+/* The loss ops (OPF_LOSS): their value is the scalar loss_sum (fused ones also output probs). */
 bool ir_is_loss(IrOp op);
+/* A node's side outputs (scratch buffers it writes: a dropout mask, a batch
+ * norm's x-hat and statistics); returns how many, at most 2. */
+int ir_side_outputs(const IrNode *n, IrNode *out[2]);
+/* Inserts n (made by ir_new_node) into the schedule at position pos. */
+void ir_insert(Graph *g, int pos, IrNode *n);
+/* A node not yet scheduled (ir_insert places it). */
+IrNode *ir_new_node(Graph *g, IrOp op, SrcLoc loc, const char *layer);
+/* Numbers the nodes in schedule order again (after a pass inserted some). */
+void ir_renumber(Graph *g);
 /* Removes dead nodes and renumbers the schedule. */
 void ir_compact(Graph *g);
-/* Number of live uses of n by other live nodes (inputs, bias, aux). */
+/* Number of live uses of n by other live nodes (inputs and side outputs). */
 int ir_use_count(const Graph *g, const IrNode *n);
 /* Replaces every use of `from` by `to`. */
 void ir_replace_uses(Graph *g, IrNode *from, IrNode *to);
@@ -573,6 +632,13 @@ bool shape_infer(Graph *g, Diag *diag);
 
 /* Appends the backward graph (reverse mode, per-op rules) from the loss. */
 bool autodiff(Graph *g, Diag *diag);
+
+/* ===== lower.c ===== */
+
+/* Rewrites the ops the C back end has no kernel for into ones it has
+ * (conv2d and its gradients -> im2col + GEMM, col2im), per ops.def's LOWER
+ * column, and numbers the schedule again. */
+void lower(Graph *g);
 
 /* ===== fuse.c ===== */
 
@@ -617,6 +683,7 @@ typedef enum {
   PASS_BUILD,
   PASS_SHAPE,
   PASS_AUTODIFF,
+  PASS_LOWER,
   PASS_FUSE,
   PASS_MEMPLAN,
   PASS_COUNT
@@ -624,6 +691,7 @@ typedef enum {
 
 typedef struct {
   const char *input_path;
+  const char *input_text; /* the .nn text itself (tests, fuzzing); NULL = read input_path */
   const char *c_path;    /* where to write generated C; NULL = derived */
   const char *exe_path;  /* NULL = derived; "" = do not compile */
   const char *dump_pass; /* print IR after this pass ("all" for every pass) */
@@ -641,10 +709,14 @@ typedef struct {
   Ast ast;
   Program prog;
   Graph *graph;
+  int syntax_errors;
+  PassId reached; /* the last pass that succeeded (meaningful once parsing succeeded) */
 } Compilation;
 
-/* Runs the pipeline up to and including `last`. Returns false after errors. */
-bool compile_until(Compilation *c, const DriverOptions *opt, PassId last);
+/* The one entry to the pipeline, for `nnc` and the tests alike: reads the
+ * source (or takes opt->input_text) and runs the passes up to and including
+ * `last`. Returns false after errors; c must be freed with compilation_free. */
+bool compile_source(Compilation *c, const DriverOptions *opt, PassId last);
 void compilation_free(Compilation *c);
 const char *pass_name(PassId p);
 /* `nnc build`: every pass, emit C, run the C compiler. Exit status. */

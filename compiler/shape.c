@@ -23,7 +23,7 @@ static void copy_shape(IrNode *dst, const IrNode *src) {
   ir_set_shape(dst, src->dtype, src->batched, src->rank, src->dims);
 }
 
-static bool infer_normalize(Shaper *s, IrNode *n) {
+static bool shape_normalize(Shaper *s, IrNode *n) {
   IrNode *x = n->in[0];
   int features = n->per_feature ? x->dims[x->rank - 1] : 1;
   for (int i = 1; i <= 2; i++)
@@ -33,7 +33,7 @@ static bool infer_normalize(Shaper *s, IrNode *n) {
   return true;
 }
 
-static bool infer_reshape(Shaper *s, IrNode *n) {
+static bool shape_reshape(Shaper *s, IrNode *n) {
   IrNode *x = n->in[0];
   if (n->has_target_shape) { /* reshape(x, [...]) */
     if (ir_elems(n) != ir_elems(x)) {
@@ -86,17 +86,7 @@ static bool infer_window(Shaper *s, IrNode *n, const IrNode *x, const char *what
   return true;
 }
 
-/* conv2d's im2col: (h, w, c) -> (oh, ow, kh*kw*c) */
-static bool infer_im2col(Shaper *s, IrNode *n) {
-  if (!infer_window(s, n, n->in[0], "conv2d"))
-    return false;
-  Window *w = &n->win;
-  int dims[3] = {w->oh, w->ow, w->kh * w->kw * w->c};
-  ir_set_shape(n, DT_F32, true, 3, dims);
-  return true;
-}
-
-static bool infer_pool(Shaper *s, IrNode *n) {
+static bool shape_pool(Shaper *s, IrNode *n) {
   if (!infer_window(s, n, n->in[0], n->op == IR_MAXPOOL ? "max_pool2d" : "avg_pool2d"))
     return false;
   int dims[3] = {n->win.oh, n->win.ow, n->win.c};
@@ -104,7 +94,7 @@ static bool infer_pool(Shaper *s, IrNode *n) {
   return true;
 }
 
-static bool infer_gap(Shaper *s, IrNode *n) {
+static bool shape_gap(Shaper *s, IrNode *n) {
   IrNode *x = n->in[0];
   if (x->rank != 3) {
     diag_error(s->diag, n->loc, "global_average_pool2d expects (height, width, channels) per "
@@ -116,7 +106,7 @@ static bool infer_gap(Shaper *s, IrNode *n) {
 }
 
 /* batch_norm: per channel (last axis) gamma, beta, moving mean and variance */
-static bool infer_batchnorm(Shaper *s, IrNode *n) {
+static bool shape_batchnorm(Shaper *s, IrNode *n) {
   IrNode *x = n->in[0];
   if (x->rank == 0) {
     diag_error(s->diag, n->loc, "batch_norm of a scalar per example");
@@ -126,12 +116,12 @@ static bool infer_batchnorm(Shaper *s, IrNode *n) {
   for (int i = 1; i <= 4; i++)
     ir_set_shape(n->in[i], DT_F32, false, 1, &c);
   copy_shape(n, x);
-  copy_shape(n->aux, x);
-  ir_set_shape(n->aux2, DT_F32, false, 2, stats);
+  copy_shape(n->xhat, x);
+  ir_set_shape(n->stats, DT_F32, false, 2, stats);
   return true;
 }
 
-static bool infer_rescale(Shaper *s, IrNode *n) {
+static bool shape_rescale(Shaper *s, IrNode *n) {
   IrNode *x = n->in[0];
   ir_set_shape(n, DT_F32, x->batched, x->rank, x->dims);
   (void)s;
@@ -139,7 +129,7 @@ static bool infer_rescale(Shaper *s, IrNode *n) {
 }
 
 /* concat: equal shapes but for the last axis, which adds up */
-static bool infer_concat(Shaper *s, IrNode *n) {
+static bool shape_concat(Shaper *s, IrNode *n) {
   IrNode *a = n->in[0], *b = n->in[1];
   bool ok = a->rank == b->rank && a->rank > 0;
   for (int i = 0; ok && i < a->rank - 1; i++)
@@ -154,10 +144,12 @@ static bool infer_concat(Shaper *s, IrNode *n) {
   return true;
 }
 
-/* conv2d: cols (B, oh, ow, kh*kw*c) . kernel (kh, kw, c, filters) -> (B, oh, ow, filters) */
-static bool infer_conv_matmul(Shaper *s, IrNode *n) {
-  IrNode *cols = n->in[0], *w = n->in[1];
-  const Window *win = &cols->win;
+/* conv2d: x (B, h, w, c) * kernel (kh, kw, c, filters) -> (B, oh, ow, filters) */
+static bool shape_conv2d(Shaper *s, IrNode *n) {
+  if (!infer_window(s, n, n->in[0], "conv2d"))
+    return false;
+  IrNode *w = n->in[1];
+  const Window *win = &n->win;
   int dims[4] = {win->kh, win->kw, win->c, n->units};
   if ((size_t)win->kh * win->kw * win->c * n->units > MAX_TENSOR_ELEMS) {
     diag_error(s->diag, n->loc, "this conv2d kernel is too large");
@@ -172,10 +164,8 @@ static bool infer_conv_matmul(Shaper *s, IrNode *n) {
 }
 
 /* dense: x (B, k) . kernel (k, units) */
-static bool infer_matmul(Shaper *s, IrNode *n) {
+static bool shape_matmul(Shaper *s, IrNode *n) {
   IrNode *x = n->in[0], *w = n->in[1];
-  if (x->op == IR_IM2COL)
-    return infer_conv_matmul(s, n);
   if (x->rank != 1) {
     diag_error(s->diag, n->loc, "dense expects a flat input (one axis per example), but its "
                "input has shape %s; add flatten() before it", shape_of(s, x));
@@ -194,7 +184,7 @@ static bool infer_matmul(Shaper *s, IrNode *n) {
   return true;
 }
 
-static bool infer_bias_add(Shaper *s, IrNode *n) {
+static bool shape_bias_add(Shaper *s, IrNode *n) {
   IrNode *x = n->in[0];
   ir_set_shape(n->in[1], DT_F32, false, 1, &x->dims[x->rank - 1]);
   copy_shape(n, x);
@@ -202,18 +192,18 @@ static bool infer_bias_add(Shaper *s, IrNode *n) {
   return true;
 }
 
-static bool infer_elementwise(Shaper *s, IrNode *n) {
+static bool shape_elementwise(Shaper *s, IrNode *n) {
   IrNode *x = n->in[0];
   if (x->dtype != DT_F32)
     NNC_BUG("%s of a non-float tensor", ir_op_name(n->op));
   copy_shape(n, x);
-  if (n->aux)
-    copy_shape(n->aux, x);
+  if (n->mask)
+    copy_shape(n->mask, x);
   (void)s;
   return true;
 }
 
-static bool infer_softmax(Shaper *s, IrNode *n) {
+static bool shape_softmax(Shaper *s, IrNode *n) {
   IrNode *x = n->in[0];
   if (x->rank != 1) {
     diag_error(s->diag, n->loc, "softmax expects one axis of scores per example, got %s",
@@ -233,7 +223,7 @@ static bool same_shape(const IrNode *a, const IrNode *b) {
   return true;
 }
 
-static bool infer_add(Shaper *s, IrNode *n) {
+static bool shape_add(Shaper *s, IrNode *n) {
   if (!same_shape(n->in[0], n->in[1])) {
     diag_error(s->diag, n->loc, "add needs two values of one shape, got %s and %s",
                shape_of(s, n->in[0]), shape_of(s, n->in[1]));
@@ -244,7 +234,7 @@ static bool infer_add(Shaper *s, IrNode *n) {
 }
 
 /* The loss: scores (B, C) with C = the classes (or binary targets) of the data section. */
-static bool infer_xent(Shaper *s, IrNode *n) {
+static bool shape_loss(Shaper *s, IrNode *n) {
   IrNode *p = n->in[0];
   IrNode *out = s->g->output;
   int want = s->g->n_outputs;
@@ -262,35 +252,33 @@ static bool infer_xent(Shaper *s, IrNode *n) {
   return true;
 }
 
+/* input, labels, sample_weights: shaped at build; a param by its consumer
+ * (or at build); a scratch by its owner */
+static bool shape_source(Shaper *s, IrNode *n) {
+  (void)s, (void)n;
+  return true;
+}
+
+static bool shape_cast(Shaper *s, IrNode *n) {
+  (void)s;
+  ir_set_shape(n, DT_F32, true, n->in[0]->rank, n->in[0]->dims);
+  return true;
+}
+
+typedef bool (*ShapeRule)(Shaper *s, IrNode *n);
+
+/* ops.def's SHAPE column */
+static const ShapeRule SHAPE_RULES[IR_OP_COUNT] = {
+#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit) [IR_##id] = shape,
+#include "ops.def"
+#undef OP
+};
+
 static bool infer_node(Shaper *s, IrNode *n) {
-  switch (n->op) {
-  case IR_INPUT:
-  case IR_LABELS:
-  case IR_WEIGHTS:
-  case IR_PARAM:   /* shaped by its consumer (or at build time) */
-  case IR_SCRATCH: /* shaped by its owner */
-    return true;
-  case IR_CAST: ir_set_shape(n, DT_F32, true, n->in[0]->rank, n->in[0]->dims); return true;
-  case IR_NORMALIZE: return infer_normalize(s, n);
-  case IR_RESHAPE: return infer_reshape(s, n);
-  case IR_MATMUL: return infer_matmul(s, n);
-  case IR_BIAS_ADD: return infer_bias_add(s, n);
-  case IR_ACT:
-  case IR_DROPOUT: return infer_elementwise(s, n);
-  case IR_SOFTMAX: return infer_softmax(s, n);
-  case IR_ADD: return infer_add(s, n);
-  case IR_XENT:
-  case IR_BXENT: return infer_xent(s, n);
-  case IR_IM2COL: return infer_im2col(s, n);
-  case IR_MAXPOOL:
-  case IR_AVGPOOL: return infer_pool(s, n);
-  case IR_GAP: return infer_gap(s, n);
-  case IR_BATCHNORM: return infer_batchnorm(s, n);
-  case IR_RESCALE: return infer_rescale(s, n);
-  case IR_CONCAT: return infer_concat(s, n);
-  default:
-    NNC_BUG("shape inference runs before autodiff, but found %s", ir_op_name(n->op));
-  }
+  if (!SHAPE_RULES[n->op])
+    NNC_BUG("shape inference runs before autodiff and lowering, but found %s",
+            ir_op_name(n->op));
+  return SHAPE_RULES[n->op](s, n);
 }
 
 bool shape_infer(Graph *g, Diag *diag) {

@@ -9,23 +9,6 @@
 
 #include <string.h>
 
-static const char *keras_type(const char *kind) {
-  static const char *const map[][2] = {
-      {"normalization", "Normalization"}, {"flatten", "Flatten"}, {"dense", "Dense"},
-      {"dropout", "Dropout"},             {"add", "Add"},         {"activation", "Activation"},
-      {"conv2d", "Conv2D"},               {"max_pooling2d", "MaxPooling2D"},
-      {"average_pooling2d", "AveragePooling2D"},
-      {"global_average_pooling2d", "GlobalAveragePooling2D"},
-      {"batch_normalization", "BatchNormalization"}, {"reshape", "Reshape"},
-      {"rescaling", "Rescaling"},         {"concatenate", "Concatenate"},
-      {"leaky_re_lu", "LeakyReLU"},       {"elu", "ELU"},         {"re_lu", "ReLU"},
-  };
-  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-    if (!strcmp(map[i][0], kind))
-      return map[i][1];
-  return kind;
-}
-
 static void shape_text(char *buf, size_t size, const IrNode *n) {
   int len = snprintf(buf, size, "(None");
   for (int i = 0; i < n->rank; i++)
@@ -55,9 +38,7 @@ static void bytes_text(char *buf, size_t size, size_t bytes) {
 
 /* Keras keeps a normalization's sample count as an int64 (8 bytes); the rest are float32. */
 static size_t param_bytes(const IrNode *p) {
-  const char *dot = strrchr(p->name, '.');
-  bool is_count = !p->trainable && dot && !strcmp(dot, ".count");
-  return ir_elems(p) * (is_count ? 8 : 4);
+  return ir_elems(p) * (p->role == ROLE_SAMPLE_COUNT ? 8 : 4);
 }
 
 /* The layer's output: its last forward node with a shape. */
@@ -98,7 +79,7 @@ void summary_print(FILE *out, const Graph *g) {
       *(n->trainable ? &trainable_bytes : &frozen_bytes) += param_bytes(n);
     }
     char label[96];
-    snprintf(label, sizeof label, "%s (%s)", g->layer_names[l], keras_type(g->layer_kinds[l]));
+    snprintf(label, sizeof label, "%s (%s)", g->layer_names[l], g->layer_classes[l]);
     if (strlen(label) > 40) /* as Keras does: cut, and say so */
       strcpy(label + 37, "...");
     shape_text(shape, sizeof shape, layer_output(g, g->layer_names[l]));

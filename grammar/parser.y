@@ -40,6 +40,9 @@ typedef struct ParseState {
   Arena *arena;
   Diag *diag;
   Ast *ast;
+  SectionList sections;
+  bool in_model; /* the section being parsed is a model */
+  int layer_items; /* its items that make at least one layer each */
 } ParseState;
 }
 
@@ -49,6 +52,8 @@ int yylex(YYSTYPE *yylval, YYLTYPE *yylloc, void *scanner);
 
 %code {
 static void yyerror(YYLTYPE *loc, void *scanner, ParseState *ps, const char *msg);
+static void parse_begin_section(ParseState *ps, const char *kind);
+static bool parse_count_layer(ParseState *ps, const Item *it);
 #define A (ps->arena)
 }
 
@@ -56,8 +61,11 @@ static void yyerror(YYLTYPE *loc, void *scanner, ParseState *ps, const char *msg
   const char *str;
   Expr *expr;
   Arg *arg;
+  ArgList args;
   Item *item;
+  ItemList items;
   Param *param;
+  ParamList params;
   Section *section;
 }
 
@@ -70,11 +78,14 @@ static void yyerror(YYLTYPE *loc, void *scanner, ParseState *ps, const char *msg
 %precedence '['
 
 %type <expr> expr map list
-%type <arg> args_opt args arg map_entries map_entry values_opt values dims
-%type <item> items_opt item_list item
-%type <param> params_opt params param
+%type <arg> args_opt arg map_entry values_opt
+%type <args> args map_entries values dims
+%type <item> items_opt item
+%type <items> item_list
+%type <param> params_opt param
+%type <params> params
 %type <section> section
-%type <str> map_key
+%type <str> map_key section_kind
 
 %%
 
@@ -84,48 +95,57 @@ file
   ;
 
 sections
-  : section nls_opt               { ps->ast->sections = ast_section_append(ps->ast->sections, $1); }
-  | sections section nls_opt      { ps->ast->sections = ast_section_append(ps->ast->sections, $2); }
+  : section nls_opt               { ps->sections = ast_section_append(ps->sections, $1); }
+  | sections section nls_opt      { ps->sections = ast_section_append(ps->sections, $2); }
   ;
 
 /* section = IDENT [IDENT] ["(" params ")"] "{" items "}" */
 section
-  : IDENT '{' nls_opt items_opt '}'
+  : section_kind '{' nls_opt items_opt '}'
       { $$ = ast_section(A, @1, $1, NULL, @1, NULL, false, $4); }
-  | IDENT IDENT '{' nls_opt items_opt '}'
+  | section_kind IDENT '{' nls_opt items_opt '}'
       { $$ = ast_section(A, @1, $1, $2, @2, NULL, false, $5); }
-  | IDENT IDENT '(' params_opt ')' '{' nls_opt items_opt '}'
+  | section_kind IDENT '(' params_opt ')' '{' nls_opt items_opt '}'
       { $$ = ast_section(A, @1, $1, $2, @2, $4, true, $8); }
+  ;
+
+/* the section's keyword: its items are counted against the layer limit if a model */
+section_kind
+  : IDENT                         { $$ = $1; parse_begin_section(ps, $1); }
   ;
 
 params_opt
   : %empty                        { $$ = NULL; }
-  | params
+  | params                        { $$ = $1.head; }
   ;
 
 params
-  : param
+  : param                         { $$ = ast_param_append((ParamList){0}, $1); }
   | params ',' param              { $$ = ast_param_append($1, $3); }
   ;
 
 /* param = IDENT ":" DTYPE "[" dims "]"      e.g.  x: u8[28, 28] */
 param
-  : IDENT ':' IDENT '[' dims ']'  { $$ = ast_param(A, @1, $1, $3, @3, $5); }
+  : IDENT ':' IDENT '[' dims ']'  { $$ = ast_param(A, @1, $1, $3, @3, $5.head); }
   ;
 
 dims
-  : expr                          { $$ = ast_arg(A, @1, NULL, $1); }
+  : expr                          { $$ = ast_arg_append((ArgList){0}, ast_arg(A, @1, NULL, $1)); }
   | dims ',' expr                 { $$ = ast_arg_append($1, ast_arg(A, @3, NULL, $3)); }
   ;
 
 items_opt
   : %empty                        { $$ = NULL; }
-  | item_list terms_opt
+  | item_list terms_opt           { $$ = $1.head; }
   ;
 
+/* a model over the layer limit stops here, at its first item over it, not
+ * after the whole file has been read */
 item_list
-  : item
-  | item_list terms item          { $$ = ast_item_append($1, $3); }
+  : item                          { $$ = ast_item_append((ItemList){0}, $1);
+                                    if (!parse_count_layer(ps, $1)) YYABORT; }
+  | item_list terms item          { $$ = ast_item_append($1, $3);
+                                    if (!parse_count_layer(ps, $3)) YYABORT; }
   ;
 
 item
@@ -141,11 +161,11 @@ item
 
 values_opt
   : %empty                        { $$ = NULL; }
-  | values
+  | values                        { $$ = $1.head; }
   ;
 
 values
-  : expr                          { $$ = ast_arg(A, @1, NULL, $1); }
+  : expr                          { $$ = ast_arg_append((ArgList){0}, ast_arg(A, @1, NULL, $1)); }
   | values expr                   { $$ = ast_arg_append($1, ast_arg(A, @2, NULL, $2)); }
   ;
 
@@ -162,11 +182,11 @@ expr
 
 args_opt
   : %empty                        { $$ = NULL; }
-  | args
+  | args                          { $$ = $1.head; }
   ;
 
 args
-  : arg
+  : arg                           { $$ = ast_arg_append((ArgList){0}, $1); }
   | args ',' arg                  { $$ = ast_arg_append($1, $3); }
   ;
 
@@ -182,12 +202,12 @@ list
 /* map = "{" key ":" expr, ... "}", newlines allowed between entries */
 map
   : '{' nls_opt '}'               { $$ = ast_map(A, @1, NULL); }
-  | '{' nls_opt map_entries nls_opt '}'     { $$ = ast_map(A, @1, $3); }
-  | '{' nls_opt map_entries ',' nls_opt '}' { $$ = ast_map(A, @1, $3); }
+  | '{' nls_opt map_entries nls_opt '}'     { $$ = ast_map(A, @1, $3.head); }
+  | '{' nls_opt map_entries ',' nls_opt '}' { $$ = ast_map(A, @1, $3.head); }
   ;
 
 map_entries
-  : map_entry
+  : map_entry                     { $$ = ast_arg_append((ArgList){0}, $1); }
   | map_entries ',' nls_opt map_entry       { $$ = ast_arg_append($1, $4); }
   ;
 
@@ -235,6 +255,25 @@ static void yyerror(YYLTYPE *loc, void *scanner, ParseState *ps, const char *msg
     diag_error(ps->diag, *loc, "%s", msg);
 }
 
+static void parse_begin_section(ParseState *ps, const char *kind) {
+  ps->in_model = strcmp(kind, "model") == 0;
+  ps->layer_items = 0;
+}
+
+/* In a model, `name = call(...)` and `return call(...)` make at least one
+ * layer each (ir_build.c counts nested calls exactly), so more such items
+ * than NNC_MAX_LAYERS is an error at the first item over the limit. */
+static bool parse_count_layer(ParseState *ps, const Item *it) {
+  if (!ps->in_model || !it || !it->value || it->value->kind != EX_CALL ||
+      (it->kind != ITEM_ASSIGN && it->kind != ITEM_RETURN))
+    return true;
+  if (++ps->layer_items <= NNC_MAX_LAYERS)
+    return true;
+  diag_error(ps->diag, it->value->loc, "too many layers in one model (at most %d)",
+             NNC_MAX_LAYERS);
+  return false;
+}
+
 int parse_source(Ast *ast, const Source *src, Arena *arena, Diag *diag) {
   LexState lex = {.arena = arena, .diag = diag, .depth = 0, .line = 1, .col = 1};
   ParseState ps = {.arena = arena, .diag = diag, .ast = ast};
@@ -246,6 +285,7 @@ int parse_source(Ast *ast, const Source *src, Arena *arena, Diag *diag) {
   int rc = yyparse(scanner, &ps);
   yy_delete_buffer(buf, scanner);
   yylex_destroy(scanner);
+  ast->sections = ps.sections.head;
   int errors = diag->error_count - before;
   if (rc != 0 && errors == 0) {
     diag_error(diag, (SrcLoc){lex.line, lex.col, lex.line, lex.col}, "cannot parse this file");

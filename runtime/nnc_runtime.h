@@ -296,6 +296,47 @@ void rt_concat_forward(float *out, const float *a, const float *b, int rows, int
 void rt_concat_backward(float *part, const float *dout, int rows, int total, int offset,
                         int width);
 
+/* ===== rt_spatial.c ===== */
+
+/* ---- depthwise convolution, zero padding, nearest upsampling (NHWC) ---- */
+
+/* Keras DepthwiseConv2D without bias (rt_bias_* adds it): each input channel
+ * ci has its own dm filters; out channel ci * dm + k = filter k of channel
+ * ci over win (win->c = c, the input channels; the output has c * dm). */
+void rt_depthwise_forward(float *out /* (m, oh, ow, c * dm) */, const float *x /* (m, h, w, c) */,
+                          const float *kernel /* (kh, kw, c, dm) */, int m, const RtWindow *win,
+                          int depth_multiplier);
+/* Overwrites dx. */
+void rt_depthwise_backward_x(float *dx /* (m, h, w, c) */,
+                             const float *dout /* (m, oh, ow, c * dm) */,
+                             const float *kernel /* (kh, kw, c, dm) */, int m,
+                             const RtWindow *win, int depth_multiplier);
+/* Overwrites dkernel (summed over the batch). */
+void rt_depthwise_backward_w(float *dkernel /* (kh, kw, c, dm) */,
+                             const float *dout /* (m, oh, ow, c * dm) */,
+                             const float *x /* (m, h, w, c) */, int m, const RtWindow *win,
+                             int depth_multiplier);
+
+/* Keras ZeroPadding2D: x inside a border of zeros (top/bottom rows,
+ * left/right columns). */
+void rt_zero_pad_forward(float *out /* (m, h + top + bottom, w + left + right, c) */,
+                         const float *x /* (m, h, w, c) */, int m, int h, int w, int c, int top,
+                         int bottom, int left, int right);
+/* dx = the interior of dout (overwrites dx). */
+void rt_zero_pad_backward(float *dx /* (m, h, w, c) */,
+                          const float *dout /* (m, h + top + bottom, w + left + right, c) */,
+                          int m, int h, int w, int c, int top, int bottom, int left, int right);
+
+/* Keras UpSampling2D(interpolation='nearest'): out pixel (y, x) = x pixel
+ * (y / sy, x / sx). */
+void rt_upsample_nearest_forward(float *out /* (m, h * sy, w * sx, c) */,
+                                 const float *x /* (m, h, w, c) */, int m, int h, int w, int c,
+                                 int sy, int sx);
+/* dx pixel = the sum of dout over its sy x sx block (overwrites dx). */
+void rt_upsample_nearest_backward(float *dx /* (m, h, w, c) */,
+                                  const float *dout /* (m, h * sy, w * sx, c) */, int m, int h,
+                                  int w, int c, int sy, int sx);
+
 /* ===== rt_optim.c ===== */
 
 /* Keras Adam, one step t (t >= 1) over count parameters:
@@ -357,16 +398,13 @@ typedef struct {
   size_t item_size;
   uint8_t *x; /* (count, item_size) */
   uint8_t *y; /* (count) */
+  char images_path[4096], labels_path[4096];
 } RtDataset;
 
 /* Load one split ("train" or "t10k") of an IDX dataset directory, accepting
  * both NAME-images-idx3-ubyte.gz and the uncompressed name. Dies with a
  * message naming the file when it is missing, truncated or not IDX. */
 void rt_dataset_load_idx(RtDataset *out, const char *dir, const char *split);
-/* The file a split's images ("images-idx3") or labels ("labels-idx1") are
- * read from: DIR/SPLIT-KIND-ubyte.gz, or the uncompressed name if only it exists. */
-void rt_idx_split_path(char *buf, size_t size, const char *dir, const char *split,
-                       const char *kind);
 /* Load from explicit image and label file paths. */
 void rt_dataset_load_idx_files(RtDataset *out, const char *images_path, const char *labels_path);
 /* out = rows [start, start + count) of in (copies). */
@@ -380,6 +418,18 @@ void rt_dataset_split_random(RtDataset *train, RtDataset *val, const RtDataset *
 void rt_dataset_keep(RtDataset *ds, const int *classes, const int *keep_counts, int n_rules,
                      uint64_t seed);
 void rt_dataset_free(RtDataset *ds);
+/* Dies unless the images are rows x cols x channels, the model's input
+ * (the same number of values is not enough: 14x56 is not 28x28), with
+ * "PATH: images are 14x56 but the model input is 28x28" (channels shown
+ * when either side has more than one); path NULL: the images file. */
+void rt_dataset_check_shape(const RtDataset *ds, int rows, int cols, int channels,
+                            const char *path);
+/* Dies unless every label is < n_classes, naming the labels file and the
+ * example's index in ds (call it on the dataset as loaded, before slices or
+ * splits, and the index is the file's). */
+void rt_dataset_check_labels(const RtDataset *ds, int n_classes);
+void rt_dataset_check_shape(const RtDataset *ds, int rows, int cols, int channels, const char *path);
+void rt_dataset_check_labels(const RtDataset *ds, int n_classes);
 /* Oversampling (the Day 5 seed's exercise): every class's examples are
  * repeated, cycling through them in order, up to the largest class's count
  * (numpy's np.resize), then the whole set is shuffled with seed. In place. */
@@ -556,6 +606,17 @@ void rt_checkpoint_save(const char *path, const RtTensorRef *tensors, int n_tens
  * version, checksum or tensor mismatch. */
 void rt_checkpoint_load(const char *path, RtTensorRef *tensors, int n_tensors,
                         RtCheckpointMeta *meta);
+/* Removes PATH.tmp, the temporary file of a save that was killed before its
+ * rename (call at start for every checkpoint path); returns 1 if one was
+ * removed, 0 if there was none. PATH itself is never touched. */
+int rt_checkpoint_clean_stale(const char *path);
+/* Ignores SIGXFSZ, so a write past the file-size limit (ulimit -f) fails
+ * with EFBIG, which the writers report naming the file, instead of killing
+ * the program silently. rt_checkpoint_save and rt_csv_log_open call it. */
+void rt_ignore_file_size_signal(void);
+/* buf = strerror(err) and, for a full disk, the file-size limit or a used
+ * quota, what that means in words; returns buf. */
+const char *rt_write_error_text(int err, char *buf, size_t size);
 /* Same checks; returns 0 on success, -1 with a message in err otherwise. */
 int rt_checkpoint_try_load(const char *path, RtTensorRef *tensors, int n_tensors,
                            RtCheckpointMeta *meta, char *err, size_t err_size);
@@ -587,6 +648,7 @@ typedef struct {
   int n_classes;        /* classes of the data's labels */
   int n_outputs;        /* labels binary: targets per example; 0 for a classifier */
   size_t input_size;    /* bytes of one example */
+  int input_rows, input_cols, input_channels; /* what IDX images must be; 0: size only */
   const char *input_name, *input_shape; /* "x", "(28, 28)": for messages */
   const char *const *class_names;  /* (n_classes) */
   const char *const *target_names; /* (n_outputs), labels binary */
@@ -704,6 +766,7 @@ typedef struct {
   /* train */
   int shuffle;
   int metric_top_k, metric_auc; /* logged every epoch */
+  int top_k;                    /* the k of every top-k accuracy; 0: Keras's 5 */
   int terminate_on_nan;         /* stop at the first non-finite loss (default on) */
   RtCsvLoggerConfig csv_logger;
   RtCheckpointConfig checkpoint;
@@ -737,16 +800,13 @@ void rt_run_free(RtRun *run);
 void rt_prepare_data(RtRun *run, RtDataset *train, RtDataset *val);
 /* The first --limit-test examples of the test split. */
 void rt_load_test(const RtRun *run, RtDataset *test);
-/* Dies unless every label of ds is a class of the model, naming `what`
- * (the file) and the first bad example. */
-void rt_check_labels(const RtDataset *ds, int n_classes, const char *what);
 /* Copies examples idx[0..m) of ds into the model's batch block. */
 void rt_load_batch(const RtRun *run, const RtDataset *ds, const int *idx, int m);
 
 /* ---- rt_fit.c ---- */
 
 typedef struct {
-  double loss, accuracy, top_k_accuracy; /* top 5 (Keras's k); NAN for binary targets */
+  double loss, accuracy, top_k_accuracy; /* top k (config->top_k); NAN for binary targets */
   double auc; /* macro ROC AUC, when the scores were kept */
 } RtEvalResult;
 

@@ -13,17 +13,23 @@
  * Writing goes to PATH.tmp, is flushed and fsync'd, and is renamed over PATH
  * only when every write succeeded, so PATH is always either the previous
  * checkpoint or the complete new one. A failed write removes PATH.tmp and
- * dies naming the file.
+ * dies naming the file and saying why in words (a full disk, the file-size
+ * limit). A process killed during a save leaves PATH.tmp behind;
+ * rt_checkpoint_clean_stale removes it at the next start. SIGXFSZ is
+ * ignored from the first save on (rt_ignore_file_size_signal), so a write
+ * past `ulimit -f` fails with EFBIG and is reported instead of killing the
+ * program without a word.
  *
  * Reading loads the whole file, checks magic, version, structure (truncation)
  * and checksum, then matches the requested tensors by name and size; the
  * caller's tensors are written only after every check has passed.
  */
-#define _XOPEN_SOURCE 700 /* fsync, fileno, strnlen, O_DIRECTORY */
+#define _XOPEN_SOURCE 700 /* fsync, fileno, strnlen, O_DIRECTORY, lstat */
 #include "nnc_runtime.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,20 +66,59 @@ static uint64_t get_le64(const uint8_t *p) {
   return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
 }
 
+/* ---- file safety: stale temporaries, write errors in words ---- */
+
+void rt_ignore_file_size_signal(void) {
+  signal(SIGXFSZ, SIG_IGN);
+}
+
+const char *rt_write_error_text(int err, char *buf, size_t size) {
+  const char *why = NULL;
+  if (err == ENOSPC)
+    why = "the disk is full";
+  else if (err == EFBIG)
+    why = "the file-size limit (ulimit -f) was reached";
+#ifdef EDQUOT
+  else if (err == EDQUOT)
+    why = "the disk quota is used up";
+#endif
+  if (why)
+    snprintf(buf, size, "%s (%s)", strerror(err), why);
+  else
+    snprintf(buf, size, "%s", strerror(err ? err : EIO));
+  return buf;
+}
+
+int rt_checkpoint_clean_stale(const char *path) {
+  char tmp[4096];
+  if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+    rt_die("%s: path too long", path);
+  struct stat st;
+  if (lstat(tmp, &st) != 0 || S_ISDIR(st.st_mode))
+    return 0; /* nothing there, or not ours to remove */
+  if (unlink(tmp) != 0)
+    rt_die("%s: cannot remove the stale temporary file left by an interrupted save: %s", tmp,
+           strerror(errno));
+  return 1;
+}
+
 /* ---- writing ---- */
 
 typedef struct {
   FILE *f;
-  const char *tmp_path;
+  const char *path, *tmp_path;
   uLong crc;
 } CkptWriter;
 
-/* Abandon the temporary file and die naming it. */
+/* Abandon the temporary file and die naming it, and saying that PATH
+ * (the previous checkpoint, if any) is untouched. */
 static _Noreturn void writer_fail(CkptWriter *w, const char *what, int err) {
   if (w->f)
     fclose(w->f);
   unlink(w->tmp_path);
-  rt_die("%s: %s: %s", w->tmp_path, what, strerror(err ? err : EIO));
+  char why[256];
+  rt_die("%s: %s: %s; %s is unchanged", w->tmp_path, what,
+         rt_write_error_text(err, why, sizeof why), w->path);
 }
 
 static void write_bytes(CkptWriter *w, const void *buf, size_t n) {
@@ -182,7 +227,8 @@ void rt_checkpoint_save(const char *path, const RtTensorRef *tensors, int n_tens
   if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
     rt_die("%s: path too long", path);
   check_tensors_to_save(path, tensors, n_tensors);
-  CkptWriter w = {.f = fopen(tmp, "wb"), .tmp_path = tmp, .crc = crc32(0, NULL, 0)};
+  rt_ignore_file_size_signal();
+  CkptWriter w = {.f = fopen(tmp, "wb"), .path = path, .tmp_path = tmp, .crc = crc32(0, NULL, 0)};
   if (!w.f)
     rt_die("%s: cannot create: %s", tmp, strerror(errno));
   write_bytes(&w, CKPT_MAGIC, CKPT_MAGIC_SIZE);

@@ -24,22 +24,13 @@
  */
 #include "nnc_runtime.h"
 #include "rt_threads.h"
+#include "rt_window.h"
 
 #include <math.h>
 #include <string.h>
 
 /* Channels handled together by the kernels that need per-channel scratch. */
 #define RT_CHANNEL_BLOCK 64
-
-/* The offsets [*lo, *hi) of a window of `kernel` cells starting at input
- * coordinate `origin` (negative inside the top/left padding) that fall
- * inside [0, size). Empty (lo == hi) only if the window misses the image. */
-static inline void window_range(int origin, int kernel, int size, int *lo, int *hi) {
-  int l = origin < 0 ? -origin : 0;
-  int h = size - origin < kernel ? size - origin : kernel;
-  *lo = l;
-  *hi = h > l ? h : l;
-}
 
 static inline int min_int(int a, int b) {
   return a < b ? a : b;

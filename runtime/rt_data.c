@@ -2,12 +2,21 @@
  * rt_data.c — datasets: IDX loading, slices, class surgery, class weights,
  * Normalization.adapt.
  *
- * IDX files (the MNIST format) are read through zlib's gzopen/gzread, which
- * transparently accept both gzip-compressed and plain files. An IDX file is a
- * big-endian header — magic 0x0000TTDD (TT = 0x08 for unsigned bytes, DD =
- * number of dimensions), then DD u32 sizes — followed by the payload.
- * Images have 3 dimensions (count, rows, cols; channels = 1) or 4 (count,
- * rows, cols, channels); labels have 1 (count).
+ * IDX files (the MNIST format) are gzip-compressed or plain; the first two
+ * bytes tell (gzip's 0x1f 0x8b). Gzip data goes through zlib's inflate
+ * directly, not through gzread, which accepts a stream missing its CRC-32
+ * and size trailer when a read ends exactly where the data does. A file is
+ * accepted only once its member's trailer has been read and verified
+ * (inflate checks the CRC-32 and the size); concatenated members are
+ * read as one stream, and bytes after the last member that do not start
+ * another are ignored (as gzip does). An IDX file is a big-endian header —
+ * magic 0x0000TTDD (TT = 0x08 for unsigned bytes, DD = number of
+ * dimensions), then DD u32 sizes — followed by the payload. Images have 3
+ * dimensions (count, rows, cols; channels = 1) or 4 (count, rows, cols,
+ * channels); labels have 1 (count). Before the payload is allocated, its
+ * size is held against what the file can hold: its own size for a plain
+ * file, 1032 times it (deflate's largest ratio) for gzip, so a header that
+ * claims 2^31 - 1 images is refused naming the file, not by malloc.
  *
  * Invariants: every failure dies with a message that names the file and says
  * what is wrong; a loaded dataset has count images and count labels, each
@@ -21,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #define IDX_IMAGES_MAGIC 0x00000803u
@@ -30,10 +40,21 @@
 
 /* ---- IDX reading ---- */
 
-/* An open IDX file and the sizes from its header. */
+/* Deflate never expands more than 1032:1 (zlib's documentation), so a
+ * gzip file of n bytes holds at most 1032 n bytes of data. */
+#define DEFLATE_MAX_RATIO 1032
+
+/* An open IDX file, its input buffer and the sizes from its header. */
 typedef struct {
   const char *path;
-  gzFile gz;
+  FILE *file;
+  long long file_size;
+  int gzip;           /* 1: inflated through zs; 0: plain, read from the buffer */
+  int member_ended;   /* gzip: the current member ended, its CRC and size verified */
+  int input_ended;    /* no more bytes in the file */
+  z_stream zs;        /* next_in/avail_in: the unread part of in[], for both kinds */
+  uint8_t in[1 << 16];
+  size_t header_bytes;
   int n_dims;
   uint32_t dims[IDX_MAX_DIMS];
 } IdxFile;
@@ -42,69 +63,117 @@ static uint32_t read_be32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* zlib's message for the last error, without the "path: " it prepends. */
-static const char *gz_error_text(const IdxFile *f) {
-  int code;
-  const char *msg = gzerror(f->gz, &code);
-  if (code == Z_ERRNO)
-    return strerror(errno);
-  size_t n = strlen(f->path);
-  if (msg && strncmp(msg, f->path, n) == 0 && strncmp(msg + n, ": ", 2) == 0)
-    msg += n + 2;
-  return msg && *msg ? msg : "read error";
+/* Keeps the unread input at the front of in[] and reads more after it;
+ * sets input_ended at the end of the file. */
+static void refill_input(IdxFile *f) {
+  size_t kept = f->zs.avail_in;
+  memmove(f->in, f->zs.next_in, kept);
+  size_t n = fread(f->in + kept, 1, sizeof f->in - kept, f->file);
+  if (n == 0) {
+    if (ferror(f->file))
+      rt_die("%s: cannot read: %s", f->path, strerror(errno));
+    f->input_ended = 1;
+  }
+  f->zs.next_in = f->in;
+  f->zs.avail_in = (uInt)(kept + n);
 }
 
-static int gz_error_code(gzFile gz) {
-  int code;
-  gzerror(gz, &code);
-  return code;
+/* 1 if the unread input starts with gzip's magic (reads ahead as needed). */
+static int input_starts_gzip(IdxFile *f) {
+  while (f->zs.avail_in < 2 && !f->input_ended)
+    refill_input(f);
+  return f->zs.avail_in >= 2 && f->zs.next_in[0] == 0x1f && f->zs.next_in[1] == 0x8b;
 }
 
-static _Noreturn void die_unreadable(const IdxFile *f) {
-  if (gz_error_code(f->gz) == Z_ERRNO)
-    rt_die("%s: cannot read: %s", f->path, strerror(errno));
-  rt_die("%s: corrupt gzip data: %s", f->path, gz_error_text(f));
-}
-
-/* Read up to len bytes; returns the number read (short only at end of file). */
-static size_t gz_read_fully(IdxFile *f, void *buf, size_t len) {
+static size_t read_plain(IdxFile *f, uint8_t *buf, size_t len) {
   size_t done = 0;
   while (done < len) {
-    size_t chunk = len - done > (1u << 30) ? (1u << 30) : len - done;
-    int n = gzread(f->gz, (uint8_t *)buf + done, (unsigned)chunk);
-    int code = gz_error_code(f->gz);
-    if (code == Z_BUF_ERROR) /* the gzip stream was cut short: truncation */
-      return done + (n > 0 ? (size_t)n : 0);
-    if (n < 0 || (code != Z_OK && code != Z_STREAM_END))
-      die_unreadable(f);
-    if (n == 0)
-      break;
-    done += (size_t)n;
+    if (f->zs.avail_in == 0) {
+      refill_input(f);
+      if (f->zs.avail_in == 0)
+        break;
+    }
+    size_t n = len - done < f->zs.avail_in ? len - done : f->zs.avail_in;
+    memcpy(buf + done, f->zs.next_in, n);
+    f->zs.next_in += n, f->zs.avail_in -= (uInt)n, done += n;
   }
   return done;
 }
 
+/* A member ended: another member may follow (inflate it as the same
+ * stream), or the data ends. Returns 1 if another member starts. */
+static int next_gzip_member(IdxFile *f) {
+  if (!input_starts_gzip(f))
+    return 0;
+  if (inflateReset(&f->zs) != Z_OK)
+    rt_die("%s: zlib cannot restart inflating", f->path);
+  f->member_ended = 0;
+  return 1;
+}
+
+static size_t read_gzip(IdxFile *f, uint8_t *buf, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    if (f->member_ended && !next_gzip_member(f))
+      break;
+    if (f->zs.avail_in == 0) {
+      refill_input(f);
+      if (f->zs.avail_in == 0)
+        break; /* cut inside a member: idx_check_end says so */
+    }
+    size_t chunk = len - done > (1u << 30) ? (1u << 30) : len - done;
+    f->zs.next_out = buf + done;
+    f->zs.avail_out = (uInt)chunk;
+    int ret = inflate(&f->zs, Z_NO_FLUSH);
+    done += chunk - f->zs.avail_out;
+    if (ret == Z_STREAM_END)
+      f->member_ended = 1;
+    else if (ret == Z_DATA_ERROR)
+      rt_die("%s: corrupt gzip data: %s", f->path, f->zs.msg ? f->zs.msg : "invalid data");
+    else if (ret == Z_MEM_ERROR)
+      rt_die("%s: out of memory while inflating", f->path);
+    else if (ret != Z_OK && ret != Z_BUF_ERROR)
+      rt_die("%s: corrupt gzip data (zlib error %d)", f->path, ret);
+  }
+  return done;
+}
+
+/* Read up to len bytes; returns the number read (short only at the end of
+ * the data, or where a gzip file is cut short). */
+static size_t idx_read(IdxFile *f, void *buf, size_t len) {
+  return f->gzip ? read_gzip(f, buf, len) : read_plain(f, buf, len);
+}
+
 static void idx_open(IdxFile *f, const char *path) {
+  memset(f, 0, sizeof *f);
   f->path = path;
   errno = 0;
-  f->gz = gzopen(path, "rb");
-  if (!f->gz) {
+  f->file = fopen(path, "rb");
+  if (!f->file) {
     if (errno == ENOENT)
       rt_die("%s: not found (%s)", path, DATASET_HINT);
     rt_die("%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
   }
+  struct stat st;
+  f->file_size = fstat(fileno(f->file), &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
+  f->zs.next_in = f->in;
+  f->gzip = input_starts_gzip(f);
+  if (f->gzip && inflateInit2(&f->zs, 16 + MAX_WBITS) != Z_OK)
+    rt_die("%s: zlib cannot start inflating: out of memory", path);
 }
 
 static void idx_close(IdxFile *f) {
-  gzclose(f->gz);
-  f->gz = NULL;
+  if (f->gzip)
+    inflateEnd(&f->zs);
+  fclose(f->file);
+  f->file = NULL;
 }
 
 /* Read and check the header: expected_magic exactly or (for images) its
  * 4-dimensional variant; every size but the item count nonzero. */
 static void idx_read_header(IdxFile *f, uint32_t expected_magic, const char *what) {
   uint8_t head[4 + 4 * IDX_MAX_DIMS];
-  size_t got = gz_read_fully(f, head, 4);
+  size_t got = idx_read(f, head, 4);
   if (got < 4)
     rt_die("%s: truncated: expected a 4-byte IDX magic number, got %zu bytes", f->path, got);
   uint32_t magic = read_be32(head);
@@ -115,7 +184,7 @@ static void idx_read_header(IdxFile *f, uint32_t expected_magic, const char *wha
            what, expected_magic);
   f->n_dims = (int)(magic & 0xff);
   size_t dims_bytes = 4 * (size_t)f->n_dims;
-  got = gz_read_fully(f, head + 4, dims_bytes);
+  got = idx_read(f, head + 4, dims_bytes);
   if (got < dims_bytes)
     rt_die("%s: truncated: IDX header needs %zu bytes of sizes, got %zu", f->path, dims_bytes, got);
   for (int i = 0; i < f->n_dims; i++) {
@@ -123,27 +192,68 @@ static void idx_read_header(IdxFile *f, uint32_t expected_magic, const char *wha
     if (f->dims[i] == 0 && i > 0)
       rt_die("%s: dimension %d of the IDX header is 0", f->path, i);
   }
+  f->header_bytes = 4 + dims_bytes;
   if (f->dims[0] > INT_MAX)
     rt_die("%s: IDX header claims %u items, more than this program can hold", f->path, f->dims[0]);
 }
 
+/* Refuses, naming the file, a payload of len bytes (count items of `what`,
+ * e.g. "images of 28x28") that the file cannot hold, before it is
+ * allocated: a plain file holds its size less the header, a gzip file at
+ * most DEFLATE_MAX_RATIO times its size. */
+static void idx_check_payload_fits(const IdxFile *f, size_t len, const char *kind,
+                                   const char *what) {
+  if (f->file_size < 0)
+    return; /* a pipe or device: only reading tells */
+  unsigned long long size = (unsigned long long)f->file_size;
+  if (!f->gzip) {
+    unsigned long long held = size > f->header_bytes ? size - f->header_bytes : 0;
+    if (len > held)
+      rt_die("%s: truncated: expected %zu bytes of %s, got %llu (the IDX header claims %u %s)",
+             f->path, len, kind, held, f->dims[0], what);
+    return;
+  }
+  unsigned long long most = size * DEFLATE_MAX_RATIO;
+  if (len > most)
+    rt_die("%s: the IDX header claims %u %s (%zu bytes of %s), but a gzip file of %llu bytes "
+           "holds at most %llu",
+           f->path, f->dims[0], what, len, kind, size, most);
+}
+
 /* Read exactly len payload bytes of kind `what` ("pixels", "labels"). */
 static void idx_read_payload(IdxFile *f, uint8_t *buf, size_t len, const char *what) {
-  size_t got = gz_read_fully(f, buf, len);
+  size_t got = idx_read(f, buf, len);
   if (got < len)
     rt_die("%s: truncated: expected %zu bytes of %s, got %zu", f->path, len, what, got);
 }
 
-/* After the payload: read on to the end of the gzip stream so zlib verifies
- * its CRC (a plain file just reports end of file). Trailing bytes are allowed. */
+/* After the payload: a gzip file must go on to the end of its member, whose
+ * CRC-32 and size inflate then verifies (more members are read through;
+ * their bytes are trailing data, which is allowed, as in a plain file). */
 static void idx_check_end(IdxFile *f) {
-  uint8_t extra;
-  int n = gzread(f->gz, &extra, 1);
-  int code = gz_error_code(f->gz);
-  if (code == Z_BUF_ERROR)
-    rt_die("%s: truncated: the gzip stream ends before its checksum", f->path);
-  if (n < 0 || (code != Z_OK && code != Z_STREAM_END))
-    die_unreadable(f);
+  if (!f->gzip)
+    return;
+  uint8_t rest[4096];
+  while (idx_read(f, rest, sizeof rest) > 0) {
+  }
+  if (!f->member_ended)
+    rt_die("%s: truncated: the gzip stream ends before its checksum (CRC-32 and size)",
+           f->path);
+}
+
+/* "RxC", or "RxCxCH" when channels > 0. */
+static void describe_shape(char *buf, size_t size, int rows, int cols, int channels) {
+  if (channels > 0)
+    snprintf(buf, size, "%dx%dx%d", rows, cols, channels);
+  else
+    snprintf(buf, size, "%dx%d", rows, cols);
+}
+
+/* "images of RxC" (channels shown only when more than one). */
+static void describe_images(char *buf, size_t size, int rows, int cols, int channels) {
+  char shape[64];
+  describe_shape(shape, sizeof shape, rows, cols, channels > 1 ? channels : 0);
+  snprintf(buf, size, "images of %s", shape);
 }
 
 static void load_images(RtDataset *out, const char *path) {
@@ -160,6 +270,9 @@ static void load_images(RtDataset *out, const char *path) {
   if (out->count > 0 && out->item_size > SIZE_MAX / 2 / (size_t)out->count)
     rt_die("%s: IDX header sizes overflow", path);
   size_t total = out->item_size * (size_t)out->count;
+  char what[96];
+  describe_images(what, sizeof what, out->rows, out->cols, out->channels);
+  idx_check_payload_fits(&f, total, "pixels", what);
   out->x = rt_malloc(total ? total : 1);
   idx_read_payload(&f, out->x, total, "pixels");
   idx_check_end(&f);
@@ -172,6 +285,7 @@ static void load_labels(RtDataset *out, const char *path, const char *images_pat
   idx_read_header(&f, IDX_LABELS_MAGIC, "label");
   if ((int)f.dims[0] != out->count)
     rt_die("%s: has %u labels but %s has %d images", path, f.dims[0], images_path, out->count);
+  idx_check_payload_fits(&f, (size_t)out->count, "labels", "labels");
   out->y = rt_malloc(out->count ? (size_t)out->count : 1);
   idx_read_payload(&f, out->y, (size_t)out->count, "labels");
   idx_check_end(&f);
@@ -180,14 +294,38 @@ static void load_labels(RtDataset *out, const char *path, const char *images_pat
 
 void rt_dataset_load_idx_files(RtDataset *out, const char *images_path, const char *labels_path) {
   memset(out, 0, sizeof *out);
+  snprintf(out->images_path, sizeof out->images_path, "%s", images_path);
+  snprintf(out->labels_path, sizeof out->labels_path, "%s", labels_path);
   load_images(out, images_path);
   load_labels(out, labels_path, images_path);
 }
 
+/* ---- checks against the model ---- */
+
+void rt_dataset_check_shape(const RtDataset *ds, int rows, int cols, int channels,
+                            const char *path) {
+  if (ds->rows == rows && ds->cols == cols && ds->channels == channels)
+    return;
+  /* Channels are named only when either side has more than one. */
+  int show_channels = ds->channels != 1 || channels != 1;
+  char have[96], want[96];
+  describe_shape(have, sizeof have, ds->rows, ds->cols, show_channels ? ds->channels : 0);
+  describe_shape(want, sizeof want, rows, cols, show_channels ? channels : 0);
+  rt_die("%s: images are %s but the model input is %s", path ? path : ds->images_path, have,
+         want);
+}
+
+void rt_dataset_check_labels(const RtDataset *ds, int n_classes) {
+  for (int i = 0; i < ds->count; i++)
+    if (ds->y[i] >= n_classes)
+      rt_die("%s: label %d of example %d is not a class of this model (0..%d)", ds->labels_path,
+             ds->y[i], i, n_classes - 1);
+}
+
 /* "<dir>/<split>-<kind>-ubyte.gz" if it exists, else the uncompressed name
  * if that exists, else the .gz name (so the "not found" error names it). */
-void rt_idx_split_path(char *buf, size_t size, const char *dir, const char *split,
-                       const char *kind) {
+static void find_split_file(char *buf, size_t size, const char *dir, const char *split,
+                            const char *kind) {
   char name[256];
   if ((size_t)snprintf(name, sizeof name, "%s-%s-ubyte.gz", split, kind) >= sizeof name)
     rt_die("%s: split name too long", split);
@@ -203,8 +341,8 @@ void rt_idx_split_path(char *buf, size_t size, const char *dir, const char *spli
 
 void rt_dataset_load_idx(RtDataset *out, const char *dir, const char *split) {
   char images_path[4096], labels_path[4096];
-  rt_idx_split_path(images_path, sizeof images_path, dir, split, "images-idx3");
-  rt_idx_split_path(labels_path, sizeof labels_path, dir, split, "labels-idx1");
+  find_split_file(images_path, sizeof images_path, dir, split, "images-idx3");
+  find_split_file(labels_path, sizeof labels_path, dir, split, "labels-idx1");
   rt_dataset_load_idx_files(out, images_path, labels_path);
 }
 

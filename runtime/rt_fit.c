@@ -24,6 +24,9 @@
 
 /* ---- evaluation ---- */
 
+/* top_k_accuracy's k: the recipe's, or Keras's 5 */
+static int top_k_of(const RtFitConfig *config) { return config->top_k > 0 ? config->top_k : 5; }
+
 /* The macro average of the ROC AUCs of scores (n, n_scores) for labels (n). */
 static double mean_auc(const RtModel *model, const float *scores, const uint8_t *labels, int n) {
   int k = rt_model_scores(model);
@@ -53,7 +56,7 @@ RtEvalResult rt_evaluate(const RtRun *run, const RtDataset *ds, RtConfusion *cm,
       continue;
     }
     correct += rt_count_correct(model->scores, model->batch_labels, m, k);
-    top_k += rt_count_top_k(model->scores, model->batch_labels, m, k, 5);
+    top_k += rt_count_top_k(model->scores, model->batch_labels, m, k, top_k_of(run->config));
     for (int i = 0; cm && i < m; i++)
       rt_confusion_add(cm, model->batch_labels[i], rt_argmax(model->scores + (size_t)i * k, k));
   }
@@ -200,7 +203,7 @@ static void add_batch_metrics(const Fit *f, EpochSums *s, int start, int m) {
       s->weight += m;
   }
   if (f->config->metric_top_k)
-    s->top_k += rt_count_top_k(scores, model->batch_labels, m, k, 5);
+    s->top_k += rt_count_top_k(scores, model->batch_labels, m, k, top_k_of(f->config));
   if (f->config->metric_auc) {
     memcpy(f->epoch_scores + (size_t)start * k, scores, sizeof(float) * (size_t)m * k);
     for (int i = 0; i < m; i++)

@@ -46,17 +46,20 @@ void rt_run_free(RtRun *run) {
 
 /* ---- checks that name the file ---- */
 
+/* The images are the model's input: rows x cols x channels where the input
+ * has that form (14x56 is not 28x28), and always its number of values. */
 static void check_input_shape(const RtModel *model, const RtDataset *ds, const char *what) {
+  if (model->input_rows > 0)
+    rt_dataset_check_shape(ds, model->input_rows, model->input_cols, model->input_channels, NULL);
   if (ds->item_size != model->input_size)
     rt_die("%s: images have %zu values (%dx%dx%d), but model input %s is %s", what, ds->item_size,
            ds->rows, ds->cols, ds->channels, model->input_name, model->input_shape);
 }
 
-void rt_check_labels(const RtDataset *ds, int n_classes, const char *what) {
-  for (int i = 0; i < ds->count; i++)
-    if (ds->y[i] >= n_classes)
-      rt_die("%s: label %d of example %d is not a class of this model (0..%d)", what, ds->y[i], i,
-             n_classes - 1);
+/* A dataset as loaded (its indices are the file's), checked against the model. */
+static void check_loaded(const RtModel *model, const RtDataset *ds, const char *what) {
+  check_input_shape(model, ds, what);
+  rt_dataset_check_labels(ds, model->n_classes);
 }
 
 /* ds = its first `limit` examples (0: all). */
@@ -69,16 +72,12 @@ static void keep_head(RtDataset *ds, int limit) {
   *ds = head;
 }
 
-/* The first `limit` examples of a split of an IDX directory, checked
- * against the model (example indices are the file's). */
+/* The first `limit` examples of a split of an IDX directory, checked. */
 static void load_split(const RtRun *run, RtDataset *ds, const char *split, int limit,
                        const char *what) {
   rt_dataset_load_idx(ds, run->opt.data_dir, split);
-  check_input_shape(run->model, ds, what);
+  check_loaded(run->model, ds, what);
   keep_head(ds, limit);
-  char labels[4096];
-  rt_idx_split_path(labels, sizeof labels, run->opt.data_dir, split, "labels-idx1");
-  rt_check_labels(ds, run->model->n_classes, labels);
 }
 
 void rt_load_test(const RtRun *run, RtDataset *test) {
@@ -125,8 +124,7 @@ static void validation_split(const RtRun *run, RtDataset *full, RtDataset *train
     break;
   case RT_VAL_FILES:
     rt_dataset_load_idx_files(val, v->images, v->labels);
-    check_input_shape(run->model, val, "validation data");
-    rt_check_labels(val, run->model->n_classes, v->labels);
+    check_loaded(run->model, val, "validation data");
     *train = *full;
     break;
   }

@@ -46,8 +46,9 @@ static void class_report(const RtRun *run, const RtDataset *test, float *scores,
   rt_confusion_init(&cm, k);
   t->r = rt_evaluate(run, test, &cm, scores);
   rt_roc_auc_columns(t->auc, scores, test->y, NULL, test->count, k); /* one vs rest */
-  printf("\ntest: %d examples - loss: %.4f - accuracy: %.4f - top-5 accuracy: %.4f - auc: %.4f "
-         "(best epoch %d)\n\n", test->count, t->r.loss, t->r.accuracy, t->r.top_k_accuracy,
+  printf("\ntest: %d examples - loss: %.4f - accuracy: %.4f - top-%d accuracy: %.4f - auc: %.4f "
+         "(best epoch %d)\n\n", test->count, t->r.loss, t->r.accuracy,
+         run->config->top_k > 0 ? run->config->top_k : 5, t->r.top_k_accuracy,
          rt_mean_defined(t->auc, k), best_epoch);
   rt_confusion_print(stdout, &cm, model->class_names);
   rt_auc_print(stdout, t->auc, model->class_names, k);

@@ -88,8 +88,9 @@ double rt_plateau_update(RtPlateau *p, double value, int epoch, double lr) {
 /* ---- history.csv and csv_logger ---- */
 
 static void csv_log_check(RtCsvLog *log) {
+  char why[256];
   if (ferror(log->f) || fflush(log->f) != 0)
-    rt_die("%s: write failed: %s", log->path, strerror(errno ? errno : EIO));
+    rt_die("%s: write failed: %s", log->path, rt_write_error_text(errno, why, sizeof why));
 }
 
 /* Keras's CSVLogger writes the header unless it appends to a non-empty file. */
@@ -110,6 +111,7 @@ void rt_csv_log_open(RtCsvLog *log, const char *path, char separator, int append
   log->separator = separator;
   log->columns = columns;
   log->n_columns = n_columns;
+  rt_ignore_file_size_signal(); /* a write past ulimit -f is then reported, not fatal */
   int header = needs_header(path, append);
   log->f = fopen(path, append ? "a" : "w");
   if (!log->f)
@@ -138,8 +140,9 @@ void rt_csv_log_row(RtCsvLog *log, const double *values) {
 }
 
 void rt_csv_log_close(RtCsvLog *log) {
+  char why[256];
   if (fclose(log->f) != 0)
-    rt_die("%s: write failed: %s", log->path, strerror(errno));
+    rt_die("%s: write failed: %s", log->path, rt_write_error_text(errno, why, sizeof why));
   log->f = NULL;
 }
 

@@ -1,27 +1,39 @@
 #!/usr/bin/env bash
 # Installs what nnc needs on Debian 12, and only what is missing:
 # a C toolchain, CMake, flex, bison, OpenBLAS, zlib, Check and the
-# Fashion-MNIST data set (Debian package dataset-fashion-mnist).
+# Fashion-MNIST data set (Debian package dataset-fashion-mnist), protobuf-c
+# and Debian's onnx.proto (ONNX export), python3-onnx and Node.js (the tests
+# check exported models with ONNX's checker and ONNX Runtime).
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config flex bison libopenblas-dev zlib1g-dev check
-  dataset-fashion-mnist)
+  dataset-fashion-mnist libonnx-dev protobuf-c-compiler libprotobuf-c-dev python3-onnx)
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm (ONNX Runtime for the export tests) may come from elsewhere
+# than Debian (the machine's own Node.js): install Debian's only when absent
+command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: everything is installed"
-  exit 0
+  echo "install-deps: every Debian package is installed"
+else
+  echo "install-deps: installing ${missing[*]}"
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps: need root or sudo for apt-get" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update
+  "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "install-deps: need root or sudo for apt-get" >&2; exit 1; }
-  sudo=(sudo)
+# npm packages of the test clients (ONNX Runtime's CPU build ships inside
+# onnxruntime-node; --ignore-scripts: nothing is downloaded at install time)
+onnx_tests="$(cd "$(dirname "$0")/.." && pwd)/tests/onnx"
+if [ ! -d "$onnx_tests/node_modules/onnxruntime-node" ]; then
+  echo "install-deps: npm install onnxruntime-node (tests/onnx)"
+  (cd "$onnx_tests" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update
-"${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"

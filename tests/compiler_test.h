@@ -1,13 +1,12 @@
 /*
  * compiler_test.h — shared fixture for the compiler's Check suites.
  *
- * A TestCompile holds one compilation of an in-memory .nn text named "t.nn":
- * its arena, source, diagnostics (written to an open_memstream so tests can
- * compare the exact `t.nn:line:col: error: ...` text) and the results of each
- * pass. tc_run(tc, text, last) runs the passes in pipeline order, as
- * driver.c does, stopping at `last` or at the first failing pass, and runs
- * ir_verify after every IR pass (an invariant failure exits 70, which Check
- * reports as a failed test). Everything is header-only (static) so each
+ * A TestCompile holds one Compilation of an in-memory .nn text named "t.nn"
+ * and its diagnostics (written to an open_memstream so tests can compare the
+ * exact `t.nn:line:col: error: ...` text). tc_run(tc, text, last) calls the
+ * driver's compile_source, the same entry `nnc` uses, so the tests run the
+ * real pipeline (verifier after every IR pass: an invariant failure exits
+ * 70, which Check reports as a failed test). Everything is header-only (static) so each
  * suite stays one file plus this one.
  *
  * Tests that exposed compiler bugs live in each suite's "regressions"
@@ -25,28 +24,21 @@
 #include <string.h>
 
 typedef struct {
-  Arena arena;
-  Source src;
-  Diag diag;
-  Ast ast;
-  Program prog;
-  Graph *graph;
+  Compilation c; /* what nnc's own compile_source fills */
   FILE *err_file;
   char *err; /* diagnostics so far (tc_err refreshes it) */
   size_t err_len;
-  int syntax_errors;
-  PassId reached; /* the last pass that succeeded */
   bool ok;
 } TestCompile;
 
-/* Starts a compilation of `text` as t.nn; parses nothing yet. */
+/* Opens tc on `text` without compiling it (for tests of diag.c itself). */
 static inline void tc_begin(TestCompile *tc, const char *text) {
   memset(tc, 0, sizeof *tc);
-  arena_init(&tc->arena);
-  source_from_string(&tc->src, "t.nn", text);
   tc->err_file = open_memstream(&tc->err, &tc->err_len);
   ck_assert_ptr_nonnull(tc->err_file);
-  diag_init(&tc->diag, &tc->src, tc->err_file);
+  arena_init(&tc->c.arena);
+  source_from_string(&tc->c.src, "t.nn", text);
+  diag_init(&tc->c.diag, &tc->c.src, tc->err_file);
 }
 
 /* The diagnostics written so far, NUL-terminated. */
@@ -59,54 +51,20 @@ static inline void tc_end(TestCompile *tc) {
   if (tc->err_file)
     fclose(tc->err_file);
   free(tc->err);
-  arena_free(&tc->arena);
+  compilation_free(&tc->c);
   memset(tc, 0, sizeof *tc);
 }
 
-/* Runs the passes up to `last`; true when all of them succeeded. With
+/* Runs the passes up to `last` on `text` as t.nn, through the same
+ * compile_source that `nnc` calls; true when all of them succeeded. With
  * no_fuse the fusion pass is skipped, as `nnc build --no-fuse` does. */
 static inline bool tc_run_opts(TestCompile *tc, const char *text, PassId last, bool no_fuse) {
-  tc_begin(tc, text);
-  tc->ok = false;
-  tc->syntax_errors = parse_source(&tc->ast, &tc->src, &tc->arena, &tc->diag);
-  if (tc->syntax_errors)
-    return false;
-  tc->reached = PASS_PARSE;
-  if (last == PASS_PARSE)
-    return tc->ok = true;
-  if (!check_program(&tc->prog, &tc->ast, &tc->arena, &tc->diag))
-    return false;
-  tc->reached = PASS_CHECK;
-  if (last == PASS_CHECK)
-    return tc->ok = true;
-  if (!(tc->graph = ir_build(&tc->arena, &tc->ast, &tc->prog, &tc->diag)))
-    return false;
-  ir_verify(tc->graph, "build");
-  tc->reached = PASS_BUILD;
-  if (last == PASS_BUILD)
-    return tc->ok = true;
-  if (!shape_infer(tc->graph, &tc->diag))
-    return false;
-  ir_verify(tc->graph, "shape");
-  tc->reached = PASS_SHAPE;
-  if (last == PASS_SHAPE)
-    return tc->ok = true;
-  if (!autodiff(tc->graph, &tc->diag))
-    return false;
-  ir_verify(tc->graph, "autodiff");
-  tc->reached = PASS_AUTODIFF;
-  if (last == PASS_AUTODIFF)
-    return tc->ok = true;
-  if (!no_fuse)
-    fuse(tc->graph);
-  ir_verify(tc->graph, "fuse");
-  tc->reached = PASS_FUSE;
-  if (last == PASS_FUSE)
-    return tc->ok = true;
-  memplan(tc->graph);
-  ir_verify(tc->graph, "memplan");
-  tc->reached = PASS_MEMPLAN;
-  return tc->ok = true;
+  memset(tc, 0, sizeof *tc);
+  tc->err_file = open_memstream(&tc->err, &tc->err_len);
+  ck_assert_ptr_nonnull(tc->err_file);
+  DriverOptions opt = {.input_path = "t.nn", .input_text = text, .no_fuse = no_fuse,
+                       .err = tc->err_file};
+  return tc->ok = compile_source(&tc->c, &opt, last);
 }
 
 static inline bool tc_run(TestCompile *tc, const char *text, PassId last) {

@@ -93,7 +93,7 @@ static int count_backward(const Graph *g) {
 START_TEST(test_day5_every_trainable_param_has_a_grad) {
   TestCompile tc;
   run_ok(&tc, tc_day5(), PASS_AUTODIFF, false);
-  const Graph *g = tc.graph;
+  const Graph *g = tc.c.graph;
   ck_assert(g->has_backward);
   assert_param_grads(g, 6);
   /* the invariant autodiff.c states: P->grad is the node with grad_of == P */
@@ -122,7 +122,7 @@ END_TEST
 START_TEST(test_day5_backward_structure) {
   TestCompile tc;
   run_ok(&tc, tc_day5(), PASS_AUTODIFF, false);
-  const Graph *g = tc.graph;
+  const Graph *g = tc.c.graph;
   /* the seed: d(probs) of the weighted cross-entropy, then through the softmax */
   const IrNode *probs = g->loss->in[0];
   const IrNode *xg = probs->grad;
@@ -160,7 +160,7 @@ END_TEST
 START_TEST(test_no_grad_for_the_input) {
   TestCompile tc;
   run_ok(&tc, tc_day5(), PASS_AUTODIFF, false);
-  const Graph *g = tc.graph;
+  const Graph *g = tc.c.graph;
   ck_assert_int_eq(tc_count_op(g, IR_MATMUL_GRAD_X), 2);
   const IrNode *k0 = tc_node(g, "dense.kernel");
   for (int i = 0; i < g->n_nodes; i++) {
@@ -184,9 +184,9 @@ END_TEST
 START_TEST(test_dense_on_the_raw_input_has_no_grad_x) {
   TestCompile tc;
   run_ok(&tc, "model m(x: u8[16]) {\n  return dense(x, 10)\n}\n" LOGITS, PASS_MEMPLAN, false);
-  ck_assert_int_eq(tc_count_op(tc.graph, IR_MATMUL_GRAD_X), 0);
-  ck_assert_int_eq(tc_count_op(tc.graph, IR_MATMUL_GRAD_W), 1);
-  assert_param_grads(tc.graph, 2);
+  ck_assert_int_eq(tc_count_op(tc.c.graph, IR_MATMUL_GRAD_X), 0);
+  ck_assert_int_eq(tc_count_op(tc.c.graph, IR_MATMUL_GRAD_W), 1);
+  assert_param_grads(tc.c.graph, 2);
   tc_end(&tc);
 }
 END_TEST
@@ -195,7 +195,7 @@ END_TEST
 START_TEST(test_value_used_twice_accumulates) {
   TestCompile tc;
   run_ok(&tc, RESIDUAL_NN, PASS_AUTODIFF, false);
-  const Graph *g = tc.graph;
+  const Graph *g = tc.c.graph;
   assert_param_grads(g, 6);
   ck_assert_int_eq(tc_count_op(g, IR_ACCUMULATE), 1);
   const IrNode *h = tc_node(g, "dense.out");
@@ -232,7 +232,7 @@ START_TEST(test_add_of_a_value_to_itself) {
                    "  return dense(add(h, h), 10)\n"
                    "}\n" LOGITS,
          PASS_AUTODIFF, false);
-  Graph *g = tc.graph;
+  Graph *g = tc.c.graph;
   ck_assert_int_eq(tc_count_op(g, IR_ACCUMULATE), 1);
   const IrNode *acc = tc_node(g, "dense.out")->grad;
   ck_assert_int_eq(acc->op, IR_ACCUMULATE);
@@ -253,7 +253,7 @@ END_TEST
 START_TEST(test_day5_fused_ops) {
   TestCompile tc;
   run_ok(&tc, tc_day5(), PASS_AUTODIFF, false);
-  Graph *g = tc.graph;
+  Graph *g = tc.c.graph;
   int before = g->n_nodes;
   ck_assert_int_eq(fuse(g), 6); /* softmax+xent, 3 epilogues, 2 act_dropout_grads */
   ir_verify(g, "fuse");
@@ -322,7 +322,7 @@ END_TEST
 START_TEST(test_fuse_softmax_output_model) {
   TestCompile tc;
   run_ok(&tc, SOFTMAX_NN, PASS_FUSE, false);
-  const Graph *g = tc.graph;
+  const Graph *g = tc.c.graph;
   ck_assert_int_eq(tc_count_op(g, IR_SOFTMAX), 0);
   ck_assert_int_eq(tc_count_op(g, IR_XENT), 0);
   ck_assert_int_eq(g->loss->op, IR_SOFTMAX_XENT);
@@ -349,7 +349,7 @@ START_TEST(test_fuse_respects_other_users) {
                    "  return dense(add(pre, a), 10)\n"
                    "}\n" LOGITS,
          PASS_FUSE, false);
-  const Graph *g = tc.graph;
+  const Graph *g = tc.c.graph;
   const IrNode *m = tc_node(g, "dense.out");
   ck_assert_int_eq(m->op, IR_MATMUL);
   ck_assert(m->has_bias);
@@ -365,7 +365,7 @@ END_TEST
 START_TEST(test_no_fuse_keeps_primitive_ops) {
   TestCompile tc;
   run_ok(&tc, tc_day5(), PASS_MEMPLAN, true);
-  const Graph *g = tc.graph;
+  const Graph *g = tc.c.graph;
   ck_assert_int_eq(tc_count_op(g, IR_SOFTMAX), 1);
   ck_assert_int_eq(tc_count_op(g, IR_XENT), 1);
   ck_assert_int_eq(tc_count_op(g, IR_BIAS_ADD), 3);
@@ -404,7 +404,7 @@ static void assert_plan_sound(const Graph *g) {
   for (int i = 0; i < n; i++) {
     const IrNode *u = g->nodes[i];
     for (int k = 0; k <= u->n_in; k++) {
-      const IrNode *in = k < u->n_in ? u->in[k] : u->aux;
+      const IrNode *in = k < u->n_in ? u->in[k] : u->mask;
       if (!in)
         continue;
       int r = tc_index(g, root_of(in));
@@ -480,17 +480,17 @@ static void assert_plan_sound(const Graph *g) {
 START_TEST(test_day5_plan) {
   TestCompile tc;
   run_ok(&tc, tc_day5(), PASS_MEMPLAN, false);
-  assert_plan_sound(tc.graph);
-  ck_assert_msg(tc.graph->arena_bytes < tc.graph->naive_bytes,
-                "no reuse: arena %zu bytes, naive %zu", tc.graph->arena_bytes,
-                tc.graph->naive_bytes);
+  assert_plan_sound(tc.c.graph);
+  ck_assert_msg(tc.c.graph->arena_bytes < tc.c.graph->naive_bytes,
+                "no reuse: arena %zu bytes, naive %zu", tc.c.graph->arena_bytes,
+                tc.c.graph->naive_bytes);
   /* the flatten is a view of the normalization's output */
-  const IrNode *flat = tc_node(tc.graph, "flatten.out");
+  const IrNode *flat = tc_node(tc.c.graph, "flatten.out");
   ck_assert_int_eq(flat->storage, ST_VIEW);
-  ck_assert_ptr_eq(flat->view_of, tc_node(tc.graph, "normalization.out"));
-  ck_assert_int_eq(tc.graph->input->storage, ST_INPUT);
-  ck_assert_int_eq(tc_node(tc.graph, "dense.kernel")->storage, ST_PARAM);
-  ck_assert_int_eq(tc_node(tc.graph, "dense.kernel")->grad->storage, ST_GRAD);
+  ck_assert_ptr_eq(flat->view_of, tc_node(tc.c.graph, "normalization.out"));
+  ck_assert_int_eq(tc.c.graph->input->storage, ST_INPUT);
+  ck_assert_int_eq(tc_node(tc.c.graph, "dense.kernel")->storage, ST_PARAM);
+  ck_assert_int_eq(tc_node(tc.c.graph, "dense.kernel")->grad->storage, ST_GRAD);
   tc_end(&tc);
 }
 END_TEST
@@ -498,8 +498,8 @@ END_TEST
 START_TEST(test_day5_plan_without_fusion) {
   TestCompile tc;
   run_ok(&tc, tc_day5(), PASS_MEMPLAN, true);
-  assert_plan_sound(tc.graph);
-  ck_assert_uint_lt(tc.graph->arena_bytes, tc.graph->naive_bytes);
+  assert_plan_sound(tc.c.graph);
+  ck_assert_uint_lt(tc.c.graph->arena_bytes, tc.c.graph->naive_bytes);
   tc_end(&tc);
 }
 END_TEST
@@ -522,7 +522,7 @@ START_TEST(test_plan_of_other_models) {
     for (int no_fuse = 0; no_fuse <= 1; no_fuse++) {
       TestCompile tc;
       run_ok(&tc, models[i], PASS_MEMPLAN, no_fuse);
-      assert_plan_sound(tc.graph);
+      assert_plan_sound(tc.c.graph);
       tc_end(&tc);
     }
 }
@@ -542,14 +542,14 @@ START_TEST(test_bug_dropout_mask_shares_bytes_with_its_output) {
                    "  return dense(h, 10)\n"
                    "}\n" LOGITS,
          PASS_MEMPLAN, false);
-  const IrNode *mask = tc_node(tc.graph, "dropout.mask");
-  const IrNode *out = tc_node(tc.graph, "dropout.out");
+  const IrNode *mask = tc_node(tc.c.graph, "dropout.mask");
+  const IrNode *out = tc_node(tc.c.graph, "dropout.out");
   ck_assert_int_eq(mask->storage, ST_ARENA);
   ck_assert_int_eq(out->storage, ST_ARENA);
   ck_assert_msg(!ranges_overlap(mask->offset, mask->bytes, out->offset, out->bytes),
                 "dropout.mask [%zu, +%zu) and dropout.out [%zu, +%zu) share bytes", mask->offset,
                 mask->bytes, out->offset, out->bytes);
-  assert_plan_sound(tc.graph);
+  assert_plan_sound(tc.c.graph);
   tc_end(&tc);
 }
 END_TEST

@@ -27,20 +27,25 @@ static void check_ok(TestCompile *tc, const char *text) {
   ck_assert_str_eq(tc_err(tc), "");
   /* the text must outlive tc's Source, as the diagnostics quote it: leak it
    * into the arena instead of freeing it under the Source */
-  tc->src.text = arena_strdup(&tc->arena, full);
+  tc->c.src.text = arena_strdup(&tc->c.arena, full);
   free(full);
+}
+
+/* Checks the whole text, which must fail with exactly `expected` (all lines). */
+static void check_text_fails(const char *text, const char *expected) {
+  TestCompile tc;
+  ck_assert_msg(!tc_run(&tc, text, PASS_CHECK), "check passed, expected:\n%s", expected);
+  ck_assert_int_eq(tc.c.reached, PASS_PARSE); /* a semantic error, not a syntax error */
+  tc_assert_err(&tc, expected);
+  ck_assert_int_eq(tc.c.diag.error_count, 1); /* semantic checks stop at the first error */
+  tc_end(&tc);
 }
 
 /* Checks MODEL + text, which must fail with exactly `expected` (all lines). */
 static void check_fails(const char *text, const char *expected) {
   char *full = NULL;
   ck_assert_int_ge(asprintf(&full, MODEL "%s", text), 0);
-  TestCompile tc;
-  ck_assert_msg(!tc_run(&tc, full, PASS_CHECK), "check passed, expected:\n%s", expected);
-  ck_assert_int_eq(tc.reached, PASS_PARSE); /* a semantic error, not a syntax error */
-  tc_assert_err(&tc, expected);
-  ck_assert_int_eq(tc.diag.error_count, 1); /* semantic checks stop at the first error */
-  tc_end(&tc);
+  check_text_fails(full, expected);
   free(full);
 }
 
@@ -49,7 +54,7 @@ static void check_fails(const char *text, const char *expected) {
 START_TEST(test_keras_defaults) {
   TestCompile tc;
   check_ok(&tc, "");
-  const Program *p = &tc.prog;
+  const Program *p = &tc.c.prog;
   ck_assert_int_eq(p->batch_size, 32);
   ck_assert_int_eq(p->epochs, 1);
   ck_assert_int_eq(p->optimizer, OPT_ADAM);
@@ -83,7 +88,7 @@ END_TEST
 START_TEST(test_day5_program) {
   TestCompile tc;
   ck_assert_msg(tc_run(&tc, tc_day5(), PASS_CHECK), "%s", tc_err(&tc));
-  const Program *p = &tc.prog;
+  const Program *p = &tc.c.prog;
   ck_assert_str_eq(p->data_name, "fashion_mnist");
   ck_assert_int_eq(p->validation_last, 5000);
   ck_assert_int_eq(p->n_keep, 3);
@@ -126,7 +131,7 @@ START_TEST(test_data_settings) {
                 "  limit train 1000\n"
                 "  limit test 200\n"
                 "}\n");
-  const Program *p = &tc.prog;
+  const Program *p = &tc.c.prog;
   ck_assert_str_eq(p->data_name, "digits");
   ck_assert_str_eq(p->data_dir, "/data/mnist");
   ck_assert_int_eq(p->n_classes, 4);
@@ -152,22 +157,22 @@ END_TEST
 START_TEST(test_validation_sources) {
   TestCompile tc;
   check_ok(&tc, "data d { validation split 0.2 seed 42 }\n");
-  ck_assert_int_eq(tc.prog.validation, VAL_SPLIT);
-  ck_assert_double_eq(tc.prog.validation_split, 0.2);
-  ck_assert(tc.prog.validation_seeded);
-  ck_assert_int_eq(tc.prog.validation_seed, 42);
+  ck_assert_int_eq(tc.c.prog.validation, VAL_SPLIT);
+  ck_assert_double_eq(tc.c.prog.validation_split, 0.2);
+  ck_assert(tc.c.prog.validation_seeded);
+  ck_assert_int_eq(tc.c.prog.validation_seed, 42);
   tc_end(&tc);
   check_ok(&tc, "data d { validation split 0.1 }\n");
-  ck_assert_int_eq(tc.prog.validation, VAL_SPLIT);
-  ck_assert(!tc.prog.validation_seeded); /* Keras's validation_split: the last 10% */
+  ck_assert_int_eq(tc.c.prog.validation, VAL_SPLIT);
+  ck_assert(!tc.c.prog.validation_seeded); /* Keras's validation_split: the last 10% */
   tc_end(&tc);
   check_ok(&tc, "data d { validation test }\n");
-  ck_assert_int_eq(tc.prog.validation, VAL_TEST);
+  ck_assert_int_eq(tc.c.prog.validation, VAL_TEST);
   tc_end(&tc);
   check_ok(&tc, "data d { validation files \"v-images.gz\" \"v-labels.gz\" }\n");
-  ck_assert_int_eq(tc.prog.validation, VAL_FILES);
-  ck_assert_str_eq(tc.prog.validation_images, "v-images.gz");
-  ck_assert_str_eq(tc.prog.validation_labels, "v-labels.gz");
+  ck_assert_int_eq(tc.c.prog.validation, VAL_FILES);
+  ck_assert_str_eq(tc.c.prog.validation_images, "v-images.gz");
+  ck_assert_str_eq(tc.c.prog.validation_labels, "v-labels.gz");
   tc_end(&tc);
 }
 END_TEST
@@ -176,20 +181,20 @@ END_TEST
 START_TEST(test_labels) {
   TestCompile tc;
   check_ok(&tc, "data d { labels one_hot }\n");
-  ck_assert_int_eq(tc.prog.labels, LABELS_ONE_HOT);
-  ck_assert_int_eq(tc.prog.loss, LOSS_CATEGORICAL_CROSSENTROPY); /* the loss follows */
+  ck_assert_int_eq(tc.c.prog.labels, LABELS_ONE_HOT);
+  ck_assert_int_eq(tc.c.prog.loss, LOSS_CATEGORICAL_CROSSENTROPY); /* the loss follows */
   tc_end(&tc);
   check_ok(&tc, "data d { labels binary {feet: [Sandal, 7, \"Ankle boot\"], bag: [Bag]} }\n");
-  ck_assert_int_eq(tc.prog.labels, LABELS_BINARY);
-  ck_assert_int_eq(tc.prog.loss, LOSS_BINARY_CROSSENTROPY);
-  ck_assert_int_eq(tc.prog.n_outputs, 2);
-  ck_assert_str_eq(tc.prog.output_names[0], "feet");
-  ck_assert(tc.prog.positive[0][5] && tc.prog.positive[0][7] && tc.prog.positive[0][9]);
-  ck_assert(!tc.prog.positive[0][8] && tc.prog.positive[1][8]);
+  ck_assert_int_eq(tc.c.prog.labels, LABELS_BINARY);
+  ck_assert_int_eq(tc.c.prog.loss, LOSS_BINARY_CROSSENTROPY);
+  ck_assert_int_eq(tc.c.prog.n_outputs, 2);
+  ck_assert_str_eq(tc.c.prog.output_names[0], "feet");
+  ck_assert(tc.c.prog.positive[0][5] && tc.c.prog.positive[0][7] && tc.c.prog.positive[0][9]);
+  ck_assert(!tc.c.prog.positive[0][8] && tc.c.prog.positive[1][8]);
   tc_end(&tc);
   check_ok(&tc, "train { loss categorical_crossentropy(label_smoothing=0.1) }\n"
                 "data d { labels one_hot }\n");
-  ck_assert_double_eq_tol(tc.prog.label_smoothing, 0.1, 1e-12);
+  ck_assert_double_eq_tol(tc.c.prog.label_smoothing, 0.1, 1e-12);
   tc_end(&tc);
   check_fails("data d { labels binary {feet: [Sandal, Sandal]} }\n",
               "t.nn:5:40: error: class 'Sandal' is listed twice for 'feet'\n"
@@ -214,8 +219,8 @@ END_TEST
 START_TEST(test_keep_seed) {
   TestCompile tc;
   check_ok(&tc, "data d { keep train {Sandal: 300} seed 1234 }\n");
-  ck_assert_int_eq(tc.prog.keep_seed, 1234);
-  ck_assert_int_eq(tc.prog.keep[0].class_id, 5);
+  ck_assert_int_eq(tc.c.prog.keep_seed, 1234);
+  ck_assert_int_eq(tc.c.prog.keep[0].class_id, 5);
   tc_end(&tc);
 }
 END_TEST
@@ -303,7 +308,7 @@ START_TEST(test_train_settings) {
                 "  early_stopping(monitor=val_loss, patience=3, min_delta=0.01, "
                 "restore_best_weights=true)\n"
                 "}\n");
-  const Program *p = &tc.prog;
+  const Program *p = &tc.c.prog;
   ck_assert(p->from_logits);
   ck_assert(p->class_weight_explicit);
   ck_assert(!p->class_weight_balanced);
@@ -338,19 +343,75 @@ START_TEST(test_bare_loss_and_optimizer_names) {
   TestCompile tc;
   check_ok(&tc, "train {\n  loss sparse_categorical_crossentropy\n  optimizer adam\n"
                 "  class_weight balanced\n}\n");
-  ck_assert(!tc.prog.from_logits);
-  ck_assert(tc.prog.class_weight_balanced);
-  ck_assert_double_eq(tc.prog.learning_rate, 1e-3);
+  ck_assert(!tc.c.prog.from_logits);
+  ck_assert(tc.c.prog.class_weight_balanced);
+  ck_assert_double_eq(tc.c.prog.learning_rate, 1e-3);
   tc_end(&tc);
+}
+END_TEST
+
+/* Keras's spellings: string names, True/False, a checkpoint file first, verbose= */
+START_TEST(test_keras_spellings) {
+  TestCompile tc;
+  check_ok(&tc, "data { validation last 100 }\n"
+                "train {\n  loss \"sparse_categorical_crossentropy\"\n  optimizer \"rmsprop\"\n"
+                "  shuffle True\n"
+                "  checkpoint(\"best_fashion.keras\", monitor=\"val_accuracy\", "
+                "save_best_only=True, verbose=0)\n"
+                "  early_stopping(monitor=\"val_loss\", patience=5, restore_best_weights=False, "
+                "verbose=1)\n}\n");
+  ck_assert_int_eq(tc.c.prog.optimizer, OPT_RMSPROP);
+  ck_assert_int_eq(tc.c.prog.loss, LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+  ck_assert_str_eq(tc.c.prog.checkpoint_file, "best_fashion.keras");
+  ck_assert_str_eq(tc.c.prog.checkpoint.monitor, "val_accuracy");
+  ck_assert(tc.c.prog.checkpoint.save_best_only);
+  ck_assert_int_eq(tc.c.prog.checkpoint.verbose, 0);
+  ck_assert(!tc.c.prog.early_stopping.restore_best);
+  ck_assert_int_eq(tc.c.prog.early_stopping.verbose, 1);
+  tc_end(&tc);
+  /* without a file name first, the first positional argument is still the monitor */
+  check_ok(&tc, "data { validation last 100 }\ntrain { checkpoint(val_accuracy) }\n");
+  ck_assert_ptr_null(tc.c.prog.checkpoint_file);
+  ck_assert_str_eq(tc.c.prog.checkpoint.monitor, "val_accuracy");
+  tc_end(&tc);
+  check_fails("train { checkpoint(filepath=best) }\n",
+              "t.nn:5:29: error: 'filepath' must be a file name in quotes\n"
+              "  train { checkpoint(filepath=best) }\n"
+              "                              ^~~~\n");
+  check_fails("train { shuffle TRUE }\n",
+              "t.nn:5:17: error: 'shuffle' must be true or false\n"
+              "  train { shuffle TRUE }\n"
+              "                  ^~~~\n");
+}
+END_TEST
+
+/* top_k_accuracy(k=N): any k up to the number of classes */
+START_TEST(test_top_k_metric_argument) {
+  TestCompile tc;
+  check_ok(&tc, "train { metrics [accuracy, top_k_accuracy(k=3)] }\n");
+  ck_assert(tc.c.prog.metric_top_k);
+  ck_assert_int_eq(tc.c.prog.top_k, 3);
+  tc_end(&tc);
+  check_ok(&tc, "train { metrics [accuracy, \"top_k_accuracy\"] }\n");
+  ck_assert_int_eq(tc.c.prog.top_k, 5);
+  tc_end(&tc);
+  check_fails("train { metrics [top_k_accuracy(k=11)] }\n",
+              "t.nn:5:35: error: k = 11 is more than the 10 classes\n"
+              "  train { metrics [top_k_accuracy(k=11)] }\n"
+              "                                    ^~\n");
+  check_fails("train { metrics [auc(k=2)] }\n",
+              "t.nn:5:22: error: auc has no argument 'k' (it takes none)\n"
+              "  train { metrics [auc(k=2)] }\n"
+              "                       ^\n");
 }
 END_TEST
 
 START_TEST(test_positional_optimizer_arguments) {
   TestCompile tc;
   check_ok(&tc, "train { optimizer adam(0.5, 0.5) }\n");
-  ck_assert_double_eq(tc.prog.learning_rate, 0.5);
-  ck_assert_double_eq(tc.prog.beta1, 0.5);
-  ck_assert_double_eq(tc.prog.beta2, 0.999);
+  ck_assert_double_eq(tc.c.prog.learning_rate, 0.5);
+  ck_assert_double_eq(tc.c.prog.beta1, 0.5);
+  ck_assert_double_eq(tc.c.prog.beta2, 0.999);
   tc_end(&tc);
 }
 END_TEST
@@ -445,24 +506,24 @@ START_TEST(test_class_by_name_string_and_number) {
                 "  expect precision[\"big dog\"] > 0.2\n"
                 "  expect f1[2] > 0.3\n"
                 "}\n");
-  ck_assert_int_eq(tc.prog.n_expect, 3);
-  ck_assert_int_eq(tc.prog.expect[0].kind, EXPECT_RECALL);
-  ck_assert_int_eq(tc.prog.expect[0].class_id, 0);
-  ck_assert_int_eq(tc.prog.expect[1].kind, EXPECT_PRECISION);
-  ck_assert_int_eq(tc.prog.expect[1].class_id, 1);
-  ck_assert_int_eq(tc.prog.expect[2].kind, EXPECT_F1);
-  ck_assert_int_eq(tc.prog.expect[2].class_id, 2);
+  ck_assert_int_eq(tc.c.prog.n_expect, 3);
+  ck_assert_int_eq(tc.c.prog.expect[0].kind, EXPECT_RECALL);
+  ck_assert_int_eq(tc.c.prog.expect[0].class_id, 0);
+  ck_assert_int_eq(tc.c.prog.expect[1].kind, EXPECT_PRECISION);
+  ck_assert_int_eq(tc.c.prog.expect[1].class_id, 1);
+  ck_assert_int_eq(tc.c.prog.expect[2].kind, EXPECT_F1);
+  ck_assert_int_eq(tc.c.prog.expect[2].class_id, 2);
 
   /* program_class_id directly */
   SrcLoc nowhere = {1, 1, 1, 1};
-  Arena *a = &tc.arena;
-  ck_assert_int_eq(program_class_id(&tc.prog, ast_ident(a, nowhere, "bird")), 2);
-  ck_assert_int_eq(program_class_id(&tc.prog, ast_string(a, nowhere, "\"big dog\"")), 1);
-  ck_assert_int_eq(program_class_id(&tc.prog, ast_number(a, nowhere, "0")), 0);
-  ck_assert_int_eq(program_class_id(&tc.prog, ast_number(a, nowhere, "3")), -1);
-  ck_assert_int_eq(program_class_id(&tc.prog, ast_number(a, nowhere, "-1")), -1);
-  ck_assert_int_eq(program_class_id(&tc.prog, ast_number(a, nowhere, "1.0")), -1);
-  ck_assert_int_eq(program_class_id(&tc.prog, ast_ident(a, nowhere, "Cat")), -1);
+  Arena *a = &tc.c.arena;
+  ck_assert_int_eq(program_class_id(&tc.c.prog, ast_ident(a, nowhere, "bird")), 2);
+  ck_assert_int_eq(program_class_id(&tc.c.prog, ast_string(a, nowhere, "\"big dog\"")), 1);
+  ck_assert_int_eq(program_class_id(&tc.c.prog, ast_number(a, nowhere, "0")), 0);
+  ck_assert_int_eq(program_class_id(&tc.c.prog, ast_number(a, nowhere, "3")), -1);
+  ck_assert_int_eq(program_class_id(&tc.c.prog, ast_number(a, nowhere, "-1")), -1);
+  ck_assert_int_eq(program_class_id(&tc.c.prog, ast_number(a, nowhere, "1.0")), -1);
+  ck_assert_int_eq(program_class_id(&tc.c.prog, ast_ident(a, nowhere, "Cat")), -1);
   tc_end(&tc);
 }
 END_TEST
@@ -611,8 +672,8 @@ START_TEST(test_unknown_monitor_lists_valid_names) {
   /* a name may be quoted, as Keras writes it */
   TestCompile tc;
   check_ok(&tc, "train { early_stopping(monitor=\"loss\", mode=\"max\") }\n");
-  ck_assert_str_eq(tc.prog.early_stopping.monitor, "loss");
-  ck_assert_int_eq(tc.prog.early_stopping.mode, MODE_MAX);
+  ck_assert_str_eq(tc.c.prog.early_stopping.monitor, "loss");
+  ck_assert_int_eq(tc.c.prog.early_stopping.mode, MODE_MAX);
   tc_end(&tc);
 }
 END_TEST
@@ -639,14 +700,14 @@ END_TEST
 START_TEST(test_default_monitor_is_val_loss) {
   TestCompile tc;
   check_ok(&tc, "data d { validation last 10 }\ntrain { early_stopping(); checkpoint() }\n");
-  ck_assert_str_eq(tc.prog.early_stopping.monitor, "val_loss");
-  ck_assert_int_eq(tc.prog.early_stopping.mode, MODE_MIN);
-  ck_assert_int_eq(tc.prog.early_stopping.patience, 0);
-  ck_assert(!tc.prog.early_stopping.restore_best);
-  ck_assert_str_eq(tc.prog.checkpoint.monitor, "val_loss");
-  ck_assert(!tc.prog.checkpoint.save_best_only);
-  ck_assert_int_eq(tc.prog.checkpoint.loc.first_line, 6);
-  ck_assert_int_eq(tc.prog.checkpoint.loc.first_column, 27);
+  ck_assert_str_eq(tc.c.prog.early_stopping.monitor, "val_loss");
+  ck_assert_int_eq(tc.c.prog.early_stopping.mode, MODE_MIN);
+  ck_assert_int_eq(tc.c.prog.early_stopping.patience, 0);
+  ck_assert(!tc.c.prog.early_stopping.restore_best);
+  ck_assert_str_eq(tc.c.prog.checkpoint.monitor, "val_loss");
+  ck_assert(!tc.c.prog.checkpoint.save_best_only);
+  ck_assert_int_eq(tc.c.prog.checkpoint.loc.first_line, 6);
+  ck_assert_int_eq(tc.c.prog.checkpoint.loc.first_column, 27);
   tc_end(&tc);
 }
 END_TEST
@@ -672,10 +733,10 @@ START_TEST(test_mode_auto) {
              cases[i].args, cases[i].args);
     TestCompile tc;
     check_ok(&tc, text);
-    ck_assert_msg(tc.prog.checkpoint.mode == cases[i].mode, "checkpoint(%s): mode %d",
-                  cases[i].args, tc.prog.checkpoint.mode);
-    ck_assert_msg(tc.prog.early_stopping.mode == cases[i].mode, "early_stopping(%s): mode %d",
-                  cases[i].args, tc.prog.early_stopping.mode);
+    ck_assert_msg(tc.c.prog.checkpoint.mode == cases[i].mode, "checkpoint(%s): mode %d",
+                  cases[i].args, tc.c.prog.checkpoint.mode);
+    ck_assert_msg(tc.c.prog.early_stopping.mode == cases[i].mode, "early_stopping(%s): mode %d",
+                  cases[i].args, tc.c.prog.early_stopping.mode);
     tc_end(&tc);
   }
 }
@@ -691,7 +752,7 @@ START_TEST(test_expectations) {
                 "  expect params(dense) == 7850\n"
                 "  expect f1[\"Ankle boot\"] <= 1\n"
                 "}\n");
-  const Program *p = &tc.prog;
+  const Program *p = &tc.c.prog;
   ck_assert(p->has_evaluate);
   ck_assert_int_eq(p->n_expect, 5);
   ck_assert_int_eq(p->expect[0].kind, EXPECT_ACCURACY);
@@ -720,7 +781,7 @@ END_TEST
 START_TEST(test_expectation_text_on_one_line) {
   TestCompile tc;
   check_ok(&tc, "evaluate { expect accuracy > 0.8 }\n");
-  ck_assert_str_eq(tc.prog.expect[0].text, "accuracy > 0.8");
+  ck_assert_str_eq(tc.c.prog.expect[0].text, "accuracy > 0.8");
   tc_end(&tc);
 }
 END_TEST
@@ -808,6 +869,28 @@ START_TEST(test_bug_keep_before_classes_picks_a_wrong_class) {
 }
 END_TEST
 
+/* The model input, x: u8[28, 28]: type, count and dimensions. */
+START_TEST(test_input_errors) {
+  check_text_fails("model m(x: f32[28, 28]) {\n  return dense(flatten(x), 10)\n}\n",
+              "t.nn:1:12: error: input type 'f32' is not supported: IDX images are u8\n"
+              "  model m(x: f32[28, 28]) {\n"
+              "             ^~~\n");
+  check_text_fails("model m(x: u8[28, 0]) {\n  return dense(flatten(x), 10)\n}\n",
+              "t.nn:1:19: error: 'dimension' must be between 1 and 1.04858e+06, got 0\n"
+              "  model m(x: u8[28, 0]) {\n"
+              "                    ^\n");
+  check_text_fails("model m(x: u8[28], y: u8[28]) {\n  return dense(x, 10)\n}\n",
+              "t.nn:1:20: error: a model takes one input in this version\n"
+              "  model m(x: u8[28], y: u8[28]) {\n"
+              "                     ^\n");
+  check_text_fails("model m(x: u8[2, 2, 2, 2, 2]) {\n  return dense(flatten(x), 10)\n}\n",
+              "t.nn:1:27: error: an input has at most 4 dimensions\n"
+              "  model m(x: u8[2, 2, 2, 2, 2]) {\n"
+              "                            ^\n");
+}
+END_TEST
+
+
 static Suite *check_suite(void) {
   Suite *s = suite_create("check");
   TCase *defaults = tcase_create("defaults");
@@ -823,9 +906,12 @@ static Suite *check_suite(void) {
   tcase_add_test(settings, test_train_settings);
   tcase_add_test(settings, test_bare_loss_and_optimizer_names);
   tcase_add_test(settings, test_positional_optimizer_arguments);
+  tcase_add_test(settings, test_keras_spellings);
+  tcase_add_test(settings, test_top_k_metric_argument);
   tcase_add_test(settings, test_train_errors);
   suite_add_tcase(s, settings);
   TCase *names = tcase_create("names");
+  tcase_add_test(names, test_input_errors);
   tcase_add_test(names, test_class_by_name_string_and_number);
   tcase_add_test(names, test_unknown_class);
   tcase_add_test(names, test_unknown_setting);

@@ -2,15 +2,20 @@
  * test_ckpt.c — Check suite for rt_ckpt.c: round trip, atomic replacement
  * (no PATH.tmp left behind, a failed write leaves the old checkpoint), and
  * every load failure — missing, truncated, bad magic, version, checksum,
- * tensor mismatch — reported with a message naming the file.
+ * tensor mismatch — reported with a message naming the file; a stale
+ * PATH.tmp removed at start, and a write past the file-size limit reported
+ * in words (not a silent SIGXFSZ).
  */
 #define _XOPEN_SOURCE 700 /* mkdtemp, symlink, truncate */
 #include "nnc_runtime.h"
 #include "child_test.h"
 
 #include <check.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -163,6 +168,70 @@ START_TEST(test_full_disk_keeps_old_checkpoint) {
 }
 END_TEST
 
+/* ---- stale temporaries and the file-size limit ---- */
+
+/* A save killed before its rename leaves PATH.tmp: removed at the next
+ * start, PATH untouched. */
+START_TEST(test_clean_stale_tmp) {
+  FILE *f = fopen(tmp_file_path, "wb");
+  ck_assert_ptr_nonnull(f);
+  fputs("half a checkpoint", f);
+  ck_assert_int_eq(fclose(f), 0);
+  long before = file_size(ckpt_path);
+  ck_assert_int_eq(rt_checkpoint_clean_stale(ckpt_path), 1);
+  ck_assert_int_eq(access(tmp_file_path, F_OK), -1);
+  ck_assert_int_eq(file_size(ckpt_path), before);
+  ck_assert_int_eq(rt_checkpoint_clean_stale(ckpt_path), 0); /* nothing left to remove */
+  char err[256];
+  ck_assert_int_eq(try_load_shaped(6, "dense/bias", err, sizeof err), 0);
+}
+END_TEST
+
+/* A directory named PATH.tmp is not a temporary file of ours: left alone. */
+START_TEST(test_clean_stale_leaves_directory) {
+  ck_assert_int_eq(mkdir(tmp_file_path, 0700), 0);
+  ck_assert_int_eq(rt_checkpoint_clean_stale(ckpt_path), 0);
+  ck_assert_int_eq(rmdir(tmp_file_path), 0);
+}
+END_TEST
+
+/* Saves 64 KB of floats under a 4 KB file-size limit (ulimit -f). */
+static void save_past_file_size_limit(void) {
+  struct rlimit limit = {4096, 4096};
+  /* no ck_assert from here on: Check's own messages go through a file that
+   * the limit would cut, so the child reports failure by exit status only */
+  if (setrlimit(RLIMIT_FSIZE, &limit) != 0)
+    _exit(3);
+  static float big[16384];
+  RtTensorRef t[] = {{"dense/kernel", big, 16384}, {"dense/bias", b_data, 2}};
+  RtCheckpointMeta meta = saved_meta();
+  rt_checkpoint_save(ckpt_path, t, 2, &meta);
+}
+
+/* Without SIGXFSZ ignored the child dies of the signal, silently (status
+ * 128 + 25); with it, the failed write is reported in words, naming the
+ * file, and the previous checkpoint stays. */
+START_TEST(test_file_size_limit_reported) {
+  long before = file_size(ckpt_path);
+  ChildResult r = run_void_in_child(save_past_file_size_limit);
+  ck_assert_msg(r.status == 1, "exit status %d (128 + %d is SIGXFSZ), stderr: %s", r.status,
+                SIGXFSZ, r.err);
+  ck_assert_msg(strstr(r.err, tmp_file_path), "stderr does not name the file: %s", r.err);
+  ck_assert_msg(strstr(r.err, "ulimit -f"), "stderr does not say why: %s", r.err);
+  ck_assert_msg(strstr(r.err, "is unchanged"), "stderr: %s", r.err);
+  ck_assert_int_eq(access(tmp_file_path, F_OK), -1);
+  ck_assert_int_eq(file_size(ckpt_path), before);
+}
+END_TEST
+
+START_TEST(test_write_error_text) {
+  char buf[256];
+  ck_assert_ptr_nonnull(strstr(rt_write_error_text(ENOSPC, buf, sizeof buf), "disk is full"));
+  ck_assert_ptr_nonnull(strstr(rt_write_error_text(EFBIG, buf, sizeof buf), "ulimit -f"));
+  ck_assert_str_eq(rt_write_error_text(EACCES, buf, sizeof buf), strerror(EACCES));
+}
+END_TEST
+
 /* ---- load failures ---- */
 
 START_TEST(test_missing_file) {
@@ -275,6 +344,10 @@ static Suite *ckpt_suite(void) {
   tcase_add_test(save, test_expected_size_and_no_tmp_left);
   tcase_add_test(save, test_overwrite_replaces);
   tcase_add_test(save, test_full_disk_keeps_old_checkpoint);
+  tcase_add_test(save, test_clean_stale_tmp);
+  tcase_add_test(save, test_clean_stale_leaves_directory);
+  tcase_add_test(save, test_file_size_limit_reported);
+  tcase_add_test(save, test_write_error_text);
   suite_add_tcase(s, save);
   TCase *load = tcase_create("load errors");
   tcase_add_checked_fixture(load, setup, teardown);

@@ -21,6 +21,9 @@
  */
 #include "nnc_runtime.h"
 
+#include "gradcheck_test.h"
+#include "window_test.h"
+
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -67,77 +70,16 @@ static double dot_double(const double *a /* (count) */, const float *b /* (count
   return sum;
 }
 
-/* An NHWC shape, used only to say where a mismatch is (NULL: flat index). */
-typedef struct {
-  int n, h, w, c;
-} Shape4;
-
-static void describe_index(char *buf, size_t size, size_t i, const Shape4 *shape) {
-  if (!shape) {
-    snprintf(buf, size, "index %zu", i);
-    return;
-  }
-  size_t c = i % shape->c, x = i / shape->c % shape->w, y = i / shape->c / shape->w % shape->h;
-  size_t n = i / shape->c / shape->w / shape->h;
-  snprintf(buf, size, "index %zu (n %zu, y %zu, x %zu, c %zu of %dx%dx%dx%d)", i, n, y, x, c,
-           shape->n, shape->h, shape->w, shape->c);
-}
-
-/* The scalar a gradient check differentiates, read from its context. */
-typedef double (*ObjectiveFn)(void *ctx);
+/* The backward kernels here are linear in each input (or smooth near the
+ * test points): tight tolerances. */
+static const GradCheck kGradCheck = {FD_STEP, FD_REL_TOL, FD_ABS_TOL, NULL, NULL};
 
 /* analytic (count) must match central differences of objective with respect
- * to input (count), an array the objective reads through ctx. */
+ * to input (count); a failure names the element's NHWC coordinates. */
 static void check_gradient(const char *what, ObjectiveFn objective, void *ctx,
                            float *input /* (count) */, const float *analytic /* (count) */,
                            size_t count, const Shape4 *shape) {
-  double worst_ratio = 0.0, worst_diff = 0.0, worst_a = 0.0, worst_n = 0.0;
-  size_t worst_at = 0;
-  for (size_t i = 0; i < count; i++) {
-    float saved = input[i];
-    float plus = saved + FD_STEP, minus = saved - FD_STEP;
-    input[i] = plus;
-    double l_plus = objective(ctx);
-    input[i] = minus;
-    double l_minus = objective(ctx);
-    input[i] = saved;
-    double numeric = (l_plus - l_minus) / ((double)plus - (double)minus);
-    double diff = fabs(analytic[i] - numeric);
-    double tol = fmax(FD_ABS_TOL, FD_REL_TOL * fmax(fabs(analytic[i]), fabs(numeric)));
-    if (diff / tol > worst_ratio || !(diff == diff)) {
-      worst_ratio = diff == diff ? diff / tol : INFINITY;
-      worst_diff = diff;
-      worst_at = i;
-      worst_a = analytic[i];
-      worst_n = numeric;
-    }
-  }
-  char where[256];
-  describe_index(where, sizeof where, worst_at, shape);
-  ck_assert_msg(worst_ratio <= 1.0,
-                "%s: max |analytic - numeric| = %.3g at %s (analytic %.9g, numeric %.9g)", what,
-                worst_diff, where, worst_a, worst_n);
-}
-
-/* got (count) must match want (count) to atol + rtol |want| everywhere. */
-static void assert_close(const char *what, const float *got /* (count) */,
-                         const double *want /* (count) */, size_t count, double atol,
-                         double rtol, const Shape4 *shape) {
-  double worst_excess = 0.0, worst_diff = 0.0;
-  size_t worst_at = 0;
-  for (size_t i = 0; i < count; i++) {
-    double diff = fabs(got[i] - want[i]);
-    double excess = diff - (atol + rtol * fabs(want[i]));
-    if (excess > worst_excess || !(diff == diff)) {
-      worst_excess = excess == excess ? excess : INFINITY;
-      worst_diff = diff;
-      worst_at = i;
-    }
-  }
-  char where[256];
-  describe_index(where, sizeof where, worst_at, shape);
-  ck_assert_msg(worst_excess <= 0.0, "%s: max difference %.3g at %s (got %.9g, want %.9g)",
-                what, worst_diff, where, (double)got[worst_at], want[worst_at]);
+  gradcheck_nhwc(what, &kGradCheck, objective, ctx, input, analytic, count, shape);
 }
 
 static void assert_close_f(const char *what, const float *got, const float *want, size_t count,
@@ -145,37 +87,8 @@ static void assert_close_f(const char *what, const float *got, const float *want
   double *want_d = new_doubles(count);
   for (size_t i = 0; i < count; i++)
     want_d[i] = want[i];
-  assert_close(what, got, want_d, count, atol, rtol, shape);
+  assert_close_nhwc(what, got, want_d, count, atol, rtol, shape);
   free(want_d);
-}
-
-/* ===== window geometry (the header's formulas, written out plainly) ===== */
-
-/* 'same' (TF): out = ceil(in / s), pad_total = max((out - 1) s + k - in, 0),
- * pad_before = pad_total / 2; 'valid': out = (in - k) / s + 1, no padding. */
-static void axis_geometry(int in, int k, int s, int same, int *out, int *pad_before) {
-  if (same) {
-    *out = (in + s - 1) / s;
-    int pad_total = (*out - 1) * s + k - in;
-    *pad_before = pad_total > 0 ? pad_total / 2 : 0;
-  } else {
-    *out = (in - k) / s + 1;
-    *pad_before = 0;
-  }
-}
-
-static RtWindow window_make(int h, int w, int c, int kh, int kw, int sh, int sw, int same) {
-  RtWindow win = {.h = h, .w = w, .c = c, .kh = kh, .kw = kw, .sh = sh, .sw = sw};
-  axis_geometry(h, kh, sh, same, &win.oh, &win.pad_top);
-  axis_geometry(w, kw, sw, same, &win.ow, &win.pad_left);
-  return win;
-}
-
-static void describe_window(char *buf, size_t size, const char *op, const RtWindow *win,
-                            int same) {
-  snprintf(buf, size, "%s %dx%dx%d k%dx%d s%d,%d %s -> %dx%d (pad %d,%d)", op, win->h, win->w,
-           win->c, win->kh, win->kw, win->sh, win->sw, same ? "same" : "valid", win->oh,
-           win->ow, win->pad_top, win->pad_left);
 }
 
 /* Sizes TensorFlow gives for these layers (tf.nn.conv2d / max_pool). */
@@ -207,10 +120,6 @@ static float at_nhwc(const float *x, const RtWindow *win, int n, int y, int x_, 
   return x[(((size_t)n * win->h + y) * win->w + x_) * win->c + ch];
 }
 
-static int inside(const RtWindow *win, int y, int x) {
-  return y >= 0 && y < win->h && x >= 0 && x < win->w;
-}
-
 /* out (m, oh, ow, filters) = the direct convolution of x (m, h, w, c) with
  * kernel (kh, kw, c, filters), zero padding, in double. */
 static void conv_reference(double *out, const float *x, const float *kernel, int m,
@@ -224,7 +133,7 @@ static void conv_reference(double *out, const float *x, const float *kernel, int
             for (int kx = 0; kx < win->kw; kx++)
               for (int ch = 0; ch < win->c; ch++) {
                 int y = oy * win->sh - win->pad_top + ky, xx = ox * win->sw - win->pad_left + kx;
-                if (!inside(win, y, xx))
+                if (!window_inside(win, y, xx))
                   continue; /* zero padding */
                 size_t k_at = (((size_t)ky * win->kw + kx) * win->c + ch) * filters + f;
                 sum += (double)at_nhwc(x, win, n, y, xx, ch) * kernel[k_at];
@@ -247,7 +156,7 @@ static void pool_reference(double *out, const float *x, int m, const RtWindow *w
           for (int ky = 0; ky < win->kh; ky++)
             for (int kx = 0; kx < win->kw; kx++) {
               int y = oy * win->sh - win->pad_top + ky, xx = ox * win->sw - win->pad_left + kx;
-              if (!inside(win, y, xx))
+              if (!window_inside(win, y, xx))
                 continue;
               double v = at_nhwc(x, win, n, y, xx, ch);
               best = fmax(best, v);
@@ -337,7 +246,7 @@ START_TEST(test_conv_forward) {
   char what[160];
   describe_window(what, sizeof what, "conv forward", win, s->same);
   Shape4 shape = {c.m, win->oh, win->ow, c.filters};
-  assert_close(what, out, c.ref, (size_t)rows * c.filters, 1e-5, 1e-5, &shape);
+  assert_close_nhwc(what, out, c.ref, (size_t)rows * c.filters, 1e-5, 1e-5, &shape);
   free(cols), free(out);
   conv_ctx_free(&c);
 }
@@ -433,7 +342,7 @@ static void check_pool(const PoolShape *s, PoolKind kind, uint64_t seed) {
     rt_avgpool_forward(out, c.x, c.m, win);
   pool_objective(&c);
   Shape4 out_shape = {c.m, win->oh, win->ow, s->c};
-  assert_close(what, out, c.ref, out_count, kind == POOL_MAX ? 0.0 : 1e-6, 1e-6, &out_shape);
+  assert_close_nhwc(what, out, c.ref, out_count, kind == POOL_MAX ? 0.0 : 1e-6, 1e-6, &out_shape);
 
   rt_fill(dx, NAN, x_count); /* backward overwrites */
   if (kind == POOL_MAX)
@@ -525,7 +434,7 @@ START_TEST(test_avgpool_same_corner) {
   rt_avgpool_forward(out, x, 1, &win);
   const double want[9] = {3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 6.5, 7.0};
   Shape4 shape = {1, 3, 3, 1};
-  assert_close("avgpool same, 3x3 on 3x3", out, want, 9, 1e-6, 1e-6, &shape);
+  assert_close_nhwc("avgpool same, 3x3 on 3x3", out, want, 9, 1e-6, 1e-6, &shape);
 }
 END_TEST
 
@@ -564,7 +473,7 @@ START_TEST(test_global_avgpool) {
   global_pool_objective(&g);
   char what[96];
   snprintf(what, sizeof what, "global avgpool forward m=%d hw=%d c=%d", m, hw, c);
-  assert_close(what, out, g.ref, (size_t)m * c, 1e-6, 1e-5, NULL);
+  assert_close_nhwc(what, out, g.ref, (size_t)m * c, 1e-6, 1e-5, NULL);
   rt_fill(dx, NAN, (size_t)m * hw * c);
   rt_global_avgpool_backward(dx, g.r, m, hw, c);
   snprintf(what, sizeof what, "global avgpool dx m=%d hw=%d c=%d", m, hw, c);
@@ -651,22 +560,22 @@ START_TEST(test_batchnorm_train) {
   batchnorm_reference(b.ref, mean, var, xhat_ref, b.x, b.gamma, b.beta, rows, c, eps);
   char what[96];
   snprintf(what, sizeof what, "batchnorm out rows=%d c=%d", rows, c);
-  assert_close(what, out, b.ref, count, 1e-5, 1e-5, NULL);
+  assert_close_nhwc(what, out, b.ref, count, 1e-5, 1e-5, NULL);
   snprintf(what, sizeof what, "batchnorm xhat rows=%d c=%d", rows, c);
-  assert_close(what, xhat, xhat_ref, count, 1e-5, 1e-5, NULL);
+  assert_close_nhwc(what, xhat, xhat_ref, count, 1e-5, 1e-5, NULL);
   for (int j = 0; j < c; j++) {
     want[j] = mean[j];
     want[c + j] = 1.0 / sqrt(var[j] + eps);
   }
   snprintf(what, sizeof what, "batchnorm stats {mean, invstd} rows=%d c=%d", rows, c);
-  assert_close(what, stats, want, 2 * (size_t)c, 1e-6, 1e-5, NULL);
+  assert_close_nhwc(what, stats, want, 2 * (size_t)c, 1e-6, 1e-5, NULL);
   /* moving = moving * momentum + batch * (1 - momentum), biased variance */
   for (int j = 0; j < c; j++) {
     want[j] = mm0[j] * 0.9 + mean[j] * 0.1;
     want[c + j] = mv0[j] * 0.9 + var[j] * 0.1;
   }
-  assert_close("batchnorm moving mean", moving_mean, want, c, 1e-6, 1e-5, NULL);
-  assert_close("batchnorm moving variance", moving_var, want + c, c, 1e-6, 1e-5, NULL);
+  assert_close_nhwc("batchnorm moving mean", moving_mean, want, c, 1e-6, 1e-5, NULL);
+  assert_close_nhwc("batchnorm moving variance", moving_var, want + c, c, 1e-6, 1e-5, NULL);
 
   /* Gradients, with dout = r: dx, dgamma, and dbeta through rt_bias_backward. */
   rt_fill(dx, NAN, count);
@@ -713,10 +622,10 @@ START_TEST(test_batchnorm_variance_precision) {
     want[j] = mean[j];
     want[C + j] = 1.0 / sqrt(var[j] + 1e-3);
   }
-  assert_close("batchnorm stats, mean 1000", stats, want, 2 * C, 1e-3, 1e-6, NULL);
+  assert_close_nhwc("batchnorm stats, mean 1000", stats, want, 2 * C, 1e-3, 1e-6, NULL);
   /* momentum 0: the moving variance is the batch variance */
-  assert_close("batchnorm batch variance, mean 1000", moving_var, var, C, 0.0, 1e-5, NULL);
-  assert_close("batchnorm out, mean 1000", out, ref, ROWS * C, 1e-3, 1e-4, NULL);
+  assert_close_nhwc("batchnorm batch variance, mean 1000", moving_var, var, C, 0.0, 1e-5, NULL);
+  assert_close_nhwc("batchnorm out, mean 1000", out, ref, ROWS * C, 1e-3, 1e-4, NULL);
   free(x), free(out), free(xhat), free(ref);
 }
 END_TEST
@@ -746,8 +655,8 @@ START_TEST(test_batchnorm_moving_and_eval) {
     want_mean[j] = (0.0 * 0.99 + mean1[j] * 0.01) * 0.99 + mean2[j] * 0.01;
     want_var[j] = (1.0 * 0.99 + var1[j] * 0.01) * 0.99 + var2[j] * 0.01;
   }
-  assert_close("moving mean after 2 steps", moving_mean, want_mean, C, 1e-6, 1e-5, NULL);
-  assert_close("moving variance after 2 steps", moving_var, want_var, C, 1e-6, 1e-5, NULL);
+  assert_close_nhwc("moving mean after 2 steps", moving_mean, want_mean, C, 1e-6, 1e-5, NULL);
+  assert_close_nhwc("moving variance after 2 steps", moving_var, want_var, C, 1e-6, 1e-5, NULL);
 
   float eval_out[ROWS * C];
   double eval_want[ROWS * C];
@@ -757,7 +666,7 @@ START_TEST(test_batchnorm_moving_and_eval) {
       eval_want[r * C + j] = gamma[j] * ((double)x2[r * C + j] - moving_mean[j]) /
                                  sqrt((double)moving_var[j] + eps) +
                              beta[j];
-  assert_close("batchnorm eval forward", eval_out, eval_want, ROWS * C, 1e-5, 1e-5, NULL);
+  assert_close_nhwc("batchnorm eval forward", eval_out, eval_want, ROWS * C, 1e-5, 1e-5, NULL);
   /* ... and that is not the training output (which uses the batch's statistics). */
   double worst = 0.0;
   for (int i = 0; i < ROWS * C; i++)
@@ -788,10 +697,10 @@ START_TEST(test_rescale) {
   float out[4];
   rt_rescale_u8_forward(out, raw, 1.0f / 255.0f, 0.0f, 4);
   const double want01[4] = {0.0, 1.0 / 255.0, 128.0 / 255.0, 1.0};
-  assert_close("rescale u8 1/255", out, want01, 4, 1e-7, 1e-6, NULL);
+  assert_close_nhwc("rescale u8 1/255", out, want01, 4, 1e-7, 1e-6, NULL);
   rt_rescale_u8_forward(out, raw, 1.0f / 127.5f, -1.0f, 4);
   const double want11[4] = {-1.0, 1.0 / 127.5 - 1.0, 128.0 / 127.5 - 1.0, 1.0};
-  assert_close("rescale u8 1/127.5 - 1", out, want11, 4, 1e-6, 1e-6, NULL);
+  assert_close_nhwc("rescale u8 1/127.5 - 1", out, want11, 4, 1e-6, 1e-6, NULL);
 
   enum { COUNT = 30 };
   float x[COUNT], r[COUNT], fout[COUNT], dx[COUNT];
@@ -803,7 +712,7 @@ START_TEST(test_rescale) {
   RescaleCtx s = {x, r, ref, COUNT, 0.25f, -0.75f};
   rt_rescale_forward(fout, x, s.scale, s.offset, COUNT);
   rescale_objective(&s);
-  assert_close("rescale forward", fout, ref, COUNT, 1e-6, 1e-6, NULL);
+  assert_close_nhwc("rescale forward", fout, ref, COUNT, 1e-6, 1e-6, NULL);
   rt_fill(dx, NAN, COUNT);
   rt_rescale_backward(dx, r, s.scale, COUNT);
   check_gradient("rescale dx", rescale_objective, &s, x, dx, COUNT, NULL);

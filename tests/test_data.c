@@ -287,6 +287,177 @@ START_TEST(test_count_mismatch) {
 }
 END_TEST
 
+/* A gzip file cut anywhere inside its 8-byte trailer (CRC-32, then the
+ * size): the payload decompresses completely, but the CRC the docs promise
+ * cannot be verified, so the file is rejected, naming it. _i = bytes cut. */
+START_TEST(test_gzip_missing_trailer) {
+  /* 32 KB of pixels: zlib's gzread reads a payload this large straight into
+   * the caller's buffer and, the trailer missing, reported a clean end. */
+  static uint8_t pixels[8 * 64 * 64];
+  uint8_t labels[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  for (size_t i = 0; i < sizeof pixels; i++)
+    pixels[i] = (uint8_t)(i * 37 % 251);
+  uint32_t image_dims[] = {8, 64, 64}, label_dims[] = {8};
+  write_idx(tmp_path("img.gz"), 0x803, image_dims, 3, pixels, sizeof pixels, 1);
+  write_idx(tmp_path("lab"), 0x801, label_dims, 1, labels, sizeof labels, 0);
+  struct stat st;
+  ck_assert_int_eq(stat(tmp_path("img.gz"), &st), 0);
+  ck_assert_int_eq(truncate(tmp_path("img.gz"), st.st_size - _i), 0);
+  FilePair p = {tmp_path("img.gz"), tmp_path("lab")};
+  ChildResult r = run_in_child(load_files, &p);
+  assert_dies_naming(r, p.images, "truncated");
+  ck_assert_msg(strstr(r.err, "checksum"), "stderr does not mention the checksum: %s", r.err);
+}
+END_TEST
+
+/* The same cut on the labels file (the last file read). */
+START_TEST(test_gzip_labels_missing_trailer) {
+  uint8_t pixels[4] = {0}, labels[4] = {0, 1, 2, 3};
+  uint32_t image_dims[] = {4, 1, 1}, label_dims[] = {4};
+  write_idx(tmp_path("img"), 0x803, image_dims, 3, pixels, sizeof pixels, 0);
+  write_idx(tmp_path("lab.gz"), 0x801, label_dims, 1, labels, sizeof labels, 1);
+  struct stat st;
+  ck_assert_int_eq(stat(tmp_path("lab.gz"), &st), 0);
+  ck_assert_int_eq(truncate(tmp_path("lab.gz"), st.st_size - 8), 0);
+  FilePair p = {tmp_path("img"), tmp_path("lab.gz")};
+  assert_dies_naming(run_in_child(load_files, &p), p.labels, "truncated");
+}
+END_TEST
+
+/* gzip's concatenated members read as one stream (here the header in one
+ * member, the pixels in the next), and bytes after the last member that do
+ * not start another are ignored, as gzip does. */
+START_TEST(test_gzip_members_and_trailing_bytes) {
+  uint8_t head[16], pixels[2 * 3 * 2], labels[2] = {1, 0};
+  for (size_t i = 0; i < sizeof pixels; i++)
+    pixels[i] = (uint8_t)(100 + i);
+  uint32_t image_dims[] = {2, 3, 2}, label_dims[] = {2};
+  size_t head_len = idx_header(head, 0x803, image_dims, 3);
+  const char *img = tmp_path("img.gz");
+  for (int member = 0; member < 2; member++) {
+    gzFile g = gzopen(img, member ? "ab" : "wb");
+    ck_assert_ptr_nonnull(g);
+    if (member)
+      ck_assert_int_eq(gzwrite(g, pixels, sizeof pixels), (int)sizeof pixels);
+    else
+      ck_assert_int_eq(gzwrite(g, head, (unsigned)head_len), (int)head_len);
+    ck_assert_int_eq(gzclose(g), Z_OK);
+  }
+  FILE *f = fopen(img, "ab");
+  ck_assert_ptr_nonnull(f);
+  fputs("\n\n\n", f); /* trailing bytes */
+  ck_assert_int_eq(fclose(f), 0);
+  write_idx(tmp_path("lab"), 0x801, label_dims, 1, labels, sizeof labels, 0);
+  RtDataset ds;
+  rt_dataset_load_idx_files(&ds, img, tmp_path("lab"));
+  ck_assert_int_eq(ds.count, 2);
+  ck_assert_int_eq(memcmp(ds.x, pixels, sizeof pixels), 0);
+  ck_assert_str_eq(ds.images_path, img);
+  rt_dataset_free(&ds);
+}
+END_TEST
+
+/* A header claiming 2^31 - 1 images of 28x28 (1.7 TB) in a file of a few
+ * bytes: refused from the file's size, naming it, before any allocation. */
+static void check_huge_claim(int gz) {
+  uint8_t pixels[28 * 28] = {0}, labels[1] = {0};
+  uint32_t image_dims[] = {0x7fffffffu, 28, 28}, label_dims[] = {1};
+  const char *img = tmp_path(gz ? "huge.gz" : "huge");
+  write_idx(img, 0x803, image_dims, 3, pixels, sizeof pixels, gz);
+  write_idx(tmp_path("lab"), 0x801, label_dims, 1, labels, sizeof labels, 0);
+  FilePair p = {img, tmp_path("lab")};
+  ChildResult r = run_in_child(load_files, &p);
+  assert_dies_naming(r, img, "2147483647 images of 28x28");
+  ck_assert_msg(strstr(r.err, gz ? "holds at most" : "truncated"), "no size bound in: %s",
+                r.err);
+  ck_assert_msg(!strstr(r.err, "malloc"), "an allocation was tried: %s", r.err);
+}
+
+START_TEST(test_huge_image_count_plain) {
+  check_huge_claim(0);
+}
+END_TEST
+
+START_TEST(test_huge_image_count_gzip) {
+  check_huge_claim(1);
+}
+END_TEST
+
+/* A plain file one image short of its header's count: the size check names
+ * the file before reading (the same words as a gzip file cut short). */
+START_TEST(test_more_images_than_plain_file) {
+  uint8_t pixels[3 * 4] = {0}, labels[4] = {0};
+  uint32_t image_dims[] = {4, 2, 2}, label_dims[] = {4};
+  write_idx(tmp_path("img"), 0x803, image_dims, 3, pixels, sizeof pixels, 0);
+  write_idx(tmp_path("lab"), 0x801, label_dims, 1, labels, sizeof labels, 0);
+  FilePair p = {tmp_path("img"), tmp_path("lab")};
+  assert_dies_naming(run_in_child(load_files, &p), p.images, "4 images");
+}
+END_TEST
+
+/* ---- checks against the model ---- */
+
+static const char *kShapeImages;
+
+static void check_shape_28x28(void *arg) {
+  (void)arg;
+  RtDataset ds;
+  rt_dataset_load_idx_files(&ds, kShapeImages, tmp_path("lab"));
+  rt_dataset_check_shape(&ds, 28, 28, 1, NULL);
+}
+
+/* 14x56 images hold 784 values, as many as the model's 28x28 input: only
+ * the dimensions tell them apart. */
+START_TEST(test_check_shape_names_dimensions) {
+  uint8_t pixels[2 * 14 * 56] = {0}, labels[2] = {0, 1};
+  uint32_t image_dims[] = {2, 14, 56}, label_dims[] = {2};
+  write_idx(tmp_path("img"), 0x803, image_dims, 3, pixels, sizeof pixels, 0);
+  write_idx(tmp_path("lab"), 0x801, label_dims, 1, labels, sizeof labels, 0);
+  kShapeImages = tmp_path("img");
+  ChildResult r = run_in_child(check_shape_28x28, NULL);
+  char want[1024];
+  snprintf(want, sizeof want, "%s: images are 14x56 but the model input is 28x28",
+           kShapeImages);
+  ck_assert_msg(r.status == 1 && strstr(r.err, want), "status %d, stderr: %s", r.status, r.err);
+}
+END_TEST
+
+START_TEST(test_check_shape_accepts_match_and_names_channels) {
+  uint8_t pixels[2 * 2 * 2 * 3] = {0}, labels[2] = {0, 1};
+  uint32_t image_dims[] = {2, 2, 2, 3}, label_dims[] = {2};
+  write_idx(tmp_path("img"), 0x804, image_dims, 4, pixels, sizeof pixels, 0);
+  write_idx(tmp_path("lab"), 0x801, label_dims, 1, labels, sizeof labels, 0);
+  RtDataset ds;
+  rt_dataset_load_idx_files(&ds, tmp_path("img"), tmp_path("lab"));
+  rt_dataset_check_shape(&ds, 2, 2, 3, NULL); /* returns */
+  rt_dataset_free(&ds);
+  kShapeImages = tmp_path("img");
+  ChildResult r = run_in_child(check_shape_28x28, NULL);
+  assert_dies_naming(r, kShapeImages, "images are 2x2x3 but the model input is 28x28x1");
+}
+END_TEST
+
+static void check_labels_of_loaded(void *arg) {
+  RtDataset ds;
+  rt_dataset_load_idx_files(&ds, tmp_path("img"), tmp_path("lab"));
+  rt_dataset_check_labels(&ds, *(int *)arg);
+}
+
+START_TEST(test_check_labels_names_file_and_example) {
+  uint8_t pixels[5] = {0}, labels[5] = {0, 9, 3, 200, 1};
+  uint32_t image_dims[] = {5, 1, 1}, label_dims[] = {5};
+  write_idx(tmp_path("img"), 0x803, image_dims, 3, pixels, sizeof pixels, 0);
+  write_idx(tmp_path("lab"), 0x801, label_dims, 1, labels, sizeof labels, 1);
+  int ten = 10;
+  ChildResult r = run_in_child(check_labels_of_loaded, &ten);
+  assert_dies_naming(r, tmp_path("lab"), "label 200 of example 3");
+  ck_assert_msg(strstr(r.err, "0..9"), "no class range in: %s", r.err);
+  int many = 201;
+  r = run_in_child(check_labels_of_loaded, &many);
+  ck_assert_msg(r.status == 0, "labels < 201 refused: %s", r.err);
+}
+END_TEST
+
 /* ---- slices and surgery ---- */
 
 /* A dataset of n items of 2 bytes (the item's index, little-endian), label i % 4. */
@@ -562,6 +733,15 @@ static Suite *data_suite(void) {
   tcase_add_test(load, test_bad_magic_images);
   tcase_add_test(load, test_labels_file_given_as_images);
   tcase_add_test(load, test_count_mismatch);
+  tcase_add_loop_test(load, test_gzip_missing_trailer, 1, 9);
+  tcase_add_test(load, test_gzip_labels_missing_trailer);
+  tcase_add_test(load, test_gzip_members_and_trailing_bytes);
+  tcase_add_test(load, test_huge_image_count_plain);
+  tcase_add_test(load, test_huge_image_count_gzip);
+  tcase_add_test(load, test_more_images_than_plain_file);
+  tcase_add_test(load, test_check_shape_names_dimensions);
+  tcase_add_test(load, test_check_shape_accepts_match_and_names_channels);
+  tcase_add_test(load, test_check_labels_names_file_and_example);
   suite_add_tcase(s, load);
   TCase *surgery = tcase_create("surgery");
   tcase_add_test(surgery, test_slice_copies_rows);

@@ -17,9 +17,8 @@
 
 /* Parses text; returns the syntax error count. Leaves tc open. */
 static int parse(TestCompile *tc, const char *text) {
-  tc_begin(tc, text);
-  tc->syntax_errors = parse_source(&tc->ast, &tc->src, &tc->arena, &tc->diag);
-  return tc->syntax_errors;
+  tc_run(tc, text, PASS_PARSE);
+  return tc->c.syntax_errors;
 }
 
 /* ast_dump of tc's AST into a malloc'd string. */
@@ -27,7 +26,7 @@ static char *dump(const TestCompile *tc) {
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
-  ast_dump(f, &tc->ast);
+  ast_dump(f, &tc->c.ast);
   fclose(f);
   return buf;
 }
@@ -50,7 +49,7 @@ static void assert_syntax_errors(const char *text, int n_errors, const char *exp
   int errors = parse(&tc, text);
   tc_assert_err(&tc, expected);
   ck_assert_int_eq(errors, n_errors);
-  ck_assert_int_eq(tc.diag.error_count, n_errors);
+  ck_assert_int_eq(tc.c.diag.error_count, n_errors);
   tc_end(&tc);
 }
 
@@ -140,7 +139,7 @@ START_TEST(test_day5_parses) {
   const char *names[] = {"fashion_mlp", "fashion_mnist", NULL, "test"};
   int items[] = {7, 4, 9, 3};
   for (int i = 0; i < 4; i++) {
-    const Section *s = section_at(&tc.ast, i);
+    const Section *s = section_at(&tc.c.ast, i);
     ck_assert_str_eq(s->kind, kinds[i]);
     if (names[i])
       ck_assert_str_eq(s->name, names[i]);
@@ -148,9 +147,9 @@ START_TEST(test_day5_parses) {
       ck_assert_ptr_null(s->name);
     ck_assert_int_eq(n_items(s), items[i]);
   }
-  ck_assert_ptr_null(section_at(&tc.ast, 3)->next);
+  ck_assert_ptr_null(section_at(&tc.c.ast, 3)->next);
   /* the class list spans two lines inside [ ]: one item, ten names */
-  const Item *classes = item_at(section_at(&tc.ast, 1), 1);
+  const Item *classes = item_at(section_at(&tc.c.ast, 1), 1);
   ck_assert_str_eq(classes->name, "classes");
   ck_assert_int_eq(arg_count(classes->values->value->args), 10);
   ck_assert_str_eq(arg_at(classes->values->value->args, 9)->value->text, "Ankle boot");
@@ -167,7 +166,7 @@ START_TEST(test_locations) {
                               "\treturn hidden\n"
                               "}\n"),
                    0);
-  const Section *s = section_at(&tc.ast, 0);
+  const Section *s = section_at(&tc.c.ast, 0);
   assert_loc(s->loc, 1, 1, 5);
   assert_loc(s->name_loc, 1, 7, 9);
   ck_assert(s->has_params);
@@ -207,7 +206,7 @@ END_TEST
 START_TEST(test_semicolons_separate_items) {
   TestCompile tc;
   ck_assert_int_eq(parse(&tc, "train { epochs 3; batch_size 4; shuffle true }"), 0);
-  const Section *s = section_at(&tc.ast, 0);
+  const Section *s = section_at(&tc.c.ast, 0);
   ck_assert_int_eq(n_items(s), 3);
   ck_assert_str_eq(item_at(s, 0)->name, "epochs");
   ck_assert_str_eq(item_at(s, 1)->name, "batch_size");
@@ -313,7 +312,7 @@ START_TEST(test_map_forms) {
                               "  d {x: 1,}\n"
                               "}\n"),
                    0);
-  const Section *s = section_at(&tc.ast, 0);
+  const Section *s = section_at(&tc.c.ast, 0);
   ck_assert_int_eq(n_items(s), 4);
   ck_assert_int_eq(item_at(s, 0)->values->value->kind, EX_MAP);
   ck_assert_ptr_null(item_at(s, 0)->values->value->args);
@@ -332,11 +331,11 @@ END_TEST
 START_TEST(test_index_binds_tighter_than_a_value_list) {
   TestCompile tc;
   ck_assert_int_eq(parse(&tc, "data d { limit train [5] ; x [5] }"), 0);
-  const Item *limit = item_at(section_at(&tc.ast, 0), 0);
+  const Item *limit = item_at(section_at(&tc.c.ast, 0), 0);
   ck_assert_int_eq(arg_count(limit->values), 1);
   ck_assert_int_eq(limit->values->value->kind, EX_INDEX);
   ck_assert_str_eq(limit->values->value->lhs->text, "train");
-  const Item *x = item_at(section_at(&tc.ast, 0), 1);
+  const Item *x = item_at(section_at(&tc.c.ast, 0), 1);
   ck_assert_int_eq(x->values->value->kind, EX_LIST);
   tc_end(&tc);
 }
@@ -345,7 +344,7 @@ END_TEST
 START_TEST(test_expect_item) {
   TestCompile tc;
   ck_assert_int_eq(parse(&tc, "evaluate {\n  expect recall[\"Ankle boot\"] != 0.5\n}\n"), 0);
-  const Item *it = item_at(section_at(&tc.ast, 0), 0);
+  const Item *it = item_at(section_at(&tc.c.ast, 0), 0);
   ck_assert_int_eq(it->kind, ITEM_EXPECT);
   assert_loc(it->loc, 2, 3, 8);
   const Expr *cmp = it->value;
@@ -368,7 +367,7 @@ START_TEST(test_string_escapes) {
   ck_assert_int_eq(parse(&tc, "data d { classes [\"a\\\"b\", \"c\\\\d\", \"e\\nf\", \"g\\th\", "
                               "\"\\q\", \"\", \"T-shirt/top\", \"caf\xc3\xa9\"] }"),
                    0);
-  const Arg *a = item_at(section_at(&tc.ast, 0), 0)->values->value->args;
+  const Arg *a = item_at(section_at(&tc.c.ast, 0), 0)->values->value->args;
   const char *want[] = {"a\"b", "c\\d", "e\nf", "g\th", "q", "", "T-shirt/top", "caf\xc3\xa9"};
   for (int i = 0; i < 8; i++) {
     ck_assert_int_eq(arg_at(a, i)->value->kind, EX_STRING);
@@ -405,7 +404,7 @@ END_TEST
 START_TEST(test_numbers) {
   TestCompile tc;
   ck_assert_int_eq(parse(&tc, "data d { x 128 1e-3 -1 .5 0.3 1.e2 2E+3 -0.25 7. }"), 0);
-  const Arg *v = item_at(section_at(&tc.ast, 0), 0)->values;
+  const Arg *v = item_at(section_at(&tc.c.ast, 0), 0)->values;
   const double want[] = {128, 1e-3, -1, 0.5, 0.3, 100, 2000, -0.25, 7};
   const bool integer[] = {true, false, true, false, false, false, false, false, false};
   const char *text[] = {"128", "1e-3", "-1", ".5", "0.3", "1.e2", "2E+3", "-0.25", "7."};
@@ -568,7 +567,7 @@ START_TEST(test_empty_and_blank_inputs) {
   for (int i = 0; i < 4; i++) {
     TestCompile tc;
     ck_assert_int_eq(parse(&tc, inputs[i]), 0);
-    ck_assert_ptr_null(tc.ast.sections);
+    ck_assert_ptr_null(tc.c.ast.sections);
     ck_assert_str_eq(tc_err(&tc), "");
     tc_end(&tc);
   }
@@ -626,11 +625,11 @@ END_TEST
 START_TEST(test_diag_format) {
   TestCompile tc;
   tc_begin(&tc, "line one\n  second line here\nthird");
-  diag_error(&tc.diag, (SrcLoc){2, 3, 2, 8}, "bad %s", "thing");
-  diag_note(&tc.diag, (SrcLoc){3, 1, 3, 1}, "see here");
+  diag_error(&tc.c.diag, (SrcLoc){2, 3, 2, 8}, "bad %s", "thing");
+  diag_note(&tc.c.diag, (SrcLoc){3, 1, 3, 1}, "see here");
   /* a span over two lines gets a caret only; a column past the end is clamped */
-  diag_error(&tc.diag, (SrcLoc){1, 6, 2, 4}, "spans lines");
-  diag_error(&tc.diag, (SrcLoc){9, 1, 9, 1}, "past the end");
+  diag_error(&tc.c.diag, (SrcLoc){1, 6, 2, 4}, "spans lines");
+  diag_error(&tc.c.diag, (SrcLoc){9, 1, 9, 1}, "past the end");
   tc_assert_err(&tc, "t.nn:2:3: error: bad thing\n"
                      "    second line here\n"
                      "    ^~~~~~\n"
@@ -641,7 +640,7 @@ START_TEST(test_diag_format) {
                      "  line one\n"
                      "       ^\n"
                      "t.nn:9:1: error: past the end\n");
-  ck_assert_int_eq(tc.diag.error_count, 3); /* notes do not count */
+  ck_assert_int_eq(tc.c.diag.error_count, 3); /* notes do not count */
   tc_end(&tc);
 }
 END_TEST
@@ -667,21 +666,21 @@ START_TEST(test_bug_unclosed_paren_swallows_later_newlines) {
 }
 END_TEST
 
-/* Runs compile_until on the file at path; diagnostics go to *err (malloc'd). */
+/* Runs compile_source on the file at path; diagnostics go to *err (malloc'd). */
 static bool compile_file(const char *path, PassId last, char **err, bool *has_graph) {
   size_t len = 0;
   FILE *f = open_memstream(err, &len);
   DriverOptions opt = {.input_path = path, .err = f};
   Compilation c;
-  bool ok = compile_until(&c, &opt, last);
+  bool ok = compile_source(&c, &opt, last);
   *has_graph = c.graph != NULL;
   compilation_free(&c);
   fclose(f);
   return ok;
 }
 
-/* BUG (compiler/driver.c:48-49, compile_until): when the file cannot be
- * read because it holds a NUL byte, compile_until returns true (source_read
+/* BUG (compiler/driver.c:48-49, compile_source): when the file cannot be
+ * read because it holds a NUL byte, compile_source returns true (source_read
  * has already set src.text, and no diagnostic was counted), so `nnc check`
  * exits 0 and `nnc summary` / `nnc build` dereference the NULL graph
  * (exit 139). Any real binary file (an ELF, a .png) has NUL bytes.
@@ -702,7 +701,7 @@ START_TEST(test_bug_file_with_nul_byte_compiles) {
     snprintf(expected, sizeof expected,
              "nnc: error: cannot read '%s': it contains a NUL byte (not a text file)\n", path);
     ck_assert_str_eq(err, expected);
-    ck_assert_msg(!ok, "compile_until(%s) succeeded on a file it could not read (graph %s)",
+    ck_assert_msg(!ok, "compile_source(%s) succeeded on a file it could not read (graph %s)",
                   pass_name(passes[i]), has_graph ? "set" : "NULL");
     free(err);
   }
@@ -710,8 +709,8 @@ START_TEST(test_bug_file_with_nul_byte_compiles) {
 }
 END_TEST
 
-/* compile_until on a good file and on a missing one (the driver's contract). */
-START_TEST(test_compile_until_reads_files) {
+/* compile_source on a good file and on a missing one (the driver's contract). */
+START_TEST(test_compile_source_reads_files) {
   char path[4096];
   snprintf(path, sizeof path, "%s/models/day5.nn", NNC_SOURCE_DIR);
   char *err = NULL;
@@ -765,7 +764,7 @@ static Suite *parse_suite(void) {
   tcase_add_test(edges, test_nul_byte_is_rejected_by_source_read);
   tcase_add_test(edges, test_missing_file);
   tcase_add_test(edges, test_diag_format);
-  tcase_add_test(edges, test_compile_until_reads_files);
+  tcase_add_test(edges, test_compile_source_reads_files);
   suite_add_tcase(s, edges);
   TCase *bugs = tcase_create("regressions"); /* bugs these tests found, now fixed */
   tcase_add_test(bugs, test_bug_unclosed_paren_swallows_later_newlines);

@@ -23,7 +23,7 @@ static void build_ok(TestCompile *tc, const char *text) {
 static void build_fails(const char *text, const char *expected) {
   TestCompile tc;
   ck_assert_msg(!tc_run(&tc, text, PASS_SHAPE), "passed, expected:\n%s", expected);
-  ck_assert_msg(tc.reached == PASS_CHECK || tc.reached == PASS_BUILD,
+  ck_assert_msg(tc.c.reached == PASS_CHECK || tc.c.reached == PASS_BUILD,
                 "failed before ir_build:\n%s", tc_err(&tc));
   tc_assert_err(&tc, expected);
   tc_end(&tc);
@@ -43,7 +43,7 @@ static char *summary_text(const Graph *g) {
 START_TEST(test_day5_shapes) {
   TestCompile tc;
   build_ok(&tc, tc_day5());
-  const Graph *g = tc.graph;
+  const Graph *g = tc.c.graph;
   ck_assert_str_eq(g->model_name, "fashion_mlp");
   ck_assert_int_eq(g->batch_size, 128);
   ck_assert_int_eq(g->n_classes, 10);
@@ -76,13 +76,13 @@ START_TEST(test_day5_shapes) {
   ck_assert_int_eq(k->fan_in, 784);
   ck_assert_int_eq(k->fan_out, 256);
   ck_assert(k->trainable);
-  ck_assert_str_eq(k->init, "glorot_uniform");
-  ck_assert_str_eq(tc_node(g, "dense.bias")->init, "zeros");
+  ck_assert_int_eq(k->init, INIT_GLOROT_UNIFORM);
+  ck_assert_int_eq(tc_node(g, "dense.bias")->init, INIT_ZEROS);
   ck_assert(!tc_node(g, "normalization.mean")->trainable);
-  ck_assert_str_eq(tc_node(g, "normalization.mean")->init, "adapt");
+  ck_assert_int_eq(tc_node(g, "normalization.mean")->init, INIT_ADAPT);
   ck_assert(!tc_node(g, "normalization.out")->per_feature);
   ck_assert_float_eq(tc_node(g, "dropout.out")->rate, 0.3f);
-  ck_assert_ptr_eq(tc_node(g, "dropout.out")->aux, tc_node(g, "dropout.mask"));
+  ck_assert_ptr_eq(tc_node(g, "dropout.out")->mask, tc_node(g, "dropout.mask"));
 
   /* the loss: from_logits adds a softmax; class weights add per-example weights */
   ck_assert_int_eq(g->loss->op, IR_XENT);
@@ -112,7 +112,7 @@ END_TEST
 START_TEST(test_day5_summary) {
   TestCompile tc;
   build_ok(&tc, tc_day5());
-  char *s = summary_text(tc.graph);
+  char *s = summary_text(tc.c.graph);
   const char *lines[] = {
       "Model: \"fashion_mlp\"\n",
       " input_layer (InputLayer)                 (None, 28, 28)                  0\n",
@@ -145,15 +145,15 @@ START_TEST(test_per_feature_normalization) {
                      "  h = flatten(h)\n"
                      "  return dense(h, 10, activation=softmax)\n"
                      "}\n");
-  tc_assert_shape(tc_node(tc.graph, "normalization.mean"), false, 28);
-  tc_assert_shape(tc_node(tc.graph, "normalization.variance"), false, 28);
-  ck_assert(tc_node(tc.graph, "normalization.out")->per_feature);
+  tc_assert_shape(tc_node(tc.c.graph, "normalization.mean"), false, 28);
+  tc_assert_shape(tc_node(tc.c.graph, "normalization.variance"), false, 28);
+  ck_assert(tc_node(tc.c.graph, "normalization.out")->per_feature);
   /* the output is the model's softmax: no second softmax for the loss */
-  ck_assert_int_eq(tc.graph->output->op, IR_SOFTMAX);
-  ck_assert_ptr_eq(tc.graph->loss->in[0], tc.graph->output);
-  ck_assert_int_eq(tc_count_op(tc.graph, IR_SOFTMAX), 1);
-  ck_assert_ptr_null(tc.graph->weights);
-  char *s = summary_text(tc.graph);
+  ck_assert_int_eq(tc.c.graph->output->op, IR_SOFTMAX);
+  ck_assert_ptr_eq(tc.c.graph->loss->in[0], tc.c.graph->output);
+  ck_assert_int_eq(tc_count_op(tc.c.graph, IR_SOFTMAX), 1);
+  ck_assert_ptr_null(tc.c.graph->weights);
+  char *s = summary_text(tc.c.graph);
   ck_assert_ptr_nonnull(strstr(s, " normalization (Normalization)            (None, 28, 28)                 57\n"));
   ck_assert_ptr_nonnull(strstr(s, " Non-trainable params: 57 (232.00 B)\n"));
   free(s);
@@ -170,7 +170,7 @@ START_TEST(test_layer_names) {
                      "  h = dense(h, 10, use_bias=false, name=logits)\n"
                      "  return h\n"
                      "}\n" LOGITS);
-  const Graph *g = tc.graph;
+  const Graph *g = tc.c.graph;
   const char *names[] = {"flatten", "dense_1", "dense", "activation", "logits"};
   ck_assert_int_eq(g->n_layers, 5);
   for (int i = 0; i < 5; i++)
@@ -187,8 +187,8 @@ START_TEST(test_layer_names) {
   build_ok(&tc, HEAD "  h = dense(flatten(x), 16, activation=\"relu\")\n"
                      "  return dense(h, 10, activation=\"softmax\")\n"
                      "}\n");
-  ck_assert_int_eq(tc_node(tc.graph, "dense.out")->act, ACT_RELU);
-  ck_assert_int_eq(tc.graph->output->op, IR_SOFTMAX);
+  ck_assert_int_eq(tc_node(tc.c.graph, "dense.out")->act, ACT_RELU);
+  ck_assert_int_eq(tc.c.graph->output->op, IR_SOFTMAX);
   tc_end(&tc);
 }
 END_TEST
@@ -203,12 +203,12 @@ START_TEST(test_residual_add) {
                      "  h = add(h, r)\n"
                      "  return dense(h, 10)\n"
                      "}\n" LOGITS);
-  const IrNode *add = tc_node(tc.graph, "add.out");
+  const IrNode *add = tc_node(tc.c.graph, "add.out");
   ck_assert_ptr_nonnull(add);
   ck_assert_int_eq(add->op, IR_ADD);
   tc_assert_shape(add, true, 64);
-  ck_assert_ptr_eq(add->in[0], tc_node(tc.graph, "dense.out"));
-  ck_assert_ptr_eq(add->in[1], tc_node(tc.graph, "dense_1.out"));
+  ck_assert_ptr_eq(add->in[0], tc_node(tc.c.graph, "dense.out"));
+  ck_assert_ptr_eq(add->in[1], tc_node(tc.c.graph, "dense_1.out"));
   tc_end(&tc);
 }
 END_TEST
@@ -220,13 +220,13 @@ START_TEST(test_input_is_cast_once) {
                 "  b = dense(x, 8)\n"
                 "  return dense(add(a, b), 10)\n"
                 "}\n" LOGITS);
-  ck_assert_int_eq(tc_count_op(tc.graph, IR_CAST), 1);
-  const IrNode *cast = tc_node(tc.graph, "input_cast.out");
+  ck_assert_int_eq(tc_count_op(tc.c.graph, IR_CAST), 1);
+  const IrNode *cast = tc_node(tc.c.graph, "input_cast.out");
   ck_assert_int_eq(cast->dtype, DT_F32);
   tc_assert_shape(cast, true, 16);
-  for (int i = 0; i < tc.graph->n_nodes; i++)
-    if (tc.graph->nodes[i]->op == IR_MATMUL)
-      ck_assert_int_eq(tc.graph->nodes[i]->in[0]->dtype, DT_F32);
+  for (int i = 0; i < tc.c.graph->n_nodes; i++)
+    if (tc.c.graph->nodes[i]->op == IR_MATMUL)
+      ck_assert_int_eq(tc.c.graph->nodes[i]->in[0]->dtype, DT_F32);
   tc_end(&tc);
 }
 END_TEST
@@ -429,26 +429,6 @@ START_TEST(test_body_errors) {
 }
 END_TEST
 
-START_TEST(test_input_errors) {
-  build_fails("model m(x: f32[28, 28]) {\n  return dense(flatten(x), 10)\n}\n" LOGITS,
-              "t.nn:1:12: error: input type 'f32' is not supported: IDX images are u8\n"
-              "  model m(x: f32[28, 28]) {\n"
-              "             ^~~\n");
-  build_fails("model m(x: u8[28, 0]) {\n  return dense(flatten(x), 10)\n}\n" LOGITS,
-              "t.nn:1:19: error: 'dimension' must be between 1 and 1.04858e+06, got 0\n"
-              "  model m(x: u8[28, 0]) {\n"
-              "                    ^\n");
-  build_fails("model m(x: u8[28], y: u8[28]) {\n  return dense(x, 10)\n}\n" LOGITS,
-              "t.nn:1:20: error: a model takes one input in this version\n"
-              "  model m(x: u8[28], y: u8[28]) {\n"
-              "                     ^\n");
-  build_fails("model m(x: u8[2, 2, 2, 2, 2]) {\n  return dense(flatten(x), 10)\n}\n" LOGITS,
-              "t.nn:1:27: error: an input has at most 4 dimensions\n"
-              "  model m(x: u8[2, 2, 2, 2, 2]) {\n"
-              "                            ^\n");
-}
-END_TEST
-
 /* ---- the loss ---- */
 
 START_TEST(test_from_logits_false_needs_softmax_output) {
@@ -498,8 +478,8 @@ END_TEST
 START_TEST(test_dense_of_flattened_raw_input_reads_floats) {
   TestCompile tc;
   build_ok(&tc, HEAD "  h = flatten(x)\n  return dense(h, 10)\n}\n" LOGITS);
-  for (int i = 0; i < tc.graph->n_nodes; i++) {
-    const IrNode *n = tc.graph->nodes[i];
+  for (int i = 0; i < tc.c.graph->n_nodes; i++) {
+    const IrNode *n = tc.c.graph->nodes[i];
     if (n->op == IR_MATMUL)
       ck_assert_msg(n->in[0]->dtype == DT_F32, "matmul #%d reads %s, a u8 tensor", n->id,
                     n->in[0]->name);
@@ -545,11 +525,11 @@ START_TEST(test_bug_flatten_size_overflows_int) {
                         "}\n" LOGITS,
                    PASS_SHAPE);
   if (ok) {
-    for (int i = 0; i < tc.graph->n_nodes; i++) {
-      const IrNode *n = tc.graph->nodes[i];
+    for (int i = 0; i < tc.c.graph->n_nodes; i++) {
+      const IrNode *n = tc.c.graph->nodes[i];
       for (int d = 0; d < n->rank; d++)
         ck_assert_msg(n->dims[d] > 0, "%s has shape %s", n->name ? n->name : "?",
-                      ir_shape_str(&tc.arena, n));
+                      ir_shape_str(&tc.c.arena, n));
     }
   } else {
     const char *err = tc_err(&tc);
@@ -576,8 +556,8 @@ START_TEST(test_bug_more_than_256_layers_are_dropped) {
   strcat(text, "\n}\n" LOGITS);
   TestCompile tc;
   if (tc_run(&tc, text, PASS_SHAPE)) {
-    ck_assert_int_eq(tc.graph->n_layers, 300);
-    char *s = summary_text(tc.graph);
+    ck_assert_int_eq(tc.c.graph->n_layers, 300);
+    char *s = summary_text(tc.c.graph);
     ck_assert_msg(strstr(s, " Total params: 33,000 ") != NULL, "summary totals:\n%s",
                   strstr(s, " Total params") ? strstr(s, " Total params") : s);
     free(s);
@@ -612,7 +592,6 @@ static Suite *shape_suite(void) {
   tcase_add_test(errors, test_duplicate_layer_name);
   tcase_add_test(errors, test_normalization_errors);
   tcase_add_test(errors, test_body_errors);
-  tcase_add_test(errors, test_input_errors);
   tcase_add_test(errors, test_from_logits_false_needs_softmax_output);
   tcase_add_test(errors, test_from_logits_true_with_softmax_output);
   tcase_add_test(errors, test_params_expectation_names_a_layer);

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -216,6 +217,33 @@ START_TEST(test_history_full_disk_dies_naming_file) {
 }
 END_TEST
 
+/* history.csv under a 200-byte file-size limit (ulimit -f): the row that
+ * crosses it is reported naming the file, not killed by SIGXFSZ. */
+static void write_history_past_limit(void *path) {
+  RtCsvLog log;
+  rt_csv_log_open(&log, path, ',', 0, HISTORY_COLUMNS, 7);
+  struct rlimit limit = {200, 200};
+  /* no ck_assert from here on: Check's own messages go through a file that
+   * the limit would cut, so the child reports failure by exit status only */
+  if (setrlimit(RLIMIT_FSIZE, &limit) != 0)
+    _exit(3);
+  for (int epoch = 1; epoch <= 100; epoch++)
+    rt_csv_log_row(&log, (const double[]){epoch, 0.5, 0.8, 0.45, 0.82, 0.001, 1.25});
+  rt_csv_log_close(&log);
+}
+
+START_TEST(test_history_file_size_limit_dies_naming_file) {
+  char dir[] = "/tmp/nnc_test_train_XXXXXX", path[64];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/history.csv", dir);
+  ChildResult r = run_in_child(write_history_past_limit, path);
+  ck_assert_msg(r.status == 1, "exit status %d, stderr: %s", r.status, r.err);
+  ck_assert_msg(strstr(r.err, path) && strstr(r.err, "ulimit -f"), "stderr: %s", r.err);
+  unlink(path);
+  rmdir(dir);
+}
+END_TEST
+
 /* ---- options ---- */
 
 static RtOptions default_options(void) {
@@ -333,6 +361,7 @@ static Suite *train_suite(void) {
   tcase_add_test(history, test_history_csv);
   tcase_add_test(history, test_csv_logger_append);
   tcase_add_test(history, test_history_full_disk_dies_naming_file);
+  tcase_add_test(history, test_history_file_size_limit_dies_naming_file);
   suite_add_tcase(s, history);
   TCase *options = tcase_create("options");
   tcase_add_test(options, test_options_defaults_kept);
