@@ -2,7 +2,8 @@
  * rt_main.c — main of every generated program, its phases in order:
  * options, initial weights, data, then either --gradcheck or training
  * (fit, the weights to evaluate), and the test report. Everything a phase
- * allocates is freed before the program returns.
+ * allocates is freed before the program returns. A PATH.tmp that a killed
+ * save left beside the checkpoint is removed before training.
  */
 #include "nnc_runtime.h"
 
@@ -13,6 +14,8 @@
  * result the run did not earn is not reported. */
 static int train_and_evaluate(RtRun *run, RtDataset *train, RtDataset *val) {
   rt_mkdir_p(run->opt.out_dir);
+  if (rt_checkpoint_clean_stale(run->checkpoint_path))
+    printf("note: removed %s.tmp, left by an interrupted save\n", run->checkpoint_path);
   RtFitResult fr = rt_fit(run, train, val);
   rt_dataset_free(train);
   rt_dataset_free(val);

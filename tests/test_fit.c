@@ -484,8 +484,14 @@ static void set_main_config(const RtExpectation *expect, int n_expect) {
 START_TEST(test_main_expectations_pass) {
   write_linear_data(-1);
   set_main_config(learned, 3);
+  mkdir(tmp_path("out"), 0755);
+  FILE *stale = fopen(tmp_path("out/best.ckpt.tmp"), "w"); /* a killed save's */
+  ck_assert_ptr_nonnull(stale);
+  fclose(stale);
   ChildResult r = run_in_child(run_main, NULL);
   ck_assert_msg(r.status == 0, "status %d\nstdout: %s\nstderr: %s", r.status, r.out, r.err);
+  ck_assert_ptr_nonnull(strstr(r.out, "out/best.ckpt.tmp, left by an interrupted save"));
+  ck_assert_int_ne(access(tmp_path("out/best.ckpt.tmp"), F_OK), 0);
   ck_assert_ptr_nonnull(strstr(r.out, "expect params(dense) == 10"));
   ck_assert_ptr_nonnull(strstr(read_text(tmp_path("out/metrics.json")), "\"test_accuracy\""));
 }
