@@ -25,13 +25,15 @@ static int train_and_evaluate(RtRun *run, RtDataset *train, RtDataset *val) {
   return rt_report(run, &fr);
 }
 
-int rt_main(const RtModel *model, const RtFitConfig *config, int argc, char **argv) {
+int rt_main(RtModel *model, const RtFitConfig *config, int argc, char **argv) {
   rt_init(argv); /* threads and OpenBLAS kernels for this machine (may restart once) */
   RtRun run;
   rt_run_init(&run, model, config);
   rt_options_parse(&run.opt, argc, argv, model->name);
   rt_run_set_out_dir(&run, run.opt.out_dir);
   setvbuf(stdout, NULL, _IOLBF, 0);
+  if (model->bind) /* the model's storage, from here on */
+    model->bind(model);
   RtRng init_rng;
   rt_rng_seed(&init_rng, run.opt.seed);
   model->init_params(&init_rng);
