@@ -614,5 +614,9 @@ const char *rt_write_error_text(int err, char *buf, size_t size);
 /* Same checks; returns 0 on success, -1 with a message in err otherwise. */
 int rt_checkpoint_try_load(const char *path, RtTensorRef *tensors, int n_tensors,
                            RtCheckpointMeta *meta, char *err, size_t err_size);
+/* The same for some of the file's tensors (the file may hold more: the
+ * optimizer's slots when exporting, other layers when transferring). */
+int rt_checkpoint_try_load_some(const char *path, RtTensorRef *tensors, int n_tensors,
+                                RtCheckpointMeta *meta, char *err, size_t err_size);
 
 #endif

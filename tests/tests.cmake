@@ -96,3 +96,11 @@ add_test(NAME models_codegen_warning_free
 add_test(NAME build_portable_fallback
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_portable_test.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/small_mlp.nn)
+
+# ---- nnc export: the C library and ONNX (checked by ONNX Runtime) agree ----
+foreach(model day5 cnn_fashion cnn_bn_gap)
+  add_test(NAME export_${model}
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/export/run_export_test.sh $<TARGET_FILE:nnc>
+            ${CMAKE_CURRENT_SOURCE_DIR}/models/${model}.nn --epochs 1 --limit-train 5600)
+  set_tests_properties(export_${model} PROPERTIES TIMEOUT 600)
+endforeach()
