@@ -31,9 +31,8 @@
  * AUGMENT_CHUNK RtAffine = 12 KiB). */
 #define AUGMENT_CHUNK 256
 
-/* Sample coordinates beyond this are clamped before the conversion to an
- * integer (any fill rule gives the same pixel class far out; a NaN becomes
- * a point far outside, i.e. the fill). */
+/* The largest sample coordinate a transform may produce (checked once per
+ * transform, so the per-pixel conversion to an integer is always defined). */
 #define COORD_LIMIT 1.0e9
 
 static inline double uniform_between(RtRng *rng, float lower, float upper) {
@@ -79,10 +78,6 @@ static inline long fix_index(long i, long size, RtFillMode fill) {
   }
 }
 
-static inline double clamp_coord(double v) {
-  return v > -COORD_LIMIT && v < COORD_LIMIT ? v : (v > 0 ? COORD_LIMIT : -COORD_LIMIT);
-}
-
 /* What the sampler reads: per image, a (win_h, win_w) window of the (h, w, c)
  * image starting at (win_y, win_x); the fill rule applies at the window's
  * edges. It writes (out_h, out_w, c) per image. */
@@ -94,6 +89,15 @@ typedef struct {
   RtFillMode fill;
   float fill_value;
 } SampleGeometry;
+
+/* The whole image in, the same size out. */
+static SampleGeometry whole_image(int h, int w, int c, RtInterpolation interp, RtFillMode fill,
+                                  float fill_value) {
+  SampleGeometry g = {.h = h, .w = w, .c = c, .win_y = 0, .win_x = 0, .win_h = h, .win_w = w,
+                      .out_h = h, .out_w = w, .interp = interp, .fill = fill,
+                      .fill_value = fill_value};
+  return g;
+}
 
 /* One pixel's c values (NULL: the constant fill). */
 static inline const float *window_pixel(const float *window, long row_stride, int c, long iy,
@@ -117,15 +121,16 @@ static inline void blend(float *o, const float *p00, const float *p01, const flo
   }
 }
 
-/* out (out_w, c) = output row y of one image, sampled from its window. */
-static void sample_row(float *out, const float *window, const SampleGeometry *g,
-                       const RtAffine *t, int y) {
-  const int c = g->c;
+/* out (out_w, c) = output row y of one image, sampled from its window.
+ * Inlined with c a constant for one channel (grayscale), the common case. */
+static inline __attribute__((always_inline)) void
+sample_row(float *out, const float *window, const SampleGeometry *g, const RtAffine *t, int y,
+           const int c) {
   const long row_stride = (long)g->w * c;
   const long win_w = g->win_w, win_h = g->win_h;
   for (int x = 0; x < g->out_w; x++) {
-    double sx = clamp_coord(t->a0 * x + t->a1 * y + t->a2);
-    double sy = clamp_coord(t->b0 * x + t->b1 * y + t->b2);
+    double sx = t->a0 * x + t->a1 * y + t->a2;
+    double sy = t->b0 * x + t->b1 * y + t->b2;
     float *o = out + (size_t)x * c;
     if (g->interp == RT_INTERP_NEAREST) {
       long ix = fix_index((long)nearbyint(sx), win_w, g->fill);
@@ -136,15 +141,20 @@ static void sample_row(float *out, const float *window, const SampleGeometry *g,
     double fx = floor(sx), fy = floor(sy);
     float wx = (float)(sx - fx), wy = (float)(sy - fy);
     long x0 = (long)fx, y0 = (long)fy;
-    long ix0 = fix_index(x0, win_w, g->fill), iy0 = fix_index(y0, win_h, g->fill);
-    const float *p00 = window_pixel(window, row_stride, c, iy0, ix0);
-    if (wx == 0.0f && wy == 0.0f) { /* on the grid: a copy, exact */
-      put_pixel(o, p00, c, g->fill_value);
-      continue;
-    }
+    int on_grid = wx == 0.0f && wy == 0.0f; /* then a copy, exact */
     if ((unsigned long)x0 < (unsigned long)(win_w - 1) &&
         (unsigned long)y0 < (unsigned long)(win_h - 1)) { /* all four inside: no fill rule */
-      blend(o, p00, p00 + c, p00 + row_stride, p00 + row_stride + c, c, wx, wy, 0.0f);
+      const float *p00 = window + y0 * row_stride + x0 * c;
+      if (on_grid)
+        put_pixel(o, p00, c, 0.0f);
+      else
+        blend(o, p00, p00 + c, p00 + row_stride, p00 + row_stride + c, c, wx, wy, 0.0f);
+      continue;
+    }
+    long ix0 = fix_index(x0, win_w, g->fill), iy0 = fix_index(y0, win_h, g->fill);
+    const float *p00 = window_pixel(window, row_stride, c, iy0, ix0);
+    if (on_grid) {
+      put_pixel(o, p00, c, g->fill_value);
       continue;
     }
     long ix1 = fix_index(x0 + 1, win_w, g->fill), iy1 = fix_index(y0 + 1, win_h, g->fill);
@@ -164,12 +174,28 @@ static void sample_rows(float *out, const float *x, const SampleGeometry *g, con
     long i = r / g->out_h;
     int y = (int)(r % g->out_h);
     const float *window = x + (size_t)i * in_image + ((size_t)g->win_y * g->w + g->win_x) * g->c;
-    sample_row(out + (size_t)r * out_row, window, g, t + i * t_step, y);
+    if (g->c == 1)
+      sample_row(out + (size_t)r * out_row, window, g, t + i * t_step, y, 1);
+    else
+      sample_row(out + (size_t)r * out_row, window, g, t + i * t_step, y, g->c);
   }
+}
+
+/* Whether every point t maps the (out_h, out_w) grid to is finite and within
+ * COORD_LIMIT (the extremes of an affine map are at the corners). */
+static int transform_in_range(const RtAffine *t, int out_h, int out_w) {
+  double bound_x = fabs(t->a0) * (out_w - 1) + fabs(t->a1) * (out_h - 1) + fabs(t->a2);
+  double bound_y = fabs(t->b0) * (out_w - 1) + fabs(t->b1) * (out_h - 1) + fabs(t->b2);
+  return bound_x < COORD_LIMIT && bound_y < COORD_LIMIT; /* false for NaN too */
 }
 
 static void sample_batch(float *out, const float *x, int m, const SampleGeometry *g,
                          const RtAffine *t, int t_step) {
+  for (int i = 0; i < (t_step ? m : 1); i++)
+    if (!transform_in_range(&t[i], g->out_h, g->out_w))
+      rt_die("augmentation: image %d's transform (%g %g %g; %g %g %g) is not finite or maps "
+             "beyond %g pixels",
+             i, t[i].a0, t[i].a1, t[i].a2, t[i].b0, t[i].b1, t[i].b2, COORD_LIMIT);
   long rows = (long)m * g->out_h;
   /* about 8 element visits per output value (4 neighbours, weights) */
   double work = 8.0 * rows * g->out_w * g->c;
@@ -180,7 +206,7 @@ void rt_affine_sample(float *out /* (m, h, w, c) */, const float *x /* (m, h, w,
                       const RtAffine *t /* (m) */, int m, int h, int w, int c,
                       RtInterpolation interp, RtFillMode fill, float fill_value) {
   check_images("rt_affine_sample", out, x, m, h, w, c, 0);
-  SampleGeometry g = {h, w, c, 0, 0, h, w, h, w, interp, fill, fill_value};
+  SampleGeometry g = whole_image(h, w, c, interp, fill, fill_value);
   sample_batch(out, x, m, &g, t, 1);
 }
 
@@ -265,7 +291,7 @@ static void random_affine(const char *kernel, float *out, const float *x, int m,
                           int c, const AffineDraw *d, RtFillMode fill, RtInterpolation interp,
                           float fill_value, RtRng *rng) {
   check_images(kernel, out, x, m, h, w, c, 0);
-  SampleGeometry g = {h, w, c, 0, 0, h, w, h, w, interp, fill, fill_value};
+  SampleGeometry g = whole_image(h, w, c, interp, fill, fill_value);
   const size_t image = (size_t)h * w * c;
   RtAffine t[AUGMENT_CHUNK];
   for (int i0 = 0; i0 < m; i0 += AUGMENT_CHUNK) {
@@ -475,8 +501,11 @@ void rt_random_crop_infer(float *out /* (m, crop_h, crop_w, c) */,
   /* half-pixel resize of the window: output x samples (x + 0.5) s - 0.5 */
   double sy = (double)win_h / crop_h, sx = (double)win_w / crop_w;
   RtAffine resize = {sx, 0.0, 0.5 * sx - 0.5, 0.0, sy, 0.5 * sy - 0.5};
-  SampleGeometry g = {h,      w,      c,         (h - win_h) / 2,  (w - win_w) / 2, win_h,
-                      win_w,  crop_h, crop_w,    RT_INTERP_BILINEAR, RT_FILL_NEAREST, 0.0f};
+  /* nearest fill: edges clamp to the window, as a crop then a resize */
+  SampleGeometry g = {.h = h, .w = w, .c = c, .win_y = (h - win_h) / 2,
+                      .win_x = (w - win_w) / 2, .win_h = win_h, .win_w = win_w,
+                      .out_h = crop_h, .out_w = crop_w, .interp = RT_INTERP_BILINEAR,
+                      .fill = RT_FILL_NEAREST, .fill_value = 0.0f};
   sample_batch(out, x, m, &g, &resize, 0);
 }
 
