@@ -11,7 +11,9 @@
  * fill mode on hand-checked 1-D images, and the statistics of the random
  * parameters, with bounds that chance alone breaks with probability under
  * 1e-6 (Hoeffding: P(|mean - p| >= t) <= 2 exp(-2 N t^2 / range^2)). The
- * seeds are fixed, so every run draws the same numbers anyway.
+ * seeds are fixed, so every run draws the same numbers anyway. Loops over
+ * many draws count what is wrong and assert once after the loop (Check
+ * reports every passing assertion to its parent process: slow).
  */
 #include "nnc_runtime.h"
 
@@ -491,13 +493,13 @@ START_TEST(test_rotation_angle_statistics) {
   double least = 1e9, most = -1e9, sum = 0.0;
   for (int i = 0; i < n; i++) {
     double angle = atan2(t[i].b0, t[i].a0);
-    ck_assert_msg(angle >= lo - 1e-9 && angle <= hi + 1e-9, "angle %g outside [%g, %g]", angle,
-                  lo, hi);
     least = fmin(least, angle);
     most = fmax(most, angle);
     sum += angle;
   }
   /* P(no draw within delta of an end) = (1 - delta / range)^n < 1e-6 */
+  ck_assert_msg(least >= lo - 1e-9 && most <= hi + 1e-9, "angles [%g, %g] outside [%g, %g]",
+                least, most, lo, hi);
   double delta = range * (1.0 - pow(1e-6, 1.0 / n));
   ck_assert(least < lo + delta && most > hi - delta);
   ck_assert(fabs(sum / n - 0.5 * (lo + hi)) < hoeffding(n, range));
@@ -513,31 +515,34 @@ START_TEST(test_zoom_and_shift_statistics) {
   /* zoom: heights in 1 + [-0.2, 0.3], widths 1 + [0.1, 0.5] */
   rt_random_zoom_transforms(t, n, h, w, -0.2f, 0.3f, 0.1f, 0.5f, 0, &rng);
   double sum_y = 0.0, sum_x = 0.0;
-  int differ = 0;
+  int differ = 0, bad = 0;
   for (int i = 0; i < n; i++) {
-    ck_assert(t[i].b1 >= 0.8 - 1e-7 && t[i].b1 <= 1.3 + 1e-7);
-    ck_assert(t[i].a0 >= 1.1 - 1e-7 && t[i].a0 <= 1.5 + 1e-7);
-    ck_assert(t[i].a1 == 0.0 && t[i].b0 == 0.0);
+    bad += !(t[i].b1 >= 0.8 - 1e-7 && t[i].b1 <= 1.3 + 1e-7);
+    bad += !(t[i].a0 >= 1.1 - 1e-7 && t[i].a0 <= 1.5 + 1e-7);
+    bad += !(t[i].a1 == 0.0 && t[i].b0 == 0.0);
     sum_y += t[i].b1;
     sum_x += t[i].a0;
     differ += t[i].a0 != t[i].b1;
   }
+  ck_assert_int_eq(bad, 0);
   ck_assert(fabs(sum_y / n - 1.05) < hoeffding(n, 0.5));
   ck_assert(fabs(sum_x / n - 1.3) < hoeffding(n, 0.4));
   ck_assert_int_eq(differ, n);
   /* width_factor=None: one draw for both axes */
   rt_random_zoom_transforms(t, n, h, w, -0.2f, 0.3f, 0.1f, 0.5f, 1, &rng);
   for (int i = 0; i < n; i++)
-    ck_assert(t[i].a0 == t[i].b1 && t[i].b1 >= 0.8 - 1e-7 && t[i].b1 <= 1.3 + 1e-7);
+    bad += !(t[i].a0 == t[i].b1 && t[i].b1 >= 0.8 - 1e-7 && t[i].b1 <= 1.3 + 1e-7);
+  ck_assert_int_eq(bad, 0);
   /* translation: dy in [-0.1, 0.2] * 20 pixels, dx in [-0.3, 0.3] * 30 */
   rt_random_translation_transforms(t, n, h, w, -0.1f, 0.2f, -0.3f, 0.3f, &rng);
   double sum_dy = 0.0, sum_dx = 0.0;
   for (int i = 0; i < n; i++) {
     double dy = -t[i].b2, dx = -t[i].a2;
-    ck_assert(dy >= -2.0 - 1e-5 && dy <= 4.0 + 1e-5 && dx >= -9.0 - 1e-5 && dx <= 9.0 + 1e-5);
+    bad += !(dy >= -2.0 - 1e-5 && dy <= 4.0 + 1e-5 && dx >= -9.0 - 1e-5 && dx <= 9.0 + 1e-5);
     sum_dy += dy;
     sum_dx += dx;
   }
+  ck_assert_int_eq(bad, 0);
   ck_assert(fabs(sum_dy / n - 1.0) < hoeffding(n, 6.0));
   ck_assert(fabs(sum_dx / n) < hoeffding(n, 18.0));
   free(t);
@@ -559,6 +564,7 @@ START_TEST(test_contrast_reference) {
     /* [1 - lower, 1 + upper] = {k} */
     rt_random_contrast_forward(out, x, m, h, w, c, 1.0f - ks[j], ks[j] - 1.0f, 0, 255, &rng);
     int clipped = 0;
+    double worst = 0.0;
     for (int i = 0; i < m; i++)
       for (int ch = 0; ch < c; ch++) {
         double mean = 0.0;
@@ -570,10 +576,10 @@ START_TEST(test_contrast_reference) {
           double want = (x[at] - mean) * ks[j] + mean;
           want = want < 0 ? 0 : (want > 255 ? 255 : want);
           clipped += want == 0 || want == 255;
-          ck_assert_msg(fabs(out[at] - want) < 1e-3, "contrast %g: %g, want %g", (double)ks[j],
-                        (double)out[at], want);
+          worst = fmax(worst, fabs(out[at] - want));
         }
       }
+    ck_assert_msg(worst < 1e-3, "contrast %g: max diff %g", (double)ks[j], worst);
     if (ks[j] == 3.0f)
       ck_assert(clipped > 0);
   }
@@ -593,15 +599,17 @@ START_TEST(test_contrast_statistics) {
   RtRng rng;
   rt_rng_seed(&rng, 21);
   rt_random_contrast_forward(out, x, n, 1, 2, 1, 0.2f, 0.3f, 0, 255, &rng); /* k in [0.8, 1.3] */
-  double sum = 0.0, least = 9, most = 0;
+  double sum = 0.0, least = 9, most = 0, mean_moved = 0.0;
   for (int i = 0; i < n; i++) {
     double k = (out[2 * i + 1] - out[2 * i]) / 100.0;
-    ck_assert_msg(k > 0.8 - 1e-5 && k < 1.3 + 1e-5, "contrast factor %g", k);
-    ck_assert(fabs(out[2 * i] + out[2 * i + 1] - 300.0) < 1e-3); /* the mean stays */
+    mean_moved = fmax(mean_moved, fabs(out[2 * i] + out[2 * i + 1] - 300.0));
     sum += k;
     least = fmin(least, k);
     most = fmax(most, k);
   }
+  ck_assert_msg(least > 0.8 - 1e-5 && most < 1.3 + 1e-5, "contrast factors in [%g, %g]", least,
+                most);
+  ck_assert_msg(mean_moved < 1e-3, "the mean moved by %g", mean_moved); /* the mean stays */
   double delta = 0.5 * (1.0 - pow(1e-6, 1.0 / n));
   ck_assert(least < 0.8 + delta + 1e-5 && most > 1.3 - delta - 1e-5);
   ck_assert(fabs(sum / n - 1.05) < hoeffding(n, 0.5));
@@ -619,12 +627,14 @@ START_TEST(test_brightness) {
   rt_rng_seed(&rng, 22);
   /* (1, 1) images: delta uniform in [-0.2, 0.2] * 255 */
   rt_random_brightness_forward(out, x, n, 1, 1, 1, -0.2f, 0.2f, 0, 255, &rng);
-  double sum = 0.0;
+  double sum = 0.0, least = 1e9, most = -1e9;
   for (int i = 0; i < n; i++) {
     double delta = out[i] - 100.0;
-    ck_assert(delta >= -51.0 - 1e-4 && delta <= 51.0 + 1e-4);
+    least = fmin(least, delta);
+    most = fmax(most, delta);
     sum += delta;
   }
+  ck_assert_msg(least >= -51.0 - 1e-4 && most <= 51.0 + 1e-4, "deltas in [%g, %g]", least, most);
   ck_assert(fabs(sum / n) < hoeffding(n, 102.0));
   /* a fixed delta of 0.1 * 255, then clipping at both ends of [0, 255] and of [0, 1] */
   float img[4] = {0, 100, 240, 255};
@@ -654,18 +664,24 @@ START_TEST(test_random_crop_training) {
   RtRng rng;
   rt_rng_seed(&rng, 23);
   const int draws = 2000;
+  int outside = 0, wrong = 0;
   for (int d = 0; d < draws; d++) {
     rt_random_crop_forward(out, x, m, h, w, c, ch, cw, &rng);
     int at = (int)out[0] / c, row = at / w, col = at % w;
-    ck_assert(row <= h - ch && col <= w - cw);
+    if (row > h - ch || col > w - cw) {
+      outside++;
+      continue;
+    }
     seen[row][col]++;
     for (int i = 0; i < m; i++) /* the whole window, at the same place in every image */
       for (int y = 0; y < ch; y++)
         for (int q = 0; q < cw; q++)
           for (int k = 0; k < c; k++)
-            ck_assert(out[((i * ch + y) * cw + q) * c + k] ==
-                      x[((i * h + row + y) * w + col + q) * c + k]);
+            wrong += out[((i * ch + y) * cw + q) * c + k] !=
+                     x[((i * h + row + y) * w + col + q) * c + k];
   }
+  ck_assert_int_eq(outside, 0);
+  ck_assert_int_eq(wrong, 0);
   /* 15 places, 2000 draws: each is seen (P(one missing) < 15 (14/15)^2000),
    * and near 2000/15 times */
   for (int r = 0; r < 3; r++)
