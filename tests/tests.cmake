@@ -28,6 +28,7 @@ nnc_check_test(test_metrics nncrt tests/test_metrics.c)
 nnc_check_test(test_train nncrt tests/test_train.c)
 nnc_check_test(test_ckpt nncrt tests/test_ckpt.c)
 nnc_check_test(test_infer nncrt tests/test_infer.c)
+nnc_check_test(test_augment nncrt tests/test_augment.c)
 
 # ---- compiler suites ----
 # Check suites for the passes (each links nnccore and reads models/ through
