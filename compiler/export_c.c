@@ -16,7 +16,6 @@
 #include "emit.h"
 #include "export.h"
 
-#include <errno.h>
 #include <string.h>
 
 extern const char NNC_INFER_TEXT[]; /* runtime/nnc_infer.h, embedded by cmake/embed.cmake */
@@ -279,20 +278,13 @@ static void write_header(CExport *x) {
   Q("int %s_top(const float *probs);\n\n#endif\n", nm);
 }
 
-static FILE *open_out(const ExportModel *m, const char *dir, const char *ext, char *path,
-                      size_t size) {
-  snprintf(path, size, "%s/%s.%s", dir, m->name, ext);
-  FILE *f = fopen(path, "w");
-  if (!f)
-    fprintf(m->err, "nnc: error: cannot write '%s': %s\n", path, strerror(errno));
-  return f;
-}
-
-static bool close_out(const ExportModel *m, FILE *f, const char *path) {
-  if (ferror(f) | (fclose(f) != 0)) {
-    fprintf(m->err, "nnc: error: writing '%s' failed: %s\n", path, strerror(errno));
+/* DIR/NAME.EXT, opened for writing whole or not at all; x's stream is its file */
+static bool open_out(CExport *x, OutFile *out, const char *dir, const char *ext) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s.%s", dir, x->m->name, ext);
+  if (!out_open(out, path, x->m->err))
     return false;
-  }
+  x->e.out = out->f;
   return true;
 }
 
@@ -303,11 +295,11 @@ bool export_c_library(const ExportModel *m, const char *dir) {
   x->needed = ARENA_ARRAY(g->arena, bool, g->next_id + 1);
   mark_needed(x, m->probs);
   assign_names(x);
-  char path[4096];
-  if (!(x->e.out = open_out(m, dir, "h", path, sizeof path)))
+  OutFile out;
+  if (!open_out(x, &out, dir, "h"))
     return false;
   write_header(x);
-  if (!close_out(m, x->e.out, path) || !(x->e.out = open_out(m, dir, "c", path, sizeof path)))
+  if (!out_close(&out, m->err) || !open_out(x, &out, dir, "c"))
     return false;
   Q("/*\n * %s.c — model '%s' for inference, exported by nnc %s. Do not edit: train\n"
     " * again and run `nnc export`. Builds alone with any C99 compiler:\n"
@@ -320,5 +312,5 @@ bool export_c_library(const ExportModel *m, const char *dir) {
   bool ok = emit_forward(x);
   emit_api_bodies(x);
   emit_class_names(x);
-  return close_out(m, x->e.out, path) && ok;
+  return out_close(&out, m->err) && ok;
 }

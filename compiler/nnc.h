@@ -76,6 +76,18 @@ void nnc_bug(const char *file, int line, const char *fmt, ...)
 #define NNC_MAX_SOURCE_BYTES (4u << 20)
 #define NNC_MAX_SOURCE_TEXT "4 MiB"
 bool source_read(Source *src, Arena *a, const char *path);
+
+/* An output file written whole or not at all: a regular file goes to
+ * PATH.tmp, renamed over PATH by out_close only when every write succeeded;
+ * a device or pipe (/dev/null, /dev/stdout) is written in place, never
+ * replaced. Errors are reported on err naming the file. */
+typedef struct {
+  FILE *f;
+  char path[4096], tmp[4096];
+  bool atomic;
+} OutFile;
+bool out_open(OutFile *o, const char *path, FILE *err);
+bool out_close(OutFile *o, FILE *err);
 /* Why source_read failed, in words, for errno err. */
 const char *source_error(int err);
 void source_from_string(Source *src, const char *path, const char *text);

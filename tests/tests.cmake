@@ -98,6 +98,10 @@ add_test(NAME build_portable_fallback
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_portable_test.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/small_mlp.nn)
 
+add_test(NAME build_outputs
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_outputs_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/small_mlp.nn)
+
 # ---- nnc export: the C library and ONNX (checked by ONNX Runtime) agree ----
 foreach(model day5 cnn_fashion cnn_bn_gap)
   add_test(NAME export_${model}
