@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void diag_init(Diag *d, const Source *src, FILE *out) {
   d->src = src;
@@ -136,4 +137,29 @@ void source_from_string(Source *src, const char *path, const char *text) {
   src->path = path;
   src->text = text;
   src->size = strlen(text);
+}
+
+/* ---- output files ---- */
+
+bool out_open(OutFile *o, const char *path, FILE *err) {
+  struct stat st;
+  snprintf(o->path, sizeof o->path, "%s", path);
+  o->atomic = stat(path, &st) != 0 || S_ISREG(st.st_mode);
+  snprintf(o->tmp, sizeof o->tmp, "%s%s", path, o->atomic ? ".tmp" : "");
+  if (!(o->f = fopen(o->tmp, "w")))
+    fprintf(err, "nnc: error: cannot write '%s': %s\n", path, strerror(errno));
+  return o->f != NULL;
+}
+
+bool out_close(OutFile *o, FILE *err) {
+  bool ok = !ferror(o->f);
+  ok = (fclose(o->f) == 0) && ok;
+  if (ok && o->atomic)
+    ok = rename(o->tmp, o->path) == 0;
+  if (!ok) {
+    fprintf(err, "nnc: error: writing '%s' failed: %s\n", o->path, strerror(errno));
+    if (o->atomic)
+      remove(o->tmp);
+  }
+  return ok;
 }

@@ -14,6 +14,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -110,21 +111,12 @@ static char *derived_path(const char *input, const char *suffix) {
 }
 
 static bool write_c(const Compilation *c, const DriverOptions *opt, const char *c_path) {
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp", c_path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    fprintf(opt->err, "nnc: error: cannot write '%s': %s\n", c_path, strerror(errno));
+  OutFile out;
+  if (!out_open(&out, c_path, opt->err))
     return false;
-  }
   EmitOptions eo = {.source_path = opt->input_path};
-  emit_c(f, c->graph, &c->prog, &eo);
-  if (ferror(f) | (fclose(f) != 0) || rename(tmp, c_path) != 0) {
-    fprintf(opt->err, "nnc: error: writing '%s' failed: %s\n", c_path, strerror(errno));
-    remove(tmp);
-    return false;
-  }
-  return true;
+  emit_c(out.f, c->graph, &c->prog, &eo);
+  return out_close(&out, opt->err);
 }
 
 /* cc -O3 [-march=native] ... : the generated program against the runtime */
@@ -186,6 +178,18 @@ static bool compile_program(const DriverOptions *opt, const char *c_path, const 
   return run_cc(opt, c_path, exe, false);
 }
 
+/* The linker replaces its output file: never let it replace a device
+ * (`-o /dev/null` run as root would turn /dev/null into a regular file). */
+static bool executable_path_ok(const DriverOptions *opt, const char *exe) {
+  struct stat st;
+  if (stat(exe, &st) == 0 && !S_ISREG(st.st_mode)) {
+    fprintf(opt->err, "nnc: error: '%s' exists and is not a regular file: the executable needs "
+            "one (use --emit-only to write only the C)\n", exe);
+    return false;
+  }
+  return true;
+}
+
 int driver_build(const DriverOptions *opt) {
   Compilation c;
   if (!compile_source(&c, opt, PASS_MEMPLAN)) {
@@ -194,7 +198,8 @@ int driver_build(const DriverOptions *opt) {
   }
   char *c_path = opt->c_path ? strdup(opt->c_path) : derived_path(opt->input_path, ".c");
   char *exe = opt->exe_path ? strdup(opt->exe_path) : derived_path(opt->input_path, "");
-  bool ok = write_c(&c, opt, c_path) && (opt->emit_only || compile_program(opt, c_path, exe));
+  bool ok = write_c(&c, opt, c_path) &&
+            (opt->emit_only || (executable_path_ok(opt, exe) && compile_program(opt, c_path, exe)));
   if (ok && !opt->emit_only)
     fprintf(stderr, "nnc: wrote %s and %s\n", c_path, exe);
   else if (ok)

@@ -182,3 +182,13 @@ const char *ir_shape_str(Arena *a, const IrNode *n) {
   snprintf(buf + len, sizeof buf - (size_t)len, ")");
   return arena_strdup(a, buf);
 }
+
+void ir_float_text(char *buf, size_t size, double v) {
+  snprintf(buf, size, "%.9g", v);
+  float f = strtof(buf, NULL); /* the float a C compiler makes of v's 9-digit form */
+  for (int digits = 1; digits <= 9 && f == f; digits++) { /* 9 digits always round-trip */
+    snprintf(buf, size, "%.*g", digits, (double)f);
+    if (strtof(buf, NULL) == f)
+      break;
+  }
+}

@@ -7,6 +7,7 @@
  *   nnc check FILE.nn [--dump-ir=PASS]          run every pass, write nothing
  *   nnc summary FILE.nn                          Keras-style parameter table
  *   nnc dump-ast FILE.nn                         the parsed file, as text
+ *   nnc export FILE.nn [--ckpt PATH] [-o DIR]    NAME.h, NAME.c and NAME.onnx for inference
  */
 #include "nnc.h"
 
@@ -25,6 +26,7 @@ static void usage(FILE *f) {
           "  check      run every compiler pass and report errors; write nothing\n"
           "  summary    print the model's layers, output shapes and parameter counts\n"
           "  dump-ast   print the parsed file\n"
+          "  export     write NAME.h + NAME.c (a C library) and NAME.onnx from a checkpoint\n"
           "\n"
           "options:\n"
           "  -o EXE             name of the executable (default: NAME in the current directory)\n"
@@ -34,6 +36,8 @@ static void usage(FILE *f) {
           "                     memplan, or all\n"
           "  --no-fuse          skip the fusion pass\n"
           "  --portable         compile the program for any x86-64 (no -march=native)\n"
+          "  --ckpt PATH        export: the checkpoint (default: runs/NAME/best.ckpt)\n"
+          "  -o DIR             export: the output directory (default: .)\n"
           "  --version, --help\n");
 }
 
@@ -63,6 +67,8 @@ static int parse_options(DriverOptions *opt, int argc, char **argv, int *rest) {
       opt->no_fuse = true;
     } else if (!strcmp(a, "--portable")) {
       opt->portable = true;
+    } else if (!strcmp(a, "--ckpt") && i + 1 < argc) {
+      opt->ckpt_path = argv[++i];
     } else if (a[0] == '-' || opt->input_path) {
       fprintf(stderr, "nnc: error: unexpected argument '%s'\n", a);
       usage(stderr);
@@ -147,6 +153,10 @@ int main(int argc, char **argv) {
     return cmd_check(&opt, PASS_MEMPLAN);
   if (!strcmp(cmd, "summary"))
     return cmd_summary(&opt);
+  if (!strcmp(cmd, "export")) {
+    opt.out_dir = opt.exe_path; /* -o names the directory here */
+    return driver_export(&opt);
+  }
   if (!strcmp(cmd, "dump-ast"))
     return cmd_check(&opt, PASS_PARSE);
   fprintf(stderr, "nnc: error: unknown command '%s'\n", cmd);

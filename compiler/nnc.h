@@ -76,6 +76,18 @@ void nnc_bug(const char *file, int line, const char *fmt, ...)
 #define NNC_MAX_SOURCE_BYTES (4u << 20)
 #define NNC_MAX_SOURCE_TEXT "4 MiB"
 bool source_read(Source *src, Arena *a, const char *path);
+
+/* An output file written whole or not at all: a regular file goes to
+ * PATH.tmp, renamed over PATH by out_close only when every write succeeded;
+ * a device or pipe (/dev/null, /dev/stdout) is written in place, never
+ * replaced. Errors are reported on err naming the file. */
+typedef struct {
+  FILE *f;
+  char path[4096], tmp[4096];
+  bool atomic;
+} OutFile;
+bool out_open(OutFile *o, const char *path, FILE *err);
+bool out_close(OutFile *o, FILE *err);
 /* Why source_read failed, in words, for errno err. */
 const char *source_error(int err);
 void source_from_string(Source *src, const char *path, const char *text);
@@ -615,6 +627,9 @@ void ir_replace_uses(Graph *g, IrNode *from, IrNode *to);
 IrNode *ir_storage_root(IrNode *n);
 /* Formats a shape "(B, 28, 28)" into an arena string. */
 const char *ir_shape_str(Arena *a, const IrNode *n);
+/* The float nearest v in the fewest digits that read back as that float
+ * ("0.3", not "0.300000012"), as printf's %g writes them (no suffix). */
+void ir_float_text(char *buf, size_t size, double v);
 
 /* ===== ir_build.c ===== */
 
@@ -699,6 +714,8 @@ typedef struct {
   bool summary_only;
   bool emit_only;        /* write C, do not run cc */
   bool portable;         /* compile without -march=native */
+  const char *ckpt_path; /* nnc export: the checkpoint (NULL = runs/NAME/best.ckpt) */
+  const char *out_dir;   /* nnc export: where NAME.h, NAME.c, NAME.onnx go (NULL = .) */
   FILE *err;             /* diagnostics stream */
 } DriverOptions;
 
@@ -721,5 +738,11 @@ void compilation_free(Compilation *c);
 const char *pass_name(PassId p);
 /* `nnc build`: every pass, emit C, run the C compiler. Exit status. */
 int driver_build(const DriverOptions *opt);
+
+/* ===== export.c ===== */
+
+/* `nnc export`: NAME.h + NAME.c (inference C library) and NAME.onnx from a
+ * checkpoint. Exit status. */
+int driver_export(const DriverOptions *opt);
 
 #endif

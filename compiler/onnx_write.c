@@ -10,7 +10,6 @@
  */
 #include "onnx_write.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,14 +202,11 @@ bool onnx_save(const OnnxModel *m, const char *path, FILE *err) {
     return false;
   }
   onnx__model_proto__pack(&m->model, buf);
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "wb");
-  bool ok = f && fwrite(buf, 1, size, f) == size;
-  ok = f && (fclose(f) == 0) && ok && rename(tmp, path) == 0;
-  if (!ok) {
-    fprintf(err, "nnc: error: cannot write '%s': %s\n", path, strerror(errno));
-    remove(tmp);
+  OutFile out;
+  bool ok = out_open(&out, path, err);
+  if (ok) {
+    fwrite(buf, 1, size, out.f);
+    ok = out_close(&out, err);
   }
   free(buf);
   return ok;

@@ -76,6 +76,16 @@ static inline void nn_normalize_u8(float *out, const uint8_t *x, const float *me
   }
 }
 
+/* the same from float pixel values */
+static inline void nn_normalize(float *out, const float *x, const float *mean, const float *var,
+                                int m, int f, int per_feature) {
+  for (size_t i = 0; i < (size_t)m * f; i++) {
+    size_t j = per_feature ? i % (size_t)f : 0;
+    float sd = sqrtf(var[j]);
+    out[i] = (x[i] - mean[j]) / (sd > 1e-7f ? sd : 1e-7f);
+  }
+}
+
 /* out (count) = x * scale + offset, from uint8 or float */
 static inline void nn_rescale_u8(float *out, const uint8_t *x, float scale, float offset, size_t count) {
   for (size_t i = 0; i < count; i++)
@@ -113,6 +123,14 @@ static inline void nn_dense(float *out, const float *x, const float *w, const fl
       float *o = out + (size_t)i * n + j;
       *o = nn_act1(*o + (bias ? bias[j] : 0), act, alpha);
     }
+}
+
+/* out (rows, n) = act(x (rows, n) + bias (n)); out may equal x */
+static inline void nn_bias_act(float *out, const float *x, const float *bias, size_t rows, int n,
+                               int act, float alpha) {
+  for (size_t r = 0; r < rows; r++)
+    for (int j = 0; j < n; j++)
+      out[r * n + j] = nn_act1(x[r * n + j] + bias[j], act, alpha);
 }
 
 /* out (m, oh, ow, f) = act(conv(x (m, h, w, c), kernel (kh, kw, c, f)) + bias (f)),

@@ -18,6 +18,8 @@
  *   rt_report.c  evaluation of the test split, reports, expectations
  *   rt_gradcheck.c  the whole model's gradient against finite differences
  *   rt_main.c    main of every generated program: the phases in order
+ *   rt_augment.c Keras 3's random image augmentation layers (flip, rotation,
+ *                zoom, translation, contrast, brightness, crop)
  *
  * Conventions (llm.c): kernel arguments are ordered outputs, inputs, weights,
  * sizes. Every tensor argument carries its shape in a comment. "m" is the
@@ -620,6 +622,159 @@ const char *rt_write_error_text(int err, char *buf, size_t size);
 /* Same checks; returns 0 on success, -1 with a message in err otherwise. */
 int rt_checkpoint_try_load(const char *path, RtTensorRef *tensors, int n_tensors,
                            RtCheckpointMeta *meta, char *err, size_t err_size);
+/* The same for some of the file's tensors (the file may hold more: the
+ * optimizer's slots when exporting, other layers when transferring). */
+int rt_checkpoint_try_load_some(const char *path, RtTensorRef *tensors, int n_tensors,
+                                RtCheckpointMeta *meta, char *err, size_t err_size);
+
+/* ===== rt_augment.c ===== */
+
+/* Keras 3's random image augmentation layers (RandomFlip, RandomRotation,
+ * RandomZoom, RandomTranslation, RandomContrast, RandomBrightness,
+ * RandomCrop). Images are float NHWC: x (m, h, w, c). Each layer draws its
+ * random parameters ONE IMAGE AFTER ANOTHER from `rng` (the crop: once per
+ * batch, as Keras) before any parallel work, so the output depends only on
+ * the generator's state, never on the number of threads.
+ *
+ * Training only: in evaluation and prediction the caller skips every layer
+ * here (Keras's identity), except RandomCrop, whose evaluation path is
+ * rt_random_crop_infer. None has a backward kernel: they act on data, so the
+ * compiler places them where no gradient flows (on the input, or after other
+ * augmentation / rescaling layers).
+ *
+ * uint8: there is no uint8 variant. Keras's layers output floats (bilinear
+ * sampling, contrast and brightness make non-integers), so the first layer
+ * of a chain reads floats made by rt_cast_u8_forward (or the rescaling that
+ * reads the bytes): one streaming pass, small beside the sampling (see
+ * bench/augment.c).
+ *
+ * Keras's factor conventions, kept: a factor f given as one number means
+ * the range [lower, upper] = [-|f|, |f|], a pair (a, b) means [a, b]; each
+ * layer below says what it draws from the range. */
+
+/* How a sample point outside the image is filled (Keras's fill_mode; the
+ * image "abcd" is extended as shown):
+ *   REFLECT   d c b a | a b c d | d c b a   (about the edge of the last pixel)
+ *   WRAP      a b c d | a b c d | a b c d
+ *   CONSTANT  k k k k | a b c d | k k k k   (k = fill_value)
+ *   NEAREST   a a a a | a b c d | d d d d
+ * The rule extends the pixel GRID; interpolation then reads the extended
+ * grid (keras.ops.image.affine_transform / map_coordinates, as the JAX,
+ * NumPy and torch backends compute it). */
+typedef enum { RT_FILL_REFLECT, RT_FILL_WRAP, RT_FILL_CONSTANT, RT_FILL_NEAREST } RtFillMode;
+/* BILINEAR: the four neighbours weighted by distance. NEAREST: the pixel at
+ * the rounded coordinate (halves to even, as NumPy / JAX round). */
+typedef enum { RT_INTERP_BILINEAR, RT_INTERP_NEAREST } RtInterpolation;
+typedef enum {
+  RT_FLIP_HORIZONTAL_AND_VERTICAL, /* Keras's default mode */
+  RT_FLIP_HORIZONTAL,              /* left-right */
+  RT_FLIP_VERTICAL,                /* top-bottom */
+} RtFlipMode;
+
+/* Keras's image transform without its projective terms: output pixel
+ * (x, y) (x the column, y the row, pixel centres on integers) takes the
+ * input at (a0 x + a1 y + a2, b0 x + b1 y + b2). */
+typedef struct {
+  double a0, a1, a2, b0, b1, b2;
+} RtAffine;
+
+/* The one sampler of rotation, zoom and translation: out (m, h, w, c) =
+ * x (m, h, w, c) sampled at t[i]'s points for image i. out must not alias
+ * x. Points on the grid (integer coordinates) are copied exactly. */
+void rt_affine_sample(float *out, const float *x, const RtAffine *t, int m, int h, int w, int c,
+                      RtInterpolation interp, RtFillMode fill, float fill_value);
+
+/* The transforms of one batch (t: m of them), drawn per image from rng; the
+ * *_forward kernels below draw them exactly so, then sample:
+ *   rotation: angle a uniform in [lower, upper] * 2 pi (Keras: factor is a
+ *     fraction of a full turn, positive counter-clockwise), about the image
+ *     centre ((w - 1) / 2, (h - 1) / 2);
+ *   zoom: scale sy = 1 + uniform(height_lower, height_upper), sx = 1 +
+ *     uniform(width_lower, width_upper) about the centre (scale > 1 zooms
+ *     out: the output shows more of the image); width_from_height != 0 is
+ *     Keras's width_factor=None: sx = sy (one draw, aspect kept), the width
+ *     bounds are ignored;
+ *   translation: dy = uniform(height_lower, height_upper) * h, dx =
+ *     uniform(width_lower, width_upper) * w pixels, not rounded (positive
+ *     moves the image down / right). Height is drawn before width. */
+void rt_random_rotation_transforms(RtAffine *t, int m, int h, int w, float lower, float upper,
+                                   RtRng *rng);
+void rt_random_zoom_transforms(RtAffine *t, int m, int h, int w, float height_lower,
+                               float height_upper, float width_lower, float width_upper,
+                               int width_from_height, RtRng *rng);
+void rt_random_translation_transforms(RtAffine *t, int m, int h, int w, float height_lower,
+                                      float height_upper, float width_lower, float width_upper,
+                                      RtRng *rng);
+
+/* random_flip(mode="horizontal_and_vertical"): out (m, h, w, c) = x flipped
+ * with probability 1/2 per image. As Keras 3 does it, ONE draw per image
+ * decides both axes in horizontal_and_vertical mode: each axis is flipped
+ * with probability 1/2, but both or neither (Keras 2 drew each axis on its
+ * own). out may equal x. */
+void rt_random_flip_forward(float *out, const float *x, int m, int h, int w, int c,
+                            RtFlipMode mode, RtRng *rng);
+
+/* random_rotation(factor, fill_mode="reflect", interpolation="bilinear",
+ * fill_value=0): factor f -> [lower, upper] = [-|f|, |f|] (Keras requires
+ * both in [-1, 1]). out (m, h, w, c) must not alias x (m, h, w, c). */
+void rt_random_rotation_forward(float *out, const float *x, int m, int h, int w, int c,
+                                float lower, float upper, RtFillMode fill, RtInterpolation interp,
+                                float fill_value, RtRng *rng);
+
+/* random_zoom(height_factor, width_factor=None, fill_mode="reflect",
+ * interpolation="bilinear", fill_value=0): the scale range is 1 + [lower,
+ * upper] (positive factor: zoom out, negative: zoom in; Keras requires each
+ * bound in (-1, 1]). out must not alias x. */
+void rt_random_zoom_forward(float *out, const float *x, int m, int h, int w, int c,
+                            float height_lower, float height_upper, float width_lower,
+                            float width_upper, int width_from_height, RtFillMode fill,
+                            RtInterpolation interp, float fill_value, RtRng *rng);
+
+/* random_translation(height_factor, width_factor, fill_mode="reflect",
+ * interpolation="bilinear", fill_value=0): shifts by a fraction of the image
+ * size (each bound in [-1, 1]). out must not alias x. */
+void rt_random_translation_forward(float *out, const float *x, int m, int h, int w, int c,
+                                   float height_lower, float height_upper, float width_lower,
+                                   float width_upper, RtFillMode fill, RtInterpolation interp,
+                                   float fill_value, RtRng *rng);
+
+/* random_contrast(factor, value_range=(0, 255)): per image a contrast
+ * factor k uniform in [1 - lower, 1 + upper]; per image and channel, with
+ * mu the channel's mean over the image, out = (x - mu) k + mu (computed as
+ * k x + (1 - k) mu, so k = 1 is exact), clipped to [value_lo, value_hi].
+ * Keras documents factor f as lower = upper = f, i.e. [1 - f, 1 + f]; its
+ * code (3.x) takes lower = 0, i.e. [1, 1 + f]: the caller picks the bounds.
+ * out may equal x. */
+void rt_random_contrast_forward(float *out, const float *x, int m, int h, int w, int c,
+                                float lower, float upper, float value_lo, float value_hi,
+                                RtRng *rng);
+
+/* random_brightness(factor, value_range=(0, 255)): per image a delta
+ * uniform in [lower, upper] * (value_hi - value_lo) added to every value,
+ * then clipped to [value_lo, value_hi] (factor f: [-|f|, |f|]; bounds in
+ * [-1, 1]). out may equal x. */
+void rt_random_brightness_forward(float *out, const float *x, int m, int h, int w, int c,
+                                  float lower, float upper, float value_lo, float value_hi,
+                                  RtRng *rng);
+
+/* random_crop(height, width), training: out (m, crop_h, crop_w, c) is the
+ * window of x (m, h, w, c) at row r, column q, drawn once per batch (Keras
+ * crops a whole batch at one place), r uniform in [0, h - crop_h], q in
+ * [0, w - crop_w]. An image smaller than the crop on either axis takes the
+ * evaluation path below (Keras's fallback). (Keras draws only when the
+ * image is strictly larger on both axes and centres otherwise; here an axis
+ * with room is drawn even when the other has none.) */
+void rt_random_crop_forward(float *out, const float *x, int m, int h, int w, int c, int crop_h,
+                            int crop_w, RtRng *rng);
+/* random_crop, evaluation and prediction (and the fallback above): the
+ * largest centred window with the crop's aspect ratio, window_h =
+ * min(h, floor(w crop_h / crop_w)), window_w = min(w, floor(h crop_w /
+ * crop_h)), at row floor((h - window_h) / 2), column floor((w - window_w) /
+ * 2), resized to (crop_h, crop_w) bilinearly (half-pixel centres, edges
+ * clamped to the window, no antialiasing: keras.ops.image.resize). An image
+ * of the crop's size is copied unchanged. out (m, crop_h, crop_w, c). */
+void rt_random_crop_infer(float *out, const float *x, int m, int h, int w, int c, int crop_h,
+                          int crop_w);
 
 /* ===== the training program: rt_prepare.c, rt_fit.c, rt_report.c,
  *       rt_gradcheck.c, rt_main.c =====

@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -386,8 +387,8 @@ static const CkptEntry *find_entry(const CkptEntry *entries, uint32_t n, const c
 
 /* Every requested tensor present with the right size, and nothing extra. */
 static int match_tensors(const CkptEntry **found, const CkptEntry *entries, uint32_t n_entries,
-                         const RtTensorRef *tensors, int n_tensors, const char *path, char *err,
-                         size_t esz) {
+                         const RtTensorRef *tensors, int n_tensors, bool every, const char *path,
+                         char *err, size_t esz) {
   for (int i = 0; i < n_tensors; i++) {
     found[i] = find_entry(entries, n_entries, tensors[i].name);
     if (!found[i])
@@ -399,7 +400,7 @@ static int match_tensors(const CkptEntry **found, const CkptEntry *entries, uint
                        "expects %zu",
                        tensors[i].name, (unsigned long long)found[i]->count, tensors[i].count);
   }
-  if (n_entries != (uint32_t)n_tensors)
+  if (every && n_entries != (uint32_t)n_tensors)
     return set_error(err, esz, path,
                      "checkpoint is for a different model: it has %u tensors, model expects %d",
                      n_entries, n_tensors);
@@ -425,8 +426,8 @@ static void read_meta(RtCheckpointMeta *meta, const uint8_t *p) {
 
 /* Checks and copies; buf is the whole file. */
 static int load_from_buffer(const uint8_t *buf, size_t len, const char *path,
-                            RtTensorRef *tensors, int n_tensors, RtCheckpointMeta *meta,
-                            char *err, size_t esz) {
+                            RtTensorRef *tensors, int n_tensors, bool every,
+                            RtCheckpointMeta *meta, char *err, size_t esz) {
   CkptReader r = {.buf = buf, .len = len, .pos = 0};
   CkptEntry *entries = NULL;
   uint32_t n_entries = 0;
@@ -436,7 +437,7 @@ static int load_from_buffer(const uint8_t *buf, size_t len, const char *path,
     return -1;
   }
   const CkptEntry **found = rt_calloc(n_tensors > 0 ? (size_t)n_tensors : 1, sizeof *found);
-  int rc = match_tensors(found, entries, n_entries, tensors, n_tensors, path, err, esz);
+  int rc = match_tensors(found, entries, n_entries, tensors, n_tensors, every, path, err, esz);
   for (int i = 0; rc == 0 && i < n_tensors; i++)
     copy_floats(tensors[i].data, found[i]->data, tensors[i].count);
   if (rc == 0 && meta)
@@ -446,15 +447,25 @@ static int load_from_buffer(const uint8_t *buf, size_t len, const char *path,
   return rc;
 }
 
-int rt_checkpoint_try_load(const char *path, RtTensorRef *tensors, int n_tensors,
-                           RtCheckpointMeta *meta, char *err, size_t err_size) {
+static int try_load(const char *path, RtTensorRef *tensors, int n_tensors, bool every,
+                    RtCheckpointMeta *meta, char *err, size_t err_size) {
   uint8_t *buf = NULL;
   size_t len = 0;
   if (read_whole_file(path, &buf, &len, err, err_size) != 0)
     return -1;
-  int rc = load_from_buffer(buf, len, path, tensors, n_tensors, meta, err, err_size);
+  int rc = load_from_buffer(buf, len, path, tensors, n_tensors, every, meta, err, err_size);
   free(buf);
   return rc;
+}
+
+int rt_checkpoint_try_load(const char *path, RtTensorRef *tensors, int n_tensors,
+                           RtCheckpointMeta *meta, char *err, size_t err_size) {
+  return try_load(path, tensors, n_tensors, true, meta, err, err_size);
+}
+
+int rt_checkpoint_try_load_some(const char *path, RtTensorRef *tensors, int n_tensors,
+                                RtCheckpointMeta *meta, char *err, size_t err_size) {
+  return try_load(path, tensors, n_tensors, false, meta, err, err_size);
 }
 
 void rt_checkpoint_load(const char *path, RtTensorRef *tensors, int n_tensors,

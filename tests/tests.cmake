@@ -29,6 +29,7 @@ nnc_check_test(test_train nncrt tests/test_train.c)
 nnc_check_test(test_ckpt nncrt tests/test_ckpt.c)
 nnc_check_test(test_fit nncrt tests/test_fit.c)
 nnc_check_test(test_infer nncrt tests/test_infer.c)
+nnc_check_test(test_augment nncrt tests/test_augment.c)
 
 # ---- compiler suites ----
 # Check suites for the passes (each links nnccore and reads models/ through
@@ -102,3 +103,15 @@ add_test(NAME build_portable_fallback
 add_test(NAME e2e_runtime_guards
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_guard_test.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e)
+
+add_test(NAME build_outputs
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_outputs_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/small_mlp.nn)
+
+# ---- nnc export: the C library and ONNX (checked by ONNX Runtime) agree ----
+foreach(model day5 cnn_fashion cnn_bn_gap)
+  add_test(NAME export_${model}
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/export/run_export_test.sh $<TARGET_FILE:nnc>
+            ${CMAKE_CURRENT_SOURCE_DIR}/models/${model}.nn --epochs 1 --limit-train 5600)
+  set_tests_properties(export_${model} PROPERTIES TIMEOUT 600)
+endforeach()
