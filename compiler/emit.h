@@ -6,7 +6,8 @@
  *                 storage, and emit_c() which calls the parts in order
  *   emit_model.c  the model: one kernel call per IR node, layer functions,
  *                 model_forward/backward, the optimizer step, init_params
- *   emit_train.c  the recipe: checkpoint table, data, fit, evaluation, main
+ *   emit_train.c  the recipe: constant tables the runtime's training loop
+ *                 reads (checkpoint, CONFIG, MODEL) and a main of one line
  */
 #ifndef NNC_EMIT_H
 #define NNC_EMIT_H
@@ -60,12 +61,7 @@ void emit_layers(Emitter *e, Group *fw, int n_fw, Group *bw, int n_bw);
 void emit_model_functions(Emitter *e, Group *fw, int n_fw, Group *bw, int n_bw);
 
 /* ---- emit_train.c ---- */
-void emit_checkpoint_table(Emitter *e);
-void emit_prepare_data(Emitter *e);
-void emit_batching(Emitter *e);
-void emit_fit(Emitter *e);
-void emit_gradcheck(Emitter *e);
-void emit_expectations(Emitter *e);
+/* The tables the runtime's loop reads (checkpoint, CONFIG, MODEL) and main. */
 void emit_main(Emitter *e);
 
 #endif

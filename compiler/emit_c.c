@@ -11,9 +11,10 @@
  *   layers        <layer>_forward / <layer>_backward, one kernel call per IR
  *                 node, fused nodes explained in a comment
  *   model         model_forward, model_backward, optimizer_step, init_params
- *   training      data preparation, fit (callbacks, history), evaluation,
- *                 the finite-difference gradient check, expectations, main
- * Kernels come from the runtime (nnc_runtime.h). The C compiles warning-free
+ *   recipe        the checkpoint table, CONFIG (the data, train and evaluate
+ *                 sections) and MODEL (RtModel), read by the runtime's
+ *                 training loop, and a main of one line: rt_main
+ * Kernels and the training loop come from the runtime (nnc_runtime.h). The C compiles warning-free
  * with -Wall -Wextra.
  */
 #include "emit.h"
@@ -310,8 +311,6 @@ static void emit_storage(Emitter *e) {
   const OptimizerSlot *slots = emit_optimizer_slots(e->prog->optimizer, &n_slots);
   for (int k = 0; k < n_slots; k++)
     P("static float %s[N_PARAMS]; /* %s, parallel to params */\n", slots[k].name, slots[k].what);
-  if (e->prog->early_stopping.enabled && e->prog->early_stopping.restore_best)
-    P("static float best_params[N_PARAMS]; /* early stopping: the best epoch's weights */\n");
   P("static _Alignas(64) unsigned char arena[ARENA_BYTES];       /* activations */\n");
   P("static _Alignas(64) unsigned char batch_block[INPUT_BYTES]; /* the current batch */\n\n");
   for (int pass = 0; pass < 5; pass++) {
@@ -340,12 +339,6 @@ void emit_c(FILE *out, const Graph *g, const Program *prog, const EmitOptions *o
   emit_windows(e);
   emit_layers(e, fw, n_fw, bw, n_bw);
   emit_model_functions(e, fw, n_fw, bw, n_bw);
-  emit_checkpoint_table(e);
-  emit_prepare_data(e);
-  emit_batching(e);
-  emit_fit(e);
-  emit_gradcheck(e);
-  emit_expectations(e);
   emit_main(e);
 }
 

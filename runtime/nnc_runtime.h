@@ -14,6 +14,12 @@
  *   rt_ckpt.c    checkpoint write (atomic: temp file + fsync + rename) and read
  *   rt_augment.c Keras 3's random image augmentation layers (flip, rotation,
  *                zoom, translation, contrast, brightness, crop)
+ *   rt_prepare.c the run's data: load, split, keep, adapt, oversample, class
+ *                weights, batches (what the .nn data section asks for)
+ *   rt_fit.c     the training loop: epochs, metrics, callbacks, history
+ *   rt_report.c  evaluation of the test split, reports, expectations
+ *   rt_gradcheck.c  the whole model's gradient against finite differences
+ *   rt_main.c    main of every generated program: the phases in order
  *
  * Conventions (llm.c): kernel arguments are ordered outputs, inputs, weights,
  * sizes. Every tensor argument carries its shape in a comment. "m" is the
@@ -769,5 +775,234 @@ void rt_random_crop_forward(float *out, const float *x, int m, int h, int w, int
  * of the crop's size is copied unchanged. out (m, crop_h, crop_w, c). */
 void rt_random_crop_infer(float *out, const float *x, int m, int h, int w, int c, int crop_h,
                           int crop_w);
+
+/* ===== the training program: rt_prepare.c, rt_fit.c, rt_report.c,
+ *       rt_gradcheck.c, rt_main.c =====
+ *
+ * A generated program holds what is specific to its model: the tensor
+ * layout, one forward and one backward function per layer, the optimizer
+ * step, init_params, and two constant tables the runtime reads: RtModel
+ * (what the model is and where its tensors live) and RtFitConfig (the .nn
+ * file's data, train and evaluate sections). Its main is
+ *     return rt_main(&MODEL, &CONFIG, argc, argv);
+ */
+
+/* Normalization.adapt of one layer: mean and variance (features) from the
+ * training split; count (when not NULL) = examples * values_per_statistic. */
+typedef struct {
+  const char *layer;
+  float *mean, *variance;
+  int features; /* 1: one statistic over every value (axis=None) */
+  float *count;
+  size_t values_per_statistic;
+} RtAdapt;
+
+typedef struct {
+  const char *name;
+  int batch;            /* rows every buffer holds */
+  int n_classes;        /* classes of the data's labels */
+  int n_outputs;        /* labels binary: targets per example; 0 for a classifier */
+  size_t input_size;    /* bytes of one example */
+  int input_rows, input_cols, input_channels; /* what IDX images must be; 0: size only */
+  const char *input_name, *input_shape; /* "x", "(28, 28)": for messages */
+  const char *const *class_names;  /* (n_classes) */
+  const char *const *target_names; /* (n_outputs), labels binary */
+  const uint8_t *target_table;     /* (n_classes, n_outputs): target k of class c */
+  /* the batch block the forward pass reads */
+  uint8_t *batch_x;      /* (batch, input_size) */
+  uint8_t *batch_labels; /* (batch) class labels; NULL with binary targets */
+  float *batch_targets;  /* (batch, n_outputs) binary targets; NULL for a classifier */
+  float *batch_weights;  /* (batch) sample weights; NULL when the loss takes none */
+  const float *scores;   /* (batch, n_scores) probabilities after forward */
+  /* the model's state */
+  float *params, *grads; /* (n_params) each */
+  size_t n_params;
+  double *loss_sum;      /* the batch's (weighted) loss sum, set by forward */
+  float *learning_rate;  /* read by optimizer_step; lowered by reduce_lr */
+  RtRng *dropout_rng;
+  /* the model's code */
+  void (*init_params)(RtRng *rng);
+  void (*forward)(int m, int training);
+  void (*backward)(int m);
+  void (*optimizer_step)(long t); /* t counts steps from 1 */
+  /* tables */
+  RtTensorRef *checkpoint; /* parameters, statistics, optimizer state */
+  int n_checkpoint;
+  const RtTensorRef *trainable; /* the tensors gradcheck perturbs (inside params) */
+  int n_trainable;
+  const RtAdapt *adapt;
+  int n_adapt;
+} RtModel;
+
+/* scores per example: the binary targets, or one per class */
+static inline int rt_model_scores(const RtModel *model) {
+  return model->n_outputs > 0 ? model->n_outputs : model->n_classes;
+}
+
+typedef enum { RT_VAL_NONE, RT_VAL_LAST, RT_VAL_SPLIT, RT_VAL_TEST, RT_VAL_FILES } RtValidationKind;
+
+typedef struct {
+  RtValidationKind kind;
+  int last;            /* RT_VAL_LAST: the last N examples of the training file */
+  double split;        /* RT_VAL_SPLIT: this fraction of the training file, */
+  int seeded;          /* chosen at random with seed, else the last ones */
+  uint64_t seed;
+  const char *images, *labels; /* RT_VAL_FILES */
+} RtValidationConfig;
+
+typedef enum { RT_WEIGHTS_NONE, RT_WEIGHTS_BALANCED, RT_WEIGHTS_EXPLICIT } RtClassWeightKind;
+
+typedef struct {
+  int enabled;
+  const char *monitor;
+  RtMode mode;
+  int save_best_only;
+} RtCheckpointConfig;
+
+typedef struct {
+  int enabled;
+  const char *monitor;
+  RtMode mode;
+  double min_delta;
+  int patience;
+  int restore_best;
+} RtEarlyStoppingConfig;
+
+typedef struct {
+  int enabled;
+  const char *monitor;
+  RtMode mode;
+  double min_delta, factor, min_lr;
+  int patience, cooldown;
+} RtReduceLrConfig;
+
+typedef struct {
+  int enabled;
+  const char *path; /* relative to the output directory unless absolute */
+  char separator;
+  int append;
+} RtCsvLoggerConfig;
+
+typedef enum {
+  RT_EXPECT_ACCURACY,
+  RT_EXPECT_LOSS,
+  RT_EXPECT_TOP_K,
+  RT_EXPECT_RECALL,
+  RT_EXPECT_PRECISION,
+  RT_EXPECT_F1,
+  RT_EXPECT_AUC,   /* index -1: the macro average */
+  RT_EXPECT_PARAMS /* parameters of a layer in the evaluated checkpoint */
+} RtExpectKind;
+
+typedef enum { RT_CMP_GT, RT_CMP_GE, RT_CMP_LT, RT_CMP_LE, RT_CMP_EQ, RT_CMP_NE } RtCompare;
+
+/* One `expect` line of the evaluate section. */
+typedef struct {
+  const char *text; /* as written, for the report */
+  RtExpectKind kind;
+  int index;         /* class (or binary target) of recall/precision/f1/auc */
+  const char *layer; /* RT_EXPECT_PARAMS */
+  RtCompare op;
+  double threshold;
+} RtExpectation;
+
+/* The .nn file's recipe. */
+typedef struct {
+  RtOptions defaults; /* of the command-line options (out_dir, data_dir, epochs, ...) */
+  /* data */
+  RtValidationConfig validation;
+  const int *keep_classes, *keep_counts; /* keep train {...}: n_keep rules */
+  int n_keep;
+  uint64_t keep_seed;
+  int oversample;
+  uint64_t oversample_seed;
+  RtClassWeightKind class_weight;
+  const float *class_weights; /* RT_WEIGHTS_EXPLICIT: (n_classes) */
+  /* train */
+  int shuffle;
+  int metric_top_k, metric_auc; /* logged every epoch */
+  int top_k;                    /* the k of every top-k accuracy; 0: Keras's 5 */
+  int terminate_on_nan;         /* stop at the first non-finite loss (default on) */
+  RtCsvLoggerConfig csv_logger;
+  RtCheckpointConfig checkpoint;
+  RtEarlyStoppingConfig early_stopping;
+  RtReduceLrConfig reduce_lr;
+  /* evaluate */
+  const RtExpectation *expect;
+  int n_expect;
+} RtFitConfig;
+
+/* One run: the model, its recipe, the options in force, the class weights. */
+typedef struct {
+  const RtModel *model;
+  const RtFitConfig *config;
+  RtOptions opt;
+  float *class_weight; /* (n_classes), the loss's weight of each class */
+  char checkpoint_path[4096];
+} RtRun;
+
+/* opt = config->defaults, class weights 1; the checkpoint path from opt.out_dir. */
+void rt_run_init(RtRun *run, const RtModel *model, const RtFitConfig *config);
+void rt_run_set_out_dir(RtRun *run, const char *out_dir);
+void rt_run_free(RtRun *run);
+
+/* ---- rt_prepare.c ---- */
+
+/* The training and validation splits as the data section asks (limit,
+ * validation, keep, adapt, oversample), the class weights set; prints the
+ * class counts unless quiet. Dies naming the file on a shape or label
+ * that does not fit the model, and on an empty validation split. */
+void rt_prepare_data(RtRun *run, RtDataset *train, RtDataset *val);
+/* The first --limit-test examples of the test split. */
+void rt_load_test(const RtRun *run, RtDataset *test);
+/* Copies examples idx[0..m) of ds into the model's batch block. */
+void rt_load_batch(const RtRun *run, const RtDataset *ds, const int *idx, int m);
+
+/* ---- rt_fit.c ---- */
+
+typedef struct {
+  double loss, accuracy, top_k_accuracy; /* top k (config->top_k); NAN for binary targets */
+  double auc; /* macro ROC AUC, when the scores were kept */
+} RtEvalResult;
+
+typedef struct {
+  int epochs_run, best_epoch;
+  long steps;
+  int stopped_on_nan; /* terminate_on_nan stopped the run: nothing to evaluate */
+} RtFitResult;
+
+/* Loss (unweighted, as Keras) and accuracy over ds, dropout off; the
+ * confusion matrix too when cm is not NULL, and every example's scores
+ * (ds->count, n_scores) when scores is not NULL. */
+RtEvalResult rt_evaluate(const RtRun *run, const RtDataset *ds, RtConfusion *cm, float *scores);
+/* The epochs: shuffle, steps, metrics, validation, history.csv and the
+ * csv_logger, checkpoint, reduce_lr, early stopping (restoring the best
+ * weights). val is not read without a validation split. */
+RtFitResult rt_fit(RtRun *run, const RtDataset *train, const RtDataset *val);
+
+/* ---- rt_report.c ---- */
+
+/* The model's parameters after training: loads the best checkpoint (or saves
+ * the final weights without a checkpoint callback); fr->best_epoch follows. */
+void rt_finish_training(RtRun *run, RtFitResult *fr);
+/* Evaluates the test split: report on stdout, metrics.json, expectations.
+ * Returns the exit status (1 when an expectation failed). */
+int rt_report(const RtRun *run, const RtFitResult *fr);
+/* The expectations against the test results (stats and auc: one entry per
+ * class, or per binary target); prints each, returns how many failed. */
+int rt_check_expectations(const RtRun *run, const RtEvalResult *r, const RtClassStats *stats,
+                          const double *auc);
+
+/* ---- rt_gradcheck.c ---- */
+
+/* --gradcheck: backward on the first (up to) 16 training examples against
+ * central differences at 12 random entries of each trainable tensor.
+ * Returns 0 when every entry agrees (and at least 10 were checked). */
+int rt_gradcheck(const RtRun *run, const RtDataset *train);
+
+/* ---- rt_main.c ---- */
+
+/* The whole program: options, init, data, fit (or --gradcheck), test. */
+int rt_main(const RtModel *model, const RtFitConfig *config, int argc, char **argv);
 
 #endif

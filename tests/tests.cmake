@@ -27,6 +27,7 @@ nnc_check_test(test_data nncrt tests/test_data.c)
 nnc_check_test(test_metrics nncrt tests/test_metrics.c)
 nnc_check_test(test_train nncrt tests/test_train.c)
 nnc_check_test(test_ckpt nncrt tests/test_ckpt.c)
+nnc_check_test(test_fit nncrt tests/test_fit.c)
 nnc_check_test(test_infer nncrt tests/test_infer.c)
 nnc_check_test(test_augment nncrt tests/test_augment.c)
 
@@ -109,3 +110,7 @@ foreach(model day5 cnn_fashion cnn_bn_gap)
             ${CMAKE_CURRENT_SOURCE_DIR}/models/${model}.nn --epochs 1 --limit-train 5600)
   set_tests_properties(export_${model} PROPERTIES TIMEOUT 600)
 endforeach()
+# the generated program's run-time guards: terminate_on_nan, empty validation
+add_test(NAME e2e_runtime_guards
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_guard_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e)

@@ -1,0 +1,378 @@
+/*
+ * rt_fit.c — the training loop of every generated program (Keras's fit):
+ * epochs of shuffled batches, the training metrics, validation, the epoch
+ * log (history.csv, the csv_logger, the progress line), and the callbacks
+ * in Keras's order: checkpoint, reduce_lr_on_plateau, early stopping.
+ *
+ * The model is reached only through its RtModel: load a batch into its
+ * block, forward, backward, optimizer_step, read loss_sum and the scores.
+ * The arithmetic (what is summed, in which order and precision) is the one
+ * the emitted loops had, so same-seed runs are bit-identical to them.
+ *
+ * terminate_on_nan: the loss of every step is checked before its backward
+ * pass; the first non-finite one stops training with the parameters of the
+ * last finite step (nothing non-finite is ever saved) and a message naming
+ * the epoch and step.
+ */
+#include "nnc_runtime.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_COLUMNS 16
+
+/* ---- evaluation ---- */
+
+/* top_k_accuracy's k: the recipe's, or Keras's 5 */
+static int top_k_of(const RtFitConfig *config) { return config->top_k > 0 ? config->top_k : 5; }
+
+/* The macro average of the ROC AUCs of scores (n, n_scores) for labels (n). */
+static double mean_auc(const RtModel *model, const float *scores, const uint8_t *labels, int n) {
+  int k = rt_model_scores(model);
+  double *auc = rt_malloc(sizeof(double) * (size_t)k);
+  rt_roc_auc_columns(auc, scores, labels, model->n_outputs ? model->target_table : NULL, n, k);
+  double mean = rt_mean_defined(auc, k);
+  free(auc);
+  return mean;
+}
+
+RtEvalResult rt_evaluate(const RtRun *run, const RtDataset *ds, RtConfusion *cm, float *scores) {
+  const RtModel *model = run->model;
+  int k = rt_model_scores(model), *idx = rt_malloc(sizeof(int) * (size_t)model->batch);
+  double loss = 0;
+  long correct = 0, top_k = 0;
+  for (int start = 0; start < ds->count; start += model->batch) {
+    int m = ds->count - start < model->batch ? ds->count - start : model->batch;
+    for (int i = 0; i < m; i++)
+      idx[i] = start + i;
+    rt_load_batch(run, ds, idx, m);
+    model->forward(m, 0);
+    loss += *model->loss_sum;
+    if (scores)
+      memcpy(scores + (size_t)start * k, model->scores, sizeof(float) * (size_t)m * k);
+    if (model->n_outputs) {
+      correct += rt_count_binary_correct(model->scores, model->batch_targets, m, k);
+      continue;
+    }
+    correct += rt_count_correct(model->scores, model->batch_labels, m, k);
+    top_k += rt_count_top_k(model->scores, model->batch_labels, m, k, top_k_of(run->config));
+    for (int i = 0; cm && i < m; i++)
+      rt_confusion_add(cm, model->batch_labels[i], rt_argmax(model->scores + (size_t)i * k, k));
+  }
+  free(idx);
+  int n = ds->count > 0 ? ds->count : 1;
+  double auc = scores ? mean_auc(model, scores, ds->y, ds->count) : NAN;
+  if (model->n_outputs) /* Keras's binary_accuracy: the share of all n * k entries */
+    return (RtEvalResult){loss / n, (double)correct / ((double)n * k), NAN, auc};
+  return (RtEvalResult){loss / n, (double)correct / n, (double)top_k / n, auc};
+}
+
+/* ---- the epoch log ---- */
+
+/* epoch, loss, accuracy, [top_k_accuracy, auc,] val_..., lr, seconds */
+static int epoch_columns(const RtFitConfig *config, const char **names) {
+  static const char *const train[] = {"loss", "accuracy", "top_k_accuracy", "auc"};
+  static const char *const val[] = {"val_loss", "val_accuracy", "val_top_k_accuracy", "val_auc"};
+  int on[] = {1, 1, config->metric_top_k, config->metric_auc}, n = 0;
+  names[n++] = "epoch";
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < 4; i++)
+      if (on[i])
+        names[n++] = pass ? val[i] : train[i];
+  names[n++] = "lr";
+  names[n++] = "seconds";
+  return n;
+}
+
+/* The values of one row, in epoch_columns's order. */
+static void epoch_values(const RtFitConfig *config, double *v, int epoch, const RtEvalResult *t,
+                         const RtEvalResult *val, double lr, double seconds) {
+  int on[] = {1, 1, config->metric_top_k, config->metric_auc}, n = 0;
+  v[n++] = epoch;
+  for (int pass = 0; pass < 2; pass++) {
+    const RtEvalResult *r = pass ? val : t;
+    const double x[] = {r->loss, r->accuracy, r->top_k_accuracy, r->auc};
+    for (int i = 0; i < 4; i++)
+      if (on[i])
+        v[n++] = x[i];
+  }
+  v[n++] = lr;
+  v[n++] = seconds;
+}
+
+static int column_index(const char *const *names, int n, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (!strcmp(names[i], name))
+      return i;
+  rt_die("the monitored metric '%s' is not logged (this is a bug in nnc)", name);
+}
+
+/* ---- the fit's state ---- */
+
+typedef struct {
+  RtRun *run;
+  const RtModel *model;
+  const RtFitConfig *config;
+  const RtDataset *train, *val;
+  int *order; /* this epoch's order of the training examples */
+  RtRng shuffle_rng;
+  const char *columns[MAX_COLUMNS];
+  int n_columns;
+  RtCsvLog history, csv_log;
+  float *epoch_scores, *val_scores; /* metrics [auc]: every example's scores */
+  uint8_t *epoch_labels;
+  RtMonitor checkpoint, early;
+  RtPlateau plateau;
+  float *best_params; /* early stopping's restore_best_weights */
+  RtFitResult r;
+} Fit;
+
+static void open_logs(Fit *f) {
+  const RtFitConfig *config = f->config;
+  const RtCsvLoggerConfig *csv = &config->csv_logger;
+  char path[4096];
+  f->n_columns = epoch_columns(config, f->columns);
+  rt_path_join(path, sizeof path, f->run->opt.out_dir, "history.csv");
+  rt_csv_log_open(&f->history, path, ',', 0, f->columns, f->n_columns);
+  if (csv->enabled) { /* Keras's CSVLogger */
+    rt_path_join(path, sizeof path, f->run->opt.out_dir, csv->path);
+    rt_csv_log_open(&f->csv_log, path, csv->separator, csv->append, f->columns, f->n_columns);
+  }
+}
+
+static void fit_init(Fit *f, RtRun *run, const RtDataset *train, const RtDataset *val) {
+  const RtFitConfig *c = run->config;
+  memset(f, 0, sizeof *f);
+  f->run = run, f->model = run->model, f->config = c, f->train = train, f->val = val;
+  rt_rng_seed(&f->shuffle_rng, run->opt.seed + 1);
+  f->order = rt_malloc(sizeof(int) * (size_t)(train->count ? train->count : 1));
+  for (int i = 0; i < train->count; i++)
+    f->order[i] = i;
+  open_logs(f);
+  if (c->metric_auc) {
+    size_t k = (size_t)rt_model_scores(f->model);
+    f->epoch_scores = rt_malloc(sizeof(float) * ((size_t)train->count + 1) * k);
+    f->epoch_labels = rt_malloc((size_t)train->count + 1);
+    f->val_scores = rt_malloc(sizeof(float) * ((size_t)val->count + 1) * k);
+  }
+  if (c->checkpoint.enabled)
+    rt_monitor_init(&f->checkpoint, c->checkpoint.monitor, c->checkpoint.mode, 0);
+  const RtEarlyStoppingConfig *es = &c->early_stopping;
+  if (es->enabled)
+    rt_monitor_init(&f->early, es->monitor, es->mode, es->min_delta);
+  if (es->enabled && es->restore_best)
+    f->best_params = rt_malloc(sizeof(float) * f->model->n_params);
+  const RtReduceLrConfig *rl = &c->reduce_lr;
+  if (rl->enabled)
+    rt_plateau_init(&f->plateau, rl->monitor, rl->mode, rl->min_delta, rl->factor, rl->patience,
+                    rl->cooldown, rl->min_lr);
+}
+
+static void fit_free(Fit *f) {
+  rt_csv_log_close(&f->history);
+  if (f->config->csv_logger.enabled)
+    rt_csv_log_close(&f->csv_log);
+  free(f->epoch_scores);
+  free(f->epoch_labels);
+  free(f->val_scores);
+  free(f->best_params);
+  free(f->order);
+}
+
+/* ---- one epoch ---- */
+
+/* The training metrics of one batch, summed as Keras does. */
+typedef struct {
+  double loss, correct, weight, top_k;
+} EpochSums;
+
+static void add_batch_metrics(const Fit *f, EpochSums *s, int start, int m) {
+  const RtModel *model = f->model;
+  const float *scores = model->scores;
+  int k = rt_model_scores(model);
+  if (model->n_outputs) { /* binary_accuracy: the share of the m * k targets predicted right */
+    s->correct += rt_count_binary_correct(scores, model->batch_targets, m, k);
+    s->weight += (double)m * k;
+  } else { /* Keras weights training metrics by the class weights: sum(w correct) / sum(w) */
+    s->correct += rt_weighted_correct(scores, model->batch_labels, model->batch_weights, m, k);
+    if (model->batch_weights)
+      for (int i = 0; i < m; i++)
+        s->weight += model->batch_weights[i];
+    else
+      s->weight += m;
+  }
+  if (f->config->metric_top_k)
+    s->top_k += rt_count_top_k(scores, model->batch_labels, m, k, top_k_of(f->config));
+  if (f->config->metric_auc) {
+    memcpy(f->epoch_scores + (size_t)start * k, scores, sizeof(float) * (size_t)m * k);
+    for (int i = 0; i < m; i++)
+      f->epoch_labels[start + i] = f->train->y[f->order[start + i]];
+  }
+}
+
+/* terminate_on_nan: the step's loss is not a number (or infinite). */
+static int stop_on_nan(Fit *f, int epoch, double loss_sum) {
+  if (!f->config->terminate_on_nan || isfinite(loss_sum))
+    return 0;
+  fprintf(stderr,
+          "error: epoch %d, step %ld: the loss is %g; training stopped (terminate_on_nan) with "
+          "the weights of the last finite step%s%s\n",
+          epoch, f->r.steps + 1, loss_sum, f->config->checkpoint.enabled ? "; kept " : "",
+          f->config->checkpoint.enabled ? f->run->checkpoint_path : "");
+  f->r.stopped_on_nan = 1;
+  return 1;
+}
+
+/* One pass over the shuffled training split; 0 when terminate_on_nan stopped it. */
+static int train_epoch(Fit *f, int epoch, RtEvalResult *out) {
+  const RtModel *model = f->model;
+  const RtDataset *train = f->train;
+  EpochSums s = {0, 0, 0, 0};
+  if (f->config->shuffle)
+    rt_rng_shuffle(&f->shuffle_rng, f->order, train->count);
+  for (int start = 0; start < train->count; start += model->batch) {
+    int m = train->count - start < model->batch ? train->count - start : model->batch;
+    rt_load_batch(f->run, train, f->order + start, m);
+    model->forward(m, 1);
+    if (stop_on_nan(f, epoch, *model->loss_sum))
+      return 0;
+    model->backward(m);
+    model->optimizer_step(++f->r.steps);
+    s.loss += *model->loss_sum;
+    add_batch_metrics(f, &s, start, m);
+  }
+  out->loss = s.loss / train->count;
+  out->accuracy = s.correct / s.weight;
+  out->top_k_accuracy = s.top_k / train->count; /* unweighted */
+  out->auc = f->config->metric_auc ? mean_auc(model, f->epoch_scores, f->epoch_labels,
+                                              train->count)
+                                   : NAN;
+  return 1;
+}
+
+/* Keras's progress line: "loss: ... - accuracy: ... - val_loss: ..." */
+static void print_epoch(const Fit *f, int epoch, const double *row, double seconds) {
+  int steps = (f->train->count + f->model->batch - 1) / f->model->batch;
+  printf("Epoch %d/%d - %d steps - %.2fs", epoch, f->run->opt.epochs, steps, seconds);
+  for (int i = 1; i < f->n_columns - 2; i++)
+    if (f->config->validation.kind != RT_VAL_NONE || strncmp(f->columns[i], "val_", 4) != 0)
+      printf(" - %s: %.4f", f->columns[i], row[i]);
+  printf(" - lr: %.1e\n", *f->model->learning_rate);
+}
+
+/* ---- callbacks ---- */
+
+static double monitored(const Fit *f, const double *row, const char *name) {
+  return row[column_index(f->columns, f->n_columns, name)];
+}
+
+static void save_checkpoint(Fit *f, int epoch, double value) {
+  RtCheckpointMeta meta = {.epoch = epoch, .step = f->r.steps, .monitor = value};
+  snprintf(meta.model, sizeof meta.model, "%s", f->model->name);
+  rt_checkpoint_save(f->run->checkpoint_path, f->model->checkpoint, f->model->n_checkpoint, &meta);
+  f->r.best_epoch = epoch;
+}
+
+/* ModelCheckpoint: save when the monitor improved (or every epoch). */
+static void checkpoint_callback(Fit *f, int epoch, const double *row) {
+  const RtCheckpointConfig *ck = &f->config->checkpoint;
+  const char *path = f->run->checkpoint_path;
+  int quiet = f->run->opt.quiet;
+  double value = monitored(f, row, ck->monitor), previous = f->checkpoint.best;
+  if (rt_monitor_update(&f->checkpoint, value, epoch)) {
+    save_checkpoint(f, epoch, value);
+    if (!quiet)
+      printf("  checkpoint: %s improved from %.5f to %.5f, saved %s\n", ck->monitor, previous,
+             value, path);
+  } else if (!ck->save_best_only) {
+    save_checkpoint(f, epoch, value);
+    if (!quiet)
+      printf("  checkpoint: saved %s (every epoch; %s did not improve from %.5f)\n", path,
+             ck->monitor, f->checkpoint.best);
+  } else if (!quiet) {
+    printf("  checkpoint: %s did not improve from %.5f\n", ck->monitor, f->checkpoint.best);
+  }
+}
+
+/* ReduceLROnPlateau: lowers the model's learning rate. */
+static void reduce_lr_callback(Fit *f, int epoch, const double *row) {
+  const RtReduceLrConfig *rl = &f->config->reduce_lr;
+  float *lr = f->model->learning_rate;
+  float reduced = (float)rt_plateau_update(&f->plateau, monitored(f, row, rl->monitor), epoch, *lr);
+  if (reduced < *lr && !f->run->opt.quiet)
+    printf("Epoch %d: reduce_lr_on_plateau: %s has not improved for %d epochs, learning rate "
+           "%.2e -> %.2e\n", epoch, rl->monitor, rl->patience, *lr, reduced);
+  *lr = reduced;
+}
+
+/* EarlyStopping: returns 1 to stop; keeps the best weights to restore. */
+static int early_stopping_callback(Fit *f, int epoch, const double *row) {
+  const RtEarlyStoppingConfig *es = &f->config->early_stopping;
+  if (rt_monitor_update(&f->early, monitored(f, row, es->monitor), epoch)) {
+    if (f->best_params)
+      memcpy(f->best_params, f->model->params, sizeof(float) * f->model->n_params);
+    return 0;
+  }
+  if (f->early.wait < es->patience)
+    return 0;
+  if (!f->run->opt.quiet)
+    printf("Epoch %d: early stopping (%s has not improved for %d epochs)\n", epoch, es->monitor,
+           es->patience);
+  return 1;
+}
+
+/* After the last epoch: restore_best_weights, and which epoch the weights are. */
+static void fit_finish(Fit *f) {
+  const RtFitConfig *c = f->config;
+  if (f->best_params && f->early.best_epoch > 0) {
+    memcpy(f->model->params, f->best_params, sizeof(float) * f->model->n_params);
+    if (!f->run->opt.quiet)
+      printf("Restoring model weights from the end of the best epoch: %d.\n", f->early.best_epoch);
+  }
+  if (c->checkpoint.enabled)
+    return; /* the checkpoint's epoch */
+  if (f->best_params)
+    f->r.best_epoch = f->early.best_epoch > 0 ? f->early.best_epoch : f->r.epochs_run;
+  else
+    f->r.best_epoch = f->r.epochs_run;
+}
+
+/* ---- fit ---- */
+
+/* One epoch's bookkeeping after training: validation, logs, callbacks.
+ * Returns 1 when early stopping ends the run. */
+static int end_epoch(Fit *f, int epoch, const RtEvalResult *train, double t0) {
+  const RtFitConfig *c = f->config;
+  RtEvalResult val = {NAN, NAN, NAN, NAN};
+  if (c->validation.kind != RT_VAL_NONE)
+    val = rt_evaluate(f->run, f->val, NULL, f->val_scores);
+  double seconds = rt_now() - t0, row[MAX_COLUMNS];
+  f->r.epochs_run = epoch;
+  epoch_values(c, row, epoch, train, &val, *f->model->learning_rate, seconds);
+  rt_csv_log_row(&f->history, row);
+  if (c->csv_logger.enabled)
+    rt_csv_log_row(&f->csv_log, row);
+  if (!f->run->opt.quiet)
+    print_epoch(f, epoch, row, seconds);
+  if (c->checkpoint.enabled)
+    checkpoint_callback(f, epoch, row);
+  if (c->reduce_lr.enabled)
+    reduce_lr_callback(f, epoch, row);
+  return c->early_stopping.enabled && early_stopping_callback(f, epoch, row);
+}
+
+RtFitResult rt_fit(RtRun *run, const RtDataset *train, const RtDataset *val) {
+  Fit f;
+  fit_init(&f, run, train, val);
+  for (int epoch = 1; epoch <= run->opt.epochs; epoch++) {
+    double t0 = rt_now();
+    RtEvalResult metrics;
+    if (!train_epoch(&f, epoch, &metrics) || end_epoch(&f, epoch, &metrics, t0))
+      break;
+  }
+  if (!f.r.stopped_on_nan)
+    fit_finish(&f);
+  fit_free(&f);
+  return f.r;
+}

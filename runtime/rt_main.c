@@ -1,0 +1,49 @@
+/*
+ * rt_main.c — main of every generated program, its phases in order:
+ * options, initial weights, data, then either --gradcheck or training
+ * (fit, the weights to evaluate), and the test report. Everything a phase
+ * allocates is freed before the program returns. A PATH.tmp that a killed
+ * save left beside the checkpoint is removed before training.
+ */
+#include "nnc_runtime.h"
+
+#include <stdlib.h>
+
+/* fit, then the test report; the training data is freed before the test
+ * split is read. Exits non-zero when terminate_on_nan stopped the run: a
+ * result the run did not earn is not reported. */
+static int train_and_evaluate(RtRun *run, RtDataset *train, RtDataset *val) {
+  rt_mkdir_p(run->opt.out_dir);
+  if (rt_checkpoint_clean_stale(run->checkpoint_path))
+    printf("note: removed %s.tmp, left by an interrupted save\n", run->checkpoint_path);
+  RtFitResult fr = rt_fit(run, train, val);
+  rt_dataset_free(train);
+  rt_dataset_free(val);
+  if (fr.stopped_on_nan)
+    return 1;
+  rt_finish_training(run, &fr);
+  return rt_report(run, &fr);
+}
+
+int rt_main(const RtModel *model, const RtFitConfig *config, int argc, char **argv) {
+  rt_init(argv); /* threads and OpenBLAS kernels for this machine (may restart once) */
+  RtRun run;
+  rt_run_init(&run, model, config);
+  rt_options_parse(&run.opt, argc, argv, model->name);
+  rt_run_set_out_dir(&run, run.opt.out_dir);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  RtRng init_rng;
+  rt_rng_seed(&init_rng, run.opt.seed);
+  model->init_params(&init_rng);
+  if (!run.opt.quiet)
+    printf("threads: %d (OpenMP; OpenBLAS %s kernels)\n", rt_threads(), rt_blas_core());
+  RtDataset train, val;
+  rt_prepare_data(&run, &train, &val);
+  rt_rng_seed(model->dropout_rng, run.opt.seed + 2);
+  int status = run.opt.gradcheck ? rt_gradcheck(&run, &train)
+                                 : train_and_evaluate(&run, &train, &val);
+  rt_dataset_free(&train); /* freeing twice is harmless: free zeroes the dataset */
+  rt_dataset_free(&val);
+  rt_run_free(&run);
+  return status;
+}

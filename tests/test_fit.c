@@ -1,0 +1,582 @@
+/*
+ * test_fit.c — Check suite for the runtime's training program (rt_prepare.c,
+ * rt_fit.c, rt_report.c, rt_gradcheck.c, rt_main.c), driven by two small
+ * hand-written models instead of generated ones:
+ *
+ *   scripted  one parameter that counts optimizer steps, a training loss of
+ *             1 per example, and validation losses read from a script, one
+ *             per epoch: the callbacks' decisions are then known in advance
+ *             (the counter shows which epoch's weights were kept)
+ *   linear    softmax regression on 4 pixels, 2 classes, plain SGD, with
+ *             its true gradient or a wrong one: gradcheck, and whole runs of
+ *             rt_main on tiny IDX files (expectations decide the exit code)
+ */
+#define _XOPEN_SOURCE 700 /* mkdtemp, setenv */
+#include "nnc_runtime.h"
+#include "child_test.h"
+
+#include <check.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- a temporary directory per test ---- */
+
+static char tmp_dir[256];
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  return remove(path);
+}
+
+static void setup_tmp_dir(void) {
+  snprintf(tmp_dir, sizeof tmp_dir, "/tmp/nnc_test_fit_XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
+}
+
+static void teardown_tmp_dir(void) { nftw(tmp_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS); }
+
+static const char *tmp_path(const char *name) {
+  static char buf[4][512];
+  static int next;
+  char *p = buf[next++ % 4];
+  snprintf(p, sizeof buf[0], "%s/%s", tmp_dir, name);
+  return p;
+}
+
+static char *read_text(const char *path) {
+  FILE *f = fopen(path, "r");
+  ck_assert_msg(f != NULL, "cannot open %s", path);
+  static char text[8192];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  return text;
+}
+
+/* ---- the scripted model ---- */
+
+#define SCRIPT_BATCH 4
+static float s_params[1], s_grads[1], s_lr = 1.0f;
+static double s_loss_sum;
+static uint8_t s_x[SCRIPT_BATCH], s_labels[SCRIPT_BATCH];
+static float s_scores[SCRIPT_BATCH * 2];
+static RtRng s_rng;
+static double val_script[16]; /* validation loss of each epoch */
+static int eval_calls, train_steps, nan_at_step; /* nan_at_step: 0 = never */
+
+static void s_init(RtRng *rng) {
+  (void)rng;
+  s_params[0] = 0;
+}
+
+/* Scores always favour class 0; the losses come from the script. */
+static void s_forward(int m, int training) {
+  for (int i = 0; i < m; i++)
+    s_scores[2 * i] = 0.9f, s_scores[2 * i + 1] = 0.1f;
+  if (training)
+    s_loss_sum = ++train_steps == nan_at_step ? NAN : 1.0 * m;
+  else
+    s_loss_sum = val_script[eval_calls++] * m;
+}
+
+static void s_backward(int m) {
+  (void)m;
+  s_grads[0] = 1;
+}
+
+static void s_step(long t) {
+  (void)t;
+  s_params[0] += 1; /* the parameter counts the steps taken */
+}
+
+static RtTensorRef s_tensors[] = {{"counter.value", s_params, 1}};
+static const char *const two_classes[] = {"zero", "one"};
+
+static const RtModel SCRIPTED = {
+    .name = "scripted", .batch = SCRIPT_BATCH, .n_classes = 2, .input_size = 1,
+    .input_name = "x", .input_shape = "(1)", .class_names = two_classes,
+    .batch_x = s_x, .batch_labels = s_labels, .scores = s_scores,
+    .params = s_params, .grads = s_grads, .n_params = 1,
+    .loss_sum = &s_loss_sum, .learning_rate = &s_lr, .dropout_rng = &s_rng,
+    .init_params = s_init, .forward = s_forward, .backward = s_backward, .optimizer_step = s_step,
+    .checkpoint = s_tensors, .n_checkpoint = 1, .trainable = s_tensors, .n_trainable = 1,
+};
+
+/* n examples of one byte each, all of class 0 */
+static void make_dataset(RtDataset *ds, int n) {
+  memset(ds, 0, sizeof *ds);
+  ds->count = n, ds->rows = ds->cols = ds->channels = 1, ds->item_size = 1;
+  ds->x = calloc((size_t)n, 1);
+  ds->y = calloc((size_t)n, 1);
+}
+
+/* 8 training examples (2 steps an epoch), 2 validation examples (one batch). */
+static RtFitResult fit_scripted(const RtFitConfig *config, int epochs, const double *script,
+                                int n_script) {
+  memcpy(val_script, script, sizeof(double) * (size_t)n_script);
+  RtRun run;
+  rt_run_init(&run, &SCRIPTED, config);
+  rt_run_set_out_dir(&run, tmp_dir);
+  run.opt.epochs = epochs;
+  run.opt.quiet = 1;
+  RtDataset train, val;
+  make_dataset(&train, 8);
+  make_dataset(&val, 2);
+  s_init(NULL);
+  RtFitResult r = rt_fit(&run, &train, &val);
+  rt_dataset_free(&train);
+  rt_dataset_free(&val);
+  rt_run_free(&run);
+  return r;
+}
+
+static const RtFitConfig BASE = {
+    .validation = {.kind = RT_VAL_LAST, .last = 2},
+    .terminate_on_nan = 1,
+};
+
+/* ---- callbacks ---- */
+
+START_TEST(test_history_rows) {
+  const double script[] = {0.5, 0.25, 0.125};
+  RtFitResult r = fit_scripted(&BASE, 3, script, 3);
+  ck_assert_int_eq(r.epochs_run, 3);
+  ck_assert_int_eq(r.steps, 6);
+  ck_assert_int_eq(r.best_epoch, 3); /* no callback: the last epoch's weights */
+  ck_assert_float_eq(s_params[0], 6);
+  const char *text = read_text(tmp_path("history.csv"));
+  const char *rows[] = {"epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n",
+                        "1,1.000000,1.000000,0.500000,1.000000,1,",
+                        "2,1.000000,1.000000,0.250000,1.000000,1,",
+                        "3,1.000000,1.000000,0.125000,1.000000,1,"};
+  for (int i = 0; i < 4; i++) {
+    ck_assert_msg(strncmp(text, rows[i], strlen(rows[i])) == 0, "row %d: got %.60s, want %s", i,
+                  text, rows[i]);
+    text = strchr(text, '\n') + 1;
+  }
+  ck_assert_str_eq(text, "");
+}
+END_TEST
+
+START_TEST(test_early_stopping_restores_best) {
+  RtFitConfig config = BASE;
+  config.early_stopping = (RtEarlyStoppingConfig){
+      .enabled = 1, .monitor = "val_loss", .mode = RT_MODE_MIN, .patience = 2, .restore_best = 1};
+  const double script[] = {1.0, 0.5, 0.7, 0.8, 0.9, 0.95};
+  RtFitResult r = fit_scripted(&config, 6, script, 6);
+  ck_assert_int_eq(r.epochs_run, 4); /* epochs 3 and 4 did not improve on 0.5 */
+  ck_assert_int_eq(r.best_epoch, 2);
+  ck_assert_int_eq(r.steps, 8);
+  ck_assert_float_eq(s_params[0], 4); /* the weights after epoch 2's four steps */
+}
+END_TEST
+
+START_TEST(test_early_stopping_without_restore) {
+  RtFitConfig config = BASE;
+  config.early_stopping = (RtEarlyStoppingConfig){
+      .enabled = 1, .monitor = "val_loss", .mode = RT_MODE_MIN, .patience = 1};
+  const double script[] = {1.0, 0.5, 0.7, 0.8};
+  RtFitResult r = fit_scripted(&config, 4, script, 4);
+  ck_assert_int_eq(r.epochs_run, 3);
+  ck_assert_int_eq(r.best_epoch, 3);
+  ck_assert_float_eq(s_params[0], 6); /* the last weights */
+}
+END_TEST
+
+/* The saved checkpoint's epoch, monitor value and counter. */
+static RtCheckpointMeta saved_checkpoint(float *counter) {
+  RtTensorRef t = {"counter.value", counter, 1};
+  RtCheckpointMeta meta;
+  char err[256];
+  ck_assert_msg(rt_checkpoint_try_load(tmp_path("best.ckpt"), &t, 1, &meta, err, sizeof err) == 0,
+                "%s", err);
+  return meta;
+}
+
+START_TEST(test_checkpoint_saves_best_only) {
+  RtFitConfig config = BASE;
+  config.checkpoint = (RtCheckpointConfig){
+      .enabled = 1, .monitor = "val_loss", .mode = RT_MODE_MIN, .save_best_only = 1};
+  const double script[] = {1.0, 0.5, 0.7, 0.8};
+  RtFitResult r = fit_scripted(&config, 4, script, 4);
+  ck_assert_int_eq(r.best_epoch, 2);
+  float counter = -1;
+  RtCheckpointMeta meta = saved_checkpoint(&counter);
+  ck_assert_int_eq(meta.epoch, 2);
+  ck_assert_int_eq(meta.step, 4);
+  ck_assert_double_eq(meta.monitor, 0.5);
+  ck_assert_str_eq(meta.model, "scripted");
+  ck_assert_float_eq(counter, 4);
+}
+END_TEST
+
+START_TEST(test_checkpoint_every_epoch) {
+  RtFitConfig config = BASE;
+  config.checkpoint = (RtCheckpointConfig){
+      .enabled = 1, .monitor = "val_accuracy", .mode = RT_MODE_MAX, .save_best_only = 0};
+  const double script[] = {1.0, 0.5, 0.7};
+  RtFitResult r = fit_scripted(&config, 3, script, 3);
+  ck_assert_int_eq(r.best_epoch, 3);
+  float counter = -1;
+  ck_assert_int_eq(saved_checkpoint(&counter).epoch, 3);
+  ck_assert_float_eq(counter, 6);
+}
+END_TEST
+
+/* The lr column of history.csv, one value per epoch. */
+static int logged_rates(double *lr, int max) {
+  char *text = read_text(tmp_path("history.csv")), *line = strchr(text, '\n') + 1;
+  int n = 0;
+  for (; *line && n < max; line = strchr(line, '\n') + 1) {
+    const char *field = line;
+    for (int i = 0; i < 5; i++)
+      field = strchr(field, ',') + 1;
+    lr[n++] = strtod(field, NULL);
+  }
+  return n;
+}
+
+START_TEST(test_reduce_lr_on_plateau) {
+  RtFitConfig config = BASE;
+  config.reduce_lr = (RtReduceLrConfig){.enabled = 1, .monitor = "val_loss", .mode = RT_MODE_MIN,
+                                        .factor = 0.5, .min_lr = 0.2, .patience = 1};
+  s_lr = 1.0f;
+  const double script[] = {1.0, 1.0, 1.0, 1.0, 0.5};
+  fit_scripted(&config, 5, script, 5);
+  double lr[8];
+  ck_assert_int_eq(logged_rates(lr, 8), 5);
+  /* each row logs the rate its epoch trained with; the callback runs after */
+  const double want[] = {1.0, 1.0, 0.5, 0.25, 0.2};
+  for (int i = 0; i < 5; i++)
+    ck_assert_msg(fabs(lr[i] - want[i]) < 1e-7, "epoch %d: lr %g, want %g", i + 1, lr[i],
+                  want[i]);
+  ck_assert_float_eq_tol(s_lr, 0.2f, 1e-7f);
+}
+END_TEST
+
+START_TEST(test_csv_logger_matches_history) {
+  RtFitConfig config = BASE;
+  config.csv_logger = (RtCsvLoggerConfig){.enabled = 1, .path = "log.csv", .separator = ';'};
+  const double script[] = {0.5, 0.25};
+  fit_scripted(&config, 2, script, 2);
+  char history[8192];
+  snprintf(history, sizeof history, "%s", read_text(tmp_path("history.csv")));
+  char *log = read_text(tmp_path("log.csv"));
+  for (char *p = log; *p; p++)
+    *p = *p == ';' ? ',' : *p;
+  /* the same rows but for the seconds, measured when each row is written */
+  const char *rows[] = {"epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n",
+                        "\n1,1.000000,1.000000,0.500000,1.000000,1,",
+                        "\n2,1.000000,1.000000,0.250000,1.000000,1,"};
+  for (int i = 0; i < 3; i++) {
+    ck_assert_msg(strstr(history, rows[i]) != NULL, "history.csv lacks %s", rows[i]);
+    ck_assert_msg(strstr(log, rows[i]) != NULL, "log.csv lacks %s", rows[i]);
+  }
+}
+END_TEST
+
+/* ---- terminate_on_nan ---- */
+
+START_TEST(test_nan_stops_and_keeps_last_good_checkpoint) {
+  RtFitConfig config = BASE;
+  config.checkpoint = (RtCheckpointConfig){
+      .enabled = 1, .monitor = "val_loss", .mode = RT_MODE_MIN, .save_best_only = 1};
+  nan_at_step = 6; /* the second step of epoch 3 */
+  const double script[] = {1.0, 0.5, 0.25, 0.1};
+  RtFitResult r = fit_scripted(&config, 4, script, 4);
+  ck_assert(r.stopped_on_nan);
+  ck_assert_int_eq(r.epochs_run, 2);
+  ck_assert_int_eq(r.steps, 5);
+  ck_assert_float_eq(s_params[0], 5); /* the failing step was not applied */
+  float counter = -1;
+  ck_assert_int_eq(saved_checkpoint(&counter).epoch, 2);
+  ck_assert_float_eq(counter, 4);
+  double lr[8];
+  ck_assert_int_eq(logged_rates(lr, 8), 2); /* the stopped epoch is not logged */
+}
+END_TEST
+
+static void fit_with_nan(void *arg) {
+  (void)arg;
+  nan_at_step = 3;
+  const double script[] = {1.0, 0.5};
+  fit_scripted(&BASE, 2, script, 2);
+}
+
+START_TEST(test_nan_message_names_epoch_and_step) {
+  ChildResult r = run_in_child(fit_with_nan, NULL);
+  ck_assert_msg(strstr(r.err, "epoch 2, step 3: the loss is nan") != NULL, "stderr: %s", r.err);
+  ck_assert_ptr_nonnull(strstr(r.err, "terminate_on_nan"));
+}
+END_TEST
+
+START_TEST(test_nan_ignored_when_off) {
+  RtFitConfig config = BASE;
+  config.terminate_on_nan = 0;
+  nan_at_step = 3;
+  const double script[] = {1.0, 0.5};
+  RtFitResult r = fit_scripted(&config, 2, script, 2);
+  ck_assert(!r.stopped_on_nan);
+  ck_assert_int_eq(r.epochs_run, 2);
+}
+END_TEST
+
+/* ---- the linear model: softmax regression on 4 pixels ---- */
+
+#define LIN_BATCH 8
+#define LIN_IN 4
+static float l_params[LIN_IN * 2 + 2], l_grads[LIN_IN * 2 + 2], l_lr = 0.5f;
+static float *const l_kernel = l_params, *const l_bias = l_params + LIN_IN * 2;
+static double l_loss_sum;
+static uint8_t l_x[LIN_BATCH * LIN_IN], l_labels[LIN_BATCH];
+static float l_xf[LIN_BATCH * LIN_IN], l_logits[LIN_BATCH * 2], l_probs[LIN_BATCH * 2],
+    l_dlogits[LIN_BATCH * 2];
+static RtRng l_rng;
+static int wrong_gradient;
+
+static void l_init(RtRng *rng) {
+  rt_init_glorot_uniform(l_kernel, LIN_IN * 2, LIN_IN, 2, rng);
+  rt_fill(l_bias, 0.0f, 2);
+}
+
+static void l_forward(int m, int training) {
+  (void)training;
+  rt_rescale_u8_forward(l_xf, l_x, 1.0f / 255, 0.0f, (size_t)m * LIN_IN);
+  rt_matmul_forward(l_logits, l_xf, l_kernel, m, LIN_IN, 2);
+  rt_bias_act_forward(l_logits, l_bias, m, 2, RT_ACT_NONE, 0.0f);
+  l_loss_sum = rt_softmax_xent_forward(l_probs, l_logits, l_labels, NULL, 0.0f, m, 2);
+}
+
+static void l_backward(int m) {
+  rt_softmax_xent_backward(l_dlogits, l_probs, l_labels, NULL, 0.0f, 1.0f / (float)m, m, 2);
+  rt_matmul_backward_w(l_grads, l_xf, l_dlogits, m, LIN_IN, 2);
+  rt_bias_backward(l_grads + LIN_IN * 2, l_dlogits, m, 2);
+  if (wrong_gradient)
+    l_grads[3] *= 2;
+}
+
+static void l_step(long t) {
+  (void)t;
+  rt_sgd_update(l_params, l_grads, NULL, LIN_IN * 2 + 2, l_lr, 0.0f, 0);
+}
+
+static RtTensorRef l_tensors[] = {{"dense.kernel", l_params, LIN_IN * 2},
+                                  {"dense.bias", l_params + LIN_IN * 2, 2}};
+
+static const RtModel LINEAR = {
+    .name = "linear", .batch = LIN_BATCH, .n_classes = 2, .input_size = LIN_IN,
+    .input_name = "x", .input_shape = "(2, 2)", .class_names = two_classes,
+    .batch_x = l_x, .batch_labels = l_labels, .scores = l_probs,
+    .params = l_params, .grads = l_grads, .n_params = LIN_IN * 2 + 2,
+    .loss_sum = &l_loss_sum, .learning_rate = &l_lr, .dropout_rng = &l_rng,
+    .init_params = l_init, .forward = l_forward, .backward = l_backward, .optimizer_step = l_step,
+    .checkpoint = l_tensors, .n_checkpoint = 2, .trainable = l_tensors, .n_trainable = 2,
+};
+
+/* Example i: class i % 2, its bright pixel 0 (class 0) or 3 (class 1). */
+static void make_linear_dataset(RtDataset *ds, int n) {
+  make_dataset(ds, n);
+  ds->rows = ds->cols = 2, ds->item_size = LIN_IN;
+  free(ds->x);
+  ds->x = calloc((size_t)n, LIN_IN);
+  for (int i = 0; i < n; i++) {
+    ds->y[i] = (uint8_t)(i % 2);
+    ds->x[i * LIN_IN + (i % 2 ? 3 : 0)] = 200;
+    ds->x[i * LIN_IN + 1] = (uint8_t)(i * 7);
+  }
+}
+
+static int gradcheck_linear(int wrong) {
+  wrong_gradient = wrong;
+  RtFitConfig config = BASE;
+  RtRun run;
+  rt_run_init(&run, &LINEAR, &config);
+  RtRng rng;
+  rt_rng_seed(&rng, 1);
+  l_init(&rng);
+  RtDataset train;
+  make_linear_dataset(&train, 12);
+  int status = rt_gradcheck(&run, &train);
+  rt_dataset_free(&train);
+  rt_run_free(&run);
+  return status;
+}
+
+START_TEST(test_gradcheck_passes_true_gradient) { ck_assert_int_eq(gradcheck_linear(0), 0); }
+END_TEST
+
+START_TEST(test_gradcheck_fails_wrong_gradient) { ck_assert_int_eq(gradcheck_linear(1), 1); }
+END_TEST
+
+/* ---- whole runs of rt_main on tiny IDX files ---- */
+
+static void put_be32(FILE *f, uint32_t v) {
+  uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+  fwrite(b, 1, 4, f);
+}
+
+/* DIR/SPLIT-images-idx3-ubyte and -labels-idx1-ubyte of ds (uncompressed). */
+static void write_split(const RtDataset *ds, const char *split) {
+  char name[128];
+  snprintf(name, sizeof name, "%s-images-idx3-ubyte", split);
+  FILE *f = fopen(tmp_path(name), "wb");
+  ck_assert_ptr_nonnull(f);
+  put_be32(f, 0x803), put_be32(f, (uint32_t)ds->count), put_be32(f, 2), put_be32(f, 2);
+  fwrite(ds->x, LIN_IN, (size_t)ds->count, f);
+  fclose(f);
+  snprintf(name, sizeof name, "%s-labels-idx1-ubyte", split);
+  f = fopen(tmp_path(name), "wb");
+  ck_assert_ptr_nonnull(f);
+  put_be32(f, 0x801), put_be32(f, (uint32_t)ds->count);
+  fwrite(ds->y, 1, (size_t)ds->count, f);
+  fclose(f);
+}
+
+/* 64 training and 16 test examples; bad_test_label >= 0 puts label 7 there. */
+static void write_linear_data(int bad_test_label) {
+  RtDataset ds;
+  make_linear_dataset(&ds, 64);
+  write_split(&ds, "train");
+  rt_dataset_free(&ds);
+  make_linear_dataset(&ds, 16);
+  if (bad_test_label >= 0)
+    ds.y[bad_test_label] = 7;
+  write_split(&ds, "t10k");
+  rt_dataset_free(&ds);
+}
+
+static RtFitConfig main_config;
+
+static void run_main(void *arg) {
+  (void)arg;
+  setenv("OPENBLAS_CORETYPE", rt_blas_core(), 0); /* no restart inside the test */
+  char *argv[] = {"linear", "--data", tmp_dir, "--out", (char *)tmp_path("out"), "--quiet", NULL};
+  fflush(NULL);
+  _exit(rt_main(&LINEAR, &main_config, 6, argv));
+}
+
+static const RtExpectation learned[] = {
+    {"accuracy > 0.9", RT_EXPECT_ACCURACY, -1, NULL, RT_CMP_GT, 0.9},
+    {"recall[one] >= 0.9", RT_EXPECT_RECALL, 1, NULL, RT_CMP_GE, 0.9},
+    {"params(dense) == 10", RT_EXPECT_PARAMS, 0, "dense", RT_CMP_EQ, 10},
+};
+static const RtExpectation impossible[] = {
+    {"accuracy > 0.9", RT_EXPECT_ACCURACY, -1, NULL, RT_CMP_GT, 0.9},
+    {"loss < 0", RT_EXPECT_LOSS, -1, NULL, RT_CMP_LT, 0},
+};
+
+static void set_main_config(const RtExpectation *expect, int n_expect) {
+  main_config = (RtFitConfig){
+      .defaults = {.epochs = 20, .seed = 3},
+      .validation = {.kind = RT_VAL_SPLIT, .split = 0.25, .seeded = 1, .seed = 5},
+      .shuffle = 1,
+      .terminate_on_nan = 1,
+      .checkpoint = {.enabled = 1, .monitor = "val_loss", .mode = RT_MODE_MIN, .save_best_only = 1},
+      .expect = expect,
+      .n_expect = n_expect,
+  };
+}
+
+START_TEST(test_main_expectations_pass) {
+  write_linear_data(-1);
+  set_main_config(learned, 3);
+  mkdir(tmp_path("out"), 0755);
+  FILE *stale = fopen(tmp_path("out/best.ckpt.tmp"), "w"); /* a killed save's */
+  ck_assert_ptr_nonnull(stale);
+  fclose(stale);
+  ChildResult r = run_in_child(run_main, NULL);
+  ck_assert_msg(r.status == 0, "status %d\nstdout: %s\nstderr: %s", r.status, r.out, r.err);
+  ck_assert_ptr_nonnull(strstr(r.out, "out/best.ckpt.tmp, left by an interrupted save"));
+  ck_assert_int_ne(access(tmp_path("out/best.ckpt.tmp"), F_OK), 0);
+  ck_assert_ptr_nonnull(strstr(r.out, "expect params(dense) == 10"));
+  ck_assert_ptr_nonnull(strstr(read_text(tmp_path("out/metrics.json")), "\"test_accuracy\""));
+}
+END_TEST
+
+START_TEST(test_main_expectation_fails_exit_code) {
+  write_linear_data(-1);
+  set_main_config(impossible, 2);
+  ChildResult r = run_in_child(run_main, NULL);
+  ck_assert_int_eq(r.status, 1);
+  ck_assert_ptr_nonnull(strstr(r.out, "FAILED"));
+  ck_assert_msg(strstr(r.err, "error: 1 expectation failed") != NULL, "stderr: %s", r.err);
+}
+END_TEST
+
+START_TEST(test_main_empty_validation_is_an_error) {
+  write_linear_data(-1);
+  set_main_config(NULL, 0);
+  main_config.validation = (RtValidationConfig){.kind = RT_VAL_SPLIT, .split = 1e-45};
+  ChildResult r = run_in_child(run_main, NULL);
+  ck_assert_int_eq(r.status, 1);
+  ck_assert_msg(strstr(r.err, "validation split is empty") != NULL, "stderr: %s", r.err);
+}
+END_TEST
+
+START_TEST(test_main_bad_test_label_names_file_and_example) {
+  write_linear_data(5);
+  set_main_config(NULL, 0);
+  ChildResult r = run_in_child(run_main, NULL);
+  ck_assert_int_eq(r.status, 1);
+  ck_assert_msg(strstr(r.err, "t10k-labels-idx1-ubyte: label 7 of example 5") != NULL,
+                "stderr: %s", r.err);
+}
+END_TEST
+
+START_TEST(test_main_bad_validation_label_names_file) {
+  write_linear_data(-1);
+  set_main_config(NULL, 0);
+  main_config.validation = (RtValidationConfig){.kind = RT_VAL_TEST};
+  write_linear_data(2); /* the test split doubles as validation */
+  ChildResult r = run_in_child(run_main, NULL);
+  ck_assert_int_eq(r.status, 1);
+  ck_assert_msg(strstr(r.err, "t10k-labels-idx1-ubyte: label 7 of example 2") != NULL,
+                "stderr: %s", r.err);
+  ck_assert_ptr_null(strstr(r.out, "Epoch")); /* before any training */
+}
+END_TEST
+
+static Suite *fit_suite(void) {
+  Suite *s = suite_create("fit");
+  TCase *tc = tcase_create("callbacks");
+  tcase_add_checked_fixture(tc, setup_tmp_dir, teardown_tmp_dir);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_history_rows);
+  tcase_add_test(tc, test_early_stopping_restores_best);
+  tcase_add_test(tc, test_early_stopping_without_restore);
+  tcase_add_test(tc, test_checkpoint_saves_best_only);
+  tcase_add_test(tc, test_checkpoint_every_epoch);
+  tcase_add_test(tc, test_reduce_lr_on_plateau);
+  tcase_add_test(tc, test_csv_logger_matches_history);
+  tcase_add_test(tc, test_nan_stops_and_keeps_last_good_checkpoint);
+  tcase_add_test(tc, test_nan_message_names_epoch_and_step);
+  tcase_add_test(tc, test_nan_ignored_when_off);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("gradcheck");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_gradcheck_passes_true_gradient);
+  tcase_add_test(tc, test_gradcheck_fails_wrong_gradient);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("main");
+  tcase_add_checked_fixture(tc, setup_tmp_dir, teardown_tmp_dir);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_main_expectations_pass);
+  tcase_add_test(tc, test_main_expectation_fails_exit_code);
+  tcase_add_test(tc, test_main_empty_validation_is_an_error);
+  tcase_add_test(tc, test_main_bad_test_label_names_file_and_example);
+  tcase_add_test(tc, test_main_bad_validation_label_names_file);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(fit_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
