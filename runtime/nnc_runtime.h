@@ -857,6 +857,8 @@ typedef struct {
   const char *monitor;
   RtMode mode;
   int save_best_only;
+  const char *file; /* checkpoint("FILE"): relative to the output directory; NULL: best.ckpt */
+  int silent;       /* verbose=0: no message per epoch */
 } RtCheckpointConfig;
 
 typedef struct {
@@ -866,6 +868,7 @@ typedef struct {
   double min_delta;
   int patience;
   int restore_best;
+  int silent; /* verbose=0 */
 } RtEarlyStoppingConfig;
 
 typedef struct {
@@ -874,6 +877,7 @@ typedef struct {
   RtMode mode;
   double min_delta, factor, min_lr;
   int patience, cooldown;
+  int silent; /* verbose=0 */
 } RtReduceLrConfig;
 
 typedef struct {

@@ -99,6 +99,9 @@ add_test(NAME build_portable_fallback
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_portable_test.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/small_mlp.nn)
 
+add_test(NAME e2e_keras_callbacks
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_keras_callbacks_test.sh $<TARGET_FILE:nnc>)
+
 add_test(NAME build_outputs
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_outputs_test.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/small_mlp.nn)
