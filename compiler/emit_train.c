@@ -217,17 +217,20 @@ static void emit_callback_config(Emitter *e) {
     P("    .csv_logger = {.enabled = 1, .path = %s, .separator = %s, .append = %d},\n",
       c_string(e, p->csv_path), c_char(e, p->csv_separator), p->csv_append);
   if (ck->enabled)
-    P("    .checkpoint = {.enabled = 1, .monitor = \"%s\", .mode = %s, .save_best_only = %d},\n",
-      ck->monitor, c_mode(ck->mode), ck->save_best_only);
+    P("    .checkpoint = {.enabled = 1, .monitor = \"%s\", .mode = %s, .save_best_only = %d%s%s%s},"
+      "\n", ck->monitor, c_mode(ck->mode), ck->save_best_only,
+      p->checkpoint_file ? ", .file = " : "",
+      p->checkpoint_file ? c_string(e, p->checkpoint_file) : "", ck->verbose ? "" : ", .silent = 1");
   if (es->enabled)
     P("    .early_stopping = {.enabled = 1, .monitor = \"%s\", .mode = %s, .min_delta = %.17g,\n"
-      "                       .patience = %d, .restore_best = %d},\n",
-      es->monitor, c_mode(es->mode), es->min_delta, es->patience, es->restore_best);
+      "                       .patience = %d, .restore_best = %d%s},\n",
+      es->monitor, c_mode(es->mode), es->min_delta, es->patience, es->restore_best,
+      es->verbose ? "" : ", .silent = 1");
   if (rl->enabled)
     P("    .reduce_lr = {.enabled = 1, .monitor = \"%s\", .mode = %s, .min_delta = %.17g,\n"
-      "                  .factor = %.17g, .min_lr = %.17g, .patience = %d, .cooldown = %d},\n",
+      "                  .factor = %.17g, .min_lr = %.17g, .patience = %d, .cooldown = %d%s},\n",
       rl->monitor, c_mode(rl->mode), rl->min_delta, rl->factor, rl->min_lr, rl->patience,
-      rl->cooldown);
+      rl->cooldown, rl->verbose ? "" : ", .silent = 1");
 }
 
 static void emit_config(Emitter *e) {

@@ -12,14 +12,14 @@
  *   rt_train.c   monitors (checkpoint / early stopping decisions), history CSV,
  *                command-line options of the generated program
  *   rt_ckpt.c    checkpoint write (atomic: temp file + fsync + rename) and read
+ *   rt_augment.c Keras 3's random image augmentation layers (flip, rotation,
+ *                zoom, translation, contrast, brightness, crop)
  *   rt_prepare.c the run's data: load, split, keep, adapt, oversample, class
  *                weights, batches (what the .nn data section asks for)
  *   rt_fit.c     the training loop: epochs, metrics, callbacks, history
  *   rt_report.c  evaluation of the test split, reports, expectations
  *   rt_gradcheck.c  the whole model's gradient against finite differences
  *   rt_main.c    main of every generated program: the phases in order
- *   rt_augment.c Keras 3's random image augmentation layers (flip, rotation,
- *                zoom, translation, contrast, brightness, crop)
  *
  * Conventions (llm.c): kernel arguments are ordered outputs, inputs, weights,
  * sizes. Every tensor argument carries its shape in a comment. "m" is the
@@ -861,6 +861,8 @@ typedef struct {
   const char *monitor;
   RtMode mode;
   int save_best_only;
+  const char *file; /* checkpoint("FILE"): relative to the output directory; NULL: best.ckpt */
+  int silent;       /* verbose=0: no message per epoch */
 } RtCheckpointConfig;
 
 typedef struct {
@@ -870,6 +872,7 @@ typedef struct {
   double min_delta;
   int patience;
   int restore_best;
+  int silent; /* verbose=0 */
 } RtEarlyStoppingConfig;
 
 typedef struct {
@@ -878,6 +881,7 @@ typedef struct {
   RtMode mode;
   double min_delta, factor, min_lr;
   int patience, cooldown;
+  int silent; /* verbose=0 */
 } RtReduceLrConfig;
 
 typedef struct {

@@ -278,7 +278,7 @@ static void save_checkpoint(Fit *f, int epoch, double value) {
 static void checkpoint_callback(Fit *f, int epoch, const double *row) {
   const RtCheckpointConfig *ck = &f->config->checkpoint;
   const char *path = f->run->checkpoint_path;
-  int quiet = f->run->opt.quiet;
+  int quiet = f->run->opt.quiet || ck->silent;
   double value = monitored(f, row, ck->monitor), previous = f->checkpoint.best;
   if (rt_monitor_update(&f->checkpoint, value, epoch)) {
     save_checkpoint(f, epoch, value);
@@ -300,7 +300,7 @@ static void reduce_lr_callback(Fit *f, int epoch, const double *row) {
   const RtReduceLrConfig *rl = &f->config->reduce_lr;
   float *lr = f->model->learning_rate;
   float reduced = (float)rt_plateau_update(&f->plateau, monitored(f, row, rl->monitor), epoch, *lr);
-  if (reduced < *lr && !f->run->opt.quiet)
+  if (reduced < *lr && !f->run->opt.quiet && !rl->silent)
     printf("Epoch %d: reduce_lr_on_plateau: %s has not improved for %d epochs, learning rate "
            "%.2e -> %.2e\n", epoch, rl->monitor, rl->patience, *lr, reduced);
   *lr = reduced;
@@ -316,7 +316,7 @@ static int early_stopping_callback(Fit *f, int epoch, const double *row) {
   }
   if (f->early.wait < es->patience)
     return 0;
-  if (!f->run->opt.quiet)
+  if (!f->run->opt.quiet && !es->silent)
     printf("Epoch %d: early stopping (%s has not improved for %d epochs)\n", epoch, es->monitor,
            es->patience);
   return 1;

@@ -25,7 +25,9 @@
 
 void rt_run_set_out_dir(RtRun *run, const char *out_dir) {
   run->opt.out_dir = out_dir;
-  rt_path_join(run->checkpoint_path, sizeof run->checkpoint_path, out_dir, "best.ckpt");
+  const char *file = run->config->checkpoint.file;
+  rt_path_join(run->checkpoint_path, sizeof run->checkpoint_path, out_dir,
+               file ? file : "best.ckpt");
 }
 
 void rt_run_init(RtRun *run, const RtModel *model, const RtFitConfig *config) {

@@ -379,6 +379,24 @@ START_TEST(test_string_escapes) {
 }
 END_TEST
 
+/* Python's single quotes, as Keras users write 'relu' */
+START_TEST(test_single_quoted_strings) {
+  TestCompile tc;
+  ck_assert_int_eq(parse(&tc, "data d { classes ['a\\'b', 'say \"hi\"', ''] }"), 0);
+  const Arg *a = item_at(section_at(&tc.c.ast, 0), 0)->values->value->args;
+  const char *want[] = {"a'b", "say \"hi\"", ""};
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(arg_at(a, i)->value->kind, EX_STRING);
+    ck_assert_str_eq(arg_at(a, i)->value->text, want[i]);
+  }
+  tc_end(&tc);
+  assert_syntax_errors("data d { idx '/usr/share }\n", 1,
+                       "t.nn:1:14: error: unterminated string (a string must close on its line)\n"
+                       "  data d { idx '/usr/share }\n"
+                       "               ^~~~~~~~~~~~~\n");
+}
+END_TEST
+
 START_TEST(test_unterminated_string) {
   assert_syntax_errors("data d {\n"
                        "  idx \"/usr/share\n"
@@ -744,6 +762,7 @@ static Suite *parse_suite(void) {
   TCase *tokens = tcase_create("tokens");
   tcase_add_test(tokens, test_string_escapes);
   tcase_add_test(tokens, test_unterminated_string);
+  tcase_add_test(tokens, test_single_quoted_strings);
   tcase_add_test(tokens, test_unterminated_string_at_end_of_file);
   tcase_add_test(tokens, test_numbers);
   tcase_add_test(tokens, test_invalid_number);

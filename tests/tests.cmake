@@ -99,10 +99,8 @@ add_test(NAME build_portable_fallback
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_portable_test.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/small_mlp.nn)
 
-# the generated program's run-time guards: terminate_on_nan, empty validation
-add_test(NAME e2e_runtime_guards
-  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_guard_test.sh $<TARGET_FILE:nnc>
-          ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e)
+add_test(NAME e2e_keras_callbacks
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_keras_callbacks_test.sh $<TARGET_FILE:nnc>)
 
 add_test(NAME build_outputs
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_outputs_test.sh $<TARGET_FILE:nnc>
@@ -115,3 +113,7 @@ foreach(model day5 cnn_fashion cnn_bn_gap)
             ${CMAKE_CURRENT_SOURCE_DIR}/models/${model}.nn --epochs 1 --limit-train 5600)
   set_tests_properties(export_${model} PROPERTIES TIMEOUT 600)
 endforeach()
+# the generated program's run-time guards: terminate_on_nan, empty validation
+add_test(NAME e2e_runtime_guards
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_guard_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e)
