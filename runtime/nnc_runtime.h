@@ -8,7 +8,8 @@
  *   rt_conv.c    im2col/col2im, pooling, batch normalization, rescale, concat
  *   rt_optim.c   optimizer updates
  *   rt_data.c    IDX loading (gzip through zlib), splits, class surgery, adapt
- *   rt_metrics.c confusion matrix, per-class precision/recall/F1, JSON
+ *   rt_metrics.c confusion matrix, per-class precision/recall/F1, metrics.json
+ *                (written and read through jansson)
  *   rt_train.c   monitors (checkpoint / early stopping decisions), history CSV,
  *                command-line options of the generated program
  *   rt_ckpt.c    checkpoint write (atomic: temp file + fsync + rename) and read
@@ -448,6 +449,30 @@ void rt_binary_print(FILE *f, const RtBinaryStats *stats, const char *const *nam
 void rt_binary_write_json(const char *path, const RtBinaryStats *stats,
                           const char *const *names, int k, double test_loss,
                           double test_accuracy, int best_epoch);
+
+/* metrics.json read back (nnc compare, the report). Absent or null numbers
+ * are NAN; absent tables are NULL (n_classes / n_targets still say how many
+ * names were read). */
+typedef struct {
+  double test_loss;
+  double test_accuracy; /* test_binary_accuracy when binary */
+  int binary;           /* labels binary: targets instead of classes */
+  int best_epoch;
+  double auc_macro;
+  int n_classes;
+  char **class_names;       /* (n_classes) */
+  long *confusion;          /* (n_classes, n_classes): rows true, columns predicted */
+  RtClassStats *per_class;  /* (n_classes) */
+  RtClassStats macro_avg, weighted_avg;
+  int n_targets;
+  char **target_names;      /* (n_targets) */
+  RtBinaryStats *targets;   /* (n_targets) */
+} RtMetricsFile;
+
+/* Returns 0, or -1 with "path:line:col: message" in err (the file is missing
+ * or not JSON). Free with rt_metrics_file_free. */
+int rt_metrics_read_json(RtMetricsFile *m, const char *path, char *err, size_t err_size);
+void rt_metrics_file_free(RtMetricsFile *m);
 
 /* ===== rt_train.c ===== */
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what nnc needs on Debian 12, and only what is missing:
-# a C toolchain, CMake, flex, bison, OpenBLAS, zlib, Check and the
+# a C toolchain, CMake, flex, bison, OpenBLAS, zlib, Check, jansson (metrics.json) and the
 # Fashion-MNIST data set (Debian package dataset-fashion-mnist).
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config flex bison libopenblas-dev zlib1g-dev check
+packages=(build-essential cmake pkg-config flex bison libopenblas-dev zlib1g-dev check libjansson-dev
   dataset-fashion-mnist)
 
 missing=()
