@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what nnc needs on Debian 12, and only what is missing:
-# a C toolchain, CMake, flex, bison, OpenBLAS, zlib, Check, jansson (metrics.json) and the
-# Fashion-MNIST data set (Debian package dataset-fashion-mnist).
+# a C toolchain, CMake, flex, bison, OpenBLAS, zlib, Check, jansson (metrics.json), the
+# Fashion-MNIST data set (Debian package dataset-fashion-mnist), gnuplot-nox and a font
+# (the plots, drawn by gnuplot at the end of a run), and for the tests libpng (decodes
+# the plots) and chromium (opens report.html headless).
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config flex bison libopenblas-dev zlib1g-dev check libjansson-dev
-  dataset-fashion-mnist)
+  dataset-fashion-mnist gnuplot-nox fonts-dejavu-core libpng-dev chromium)
 
 missing=()
 for p in "${packages[@]}"; do

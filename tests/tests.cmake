@@ -22,6 +22,17 @@ nnc_check_test(test_data nncrt tests/test_data.c)
 nnc_check_test(test_metrics nncrt tests/test_metrics.c)
 nnc_check_test(test_train nncrt tests/test_train.c)
 nnc_check_test(test_ckpt nncrt tests/test_ckpt.c)
+# the plots and report.html; libpng decodes the PNGs to check they are not blank
+pkg_check_modules(LIBPNG REQUIRED libpng)
+nnc_check_test(test_plot nncrt tests/test_plot.c)
+target_include_directories(test_plot PRIVATE ${LIBPNG_INCLUDE_DIRS})
+target_link_libraries(test_plot ${LIBPNG_LINK_LIBRARIES})
+# report.html in headless Chromium (skipped, exit 77, without chromium); the
+# screenshot stays in build/report_browser/report_screenshot.png
+add_test(NAME report_browser
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_report_browser.sh $<TARGET_FILE:test_plot>
+          ${CMAKE_CURRENT_BINARY_DIR}/report_browser)
+set_tests_properties(report_browser PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
 
 # ---- compiler suites ----
 # Check suites for the passes (each links nnccore and reads models/ through
