@@ -483,23 +483,33 @@ typedef struct {
   int k;
 } Roc;
 
-static void draw_roc(FILE *g, const void *ctx) {
-  const Roc *r = ctx;
-  fprintf(g, "set title 'ROC curves, one class against the rest (macro AUC %.4f)'\n"
-             "set xlabel 'false positive rate'\nset ylabel 'true positive rate'\n"
-             "set xrange [0:1]\nset yrange [0:1.001]\nset size ratio 1\n"
-             "set grid lc rgb '#dddddd'\nset key bottom right opaque box lc rgb '#cccccc'"
-             " font ',10'\nplot x w l dt 2 lw 1 lc rgb '#999999' t 'chance'",
-          rt_mean_defined(r->auc, r->k));
+static void put_roc_lines(FILE *g, const Roc *r, int with_titles) {
+  fputs("plot x w l dt 2 lw 1 lc rgb '#999999' t 'chance'", g);
   for (int j = 0; j < r->k; j++) {
     char title[160], fallback[32];
     snprintf(fallback, sizeof fallback, "class %d", j);
     snprintf(title, sizeof title, "%s (AUC %.4f)", r->names && r->names[j] ? r->names[j] : fallback,
              r->auc[j]);
     fprintf(g, ", $R index %d u 1:2 w l lt %d t ", j, j + 1);
-    put_quoted(g, title);
+    put_quoted(g, with_titles ? title : "");
   }
   fputs("\n", g);
+}
+
+/* The whole square, then its top-left corner, where good classifiers differ. */
+static void draw_roc(FILE *g, const void *ctx) {
+  const Roc *r = ctx;
+  fprintf(g, "set multiplot layout 1,2 title 'ROC curves, one class against the rest"
+             " (macro AUC %.4f)' font ',14'\n"
+             "set xlabel 'false positive rate'\nset ylabel 'true positive rate'\n"
+             "set size ratio 1\nset grid lc rgb '#dddddd'\n"
+             "set key bottom right opaque box lc rgb '#cccccc' font ',10'\n"
+             "set title 'all thresholds'\nset xrange [0:1]\nset yrange [0:1.001]\n",
+          rt_mean_defined(r->auc, r->k));
+  put_roc_lines(g, r, 1);
+  fputs("set title 'top-left corner, enlarged'\nset xrange [0:0.2]\nset yrange [0.6:1.001]\n"
+        "unset key\n", g);
+  put_roc_lines(g, r, 0);
 }
 
 int rt_plot_roc(const char *base, const float *scores /* (n, k) */,
@@ -521,7 +531,7 @@ int rt_plot_roc(const char *base, const float *scores /* (n, k) */,
   fputs("EOD\n", p.g);
   free(v);
   Roc r = {names, auc, k};
-  int rc = plot_close(&p, draw_roc, &r, 820, 800, 1);
+  int rc = plot_close(&p, draw_roc, &r, 1400, 760, 1);
   free(auc);
   return rc;
 }

@@ -57,7 +57,7 @@ static void make_predictions(float *probs /* (N_TEST, N_CLASSES) */, uint8_t *la
     labels[i] = (uint8_t)c;
     double logits[N_CLASSES], sum = 0;
     for (int j = 0; j < N_CLASSES; j++)
-      logits[j] = 2.0 * uniform() + (j == c ? 2.5 : j == (c + 6) % N_CLASSES ? 1.5 : 0);
+      logits[j] = 3.0 * uniform() + (j == c ? 2.5 : j == (c + 6) % N_CLASSES ? 1.5 : 0);
     for (int j = 0; j < N_CLASSES; j++)
       sum += exp(logits[j]);
     for (int j = 0; j < N_CLASSES; j++)
@@ -243,7 +243,7 @@ START_TEST(test_every_plot_and_the_report) {
   check_png(tmp_dir, "confusion_matrix.png", 860, 760);
   check_png(tmp_dir, "confusion_matrix_normalized.png", 860, 760);
   check_png(tmp_dir, "class_metrics.png", 900, 560);
-  check_png(tmp_dir, "roc_curves.png", 820, 800);
+  check_png(tmp_dir, "roc_curves.png", 1400, 760);
   check_png(tmp_dir, "confidence.png", 820, 520);
   check_png(tmp_dir, "misclassified.png", 860, 1173); /* 36 tiles of 140 px */
   check_png(tmp_dir, "first_layer_weights.png", 860, 1173); /* 32 units */
@@ -287,6 +287,42 @@ START_TEST(test_conv_filters_rgb_and_grey) {
 }
 END_TEST
 
+/* Names with gnuplot's quote, escape and enhanced-text characters print as given. */
+START_TEST(test_awkward_class_names) {
+  if (!rt_plot_available())
+    return;
+  const char *names[] = {"it's", "back\\slash", "new\nline", "{x}^2_y @&"};
+  RtClassStats stats[4] = {{0.5, 0.6, 0.55, 10}, {0.9, 0.8, 0.85, 10}, {0.2, 0.3, 0.25, 10},
+                           {1.0, 1.0, 1.0, 10}};
+  char base[4096];
+  rt_path_join(base, sizeof base, tmp_dir, "odd names");
+  ck_assert_int_eq(rt_plot_class_bars(base, stats, names, 4), 0);
+  check_png(tmp_dir, "odd names.png", 900, 560);
+}
+END_TEST
+
+/* Color test images (c = 3) go through rgbimage. */
+START_TEST(test_misclassified_rgb) {
+  if (!rt_plot_available())
+    return;
+  enum { N = 6, K = 3, S = 8 };
+  static uint8_t images[N * S * S * 3];
+  float probs[N * K];
+  uint8_t labels[N];
+  for (int i = 0; i < N * S * S * 3; i++)
+    images[i] = (uint8_t)(i * 37);
+  for (int i = 0; i < N; i++) {
+    labels[i] = (uint8_t)(i % K);
+    for (int j = 0; j < K; j++) /* every example is called class (i + 1) % K */
+      probs[i * K + j] = j == (i + 1) % K ? 0.5f + 0.05f * i : (0.5f - 0.05f * i) / 2;
+  }
+  char base[4096];
+  rt_path_join(base, sizeof base, tmp_dir, "rgb");
+  ck_assert_int_eq(rt_plot_misclassified(base, images, S, S, 3, probs, labels, NULL, N, K, 36), 0);
+  check_png(tmp_dir, "rgb.png", 410, 368); /* 6 tiles, 3 x 2, of 130 px */
+}
+END_TEST
+
 START_TEST(test_dense_kernel_shape_mismatch_warns) {
   char base[4096];
   float kernel[12] = {0};
@@ -323,6 +359,8 @@ static Suite *plot_suite(void) {
   tcase_add_test(tc, test_history_reads_back);
   tcase_add_test(tc, test_every_plot_and_the_report);
   tcase_add_test(tc, test_conv_filters_rgb_and_grey);
+  tcase_add_test(tc, test_awkward_class_names);
+  tcase_add_test(tc, test_misclassified_rgb);
   tcase_add_test(tc, test_dense_kernel_shape_mismatch_warns);
   tcase_add_test(tc, test_report_without_gnuplot);
   tcase_add_test(tc, test_report_from_files_only);

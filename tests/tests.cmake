@@ -33,6 +33,11 @@ add_test(NAME report_browser
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_report_browser.sh $<TARGET_FILE:test_plot>
           ${CMAKE_CURRENT_BINARY_DIR}/report_browser)
 set_tests_properties(report_browser PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
+# nnc-report redraws a run directory's plots from history.csv and metrics.json
+add_test(NAME nnc_report_cli
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_report_cli.sh $<TARGET_FILE:nnc-report>
+          $<TARGET_FILE:test_plot> ${CMAKE_CURRENT_BINARY_DIR}/report_cli)
+set_tests_properties(nnc_report_cli PROPERTIES TIMEOUT 120)
 
 # ---- compiler suites ----
 # Check suites for the passes (each links nnccore and reads models/ through
