@@ -96,6 +96,16 @@ static int draw_metrics_plots(const char *dir, const RtMetricsFile *m) {
     plot_path(base, sizeof base, dir, "class_metrics");
     drawn += count_drawn(rt_plot_class_bars(base, m->per_class, names, m->n_classes));
   }
+  if (m->targets) { /* labels binary: the same bars, one group per target */
+    RtClassStats *stats = rt_calloc((size_t)m->n_targets, sizeof(RtClassStats));
+    for (int j = 0; j < m->n_targets; j++)
+      stats[j] = (RtClassStats){m->targets[j].precision, m->targets[j].recall, m->targets[j].f1,
+                                m->targets[j].tp + m->targets[j].fn};
+    plot_path(base, sizeof base, dir, "class_metrics");
+    drawn += count_drawn(rt_plot_class_bars(base, stats, (const char *const *)m->target_names,
+                                            m->n_targets));
+    free(stats);
+  }
   return drawn;
 }
 
@@ -168,16 +178,30 @@ static void put_epoch_metrics(FILE *f, const RtHistory *h, int best_epoch) {
 }
 
 static void put_test_metrics(FILE *f, const RtMetricsFile *m) {
-  fputs("<table><tr><th class=\"k\">test</th><th>loss</th><th>accuracy</th>"
-        "<th>macro precision</th><th>macro recall</th><th>macro F1</th><th>macro AUC</th></tr>\n"
-        "<tr><td class=\"k\">metrics.json</td>",
-        f);
+  fprintf(f, "<table><tr><th class=\"k\">test</th><th>loss</th><th>%s</th>"
+             "<th>macro precision</th><th>macro recall</th><th>macro F1</th><th>macro AUC</th>"
+             "</tr>\n<tr><td class=\"k\">metrics.json</td>",
+          m->binary ? "binary accuracy" : "accuracy");
+  RtClassStats macro = m->per_class ? m->macro_avg : (RtClassStats){NAN, NAN, NAN, 0};
+  double auc = m->auc_macro;
+  if (m->targets) { /* labels binary: the plain means over targets, as rt_binary_print */
+    macro = (RtClassStats){0, 0, 0, 0};
+    double *aucs = rt_malloc(sizeof(double) * (size_t)m->n_targets);
+    for (int j = 0; j < m->n_targets; j++) {
+      macro.precision += m->targets[j].precision / m->n_targets;
+      macro.recall += m->targets[j].recall / m->n_targets;
+      macro.f1 += m->targets[j].f1 / m->n_targets;
+      aucs[j] = m->targets[j].auc;
+    }
+    auc = rt_mean_defined(aucs, m->n_targets);
+    free(aucs);
+  }
   put_number_cell(f, m->test_loss);
   put_number_cell(f, m->test_accuracy);
-  put_number_cell(f, m->per_class ? m->macro_avg.precision : NAN);
-  put_number_cell(f, m->per_class ? m->macro_avg.recall : NAN);
-  put_number_cell(f, m->per_class ? m->macro_avg.f1 : NAN);
-  put_number_cell(f, m->auc_macro);
+  put_number_cell(f, macro.precision);
+  put_number_cell(f, macro.recall);
+  put_number_cell(f, macro.f1);
+  put_number_cell(f, auc);
   fputs("</tr></table>\n", f);
 }
 

@@ -202,6 +202,18 @@ static void check_svg(const char *dir, const char *name) {
   ck_assert_msg(strstr(head, "<svg"), "%s: no <svg> element", path);
 }
 
+/* dir/report.html as text (up to 64 KiB). */
+static const char *read_report(const char *dir) {
+  static char html[1 << 16];
+  char path[4096];
+  rt_path_join(path, sizeof path, dir, "report.html");
+  FILE *f = fopen(path, "r");
+  ck_assert_ptr_nonnull(f);
+  html[fread(html, 1, sizeof html - 1, f)] = '\0';
+  fclose(f);
+  return html;
+}
+
 /* ---- tests ---- */
 
 static char tmp_dir[256];
@@ -252,19 +264,12 @@ START_TEST(test_every_plot_and_the_report) {
                           "roc_curves.svg", "confidence.svg"};
   for (size_t i = 0; i < sizeof charts / sizeof *charts; i++)
     check_svg(tmp_dir, charts[i]);
-  char path[4096];
-  rt_path_join(path, sizeof path, tmp_dir, "report.html");
-  FILE *f = fopen(path, "r");
-  ck_assert_ptr_nonnull(f);
-  static char html[1 << 16];
-  html[fread(html, 1, sizeof html - 1, f)] = '\0';
-  fclose(f);
+  const char *html = read_report(tmp_dir);
   const char *expected[] = {"<img src=\"training_curves.png\"", "<img src=\"roc_curves.png\"",
                             "<img src=\"misclassified.png\"", "<img src=\"first_layer_weights.png\"",
                             "best: epoch 9", "final: epoch 12", "adam(learning_rate=0.001)",
-                            "Total params: 25,450", "input x: image(28, 28, 1)", "Time per epoch",
-                            "<script"};
-  for (size_t i = 0; i + 1 < sizeof expected / sizeof *expected; i++)
+                            "Total params: 25,450", "input x: image(28, 28, 1)", "Time per epoch"};
+  for (size_t i = 0; i < sizeof expected / sizeof *expected; i++)
     ck_assert_msg(strstr(html, expected[i]), "report.html lacks %s", expected[i]);
   ck_assert_msg(!strstr(html, "<script") && !strstr(html, "http"), "report.html fetches");
 }
@@ -351,6 +356,24 @@ START_TEST(test_report_from_files_only) {
 }
 END_TEST
 
+/* labels binary: metrics.json has targets, not classes; their bars are drawn. */
+START_TEST(test_report_binary_targets) {
+  if (!rt_plot_available())
+    return;
+  char path[4096];
+  const char *targets[] = {"upper body", "footwear"};
+  RtBinaryStats stats[2] = {{40, 10, 5, 45, 0.8, 40.0 / 45, 0.84, 0.91},
+                            {30, 2, 20, 48, 30.0 / 32, 0.6, 0.73, 0.88}};
+  rt_path_join(path, sizeof path, tmp_dir, "metrics.json");
+  rt_binary_write_json(path, stats, targets, 2, 0.3, 0.82, 4);
+  ck_assert_int_eq(rt_report_run_dir(tmp_dir, NULL), 1);
+  check_png(tmp_dir, "class_metrics.png", 900, 560);
+  const char *html = read_report(tmp_dir);
+  ck_assert_ptr_nonnull(strstr(html, "<th>binary accuracy</th>"));
+  ck_assert_ptr_nonnull(strstr(html, "<td>0.8950</td>")); /* macro AUC (0.91 + 0.88) / 2 */
+}
+END_TEST
+
 static Suite *plot_suite(void) {
   Suite *s = suite_create("rt_plot");
   TCase *tc = tcase_create("plots");
@@ -364,6 +387,7 @@ static Suite *plot_suite(void) {
   tcase_add_test(tc, test_dense_kernel_shape_mismatch_warns);
   tcase_add_test(tc, test_report_without_gnuplot);
   tcase_add_test(tc, test_report_from_files_only);
+  tcase_add_test(tc, test_report_binary_targets);
   suite_add_tcase(s, tc);
   return s;
 }
