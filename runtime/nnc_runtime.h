@@ -510,6 +510,10 @@ typedef struct {
 /* A panel per metric (loss first), train and validation; vertical lines at
  * the best epoch, the early stop and each learning-rate change. */
 int rt_plot_history(const char *base, const RtHistory *h, const RtCurveMarks *marks);
+/* Several runs' histories overlaid (nnc compare): a panel per metric of the
+ * first run, validation solid and train dashed, a color per run (labels (n_runs)). */
+int rt_plot_histories(const char *base, const RtHistory *const *runs, const char *const *labels,
+                      int n_runs, const char *title);
 /* Heatmap of counts (n, n) (rows true), or each row divided by its sum. */
 int rt_plot_confusion(const char *base, const long *counts, const char *const *names, int n,
                       int normalized);

@@ -271,19 +271,31 @@ static void mark_legend(FILE *g, const Curves *cv) {
     fprintf(g, ", NaN w l dt 4 lw 1 lc rgb '#7f7f7f' t 'learning rate changed'");
 }
 
+static int curve_columns(int n_panels) {
+  return n_panels > 1 ? 2 : 1;
+}
+
+static int curve_rows(int n_panels) {
+  return (n_panels + curve_columns(n_panels) - 1) / curve_columns(n_panels);
+}
+
+/* A grid of panels over epochs first_epoch..last_epoch. */
+static void start_epoch_panels(FILE *g, const char *title, int n_panels, double first_epoch,
+                               double last_epoch) {
+  fprintf(g, "set multiplot layout %d,%d title ", curve_rows(n_panels), curve_columns(n_panels));
+  put_quoted(g, title);
+  fputs(" font ',14'\nset grid lc rgb '#dddddd'\nset key opaque box lc rgb '#cccccc'\n"
+        "set xlabel 'epoch'\n", g);
+  if (last_epoch - first_epoch < 20)
+    fputs("set xtics 1\n", g);
+  fprintf(g, "set xrange [%g:%g]\n", first_epoch - 0.5, last_epoch + 0.5);
+}
+
 static void draw_curves(FILE *g, const void *ctx) {
   const Curves *cv = ctx;
   const RtHistory *h = cv->h;
-  int cols = cv->n_panels > 1 ? 2 : 1, rows = (cv->n_panels + cols - 1) / cols;
-  fputs("set multiplot layout ", g);
-  fprintf(g, "%d,%d title ", rows, cols);
-  put_quoted(g, cv->marks->title ? cv->marks->title : "Training curves");
-  fputs(" font ',14'\nset grid lc rgb '#dddddd'\nset key opaque box lc rgb '#cccccc'\n"
-        "set xlabel 'epoch'\n", g);
-  if (h->n_rows <= 20)
-    fputs("set xtics 1\n", g);
-  fprintf(g, "set xrange [%g:%g]\n", rt_history_value(h, 0, 0) - 0.5,
-          rt_history_value(h, h->n_rows - 1, 0) + 0.5);
+  start_epoch_panels(g, cv->marks->title ? cv->marks->title : "Training curves", cv->n_panels,
+                     rt_history_value(h, 0, 0), rt_history_value(h, h->n_rows - 1, 0));
   mark_epochs(g, cv);
   for (int i = 0; i < cv->n_panels; i++) {
     const char *name = h->columns[cv->panels[i]];
@@ -303,8 +315,9 @@ static void draw_curves(FILE *g, const void *ctx) {
   }
 }
 
-static void put_history_block(FILE *g, const RtHistory *h) {
-  fputs("$H << EOD\n", g);
+/* The history as datablock $<name>: one row per epoch, the CSV's columns. */
+static void put_history_block(FILE *g, const char *name, const RtHistory *h) {
+  fprintf(g, "$%s << EOD\n", name);
   for (int r = 0; r < h->n_rows; r++)
     for (int c = 0; c < h->n_columns; c++) {
       double x = rt_history_value(h, r, c);
@@ -326,9 +339,85 @@ int rt_plot_history(const char *base, const RtHistory *h, const RtCurveMarks *ma
   Plot p;
   if (plot_open(&p, base) != 0)
     return -1;
-  put_history_block(p.g, h);
-  int cols = cv.n_panels > 1 ? 2 : 1, rows = (cv.n_panels + cols - 1) / cols;
-  return plot_close(&p, draw_curves, &cv, cols == 1 ? 800 : 1200, 80 + 420 * rows, 1);
+  put_history_block(p.g, "H", h);
+  return plot_close(&p, draw_curves, &cv, curve_columns(cv.n_panels) == 1 ? 800 : 1200,
+                    80 + 420 * curve_rows(cv.n_panels), 1);
+}
+
+/* ---- several runs overlaid (nnc compare) ---- */
+
+typedef struct {
+  const RtHistory *const *runs;
+  const char *const *labels;
+  int n_runs;
+  const char *title;
+  Curves panels; /* the first run's metrics */
+  double first_epoch, last_epoch;
+} Overlay;
+
+static void draw_overlay(FILE *g, const void *ctx) {
+  const Overlay *o = ctx;
+  const Curves *cv = &o->panels;
+  start_epoch_panels(g, o->title ? o->title : "Runs compared", cv->n_panels, o->first_epoch,
+                     o->last_epoch);
+  for (int i = 0; i < cv->n_panels; i++) {
+    const char *name = cv->h->columns[cv->panels[i]];
+    char val[80];
+    snprintf(val, sizeof val, "val_%s", name);
+    if (i == 0) /* one legend says which run is which */
+      fprintf(g, "set key %s\n", key_corner(cv->h, cv->panels[i]));
+    else
+      fputs("unset key\n", g);
+    fputs("set title ", g);
+    put_quoted(g, name);
+    fputs("\nset ylabel ", g);
+    put_quoted(g, name);
+    fputs("\nplot", g);
+    const char *sep = " ";
+    for (int r = 0; r < o->n_runs; r++) { /* validation solid, train dashed, a color per run */
+      int t = rt_history_column(o->runs[r], name), v = rt_history_column(o->runs[r], val);
+      char title[160];
+      if (v >= 0) {
+        snprintf(title, sizeof title, "%s (validation)", o->labels[r]);
+        fprintf(g, "%s$H%d u 1:%d w lp lt %d t ", sep, r, v + 1, r % 10 + 1);
+        put_quoted(g, title);
+        sep = ", ";
+      }
+      if (t >= 0) {
+        snprintf(title, sizeof title, "%s (train)", o->labels[r]);
+        fprintf(g, "%s$H%d u 1:%d w l dt 2 lt %d t ", sep, r, t + 1, r % 10 + 1);
+        put_quoted(g, title);
+        sep = ", ";
+      }
+    }
+    fputs("\n", g);
+  }
+}
+
+int rt_plot_histories(const char *base, const RtHistory *const *runs, const char *const *labels,
+                      int n_runs, const char *title) {
+  if (n_runs <= 0 || runs[0]->n_rows == 0) {
+    fprintf(stderr, "warning: plot %s.png: no runs to draw\n", base);
+    return -1;
+  }
+  Overlay o = {runs, labels, n_runs, title, {.h = runs[0]}, INFINITY, -INFINITY};
+  find_panels(&o.panels);
+  for (int r = 0; r < n_runs; r++)
+    for (int row = 0; row < runs[r]->n_rows; row++) {
+      double e = rt_history_value(runs[r], row, 0);
+      o.first_epoch = e < o.first_epoch ? e : o.first_epoch;
+      o.last_epoch = e > o.last_epoch ? e : o.last_epoch;
+    }
+  Plot p;
+  if (plot_open(&p, base) != 0)
+    return -1;
+  for (int r = 0; r < n_runs; r++) {
+    char name[16];
+    snprintf(name, sizeof name, "H%d", r);
+    put_history_block(p.g, name, runs[r]);
+  }
+  return plot_close(&p, draw_overlay, &o, curve_columns(o.panels.n_panels) == 1 ? 800 : 1200,
+                    80 + 420 * curve_rows(o.panels.n_panels), 1);
 }
 
 /* ---- class axes ---- */

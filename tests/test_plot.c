@@ -356,6 +356,30 @@ START_TEST(test_report_from_files_only) {
 }
 END_TEST
 
+/* nnc compare's overlay: two runs of different lengths, one legend. */
+START_TEST(test_histories_overlaid) {
+  if (!rt_plot_available())
+    return;
+  char path[4096], err[512], base[4096];
+  RtHistory full, short_run;
+  write_history(tmp_dir);
+  rt_path_join(path, sizeof path, tmp_dir, "history.csv");
+  ck_assert_int_eq(rt_history_read(&full, path, err, sizeof err), 0);
+  ck_assert_int_eq(rt_history_read(&short_run, path, err, sizeof err), 0);
+  short_run.n_rows = 5; /* stopped early */
+  for (int r = 0; r < short_run.n_rows; r++) /* a worse run: loss 0.1 higher */
+    short_run.values[r * short_run.n_columns + 1] += 0.1;
+  const RtHistory *runs[] = {&full, &short_run};
+  const char *labels[] = {"mlp", "cnn"};
+  rt_path_join(base, sizeof base, tmp_dir, "compare_curves");
+  ck_assert_int_eq(rt_plot_histories(base, runs, labels, 2, "mlp vs cnn"), 0);
+  check_png(tmp_dir, "compare_curves.png", 1200, 920);
+  check_svg(tmp_dir, "compare_curves.svg");
+  rt_history_free(&full);
+  rt_history_free(&short_run);
+}
+END_TEST
+
 /* labels binary: metrics.json has targets, not classes; their bars are drawn. */
 START_TEST(test_report_binary_targets) {
   if (!rt_plot_available())
@@ -388,6 +412,7 @@ static Suite *plot_suite(void) {
   tcase_add_test(tc, test_report_without_gnuplot);
   tcase_add_test(tc, test_report_from_files_only);
   tcase_add_test(tc, test_report_binary_targets);
+  tcase_add_test(tc, test_histories_overlaid);
   suite_add_tcase(s, tc);
   return s;
 }
