@@ -39,12 +39,28 @@ static const char *gnuplot_program(void) {
   return p && *p ? p : "gnuplot";
 }
 
+/* The program's path as one shell word ('...' with each ' as '\''), then tail. */
+static void shell_command(char *buf, size_t size, const char *tail) {
+  size_t n = 0;
+  buf[n++] = '\'';
+  for (const char *p = gnuplot_program(); *p && n + 8 < size; p++) {
+    if (*p == '\'') {
+      memcpy(buf + n, "'\\''", 4);
+      n += 4;
+    } else {
+      buf[n++] = *p;
+    }
+  }
+  buf[n++] = '\'';
+  snprintf(buf + n, size - n, "%s", tail);
+}
+
 int rt_plot_available(void) {
   static int known = -1;
   if (known >= 0)
     return known;
-  char cmd[1024];
-  snprintf(cmd, sizeof cmd, "'%s' -V >/dev/null 2>&1", gnuplot_program());
+  char cmd[1200];
+  shell_command(cmd, sizeof cmd, " -V >/dev/null 2>&1");
   int status = system(cmd);
   known = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
   if (!known)
@@ -81,7 +97,9 @@ static int plot_open(Plot *p, const char *base) {
   struct sigaction ignore = {.sa_handler = SIG_IGN};
   sigaction(SIGPIPE, &ignore, &p->old_pipe);
   fflush(NULL); /* the child must not inherit our unflushed output */
-  p->g = popen(gnuplot_program(), "w");
+  char cmd[1200];
+  shell_command(cmd, sizeof cmd, "");
+  p->g = popen(cmd, "w");
   if (!p->g) {
     sigaction(SIGPIPE, &p->old_pipe, NULL);
     fprintf(stderr, "warning: plot %s: cannot start gnuplot: %s\n", base, strerror(errno));
@@ -589,13 +607,13 @@ static void put_roc_lines(FILE *g, const Roc *r, int with_titles) {
 static void draw_roc(FILE *g, const void *ctx) {
   const Roc *r = ctx;
   fprintf(g, "set multiplot layout 1,2 title 'ROC curves, one class against the rest"
-             " (macro AUC %.4f)' font ',14'\n"
+             " (macro AUC %.4f%s)' font ',14'\n"
              "set xlabel 'false positive rate'\nset ylabel 'true positive rate'\n"
              "set size ratio 1\nset grid lc rgb '#dddddd'\n"
              "set key bottom right opaque box lc rgb '#cccccc' font ',10'\n"
              "set title 'all thresholds'\nset xrange [0:1]\nset yrange [0:1.001]\n",
-          rt_mean_defined(r->auc, r->k));
-  put_roc_lines(g, r, 1);
+          rt_mean_defined(r->auc, r->k), r->k > 12 ? "; per class in metrics.json" : "");
+  put_roc_lines(g, r, r->k <= 12); /* a legend of more would cover the curves */
   fputs("set title 'top-left corner, enlarged'\nset xrange [0:0.2]\nset yrange [0.6:1.001]\n"
         "unset key\n", g);
   put_roc_lines(g, r, 0);
