@@ -28,9 +28,9 @@ static const struct {
     {"training_curves", "Training curves: loss and metrics per epoch, train and validation", 0},
     {"confusion_matrix", "Confusion matrix (test), counts", 1},
     {"confusion_matrix_normalized", "Confusion matrix (test), each row normalized", 1},
-    {"class_metrics", "Per-class precision, recall and F1 (test)", 0},
-    {"roc_curves", "ROC curve per class, one against the rest (test)", 1},
+    {"class_metrics", "Per-class precision, recall and F1 (test)", 1},
     {"confidence", "Confidence of correct and wrong predictions (test)", 1},
+    {"roc_curves", "ROC curve per class, one against the rest (test)", 0},
     {"misclassified", "The test images the model got wrong, most confident mistakes first", 1},
     {"first_layer_weights", "The first layer's weights as images", 1},
 };
