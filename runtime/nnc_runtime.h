@@ -8,7 +8,10 @@
  *   rt_conv.c    im2col/col2im, pooling, batch normalization, rescale, concat
  *   rt_optim.c   optimizer updates
  *   rt_data.c    IDX loading (gzip through zlib), splits, class surgery, adapt
- *   rt_metrics.c confusion matrix, per-class precision/recall/F1, JSON
+ *   rt_metrics.c confusion matrix, per-class precision/recall/F1, metrics.json
+ *                (written and read through jansson)
+ *   rt_plot.c    plots through gnuplot; history.csv read back
+ *   rt_html.c    report.html and rt_report_run_dir, everything for a run directory
  *   rt_train.c   monitors (checkpoint / early stopping decisions), history CSV,
  *                command-line options of the generated program
  *   rt_ckpt.c    checkpoint write (atomic: temp file + fsync + rename) and read
@@ -510,6 +513,130 @@ void rt_binary_print(FILE *f, const RtBinaryStats *stats, const char *const *nam
 void rt_binary_write_json(const char *path, const RtBinaryStats *stats,
                           const char *const *names, int k, double test_loss,
                           double test_accuracy, int best_epoch);
+
+/* metrics.json read back (nnc compare, the report). Absent or null numbers
+ * are NAN; absent tables are NULL (n_classes / n_targets still say how many
+ * names were read). */
+typedef struct {
+  double test_loss;
+  double test_accuracy; /* test_binary_accuracy when binary */
+  int binary;           /* labels binary: targets instead of classes */
+  int best_epoch;
+  double auc_macro;
+  int n_classes;
+  char **class_names;       /* (n_classes) */
+  long *confusion;          /* (n_classes, n_classes): rows true, columns predicted */
+  RtClassStats *per_class;  /* (n_classes) */
+  RtClassStats macro_avg, weighted_avg;
+  int n_targets;
+  char **target_names;      /* (n_targets) */
+  RtBinaryStats *targets;   /* (n_targets) */
+} RtMetricsFile;
+
+/* Returns 0, or -1 with "path:line:col: message" in err (the file is missing
+ * or not JSON). Free with rt_metrics_file_free. */
+int rt_metrics_read_json(RtMetricsFile *m, const char *path, char *err, size_t err_size);
+void rt_metrics_file_free(RtMetricsFile *m);
+
+/* ===== rt_plot.c ===== */
+
+/* Plots drawn by gnuplot (run as a program; NNC_GNUPLOT overrides its name).
+ * Each rt_plot_* writes BASE.png (and BASE.svg for the charts) and returns
+ * 0, or -1 after a warning on stderr: plots never stop a run. */
+
+/* 1 when gnuplot runs (checked once; warns once when it does not). */
+int rt_plot_available(void);
+
+/* history.csv as written by rt_csv_log: column 0 is the epoch. */
+#define RT_HISTORY_MAX_COLUMNS 32
+typedef struct {
+  char columns[RT_HISTORY_MAX_COLUMNS][48];
+  int n_columns, n_rows;
+  double *values; /* (n_rows, n_columns); NAN where a field is not a number */
+} RtHistory;
+
+/* Returns 0, or -1 with "path: why" in err. */
+int rt_history_read(RtHistory *h, const char *path, char *err, size_t err_size);
+void rt_history_free(RtHistory *h);
+/* The index of a column by name, -1 when absent. */
+int rt_history_column(const RtHistory *h, const char *name);
+double rt_history_value(const RtHistory *h, int row, int column);
+
+/* What the training loop knows and history.csv does not. */
+typedef struct {
+  const char *title; /* e.g. the model name; NULL: "Training curves" */
+  int best_epoch;    /* epoch of the kept checkpoint; 0: none */
+  int stopped_epoch; /* epoch early stopping ended the run; 0: it did not */
+} RtCurveMarks;
+
+/* A panel per metric (loss first), train and validation; vertical lines at
+ * the best epoch, the early stop and each learning-rate change. */
+int rt_plot_history(const char *base, const RtHistory *h, const RtCurveMarks *marks);
+/* Several runs' histories overlaid (nnc compare): a panel per metric of the
+ * first run, validation solid and train dashed, a color per run (labels (n_runs)). */
+int rt_plot_histories(const char *base, const RtHistory *const *runs, const char *const *labels,
+                      int n_runs, const char *title);
+/* Heatmap of counts (n, n) (rows true), or each row divided by its sum. */
+int rt_plot_confusion(const char *base, const long *counts, const char *const *names, int n,
+                      int normalized);
+int rt_plot_class_bars(const char *base, const RtClassStats *stats, const char *const *names,
+                       int n);
+/* One-vs-rest ROC curve per class of scores (n, k) against labels (n), with AUCs. */
+int rt_plot_roc(const char *base, const float *scores, const uint8_t *labels,
+                const char *const *names, int n, int k);
+/* Histogram of the top probability of probs (n, k), right and wrong apart. */
+int rt_plot_confidence(const char *base, const float *probs, const uint8_t *labels, int n, int k);
+/* Up to max_shown (at most 64) wrongly predicted images (n, h, w, c), c 1 or
+ * 3, the most confident mistakes first, captioned true / predicted / confidence. */
+int rt_plot_misclassified(const char *base, const uint8_t *images, int h, int w, int c,
+                          const float *probs, const uint8_t *labels, const char *const *names,
+                          int n, int k, int max_shown);
+/* A dense kernel (in, units), in = h * w * c, each unit's column as an image
+ * (the first 64 units). */
+int rt_plot_dense_weights(const char *base, const float *kernel, int in, int units, int h, int w,
+                          int c);
+/* Conv filters (kh, kw, c, filters) as tiles: RGB for c = 3, else signed
+ * (blue negative, red positive; the mean over channels when c > 1). */
+int rt_plot_conv_filters(const char *base, const float *kernel, int kh, int kw, int c,
+                         int filters);
+
+/* ===== rt_html.c ===== */
+
+typedef struct {
+  const char *key, *value;
+} RtKeyValue;
+
+typedef enum { RT_FIRST_NONE, RT_FIRST_DENSE, RT_FIRST_CONV } RtFirstLayerKind;
+
+/* What a program passes to the report beyond its run directory's files.
+ * Every field may be 0 / NULL: what is missing is left out. */
+typedef struct {
+  const char *model_name;
+  const char *summary_text;  /* nnc's summary table */
+  const char *source_text;   /* the .nn source; NULL: read source_path */
+  const char *source_path;
+  const RtKeyValue *hyper;   /* (n_hyper) hyper-parameters, shown in order */
+  int n_hyper;
+  int best_epoch;            /* 0: metrics.json's best_epoch */
+  int stopped_epoch;         /* early stopping's last epoch; 0: none */
+  const char *const *class_names; /* (n_classes); NULL: metrics.json's */
+  int n_classes;
+  const float *test_probs;   /* (n_test, n_classes) predicted probabilities */
+  const uint8_t *test_labels; /* (n_test) */
+  int n_test;
+  const uint8_t *test_images; /* (n_test, image_h, image_w, image_c) raw pixels */
+  int image_h, image_w, image_c;
+  RtFirstLayerKind first_kind;
+  const float *first_kernel; /* dense (in, units) or conv (kh, kw, c, filters) */
+  int kernel_dims[4];        /* dense: in, units; conv: kh, kw, c, filters */
+} RtReportInputs;
+
+/* Draws every plot the run directory's history.csv and metrics.json and
+ * `in` allow (training_curves, confusion_matrix[_normalized], class_metrics,
+ * roc_curves, confidence, misclassified, first_layer_weights; .png, and .svg
+ * for the charts) and writes report.html beside them. Returns the number of
+ * plots drawn, or -1 when report.html could not be written. in may be NULL. */
+int rt_report_run_dir(const char *run_dir, const RtReportInputs *in);
 
 /* ===== rt_train.c ===== */
 

@@ -20,6 +20,7 @@
 #include "nnc_runtime.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,150 +370,181 @@ void rt_confusion_print(FILE *f, const RtConfusion *cm, const char *const *class
 
 /* ---- metrics.json ---- */
 
+/* The document is built as a jansson tree (which escapes strings and formats
+ * numbers, %.10g) and laid out by layout_document: one top-level key per
+ * line, and one line per row of a table (an array of arrays or objects). */
+#define JSON_FLAGS (JSON_REAL_PRECISION(10) | JSON_ENCODE_ANY)
+
+/* Takes a reference from jansson's constructors, which return NULL only when
+ * out of memory (or for text that is not UTF-8, handled by json_text). */
+static json_t *json_checked(json_t *value) {
+  if (!value)
+    rt_die("metrics.json: out of memory");
+  return value;
+}
+
 /* A JSON number; NaN and infinities (a diverged run) become null. */
-static void json_number(FILE *f, double x) {
-  if (isfinite(x))
-    fprintf(f, "%.10g", x);
-  else
-    fputs("null", f);
+static json_t *json_number(double x) {
+  return isfinite(x) ? json_checked(json_real(x)) : json_null();
 }
 
-static void json_string(FILE *f, const char *s) {
-  fputc('"', f);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\')
-      fprintf(f, "\\%c", *p);
-    else if (*p == '\n')
-      fputs("\\n", f);
-    else if (*p == '\t')
-      fputs("\\t", f);
-    else if (*p < 0x20)
-      fprintf(f, "\\u%04x", *p);
-    else
-      fputc(*p, f);
-  }
-  fputc('"', f);
+/* A string; bytes that are not UTF-8 become '?' rather than losing the file. */
+static json_t *json_text(const char *s) {
+  json_t *v = json_string(s);
+  if (v)
+    return v;
+  char *copy = rt_malloc(strlen(s) + 1);
+  size_t i = 0;
+  for (; s[i]; i++)
+    copy[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+  copy[i] = '\0';
+  v = json_checked(json_string(copy));
+  free(copy);
+  return v;
 }
 
-static void json_class_name(FILE *f, const char *const *names, int c) {
+static void json_put(json_t *object, const char *key, json_t *value) {
+  if (json_object_set_new(object, key, json_checked(value)) != 0)
+    rt_die("metrics.json: cannot set \"%s\"", key);
+}
+
+static void json_push(json_t *array, json_t *value) {
+  if (json_array_append_new(array, json_checked(value)) != 0)
+    rt_die("metrics.json: out of memory");
+}
+
+static json_t *json_class_name(const char *const *names, int c) {
   char fallback[32];
-  if (names && names[c]) {
-    json_string(f, names[c]);
-    return;
-  }
+  if (names && names[c])
+    return json_text(names[c]);
   snprintf(fallback, sizeof fallback, "class %d", c);
-  json_string(f, fallback);
+  return json_text(fallback);
 }
 
-/* {"precision": .., "recall": .., "f1": .., "support": ..} with an optional name. */
-/* "precision": P, "recall": R, "f1": F */
-static void json_prf(FILE *f, double precision, double recall, double f1) {
-  fputs("\"precision\": ", f);
-  json_number(f, precision);
-  fputs(", \"recall\": ", f);
-  json_number(f, recall);
-  fputs(", \"f1\": ", f);
-  json_number(f, f1);
+/* "precision": P, "recall": R, "f1": F into object */
+static void json_put_prf(json_t *object, double precision, double recall, double f1) {
+  json_put(object, "precision", json_number(precision));
+  json_put(object, "recall", json_number(recall));
+  json_put(object, "f1", json_number(f1));
 }
 
-static void json_stats(FILE *f, const RtClassStats *s, const char *const *names, int c) {
-  fputc('{', f);
-  if (c >= 0) {
-    fputs("\"name\": ", f);
-    json_class_name(f, names, c);
-    fputs(", ", f);
-  }
-  json_prf(f, s->precision, s->recall, s->f1);
-  fprintf(f, ", \"support\": %ld}", s->support);
+/* {"name": .., "precision": .., "recall": .., "f1": .., "support": ..}; no name when c < 0. */
+static json_t *json_stats(const RtClassStats *s, const char *const *names, int c) {
+  json_t *o = json_checked(json_object());
+  if (c >= 0)
+    json_put(o, "name", json_class_name(names, c));
+  json_put_prf(o, s->precision, s->recall, s->f1);
+  json_put(o, "support", json_integer(s->support));
+  return o;
 }
 
-static void json_confusion_rows(FILE *f, const RtConfusion *cm) {
-  fputs("  \"confusion_matrix\": [\n", f);
+/* counts (n, n) as rows, or each row divided by its sum (rows sum to 1). */
+static json_t *json_confusion_rows(const RtConfusion *cm, int normalized) {
+  json_t *rows = json_checked(json_array());
   for (int t = 0; t < cm->n_classes; t++) {
-    fputs("    [", f);
+    long sum = 0;
     for (int p = 0; p < cm->n_classes; p++)
-      fprintf(f, "%s%ld", p ? ", " : "", cell(cm, t, p));
-    fprintf(f, "]%s\n", t + 1 < cm->n_classes ? "," : "");
-  }
-  fputs("  ],\n  \"confusion_matrix_normalized\": [\n", f); /* rows sum to 1 */
-  for (int t = 0; t < cm->n_classes; t++) {
-    long row = 0;
+      sum += cell(cm, t, p);
+    json_t *row = json_checked(json_array());
     for (int p = 0; p < cm->n_classes; p++)
-      row += cell(cm, t, p);
-    fputs("    [", f);
-    for (int p = 0; p < cm->n_classes; p++) {
-      fputs(p ? ", " : "", f);
-      json_number(f, ratio_or_zero((double)cell(cm, t, p), (double)row));
-    }
-    fprintf(f, "]%s\n", t + 1 < cm->n_classes ? "," : "");
+      json_push(row, normalized ? json_number(ratio_or_zero((double)cell(cm, t, p), (double)sum))
+                                : json_integer(cell(cm, t, p)));
+    json_push(rows, row);
   }
-  fputs("  ],\n", f);
+  return rows;
 }
 
-static void json_most_confused(FILE *f, const RtConfusion *cm, const char *const *names) {
+static json_t *json_most_confused(const RtConfusion *cm, const char *const *names) {
   RtConfusedPair pairs[10];
   int n = rt_confusion_most_confused(pairs, 10, cm);
-  fputs("  \"most_confused\": [", f);
+  json_t *list = json_checked(json_array());
   for (int i = 0; i < n; i++) {
-    fputs(i ? ",\n    {\"true\": " : "\n    {\"true\": ", f);
-    json_class_name(f, names, pairs[i].truth);
-    fputs(", \"predicted\": ", f);
-    json_class_name(f, names, pairs[i].predicted);
-    fprintf(f, ", \"count\": %ld}", pairs[i].count);
+    json_t *o = json_checked(json_object());
+    json_put(o, "true", json_class_name(names, pairs[i].truth));
+    json_put(o, "predicted", json_class_name(names, pairs[i].predicted));
+    json_put(o, "count", json_integer(pairs[i].count));
+    json_push(list, o);
   }
-  fputs(n ? "\n  ],\n" : "],\n", f);
+  return list;
 }
 
-static void json_per_class(FILE *f, const RtConfusion *cm, const char *const *names) {
+static void json_put_per_class(json_t *doc, const RtConfusion *cm, const char *const *names) {
   int n = cm->n_classes;
   RtClassStats *stats = rt_malloc(sizeof(RtClassStats) * (size_t)n);
   RtClassStats macro, weighted;
   rt_confusion_stats(stats, cm);
   average_stats(&macro, &weighted, stats, n);
-  fputs("  \"per_class\": [\n", f);
-  for (int c = 0; c < n; c++) {
-    fputs("    ", f);
-    json_stats(f, &stats[c], names, c);
-    fprintf(f, "%s\n", c + 1 < n ? "," : "");
-  }
-  fputs("  ],\n  \"macro_avg\": ", f);
-  json_stats(f, &macro, names, -1);
-  fputs(",\n  \"weighted_avg\": ", f);
-  json_stats(f, &weighted, names, -1);
-  fputs("\n", f);
+  json_t *list = json_checked(json_array());
+  for (int c = 0; c < n; c++)
+    json_push(list, json_stats(&stats[c], names, c));
+  json_put(doc, "per_class", list);
+  json_put(doc, "macro_avg", json_stats(&macro, names, -1));
+  json_put(doc, "weighted_avg", json_stats(&weighted, names, -1));
   free(stats);
 }
 
-static void json_auc(FILE *f, const double *auc, int n) {
-  fputs(",\n  \"auc\": {\"macro\": ", f);
-  json_number(f, rt_mean_defined(auc, n));
-  fputs(", \"per_class\": [", f);
-  for (int c = 0; c < n; c++) {
-    fputs(c ? ", " : "", f);
-    json_number(f, auc[c]);
-  }
-  fputs("]}", f);
+static json_t *json_auc(const double *auc, int n) {
+  json_t *o = json_checked(json_object()), *per_class = json_checked(json_array());
+  json_put(o, "macro", json_number(rt_mean_defined(auc, n)));
+  for (int c = 0; c < n; c++)
+    json_push(per_class, json_number(auc[c]));
+  json_put(o, "per_class", per_class);
+  return o;
 }
 
-static void write_metrics(FILE *f, const RtConfusion *cm, const char *const *names,
-                          double test_loss, double test_accuracy, int best_epoch,
-                          const double *auc) {
-  fputs("{\n  \"test_loss\": ", f);
-  json_number(f, test_loss);
-  fputs(",\n  \"test_accuracy\": ", f);
-  json_number(f, test_accuracy);
+static json_t *metrics_document(const RtConfusion *cm, const char *const *names,
+                                double test_loss, double test_accuracy, int best_epoch,
+                                const double *auc) {
+  json_t *doc = json_checked(json_object()), *class_names = json_checked(json_array());
+  json_put(doc, "test_loss", json_number(test_loss));
+  json_put(doc, "test_accuracy", json_number(test_accuracy));
   if (auc)
-    json_auc(f, auc, cm->n_classes);
-  fprintf(f, ",\n  \"best_epoch\": %d,\n  \"class_names\": [", best_epoch);
-  for (int c = 0; c < cm->n_classes; c++) {
-    fputs(c ? ", " : "", f);
-    json_class_name(f, names, c);
+    json_put(doc, "auc", json_auc(auc, cm->n_classes));
+  json_put(doc, "best_epoch", json_integer(best_epoch));
+  for (int c = 0; c < cm->n_classes; c++)
+    json_push(class_names, json_class_name(names, c));
+  json_put(doc, "class_names", class_names);
+  json_put(doc, "confusion_matrix", json_confusion_rows(cm, 0));
+  json_put(doc, "confusion_matrix_normalized", json_confusion_rows(cm, 1));
+  json_put(doc, "most_confused", json_most_confused(cm, names));
+  json_put_per_class(doc, cm, names);
+  return doc;
+}
+
+static void dump_compact(FILE *f, const json_t *value) {
+  if (json_dumpf(value, f, JSON_FLAGS) != 0)
+    rt_die("metrics.json: cannot format a value");
+}
+
+/* A table: an array whose first element is an array or an object. */
+static int is_table(const json_t *v) {
+  return json_is_array(v) && json_array_size(v) > 0 &&
+         (json_is_array(json_array_get(v, 0)) || json_is_object(json_array_get(v, 0)));
+}
+
+static void layout_document(FILE *f, const json_t *doc) {
+  const char *key;
+  json_t *value;
+  int first = 1;
+  fputs("{", f);
+  json_object_foreach((json_t *)doc, key, value) {
+    json_t *name = json_text(key);
+    fputs(first ? "\n  " : ",\n  ", f);
+    dump_compact(f, name);
+    json_decref(name);
+    fputs(": ", f);
+    first = 0;
+    if (!is_table(value)) {
+      dump_compact(f, value);
+      continue;
+    }
+    for (size_t i = 0; i < json_array_size(value); i++) {
+      fputs(i ? ",\n    " : "[\n    ", f);
+      dump_compact(f, json_array_get(value, i));
+    }
+    fputs("\n  ]", f);
   }
-  fputs("],\n", f);
-  json_confusion_rows(f, cm);
-  json_most_confused(f, cm, names);
-  json_per_class(f, cm, names);
-  fputs("}\n", f);
+  fputs("\n}\n", f);
 }
 
 static void finish_temp_file(FILE *f, const char *tmp) {
@@ -553,37 +585,158 @@ void rt_metrics_write_json(const char *path, const RtConfusion *cm,
                            const char *const *class_names, double test_loss,
                            double test_accuracy, int best_epoch, const double *auc) {
   char tmp[4096];
+  json_t *doc = metrics_document(cm, class_names, test_loss, test_accuracy, best_epoch, auc);
   FILE *f = open_temp(path, tmp, sizeof tmp);
-  write_metrics(f, cm, class_names, test_loss, test_accuracy, best_epoch, auc);
+  layout_document(f, doc);
   commit_temp(f, tmp, path);
+  json_decref(doc);
 }
 
-static void json_binary_target(FILE *f, const RtBinaryStats *s, const char *name) {
-  fputs("{\"name\": ", f);
-  json_string(f, name);
-  fprintf(f, ", \"tp\": %ld, \"fp\": %ld, \"fn\": %ld, \"tn\": %ld, ", s->tp, s->fp, s->fn,
-          s->tn);
-  json_prf(f, s->precision, s->recall, s->f1);
-  fputs(", \"auc\": ", f);
-  json_number(f, s->auc);
-  fputs("}", f);
+static json_t *json_binary_target(const RtBinaryStats *s, const char *name) {
+  json_t *o = json_checked(json_object());
+  json_put(o, "name", json_text(name));
+  json_put(o, "tp", json_integer(s->tp));
+  json_put(o, "fp", json_integer(s->fp));
+  json_put(o, "fn", json_integer(s->fn));
+  json_put(o, "tn", json_integer(s->tn));
+  json_put_prf(o, s->precision, s->recall, s->f1);
+  json_put(o, "auc", json_number(s->auc));
+  return o;
 }
 
 void rt_binary_write_json(const char *path, const RtBinaryStats *stats,
                           const char *const *names, int k, double test_loss,
                           double test_accuracy, int best_epoch) {
   char tmp[4096];
+  json_t *doc = json_checked(json_object()), *targets = json_checked(json_array());
+  json_put(doc, "test_loss", json_number(test_loss));
+  json_put(doc, "test_binary_accuracy", json_number(test_accuracy));
+  json_put(doc, "best_epoch", json_integer(best_epoch));
+  for (int j = 0; j < k; j++)
+    json_push(targets, json_binary_target(&stats[j], names[j]));
+  json_put(doc, "targets", targets);
   FILE *f = open_temp(path, tmp, sizeof tmp);
-  fputs("{\n  \"test_loss\": ", f);
-  json_number(f, test_loss);
-  fputs(",\n  \"test_binary_accuracy\": ", f);
-  json_number(f, test_accuracy);
-  fprintf(f, ",\n  \"best_epoch\": %d,\n  \"targets\": [\n", best_epoch);
-  for (int j = 0; j < k; j++) {
-    fputs("    ", f);
-    json_binary_target(f, &stats[j], names[j]);
-    fputs(j + 1 < k ? ",\n" : "\n", f);
-  }
-  fputs("  ]\n}\n", f);
+  layout_document(f, doc);
   commit_temp(f, tmp, path);
+  json_decref(doc);
+}
+
+/* ---- reading metrics.json back (nnc compare, the report) ---- */
+
+static double read_number(const json_t *object, const char *key) {
+  const json_t *v = json_object_get(object, key);
+  return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static char *copy_string(const json_t *v) {
+  const char *s = json_is_string(v) ? json_string_value(v) : "";
+  char *copy = rt_malloc(strlen(s) + 1);
+  memcpy(copy, s, strlen(s) + 1);
+  return copy;
+}
+
+static void read_stats(RtClassStats *s, const json_t *o) {
+  s->precision = read_number(o, "precision");
+  s->recall = read_number(o, "recall");
+  s->f1 = read_number(o, "f1");
+  s->support = (long)json_integer_value(json_object_get(o, "support"));
+}
+
+/* The n x n counts; 0 (and nothing read) unless every row has n integers. */
+static int read_confusion(RtMetricsFile *m, const json_t *rows) {
+  int n = m->n_classes;
+  if (!json_is_array(rows) || (int)json_array_size(rows) != n)
+    return 0;
+  m->confusion = rt_calloc((size_t)n * (size_t)n, sizeof(long));
+  for (int t = 0; t < n; t++) {
+    const json_t *row = json_array_get(rows, (size_t)t);
+    if (!json_is_array(row) || (int)json_array_size(row) != n)
+      return 0;
+    for (int p = 0; p < n; p++)
+      m->confusion[(size_t)t * n + p] = (long)json_integer_value(json_array_get(row, (size_t)p));
+  }
+  return 1;
+}
+
+static void read_classes(RtMetricsFile *m, const json_t *doc) {
+  const json_t *names = json_object_get(doc, "class_names");
+  m->n_classes = json_is_array(names) ? (int)json_array_size(names) : 0;
+  if (m->n_classes == 0)
+    return;
+  m->class_names = rt_calloc((size_t)m->n_classes, sizeof(char *));
+  for (int c = 0; c < m->n_classes; c++)
+    m->class_names[c] = copy_string(json_array_get(names, (size_t)c));
+  if (!read_confusion(m, json_object_get(doc, "confusion_matrix"))) {
+    free(m->confusion);
+    m->confusion = NULL;
+  }
+  const json_t *per_class = json_object_get(doc, "per_class");
+  if (json_is_array(per_class) && (int)json_array_size(per_class) == m->n_classes) {
+    m->per_class = rt_calloc((size_t)m->n_classes, sizeof(RtClassStats));
+    for (int c = 0; c < m->n_classes; c++)
+      read_stats(&m->per_class[c], json_array_get(per_class, (size_t)c));
+  }
+  read_stats(&m->macro_avg, json_object_get(doc, "macro_avg"));
+  read_stats(&m->weighted_avg, json_object_get(doc, "weighted_avg"));
+}
+
+static void read_targets(RtMetricsFile *m, const json_t *targets) {
+  m->n_targets = json_is_array(targets) ? (int)json_array_size(targets) : 0;
+  if (m->n_targets == 0)
+    return;
+  m->targets = rt_calloc((size_t)m->n_targets, sizeof(RtBinaryStats));
+  m->target_names = rt_calloc((size_t)m->n_targets, sizeof(char *));
+  for (int j = 0; j < m->n_targets; j++) {
+    const json_t *o = json_array_get(targets, (size_t)j);
+    RtBinaryStats *s = &m->targets[j];
+    m->target_names[j] = copy_string(json_object_get(o, "name"));
+    s->tp = (long)json_integer_value(json_object_get(o, "tp"));
+    s->fp = (long)json_integer_value(json_object_get(o, "fp"));
+    s->fn = (long)json_integer_value(json_object_get(o, "fn"));
+    s->tn = (long)json_integer_value(json_object_get(o, "tn"));
+    s->precision = read_number(o, "precision");
+    s->recall = read_number(o, "recall");
+    s->f1 = read_number(o, "f1");
+    s->auc = read_number(o, "auc");
+  }
+}
+
+int rt_metrics_read_json(RtMetricsFile *m, const char *path, char *err, size_t err_size) {
+  json_error_t error;
+  memset(m, 0, sizeof *m);
+  m->test_loss = m->test_accuracy = m->auc_macro = NAN;
+  json_t *doc = json_load_file(path, 0, &error);
+  if (!doc) {
+    snprintf(err, err_size, "%s:%d:%d: %s", path, error.line, error.column, error.text);
+    return -1;
+  }
+  if (!json_is_object(doc)) {
+    snprintf(err, err_size, "%s: not a JSON object", path);
+    json_decref(doc);
+    return -1;
+  }
+  m->test_loss = read_number(doc, "test_loss");
+  m->binary = json_object_get(doc, "test_binary_accuracy") != NULL;
+  m->test_accuracy = read_number(doc, m->binary ? "test_binary_accuracy" : "test_accuracy");
+  m->best_epoch = (int)json_integer_value(json_object_get(doc, "best_epoch"));
+  m->auc_macro = read_number(json_object_get(doc, "auc"), "macro");
+  read_classes(m, doc);
+  read_targets(m, json_object_get(doc, "targets"));
+  json_decref(doc);
+  return 0;
+}
+
+static void free_strings(char **strings, int n) {
+  for (int i = 0; strings && i < n; i++)
+    free(strings[i]);
+  free(strings);
+}
+
+void rt_metrics_file_free(RtMetricsFile *m) {
+  free_strings(m->class_names, m->n_classes);
+  free_strings(m->target_names, m->n_targets);
+  free(m->confusion);
+  free(m->per_class);
+  free(m->targets);
+  memset(m, 0, sizeof *m);
 }

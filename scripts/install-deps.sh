@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what nnc needs on Debian 12, and only what is missing:
-# a C toolchain, CMake, flex, bison, OpenBLAS, zlib, Check and the
-# Fashion-MNIST data set (Debian package dataset-fashion-mnist), protobuf-c
-# and Debian's onnx.proto (ONNX export), python3-onnx and Node.js (the tests
-# check exported models with ONNX's checker and ONNX Runtime).
+# a C toolchain, CMake, flex, bison, OpenBLAS, zlib, Check, jansson (metrics.json), the
+# Fashion-MNIST data set (Debian package dataset-fashion-mnist), gnuplot-nox and a font
+# (the plots, drawn by gnuplot at the end of a run), protobuf-c and Debian's onnx.proto
+# (ONNX export); for the tests libpng (decodes the plots), chromium (opens report.html
+# headless), python3-onnx and Node.js (ONNX's checker and ONNX Runtime check exports).
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config flex bison libopenblas-dev zlib1g-dev check
-  dataset-fashion-mnist libonnx-dev protobuf-c-compiler libprotobuf-c-dev python3-onnx)
+packages=(build-essential cmake pkg-config flex bison libopenblas-dev zlib1g-dev check libjansson-dev
+  dataset-fashion-mnist gnuplot-nox fonts-dejavu-core libpng-dev chromium
+  libonnx-dev protobuf-c-compiler libprotobuf-c-dev python3-onnx)
 
 missing=()
 for p in "${packages[@]}"; do

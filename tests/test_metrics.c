@@ -379,7 +379,7 @@ START_TEST(test_json_parses_and_has_keys) {
       "\"name\": \"Trouser\", \"precision\": 0.75, \"recall\": 0.5",
       "\"support\": 4}",      "\"macro_avg\": {\"precision\"",
       "\"weighted_avg\": {",  "\"support\": 16}",
-      "\"confusion_matrix_normalized\"", "[0.8333333333, 0.1666666667, 0]",
+      "\"confusion_matrix_normalized\"", "[0.8333333333, 0.1666666667, 0.0]", /* jansson: reals keep ".0" */
       "\"most_confused\": [\n    {\"true\": \"Trouser\", \"predicted\": \"T-shirt/top\", \"count\": 2}",
       "\"auc\": {\"macro\": 0.8, \"per_class\": [0.9, null, 0.7]}",
   };
@@ -407,6 +407,67 @@ START_TEST(test_json_weighted_average_value) {
   const char *w = strstr(text, "\"weighted_avg\"");
   ck_assert_ptr_nonnull(w);
   ck_assert_ptr_nonnull(strstr(w, "\"recall\": 0.75"));
+}
+END_TEST
+
+START_TEST(test_json_reads_back) {
+  const char *names[] = {"T-shirt/top", "Trouser", "Bag"};
+  char path[512], err[512];
+  write_example_json(names, 0.25);
+  snprintf(path, sizeof path, "%s/metrics.json", tmp_dir);
+  RtMetricsFile m;
+  ck_assert_int_eq(rt_metrics_read_json(&m, path, err, sizeof err), 0);
+  ck_assert_double_eq(m.test_loss, 0.25);
+  ck_assert_double_eq(m.test_accuracy, 0.75);
+  ck_assert_int_eq(m.best_epoch, 3);
+  ck_assert_int_eq(m.binary, 0);
+  ck_assert_double_eq_tol(m.auc_macro, 0.8, 1e-12);
+  ck_assert_int_eq(m.n_classes, 3);
+  ck_assert_str_eq(m.class_names[2], "Bag");
+  ck_assert_ptr_nonnull(m.confusion);
+  ck_assert_int_eq(m.confusion[1 * 3 + 0], 2); /* Trouser taken for T-shirt/top twice */
+  ck_assert_ptr_nonnull(m.per_class);
+  ck_assert_double_eq_tol(m.per_class[1].precision, 0.75, 1e-12);
+  ck_assert_int_eq(m.per_class[2].support, 4);
+  ck_assert_double_eq_tol(m.weighted_avg.recall, 0.75, 1e-12);
+  rt_metrics_file_free(&m);
+}
+END_TEST
+
+START_TEST(test_json_read_nan_and_binary) {
+  char path[512], err[512];
+  write_example_json(NULL, NAN);
+  snprintf(path, sizeof path, "%s/metrics.json", tmp_dir);
+  RtMetricsFile m;
+  ck_assert_int_eq(rt_metrics_read_json(&m, path, err, sizeof err), 0);
+  ck_assert(isnan(m.test_loss)); /* written as null */
+  ck_assert_str_eq(m.class_names[0], "class 0");
+  rt_metrics_file_free(&m);
+  const char *targets[] = {"cat", "dog"};
+  RtBinaryStats stats[2] = {{1, 2, 3, 4, 0.5, 0.25, 1.0 / 3.0, 0.9}, {4, 3, 2, 1, 0.5, 0.5, 0.5, NAN}};
+  rt_binary_write_json(path, stats, targets, 2, 0.5, 0.625, 2);
+  ck_assert_int_eq(rt_metrics_read_json(&m, path, err, sizeof err), 0);
+  ck_assert_int_eq(m.binary, 1);
+  ck_assert_double_eq(m.test_accuracy, 0.625);
+  ck_assert_int_eq(m.n_targets, 2);
+  ck_assert_str_eq(m.target_names[1], "dog");
+  ck_assert_int_eq(m.targets[0].fn, 3);
+  ck_assert(isnan(m.targets[1].auc));
+  rt_metrics_file_free(&m);
+}
+END_TEST
+
+START_TEST(test_json_read_error_is_located) {
+  char path[512], err[512];
+  snprintf(path, sizeof path, "%s/metrics.json", tmp_dir);
+  FILE *f = fopen(path, "w");
+  fputs("{\n  \"test_loss\": 0.5,\n  \"oops\"\n}\n", f);
+  fclose(f);
+  RtMetricsFile m;
+  ck_assert_int_eq(rt_metrics_read_json(&m, path, err, sizeof err), -1);
+  ck_assert_msg(strstr(err, path) && strstr(err, ":4:1: ':' expected"), "error: %s", err);
+  ck_assert_int_eq(rt_metrics_read_json(&m, "/nonexistent/metrics.json", err, sizeof err), -1);
+  ck_assert_ptr_nonnull(strstr(err, "/nonexistent/metrics.json"));
 }
 END_TEST
 
@@ -465,6 +526,9 @@ static Suite *metrics_suite(void) {
   tcase_add_test(json, test_json_escapes_and_nan);
   tcase_add_test(json, test_json_weighted_average_value);
   tcase_add_test(json, test_json_full_disk_dies_naming_file);
+  tcase_add_test(json, test_json_reads_back);
+  tcase_add_test(json, test_json_read_nan_and_binary);
+  tcase_add_test(json, test_json_read_error_is_located);
   suite_add_tcase(s, json);
   return s;
 }

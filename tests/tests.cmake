@@ -30,6 +30,22 @@ nnc_check_test(test_ckpt nncrt tests/test_ckpt.c)
 nnc_check_test(test_fit nncrt tests/test_fit.c)
 nnc_check_test(test_infer nncrt tests/test_infer.c)
 nnc_check_test(test_augment nncrt tests/test_augment.c)
+# the plots and report.html; libpng decodes the PNGs to check they are not blank
+pkg_check_modules(LIBPNG REQUIRED libpng)
+nnc_check_test(test_plot nncrt tests/test_plot.c)
+target_include_directories(test_plot PRIVATE ${LIBPNG_INCLUDE_DIRS})
+target_link_libraries(test_plot ${LIBPNG_LINK_LIBRARIES})
+# report.html in headless Chromium (skipped, exit 77, without chromium); the
+# screenshot stays in build/report_browser/report_screenshot.png
+add_test(NAME report_browser
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_report_browser.sh $<TARGET_FILE:test_plot>
+          ${CMAKE_CURRENT_BINARY_DIR}/report_browser)
+set_tests_properties(report_browser PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
+# nnc-report redraws a run directory's plots from history.csv and metrics.json
+add_test(NAME nnc_report_cli
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_report_cli.sh $<TARGET_FILE:nnc-report>
+          $<TARGET_FILE:test_plot> ${CMAKE_CURRENT_BINARY_DIR}/report_cli)
+set_tests_properties(nnc_report_cli PROPERTIES TIMEOUT 120)
 
 # ---- compiler suites ----
 # Check suites for the passes (each links nnccore and reads models/ through
