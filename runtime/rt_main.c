@@ -1,7 +1,8 @@
 /*
  * rt_main.c — main of every generated program, its phases in order:
- * options, initial weights, data, then either --gradcheck or training
- * (fit, the weights to evaluate), and the test report. Everything a phase
+ * options, the model's storage bound (RtModel.bind), initial weights, data,
+ * then either --gradcheck or training (fit, the weights to evaluate), and
+ * the test report. Everything a phase
  * allocates is freed before the program returns. A PATH.tmp that a killed
  * save left beside the checkpoint is removed before training.
  */
