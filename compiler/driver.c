@@ -34,7 +34,9 @@ static void after_ir_pass(Compilation *c, const DriverOptions *opt, PassId p) {
 
 static bool run_parse(Compilation *c, const DriverOptions *opt) {
   arena_init(&c->arena);
-  if (!source_read(&c->src, &c->arena, opt->input_path)) {
+  if (opt->input_text)
+    source_from_string(&c->src, opt->input_path, opt->input_text);
+  else if (!source_read(&c->src, &c->arena, opt->input_path)) {
     fprintf(opt->err, "nnc: error: cannot read '%s': %s\n", opt->input_path,
             source_error(errno));
     return false;
@@ -118,9 +120,10 @@ static bool write_c(const Compilation *c, const DriverOptions *opt, const char *
 static bool run_cc(const DriverOptions *opt, const char *c_path, const char *exe_path,
                    bool native) {
   const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
-  char blas[512];
+  char blas[512], extra[256];
   snprintf(blas, sizeof blas, "%s", NNC_BLAS_LIBS);
-  const char *argv[64];
+  snprintf(extra, sizeof extra, "%s", NNC_PROGRAM_FLAGS); /* the sanitizers of -DNNC_SANITIZE=ON */
+  const char *argv[80];
   int n = 0;
   argv[n++] = cc;
   argv[n++] = "-O3";
@@ -129,12 +132,14 @@ static bool run_cc(const DriverOptions *opt, const char *c_path, const char *exe
   argv[n++] = "-fopenmp"; /* the runtime's threads */
   argv[n++] = "-Wall";
   argv[n++] = "-Wextra";
+  for (char *tok = strtok(extra, " "); tok && n < 32; tok = strtok(NULL, " "))
+    argv[n++] = tok;
   argv[n++] = "-I" NNC_RUNTIME_INCLUDE;
   argv[n++] = "-o";
   argv[n++] = exe_path;
   argv[n++] = c_path;
   argv[n++] = NNC_RUNTIME_LIB;
-  for (char *tok = strtok(blas, " "); tok && n < 58; tok = strtok(NULL, " "))
+  for (char *tok = strtok(blas, " "); tok && n < 74; tok = strtok(NULL, " "))
     argv[n++] = tok;
   argv[n++] = "-lz";
   argv[n++] = "-lm";
