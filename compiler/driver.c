@@ -123,9 +123,10 @@ static bool write_c(const Compilation *c, const DriverOptions *opt, const char *
 static bool run_cc(const DriverOptions *opt, const char *c_path, const char *exe_path,
                    bool native) {
   const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
-  char blas[512];
+  char blas[512], extra[256];
   snprintf(blas, sizeof blas, "%s", NNC_BLAS_LIBS);
-  const char *argv[64];
+  snprintf(extra, sizeof extra, "%s", NNC_PROGRAM_FLAGS); /* the sanitizers of -DNNC_SANITIZE=ON */
+  const char *argv[80];
   int n = 0;
   argv[n++] = cc;
   argv[n++] = "-O3";
@@ -134,12 +135,14 @@ static bool run_cc(const DriverOptions *opt, const char *c_path, const char *exe
   argv[n++] = "-fopenmp"; /* the runtime's threads */
   argv[n++] = "-Wall";
   argv[n++] = "-Wextra";
+  for (char *tok = strtok(extra, " "); tok && n < 32; tok = strtok(NULL, " "))
+    argv[n++] = tok;
   argv[n++] = "-I" NNC_RUNTIME_INCLUDE;
   argv[n++] = "-o";
   argv[n++] = exe_path;
   argv[n++] = c_path;
   argv[n++] = NNC_RUNTIME_LIB;
-  for (char *tok = strtok(blas, " "); tok && n < 58; tok = strtok(NULL, " "))
+  for (char *tok = strtok(blas, " "); tok && n < 74; tok = strtok(NULL, " "))
     argv[n++] = tok;
   argv[n++] = "-lz";
   argv[n++] = "-lm";

@@ -18,6 +18,10 @@
  *
  * Each pattern requires the intermediate values to have no other users,
  * so the rewrite never changes what any remaining node computes.
+ *
+ * The per-layer rewrites (2-4) look users up in a UseIndex built once per
+ * rewrite (use counts and the sole user, by node id), so fusing a model of
+ * thousands of layers stays linear; the loss rewrites (1) run once.
  */
 #include "nnc.h"
 
@@ -30,6 +34,82 @@ static IrNode *find_user(const Graph *g, const IrNode *n, IrOp op, int slot) {
       return u;
   }
   return NULL;
+}
+
+/* Who uses each node, by node id: the live uses (inputs, aux, aux2, as
+ * ir_use_count counts them) and a list of the users, so a rewrite finds a
+ * node's users without scanning the schedule. Lists may keep users that
+ * died since; lookups skip them. */
+typedef struct UseEntry {
+  IrNode *user;
+  struct UseEntry *next;
+} UseEntry;
+
+typedef struct {
+  int *count;
+  UseEntry **head, **tail;
+} UseIndex;
+
+static void note_use(Arena *a, UseIndex *u, IrNode *user, const IrNode *used) {
+  if (!used)
+    return;
+  UseEntry *e = ARENA_NEW(a, UseEntry);
+  e->user = user;
+  if (u->tail[used->id])
+    u->tail[used->id]->next = e;
+  else
+    u->head[used->id] = e;
+  u->tail[used->id] = e;
+  u->count[used->id]++;
+}
+
+static UseIndex index_uses(const Graph *g) {
+  UseIndex u = {ARENA_ARRAY(g->arena, int, g->next_id),
+                ARENA_ARRAY(g->arena, UseEntry *, g->next_id),
+                ARENA_ARRAY(g->arena, UseEntry *, g->next_id)};
+  for (int i = 0; i < g->n_nodes; i++) {
+    IrNode *user = g->nodes[i];
+    if (user->dead)
+      continue;
+    for (int k = 0; k < user->n_in; k++)
+      note_use(g->arena, &u, user, user->in[k]);
+    IrNode *side[2];
+    for (int k = 0, n = ir_side_outputs(user, side); k < n; k++)
+      note_use(g->arena, &u, user, side[k]);
+  }
+  return u;
+}
+
+/* n's only live user if it has op `op` and reads n in `slot`, else NULL */
+static IrNode *sole_user(const UseIndex *u, const IrNode *n, IrOp op, int slot) {
+  if (u->count[n->id] != 1)
+    return NULL;
+  const UseEntry *e = u->head[n->id];
+  while (e && e->user->dead)
+    e = e->next;
+  IrNode *s = e ? e->user : NULL;
+  return s && s->op == op && slot < s->n_in && s->in[slot] == n ? s : NULL;
+}
+
+/* ir_replace_uses(from -> to) through the index, where from was to's only
+ * user and is about to die: to takes over from's users and their count. */
+static void replace_uses(Graph *g, UseIndex *u, IrNode *from, IrNode *to) {
+  for (const UseEntry *e = u->head[from->id]; e; e = e->next)
+    for (int k = 0; k < e->user->n_in; k++)
+      if (e->user->in[k] == from)
+        e->user->in[k] = to;
+  if (g->output == from)
+    g->output = to;
+  if (g->loss == from)
+    g->loss = to;
+  if (u->head[from->id]) { /* splice from's users onto to's */
+    if (u->tail[to->id])
+      u->tail[to->id]->next = u->head[from->id];
+    else
+      u->head[to->id] = u->head[from->id];
+    u->tail[to->id] = u->tail[from->id];
+  }
+  u->count[to->id] = u->count[from->id];
 }
 
 /* 1. loss = xent(softmax(z)); ds = xent_grad(softmax); dz = softmax_grad(ds, softmax) */
@@ -100,11 +180,12 @@ static bool epilogue_act(Activation a) {
 /* 2. y = act(matmul(x, W) + b) -> one matmul with a bias + activation epilogue */
 static int fuse_gemm_epilogue(Graph *g) {
   int fused = 0;
+  UseIndex uses = index_uses(g);
   for (int i = 0; i < g->n_nodes; i++) {
     IrNode *m = g->nodes[i];
-    if (m->dead || m->op != IR_MATMUL || m->has_bias || ir_use_count(g, m) != 1)
+    if (m->dead || m->op != IR_MATMUL || m->has_bias)
       continue;
-    IrNode *b = find_user(g, m, IR_BIAS_ADD, 0);
+    IrNode *b = sole_user(&uses, m, IR_BIAS_ADD, 0);
     if (!b)
       continue;
     m->in[2] = b->in[1];
@@ -112,15 +193,15 @@ static int fuse_gemm_epilogue(Graph *g) {
     m->has_bias = true;
     m->fused = "matmul + bias_add";
     const char *name = b->name ? b->name : m->name;
-    ir_replace_uses(g, b, m);
+    replace_uses(g, &uses, b, m);
     b->dead = true;
     fused++;
-    IrNode *a = ir_use_count(g, m) == 1 ? find_user(g, m, IR_ACT, 0) : NULL;
+    IrNode *a = sole_user(&uses, m, IR_ACT, 0);
     if (a && epilogue_act(a->act)) {
       m->act = a->act;
       m->alpha = a->alpha;
       m->fused = arena_printf(g->arena, "matmul + bias_add + %s", ir_act_name(a->act));
-      ir_replace_uses(g, a, m);
+      replace_uses(g, &uses, a, m);
       a->dead = true;
       name = a->name ? a->name : name;
     }
@@ -132,11 +213,12 @@ static int fuse_gemm_epilogue(Graph *g) {
 /* 3. dx = act_grad(dropout_grad(dy, mask), y) -> act_dropout_grad(dy, mask, y) */
 static int fuse_act_dropout_grad(Graph *g) {
   int fused = 0;
+  UseIndex uses = index_uses(g); /* stays right: each rewrite moves d's reads to a */
   for (int i = 0; i < g->n_nodes; i++) {
     IrNode *d = g->nodes[i];
-    if (d->dead || d->op != IR_DROPOUT_GRAD || ir_use_count(g, d) != 1)
+    if (d->dead || d->op != IR_DROPOUT_GRAD)
       continue;
-    IrNode *a = find_user(g, d, IR_ACT_GRAD, 0);
+    IrNode *a = sole_user(&uses, d, IR_ACT_GRAD, 0);
     if (!a)
       continue;
     IrNode *out = a->in[1];
@@ -156,13 +238,14 @@ static int fuse_act_dropout_grad(Graph *g) {
  *    the max's gradient passes only where the relu output y > 0, one pass */
 static int fuse_maxpool_relu_grad(Graph *g) {
   int fused = 0;
+  UseIndex uses = index_uses(g); /* pooling gradients' counts do not change below */
   for (int i = 0; i < g->n_nodes; i++) {
     IrNode *a = g->nodes[i];
     if (a->dead || a->op != IR_ACT_GRAD || a->act != ACT_RELU)
       continue;
     IrNode *p = a->in[0];
     if (p->op != IR_MAXPOOL_GRAD || p->act != ACT_NONE || p->in[1] != a->in[1] ||
-        ir_use_count(g, p) != 1)
+        uses.count[p->id] != 1)
       continue;
     a->op = IR_MAXPOOL_GRAD;
     a->in[0] = p->in[0];

@@ -706,7 +706,7 @@ typedef enum {
 
 typedef struct {
   const char *input_path;
-  const char *input_text; /* the .nn text itself (tests, fuzzing); NULL = read input_path */
+  const char *input_text; /* when set, the source itself (named input_path): nothing is read */
   const char *c_path;    /* where to write generated C; NULL = derived */
   const char *exe_path;  /* NULL = derived; "" = do not compile */
   const char *dump_pass; /* print IR after this pass ("all" for every pass) */

@@ -3,13 +3,14 @@
 # a C toolchain, CMake, flex, bison, OpenBLAS, zlib, Check, jansson (metrics.json), the
 # Fashion-MNIST data set (Debian package dataset-fashion-mnist), gnuplot-nox and a font
 # (the plots, drawn by gnuplot at the end of a run), protobuf-c and Debian's onnx.proto
-# (ONNX export); for the tests libpng (decodes the plots), chromium (opens report.html
-# headless), python3-onnx and Node.js (ONNX's checker and ONNX Runtime check exports).
+# (ONNX export); for the tests clang with libFuzzer (the fuzz_front test), libpng
+# (decodes the plots), chromium (opens report.html headless), python3-onnx and Node.js
+# (ONNX's checker and ONNX Runtime check exports).
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config flex bison libopenblas-dev zlib1g-dev check libjansson-dev
   dataset-fashion-mnist gnuplot-nox fonts-dejavu-core libpng-dev chromium
-  libonnx-dev protobuf-c-compiler libprotobuf-c-dev python3-onnx)
+  libonnx-dev protobuf-c-compiler libprotobuf-c-dev python3-onnx clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -7,8 +7,9 @@
  * load on the machine does not inflate much) against a generous bound,
  * several seconds, that the quadratic versions exceeded many times over:
  * ast_item_append walked the whole list per item (100,000 lines: 38 s),
- * and ir_verify looked each input up by scanning the schedule and compared
- * every pair of arena tensors (a 200,000-node graph: hours).
+ * ir_verify looked each input up by scanning the schedule and compared
+ * every pair of arena tensors (a 200,000-node graph: hours), and fusion
+ * scanned the schedule for each layer's users (4,000 dense layers: 3.6 s).
  */
 #include "compiler_test.h"
 
@@ -92,9 +93,10 @@ START_TEST(test_layer_limit_counts_only_model_layers) {
 }
 END_TEST
 
-/* A valid model of 4,000 layers passes every pass, the verifier after each. */
+/* A valid model of 4,000 layers passes every pass, the verifier after each;
+ * dense layers, so fusion rewrites every one (fuse.c's use index). */
 START_TEST(test_4000_layer_model_checks_quickly) {
-  char *text = repeat_lines(MODEL_HEAD, "  h = relu(h)\n", 3997,
+  char *text = repeat_lines(MODEL_HEAD, "  h = dense(h, 4, activation=relu)\n", 3997,
                             MODEL_TAIL "train { loss sparse_categorical_crossentropy("
                                        "from_logits=true) }\n");
   TestCompile tc;

@@ -69,6 +69,41 @@ add_test(NAME parser_fuzz
           ${CMAKE_CURRENT_SOURCE_DIR}/models/day5.nn 300)
 set_tests_properties(parser_fuzz PROPERTIES TIMEOUT 120)
 
+# ---- fuzzing: libFuzzer on the whole compiler, a minute per run ----
+# clang builds its own instrumented copy of nnccore's sources (the project's
+# compiler may be gcc); scripts/install-deps.sh installs clang and libFuzzer.
+find_program(NNC_CLANG NAMES clang clang-14)
+get_target_property(nnc_core_sources nnccore SOURCES)
+set(nnc_fuzz_sources ${CMAKE_CURRENT_SOURCE_DIR}/tests/fuzz/fuzz_front.c)
+list(FILTER nnc_core_sources INCLUDE REGEX "\\.c$") # not the generated parser.h, lexer.h
+# nor nnc export (checkpoints, protobuf-c): it reads no .nn text of its own
+list(FILTER nnc_core_sources EXCLUDE REGEX "(export|export_c|export_onnx|onnx_write|nnc_infer_text)\\.c$")
+foreach(src ${nnc_core_sources})
+  get_filename_component(src ${src} ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+  list(APPEND nnc_fuzz_sources ${src})
+endforeach()
+if(NNC_CLANG)
+  add_custom_command(OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/fuzz_front
+    COMMAND ${NNC_CLANG} -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+            -w -std=c11 -D_GNU_SOURCE -I${CMAKE_CURRENT_SOURCE_DIR}/compiler
+            -I${CMAKE_CURRENT_BINARY_DIR} -DNNC_RUNTIME_INCLUDE=\"\" -DNNC_RUNTIME_LIB=\"\"
+            -DNNC_BLAS_LIBS=\"\" -DNNC_PROGRAM_FLAGS=\"\" ${nnc_fuzz_sources}
+            -o ${CMAKE_CURRENT_BINARY_DIR}/fuzz_front
+    DEPENDS ${nnc_fuzz_sources} ${CMAKE_CURRENT_SOURCE_DIR}/compiler/nnc.h
+            ${CMAKE_CURRENT_SOURCE_DIR}/compiler/emit.h
+    COMMENT "Building the libFuzzer target fuzz_front with clang" VERBATIM)
+  add_custom_target(fuzz_front_target ALL DEPENDS ${CMAKE_CURRENT_BINARY_DIR}/fuzz_front)
+  add_test(NAME fuzz_front
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/fuzz/run_fuzz.sh
+            ${CMAKE_CURRENT_BINARY_DIR}/fuzz_front 60 ${CMAKE_CURRENT_BINARY_DIR}/fuzz-artifacts
+            ${CMAKE_CURRENT_SOURCE_DIR}/models ${CMAKE_CURRENT_SOURCE_DIR}/tests)
+else()
+  message(WARNING "clang not found: the fuzz_front test fails until scripts/install-deps.sh "
+          "installs clang and libclang-rt-14-dev")
+  add_test(NAME fuzz_front COMMAND sh -c "echo 'fuzz_front: clang with libFuzzer is not installed (scripts/install-deps.sh)' >&2; exit 1")
+endif()
+set_tests_properties(fuzz_front PROPERTIES LABELS fuzz TIMEOUT 300)
+
 # ---- end-to-end: build a .nn, check the C and the gradient, train on a subset ----
 foreach(model small_mlp softmax_mlp raw_input smooth_cnn onehot_mlp binary_mlp)
   add_test(NAME e2e_${model}
@@ -133,3 +168,11 @@ endforeach()
 add_test(NAME e2e_runtime_guards
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_guard_test.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e)
+# ---- sanitizers: every test above, under -DNNC_SANITIZE=ON ----
+# Leak detection on, nothing suppressed (libgomp's and OpenBLAS's thread
+# pools leave no leak reports, so no suppression file is needed).
+if(NNC_SANITIZE)
+  get_property(nnc_tests DIRECTORY PROPERTY TESTS)
+  set_property(TEST ${nnc_tests} APPEND PROPERTY ENVIRONMENT
+    "ASAN_OPTIONS=detect_leaks=1" "UBSAN_OPTIONS=print_stacktrace=1")
+endif()

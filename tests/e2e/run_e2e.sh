@@ -32,8 +32,10 @@ build_flags=()
 [ -x "./$name" ] || fail "no executable ./$name"
 [ -f "$name.c" ] || fail "no generated $name.c"
 
-# the generated C is a product: warning-free under -Wall -Wextra
-cc -O1 -Wall -Wextra -Werror -std=c11 -I"$runtime_dir" -c "$name.c" -o /dev/null ||
+# the generated C is a product: warning-free under -Wall -Wextra (the object
+# goes to $work, not /dev/null: GNU as deletes its output when it fails, and
+# as root that would be /dev/null itself)
+cc -O1 -Wall -Wextra -Werror -std=c11 -I"$runtime_dir" -c "$name.c" -o "$work/warnings.o" ||
   fail "generated C has warnings"
 if [ "$mode" != --no-fuse ]; then
   grep -q "fused:" "$name.c" || fail "no fusion comment in the generated C"
