@@ -167,6 +167,38 @@ const char *c_window(Emitter *e, const IrNode *n) {
   return arena_printf(e->g->arena, "&%s_window", c_ident(e, n->layer));
 }
 
+const char *c_int(Emitter *e, long v) { return arena_printf(e->g->arena, "%ld", v); }
+
+const char *c_size(Emitter *e, size_t v) { return arena_printf(e->g->arena, "%zu", v); }
+
+/* ---- calls of the runtime's kernels (rt_kernels.def) ---- */
+
+static const struct {
+  const char *name;
+  int n_args;
+} RT_KERNELS[RTK_COUNT] = {
+#define RT_KERNEL(ret, name, params) [RTK_##name] = {"rt_" #name, RT_NARGS params},
+#include "rt_kernels.def"
+#undef RT_KERNEL
+};
+
+const char *rt_kernel_name(RtKernel k) { return RT_KERNELS[k].name; }
+
+int rt_kernel_arg_count(RtKernel k) { return RT_KERNELS[k].n_args; }
+
+void emit_call(Emitter *e, const char *indent, const char *lhs, RtKernel k, const char *comment,
+               int n_args, const char *const *args) {
+  if ((unsigned)k >= RTK_COUNT || n_args != RT_KERNELS[k].n_args)
+    NNC_BUG("a call of kernel %d with %d arguments", (int)k, n_args);
+  P("%s%s%s(", indent, lhs ? lhs : "", RT_KERNELS[k].name);
+  for (int i = 0; i < n_args; i++)
+    P("%s%s", i ? ", " : "", args[i]);
+  P(");");
+  if (comment)
+    P(" /* %s */", comment);
+  P("\n");
+}
+
 /* ---- banner and constants ---- */
 
 size_t emit_param_floats(const Graph *g) {

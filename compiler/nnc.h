@@ -395,7 +395,8 @@ typedef enum { OPK_SOURCE, OPK_FORWARD, OPK_BACKWARD } OpKind;
 enum {
   OPF_LOSS = 1,     /* its value is the scalar loss_sum (fused ones also output probs) */
   OPF_TRAINING = 2, /* its code reads the `training` flag (dropout, batch norm) */
-  OPF_VIEW = 4      /* a view of its input: no code, no storage of its own */
+  OPF_VIEW = 4,     /* a view of its input: no code, no storage of its own */
+  OPF_WINDOW = 8    /* owns its layer's RtWindow constant (the layer's gradients share it) */
 };
 
 /* One row of ops.def, less the per-pass rules (each pass keeps its column). */

@@ -10,7 +10,8 @@ function(nnc_check_test name lib)
   target_include_directories(${name} PRIVATE ${CHECK_INCLUDE_DIRS} tests)
   target_link_libraries(${name} ${lib} ${CHECK_LINK_LIBRARIES})
   add_test(NAME ${name} COMMAND ${name})
-  set_tests_properties(${name} PROPERTIES ENVIRONMENT "CK_FORK=yes")
+  # generous time-outs: the suites must not depend on speed (a loaded machine)
+  set_tests_properties(${name} PROPERTIES ENVIRONMENT "CK_FORK=yes;CK_DEFAULT_TIMEOUT=300")
 endfunction()
 
 # ---- runtime suites ----
@@ -91,3 +92,11 @@ add_test(NAME models_codegen_warning_free
 add_test(NAME build_portable_fallback
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_portable_test.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/small_mlp.nn)
+
+# ---- golden files: the generated C of an MLP and a CNN (scripts/refresh-golden.sh) ----
+add_test(NAME golden_generated_c
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_golden_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR})
+add_test(NAME contract_kernel_calls
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_contract_test.sh ${CMAKE_CURRENT_SOURCE_DIR}
+          ${CMAKE_CURRENT_BINARY_DIR})
