@@ -4,14 +4,21 @@
  * Sections are named after the file that defines them (chibicc style):
  *   rt_util.c    checked allocation and I/O, errors, clocks, directories
  *   rt_rng.c     seeded random numbers (splitmix64 seeding + xoshiro128+)
- *   rt_ops.c     forward/backward kernel pairs (OpenBLAS sgemm for matmul)
+ *   rt_platform.c     the thread pool, rt_init (OpenBLAS's kernels)
+ *   rt_gemm.c         matmul and its gradients (OpenBLAS sgemm, split by blocks)
+ *   rt_elementwise.c  init, input conversion, bias + activation, dropout, add
+ *   rt_losses.c       softmax, cross-entropies (fused or not), accuracy counts
  *   rt_conv.c    im2col/col2im, pooling, batch normalization, rescale, concat
+ *   rt_spatial.c depthwise convolution, zero padding, nearest upsampling
  *   rt_optim.c   optimizer updates
  *   rt_data.c    IDX loading (gzip through zlib), splits, class surgery, adapt
  *   rt_metrics.c confusion matrix, per-class precision/recall/F1, JSON
  *   rt_train.c   monitors (checkpoint / early stopping decisions), history CSV,
  *                command-line options of the generated program
  *   rt_ckpt.c    checkpoint write (atomic: temp file + fsync + rename) and read
+ *
+ * The kernels generated code calls are declared from rt_kernels.def (the
+ * compiler-runtime contract).
  *
  * Conventions (llm.c): kernel arguments are ordered outputs, inputs, weights,
  * sizes. Every tensor argument carries its shape in a comment. "m" is the
@@ -75,7 +82,7 @@ uint32_t rt_rng_below(RtRng *rng, uint32_t n);
 /* Fisher-Yates shuffle of an int array. */
 void rt_rng_shuffle(RtRng *rng, int *a, int n);
 
-/* ===== rt_ops.c ===== */
+/* ===== rt_platform.c ===== */
 
 /* Threads: one OpenMP pool (OMP_NUM_THREADS, default one per core), OpenBLAS
  * single-threaded inside it. rt_threads() sets that up on first call and
@@ -92,6 +99,8 @@ void rt_set_threads(int n);
 void rt_init(char **argv);
 /* The name of the kernels OpenBLAS runs ("SkylakeX", ...). */
 const char *rt_blas_core(void);
+
+/* ===== rt_elementwise.c, rt_gemm.c, rt_losses.c ===== */
 
 typedef enum {
   RT_ACT_NONE,
@@ -141,7 +150,8 @@ typedef struct {
   int pad_top, pad_left;  /* zero padding before; the rest of pad_total after */
 } RtWindow;
 
-/* The kernels of rt_ops.c, rt_conv.c, rt_spatial.c and rt_optim.c that
+/* The kernels of rt_elementwise.c, rt_gemm.c, rt_losses.c, rt_conv.c,
+ * rt_spatial.c and rt_optim.c that
  * generated code calls are declared below, from rt_kernels.def. */
 
 /* ===== the kernels generated code calls: runtime/rt_kernels.def ===== */
