@@ -87,6 +87,14 @@ static void emit_im2col(Emitter *e, const IrNode *n) {
             O, IN(0), "m", c_window(e, n));
 }
 
+/* out (m, oh, ow, c * dm): each channel under its own dm kh x kw filters */
+static void emit_depthwise(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, depthwise_forward,
+            arena_printf(e->g->arena, "%s -> %s: %dx%d per channel", c_shape(e, n->in[0]),
+                         c_shape(e, n), n->win.kh, n->win.kw),
+            O, IN(0), IN(1), "m", c_window(e, n), c_int(e, n->depth_multiplier));
+}
+
 static const char *pool_comment(Emitter *e, const IrNode *n) {
   return arena_printf(e->g->arena, "%s -> %s", c_shape(e, n->in[0]), c_shape(e, n));
 }
@@ -254,6 +262,16 @@ static void emit_bn_grad_gamma(Emitter *e, const IrNode *n) {
 static void emit_bn_grad_x(Emitter *e, const IrNode *n) {
   EMIT_CALL(e, batchnorm_backward_x, NULL, O, IN(0), IN(1), IN(2), IN(3), c_rows(e, n),
             c_int(e, c_last_dim(n)));
+}
+
+static void emit_depthwise_grad_x(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, depthwise_backward_x, NULL, O, IN(0), IN(1), "m", c_window(e, n),
+            c_int(e, n->depth_multiplier));
+}
+
+static void emit_depthwise_grad_w(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, depthwise_backward_w, NULL, O, IN(0), IN(1), "m", c_window(e, n),
+            c_int(e, n->depth_multiplier));
 }
 
 static void emit_concat_grad(Emitter *e, const IrNode *n) {

@@ -141,6 +141,16 @@ static IrNode *apply_activation(Builder *b, IrNode *x, Activation act, float alp
   return n;
 }
 
+/* y (+ bias) (then act): the tail of dense, conv and depthwise layers; fusion
+ * later folds it into a GEMM's epilogue where there is one */
+static IrNode *bias_and_activation(Builder *b, const Expr *call, const char *layer, IrNode *y,
+                                   IrNode *bias, Activation act) {
+  if (bias)
+    y = ir_add(b->g, IR_BIAS_ADD, call->loc, layer, 2, y, bias);
+  y->name = arena_printf(b->arena, "%s.preact", layer);
+  return set_out_name(b, apply_activation(b, y, act, default_alpha(act), call->loc, layer));
+}
+
 /* ---- layers ---- */
 
 /* normalization(x, axis=none|-1): (x - mean) / max(sqrt(var), 1e-7), stats adapted on train */
@@ -352,9 +362,36 @@ static IrNode *layer_conv2d(Builder *b, const Expr *call, IrNode *x) {
   conv->win = win;
   conv->units = (int)filters;
   conv->name = arena_printf(b->arena, "%s.conv", layer);
-  IrNode *y = bias ? ir_add(b->g, IR_BIAS_ADD, call->loc, layer, 2, conv, bias) : conv;
-  y->name = arena_printf(b->arena, "%s.preact", layer);
-  return set_out_name(b, apply_activation(b, y, act, default_alpha(act), call->loc, layer));
+  return bias_and_activation(b, call, layer, conv, bias, act);
+}
+
+/* depthwise_conv2d(x, kernel_size, strides=1, padding=valid, depth_multiplier=1,
+ * activation=none, use_bias=true): Keras's DepthwiseConv2D, each input channel
+ * convolved with its own depth_multiplier filters (+ bias_add + act) */
+static IrNode *layer_depthwise_conv2d(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"input",      "kernel_size", "strides", "padding",
+                                      "depth_multiplier", "activation", "use_bias", "name"};
+  BoundArg a[8];
+  long dm = 1;
+  Window win = {0};
+  Activation act;
+  bool use_bias = true;
+  if (!bind_args(b->diag, call, "depthwise_conv2d", names, 8, 2, a) ||
+      !parse_pair(b, &a[1], 1, &win.kh, &win.kw) || !parse_pair(b, &a[2], 1, &win.sh, &win.sw) ||
+      !parse_padding(b, &a[3], &win.same) ||
+      (a[4].value && !arg_int(b->diag, &a[4], 1, 4096, &dm)) ||
+      !parse_activation(b, &a[5], &act) || (a[6].value && !arg_bool(b->diag, &a[6], &use_bias)))
+    return NULL;
+  const char *layer = layer_name(b, "depthwise_conv2d", "DepthwiseConv2D", &a[7]);
+  if (!layer)
+    return NULL;
+  IrNode *kernel = new_param(b, call, layer, "depthwise_kernel", true, INIT_GLOROT_UNIFORM);
+  IrNode *bias = use_bias ? new_param(b, call, layer, "bias", true, INIT_ZEROS) : NULL;
+  IrNode *dw = ir_add(b->g, IR_DEPTHWISE, call->loc, layer, 2, as_float(b, x, call), kernel);
+  dw->win = win;
+  dw->depth_multiplier = (int)dm;
+  dw->name = arena_printf(b->arena, "%s.depthwise", layer);
+  return bias_and_activation(b, call, layer, dw, bias, act);
 }
 
 /* max_pool2d / avg_pool2d(x, pool_size=2, strides=pool_size, padding=valid) */
@@ -510,7 +547,8 @@ static const LayerRule LAYERS[] = {
     {"sigmoid", layer_activation},          {"tanh", layer_activation},
     {"softmax", layer_activation},          {"leaky_relu", layer_activation},
     {"elu", layer_activation},              {"relu6", layer_activation},
-    {"conv2d", layer_conv2d},               {"max_pool2d", layer_pool},
+    {"conv2d", layer_conv2d},               {"depthwise_conv2d", layer_depthwise_conv2d},
+    {"max_pool2d", layer_pool},
     {"avg_pool2d", layer_pool},             {"global_average_pool2d", layer_global_pool},
     {"batch_norm", layer_batch_norm},       {"reshape", layer_reshape},
     {"rescaling", layer_rescaling},         {"concat", layer_concat},

@@ -502,7 +502,9 @@ struct IrNode {
                              MAXPOOL_GRAD fused with relu's gradient */
   float alpha;            /* with act: leaky_relu's slope, elu's alpha */
   int units;              /* MATMUL, CONV2D: output features (the kernel is shaped in shape.c) */
-  Window win;             /* CONV2D and its gradients, IM2COL, COL2IM, pools and their gradients */
+  Window win;             /* CONV2D, DEPTHWISE and their gradients, IM2COL, COL2IM, pools and
+                             their gradients */
+  int depth_multiplier;   /* DEPTHWISE and its gradients: filters per input channel */
   struct {
     float scale, offset;  /* x * scale + offset */
   } rescale;              /* RESCALE, RESCALE_GRAD */

@@ -163,6 +163,27 @@ static bool shape_conv2d(Shaper *s, IrNode *n) {
   return true;
 }
 
+/* depthwise_conv2d: x (B, h, w, c) with kernel (kh, kw, c, dm), each channel its own dm
+ * filters -> (B, oh, ow, c * dm); Keras's fans: kh*kw*c in, kh*kw*dm out */
+static bool shape_depthwise(Shaper *s, IrNode *n) {
+  if (!infer_window(s, n, n->in[0], "depthwise_conv2d"))
+    return false;
+  const Window *win = &n->win;
+  int dm = n->depth_multiplier;
+  if ((size_t)win->kh * win->kw * win->c * dm > MAX_TENSOR_ELEMS ||
+      (size_t)win->c * dm > (size_t)1 << 20) {
+    diag_error(s->diag, n->loc, "this depthwise_conv2d kernel is too large");
+    return false;
+  }
+  int dims[4] = {win->kh, win->kw, win->c, dm};
+  ir_set_shape(n->in[1], DT_F32, false, 4, dims);
+  n->in[1]->fan_in = win->kh * win->kw * win->c;
+  n->in[1]->fan_out = win->kh * win->kw * dm;
+  int out[3] = {win->oh, win->ow, win->c * dm};
+  ir_set_shape(n, DT_F32, true, 3, out);
+  return true;
+}
+
 /* dense: x (B, k) . kernel (k, units) */
 static bool shape_matmul(Shaper *s, IrNode *n) {
   IrNode *x = n->in[0], *w = n->in[1];

@@ -191,6 +191,32 @@ START_TEST(test_dense_on_the_raw_input_has_no_grad_x) {
 }
 END_TEST
 
+/* depthwise_conv2d: a kernel gradient, and an input gradient only where the
+ * input needs one (not for the first layer); both keep the forward window. */
+START_TEST(test_depthwise_conv2d_gradients) {
+  TestCompile tc;
+  run_ok(&tc, "model m(x: u8[12, 12, 2]) {\n"
+              "  h = depthwise_conv2d(x, 3, depth_multiplier=2)\n"
+              "  h = depthwise_conv2d(h, 3, strides=2, padding=same, use_bias=false)\n"
+              "  return dense(flatten(h), 10)\n}\n" LOGITS,
+         PASS_AUTODIFF, false);
+  const Graph *g = tc.graph;
+  assert_param_grads(g, 5);
+  ck_assert_int_eq(tc_count_op(g, IR_DEPTHWISE_GRAD_W), 2);
+  ck_assert_int_eq(tc_count_op(g, IR_DEPTHWISE_GRAD_X), 1); /* the first reads the input */
+  const IrNode *dk = tc_node(g, "depthwise_conv2d_1.depthwise_kernel")->grad;
+  ck_assert_int_eq(dk->op, IR_DEPTHWISE_GRAD_W);
+  ck_assert_int_eq(dk->depth_multiplier, 1);
+  ck_assert_int_eq(dk->win.oh, 5);
+  const IrNode *dx = tc_node(g, "depthwise_conv2d.out")->grad;
+  ck_assert_int_eq(dx->op, IR_DEPTHWISE_GRAD_X);
+  tc_assert_shape(dx, true, 10, 10, 4);
+  ck_assert_ptr_eq(dx->in[1], tc_node(g, "depthwise_conv2d_1.depthwise_kernel"));
+  ck_assert_int_eq(dx->win.kh, 3);
+  tc_end(&tc);
+}
+END_TEST
+
 /* A value read twice gets the sum of both gradient contributions. */
 START_TEST(test_value_used_twice_accumulates) {
   TestCompile tc;
@@ -562,6 +588,7 @@ static Suite *autodiff_suite(void) {
   tcase_add_test(ad, test_no_grad_for_the_input);
   tcase_add_test(ad, test_dense_on_the_raw_input_has_no_grad_x);
   tcase_add_test(ad, test_value_used_twice_accumulates);
+  tcase_add_test(ad, test_depthwise_conv2d_gradients);
   tcase_add_test(ad, test_add_of_a_value_to_itself);
   suite_add_tcase(s, ad);
   TCase *fu = tcase_create("fuse");

@@ -531,6 +531,54 @@ START_TEST(test_loss_error_without_train_section_is_located) {
 }
 END_TEST
 
+/* ---- spatial layers added through the op table ---- */
+
+#define IMAGE "model m(x: u8[28, 28, 3]) {\n"
+
+/* depthwise_conv2d: each channel its own dm filters; Keras's kernel and fans */
+START_TEST(test_depthwise_conv2d_shapes) {
+  TestCompile tc;
+  build_ok(&tc, IMAGE "  h = depthwise_conv2d(x, 3, strides=2, padding=same, depth_multiplier=2)\n"
+                      "  h = depthwise_conv2d(h, [2, 3], use_bias=false, activation=relu6)\n"
+                      "  return dense(flatten(h), 10)\n}\n" LOGITS);
+  const Graph *g = tc.graph;
+  const IrNode *k = tc_node(g, "depthwise_conv2d.depthwise_kernel");
+  tc_assert_shape(k, false, 3, 3, 3, 2);
+  ck_assert_int_eq(k->fan_in, 27);  /* kh kw c */
+  ck_assert_int_eq(k->fan_out, 18); /* kh kw dm */
+  tc_assert_shape(tc_node(g, "depthwise_conv2d.bias"), false, 6);
+  tc_assert_shape(tc_node(g, "depthwise_conv2d.out"), true, 14, 14, 6);
+  ck_assert_int_eq(tc_node(g, "depthwise_conv2d.depthwise")->op, IR_DEPTHWISE);
+  ck_assert_ptr_null(tc_node(g, "depthwise_conv2d_1.bias"));
+  tc_assert_shape(tc_node(g, "depthwise_conv2d_1.depthwise_kernel"), false, 2, 3, 6, 1);
+  tc_assert_shape(tc_node(g, "depthwise_conv2d_1.out"), true, 13, 12, 6);
+  ck_assert_str_eq(g->layer_classes[0], "DepthwiseConv2D");
+  tc_end(&tc);
+}
+END_TEST
+
+START_TEST(test_depthwise_conv2d_errors) {
+  build_fails(HEAD "  h = depthwise_conv2d(x, 3)\n"
+                   "  return dense(flatten(h), 10)\n}\n" LOGITS,
+              "t.nn:2:7: error: depthwise_conv2d expects (height, width, channels) per example, but "
+              "its input has shape (B, 28, 28) (add a channel axis: declare the input as "
+              "u8[28, 28, 1] or use reshape(x, [28, 28, 1]))\n"
+              "    h = depthwise_conv2d(x, 3)\n"
+              "        ^~~~~~~~~~~~~~~~\n");
+  build_fails(IMAGE "  h = depthwise_conv2d(x, 29)\n"
+                    "  return dense(flatten(h), 10)\n}\n" LOGITS,
+              "t.nn:2:7: error: the 29x29 window of this depthwise_conv2d is larger than its 28x28 "
+              "input, so the output would be empty (use padding=same or a smaller window)\n"
+              "    h = depthwise_conv2d(x, 29)\n"
+              "        ^~~~~~~~~~~~~~~~\n");
+  build_fails(IMAGE "  h = depthwise_conv2d(x, 3, depth_multiplier=0)\n"
+                    "  return dense(flatten(h), 10)\n}\n" LOGITS,
+              "t.nn:2:47: error: 'depth_multiplier' must be between 1 and 4096, got 0\n"
+              "    h = depthwise_conv2d(x, 3, depth_multiplier=0)\n"
+              "                                                ^\n");
+}
+END_TEST
+
 /* ---- known bugs (these tests fail until the bug is fixed) ---- */
 
 /* BUG (compiler/shape.c:38, infer_reshape): the per-example element count
@@ -618,6 +666,8 @@ static Suite *shape_suite(void) {
   tcase_add_test(errors, test_params_expectation_names_a_layer);
   suite_add_tcase(s, errors);
   TCase *regressions = tcase_create("regressions");
+  tcase_add_test(build, test_depthwise_conv2d_shapes);
+  tcase_add_test(errors, test_depthwise_conv2d_errors);
   tcase_add_test(regressions, test_dense_of_flattened_raw_input_reads_floats);
   tcase_add_test(regressions, test_activation_of_flattened_raw_input);
   tcase_add_test(regressions, test_loss_error_without_train_section_is_located);
