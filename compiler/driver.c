@@ -52,7 +52,8 @@ bool compile_until(Compilation *c, const DriverOptions *opt, PassId last) {
     return true;
   if (!check_program(&c->prog, &c->ast, &c->arena, &c->diag) || last == PASS_CHECK)
     return c->diag.error_count == 0;
-  if (!(c->graph = ir_build(&c->arena, &c->ast, &c->prog, &c->diag)))
+  if (!(c->graph = (opt->summary_only ? ir_build_model : ir_build)(&c->arena, &c->ast, &c->prog,
+                                                                    &c->diag)))
     return false;
   after_ir_pass(c, opt, PASS_BUILD);
   if (last == PASS_BUILD)
@@ -62,6 +63,8 @@ bool compile_until(Compilation *c, const DriverOptions *opt, PassId last) {
   after_ir_pass(c, opt, PASS_SHAPE);
   if (last == PASS_SHAPE)
     return true;
+  if (c->graph->model_only)
+    NNC_BUG("a graph built without its loss cannot be trained");
   if (!autodiff(c->graph, &c->diag))
     return false;
   after_ir_pass(c, opt, PASS_AUTODIFF);

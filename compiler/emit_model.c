@@ -95,6 +95,35 @@ static void emit_depthwise(Emitter *e, const IrNode *n) {
             O, IN(0), IN(1), "m", c_window(e, n), c_int(e, n->depth_multiplier));
 }
 
+/* the image sizes the spatial kernels take: "m, h, w, c" of an (m, h, w, c) tensor */
+#define IMAGE(x) "m", c_int(e, (x)->dims[0]), c_int(e, (x)->dims[1]), c_int(e, (x)->dims[2])
+#define PAD_ARGS c_int(e, n->pad.top), c_int(e, n->pad.bottom), c_int(e, n->pad.left), \
+                 c_int(e, n->pad.right)
+
+static void emit_zero_pad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, zero_pad_forward,
+            arena_printf(e->g->arena, "%s -> %s", c_shape(e, n->in[0]), c_shape(e, n)), O, IN(0),
+            IMAGE(n->in[0]), PAD_ARGS);
+}
+
+static void emit_zero_pad_grad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, zero_pad_backward, NULL, O, IN(0), IMAGE(n), PAD_ARGS);
+}
+
+static void emit_upsample(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, upsample_nearest_forward,
+            arena_printf(e->g->arena, "%s -> %s", c_shape(e, n->in[0]), c_shape(e, n)), O, IN(0),
+            IMAGE(n->in[0]), c_int(e, n->upsample.sy), c_int(e, n->upsample.sx));
+}
+
+static void emit_upsample_grad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, upsample_nearest_backward, NULL, O, IN(0), IMAGE(n), c_int(e, n->upsample.sy),
+            c_int(e, n->upsample.sx));
+}
+
+#undef IMAGE
+#undef PAD_ARGS
+
 static const char *pool_comment(Emitter *e, const IrNode *n) {
   return arena_printf(e->g->arena, "%s -> %s", c_shape(e, n->in[0]), c_shape(e, n));
 }

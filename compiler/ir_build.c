@@ -394,6 +394,114 @@ static IrNode *layer_depthwise_conv2d(Builder *b, const Expr *call, IrNode *x) {
   return bias_and_activation(b, call, layer, dw, bias, act);
 }
 
+/* separable_conv2d(x, filters, kernel_size, strides=1, padding=valid, depth_multiplier=1,
+ * activation=none, use_bias=true): Keras's SeparableConv2D, a depthwise convolution
+ * then a pointwise (1x1) one to `filters` channels (+ bias_add + act) */
+static IrNode *layer_separable_conv2d(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"input",   "filters",          "kernel_size",
+                                      "strides", "padding",          "depth_multiplier",
+                                      "activation", "use_bias",      "name"};
+  BoundArg a[9];
+  long filters, dm = 1;
+  Window win = {0};
+  Activation act;
+  bool use_bias = true;
+  if (!bind_args(b->diag, call, "separable_conv2d", names, 9, 3, a) ||
+      !arg_int(b->diag, &a[1], 1, 1 << 16, &filters) ||
+      !parse_pair(b, &a[2], 1, &win.kh, &win.kw) || !parse_pair(b, &a[3], 1, &win.sh, &win.sw) ||
+      !parse_padding(b, &a[4], &win.same) ||
+      (a[5].value && !arg_int(b->diag, &a[5], 1, 4096, &dm)) ||
+      !parse_activation(b, &a[6], &act) || (a[7].value && !arg_bool(b->diag, &a[7], &use_bias)))
+    return NULL;
+  const char *layer = layer_name(b, "separable_conv2d", "SeparableConv2D", &a[8]);
+  if (!layer)
+    return NULL;
+  IrNode *dk = new_param(b, call, layer, "depthwise_kernel", true, INIT_GLOROT_UNIFORM);
+  IrNode *pk = new_param(b, call, layer, "pointwise_kernel", true, INIT_GLOROT_UNIFORM);
+  IrNode *bias = use_bias ? new_param(b, call, layer, "bias", true, INIT_ZEROS) : NULL;
+  IrNode *dw = ir_add(b->g, IR_DEPTHWISE, call->loc, layer, 2, as_float(b, x, call), dk);
+  dw->win = win;
+  dw->depth_multiplier = (int)dm;
+  dw->name = arena_printf(b->arena, "%s.depthwise", layer);
+  IrNode *pw = ir_add(b->g, IR_CONV2D, call->loc, layer, 2, dw, pk);
+  pw->win = (Window){.kh = 1, .kw = 1, .sh = 1, .sw = 1};
+  pw->units = (int)filters;
+  pw->name = arena_printf(b->arena, "%s.conv", layer);
+  return bias_and_activation(b, call, layer, pw, bias, act);
+}
+
+/* padding=P, [PH, PW] or [[TOP, BOTTOM], [LEFT, RIGHT]] (Keras ZeroPadding2D) */
+static bool parse_zero_padding(Builder *b, const BoundArg *arg, IrNode *n) {
+  int *sides[4] = {&n->pad.top, &n->pad.bottom, &n->pad.left, &n->pad.right};
+  long v[4] = {1, 1, 1, 1};
+  const Expr *e = arg->value;
+  int k = 0;
+  if (!e) {
+  } else if (e->kind == EX_LIST && arg_count(e->args) == 2) {
+    for (const Arg *it = e->args; it; it = it->next, k += 2) {
+      const Expr *d = it->value;
+      bool pair = d->kind == EX_LIST && arg_count(d->args) == 2;
+      const Arg *first = pair ? d->args : it;
+      BoundArg one = {.name = "padding", .value = first->value, .loc = first->loc};
+      if (!arg_int(b->diag, &one, 0, 1 << 16, &v[k]))
+        return false;
+      v[k + 1] = v[k];
+      BoundArg two = {.name = "padding", .value = pair ? d->args->next->value : NULL,
+                      .loc = pair ? d->args->next->loc : it->loc};
+      if (pair && !arg_int(b->diag, &two, 0, 1 << 16, &v[k + 1]))
+        return false;
+    }
+  } else if (e->kind == EX_NUMBER) {
+    if (!arg_int(b->diag, arg, 0, 1 << 16, &v[0]))
+      return false;
+    v[1] = v[2] = v[3] = v[0];
+  } else {
+    diag_error(b->diag, e->loc, "padding must be a number, [height, width] or "
+               "[[top, bottom], [left, right]]");
+    return false;
+  }
+  for (int i = 0; i < 4; i++)
+    *sides[i] = (int)v[i];
+  return true;
+}
+
+/* zero_padding2d(x, padding=1): Keras's ZeroPadding2D, rows and columns of zeros around */
+static IrNode *layer_zero_padding2d(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"input", "padding", "name"};
+  BoundArg a[3];
+  if (!bind_args(b->diag, call, "zero_padding2d", names, 3, 1, a))
+    return NULL;
+  IrNode probe = {0};
+  if (!parse_zero_padding(b, &a[1], &probe))
+    return NULL;
+  const char *layer = layer_name(b, "zero_padding2d", "ZeroPadding2D", &a[2]);
+  if (!layer)
+    return NULL;
+  IrNode *n = ir_add(b->g, IR_ZERO_PAD, call->loc, layer, 1, as_float(b, x, call));
+  n->pad = probe.pad;
+  return set_out_name(b, n);
+}
+
+/* upsampling2d(x, size=2, interpolation=nearest): Keras's UpSampling2D, each pixel
+ * repeated size (or [rows, columns]) times */
+static IrNode *layer_upsampling2d(Builder *b, const Expr *call, IrNode *x) {
+  static const char *const names[] = {"input", "size", "interpolation", "name"};
+  static const char *const interpolations[] = {"nearest"};
+  BoundArg a[4];
+  int sy, sx;
+  if (!bind_args(b->diag, call, "upsampling2d", names, 4, 1, a) ||
+      !parse_pair(b, &a[1], 2, &sy, &sx) ||
+      (a[2].value && arg_choice(b->diag, &a[2], interpolations, 1) < 0))
+    return NULL;
+  const char *layer = layer_name(b, "up_sampling2d", "UpSampling2D", &a[3]);
+  if (!layer)
+    return NULL;
+  IrNode *n = ir_add(b->g, IR_UPSAMPLE, call->loc, layer, 1, as_float(b, x, call));
+  n->upsample.sy = sy;
+  n->upsample.sx = sx;
+  return set_out_name(b, n);
+}
+
 /* max_pool2d / avg_pool2d(x, pool_size=2, strides=pool_size, padding=valid) */
 static IrNode *layer_pool(Builder *b, const Expr *call, IrNode *x) {
   static const char *const names[] = {"input", "pool_size", "strides", "padding", "name"};
@@ -459,7 +567,8 @@ static IrNode *layer_batch_norm(Builder *b, const Expr *call, IrNode *x) {
   return set_out_name(b, n);
 }
 
-/* reshape(x, [d1, d2, ...]): a view with the same number of values */
+/* reshape(x, [d1, d2, ...]): a view with the same number of values; one di may
+ * be -1, which shape.c sets to what the other dimensions leave */
 static IrNode *layer_reshape(Builder *b, const Expr *call, IrNode *x) {
   static const char *const names[] = {"input", "shape", "name"};
   BoundArg a[3];
@@ -471,11 +580,23 @@ static IrNode *layer_reshape(Builder *b, const Expr *call, IrNode *x) {
     return NULL;
   }
   int dims[IR_MAX_RANK], rank = 0;
+  const Arg *unknown = NULL;
   for (const Arg *d = list->args; d; d = d->next) {
     long v;
     BoundArg one = {.name = "dimension", .value = d->value, .loc = d->loc};
-    if (!arg_int(b->diag, &one, 1, MAX_EXAMPLE_ELEMS, &v))
+    if (!arg_int(b->diag, &one, -1, MAX_EXAMPLE_ELEMS, &v))
       return NULL;
+    if (v == 0) {
+      diag_error(b->diag, d->loc, "a dimension must be positive (or -1 for what the others "
+                 "leave)");
+      return NULL;
+    }
+    if (v == -1 && unknown) {
+      diag_error(b->diag, d->loc, "only one dimension can be -1");
+      return NULL;
+    }
+    if (v == -1)
+      unknown = d;
     dims[rank++] = (int)v;
   }
   const char *layer = layer_name(b, "reshape", "Reshape", &a[2]);
@@ -548,6 +669,8 @@ static const LayerRule LAYERS[] = {
     {"softmax", layer_activation},          {"leaky_relu", layer_activation},
     {"elu", layer_activation},              {"relu6", layer_activation},
     {"conv2d", layer_conv2d},               {"depthwise_conv2d", layer_depthwise_conv2d},
+    {"separable_conv2d", layer_separable_conv2d}, {"zero_padding2d", layer_zero_padding2d},
+    {"upsampling2d", layer_upsampling2d},
     {"max_pool2d", layer_pool},
     {"avg_pool2d", layer_pool},             {"global_average_pool2d", layer_global_pool},
     {"batch_norm", layer_batch_norm},       {"reshape", layer_reshape},
@@ -784,7 +907,8 @@ static bool check_expectations(Builder *b) {
   return true;
 }
 
-Graph *ir_build(Arena *a, const Ast *ast, const Program *prog, Diag *diag) {
+static Graph *build_graph(Arena *a, const Ast *ast, const Program *prog, Diag *diag,
+                          bool with_loss) {
   const Section *model = ast_model_section(ast);
   if (!model)
     NNC_BUG("check_program accepted a file without a model");
@@ -793,8 +917,9 @@ Graph *ir_build(Arena *a, const Ast *ast, const Program *prog, Diag *diag) {
   b.g->n_classes = prog->n_classes;
   b.g->binary = prog->labels == LABELS_BINARY;
   b.g->n_outputs = b.g->binary ? prog->n_outputs : prog->n_classes;
-  if (!build_input(&b, model->params) || !build_body(&b, model) || !build_loss(&b) ||
-      !check_expectations(&b))
+  b.g->model_only = !with_loss;
+  if (!build_input(&b, model->params) || !build_body(&b, model) ||
+      (with_loss && (!build_loss(&b) || !check_expectations(&b))))
     return NULL;
   b.g->n_layers = b.n_layers;
   b.g->layer_names = ARENA_ARRAY(a, const char *, b.n_layers + 1);
@@ -804,4 +929,12 @@ Graph *ir_build(Arena *a, const Ast *ast, const Program *prog, Diag *diag) {
   memcpy(b.g->layer_names, b.layer_names, sizeof(char *) * (size_t)b.n_layers);
   memcpy(b.g->layer_kinds, b.layer_kinds, sizeof(char *) * (size_t)b.n_layers);
   return b.g;
+}
+
+Graph *ir_build(Arena *a, const Ast *ast, const Program *prog, Diag *diag) {
+  return build_graph(a, ast, prog, diag, true);
+}
+
+Graph *ir_build_model(Arena *a, const Ast *ast, const Program *prog, Diag *diag) {
+  return build_graph(a, ast, prog, diag, false);
 }

@@ -506,6 +506,12 @@ struct IrNode {
                              their gradients */
   int depth_multiplier;   /* DEPTHWISE and its gradients: filters per input channel */
   struct {
+    int top, bottom, left, right;
+  } pad;                  /* ZERO_PAD and its gradient: rows and columns of zeros */
+  struct {
+    int sy, sx;
+  } upsample;             /* UPSAMPLE and its gradient: each pixel repeated sy x sx */
+  struct {
     float scale, offset;  /* x * scale + offset */
   } rescale;              /* RESCALE, RESCALE_GRAD */
   struct {
@@ -561,6 +567,7 @@ typedef struct {
   size_t arena_bytes;  /* memplan: planned activation arena */
   size_t naive_bytes;  /* memplan: what one buffer per tensor would take */
   bool has_backward;
+  bool model_only;     /* ir_build_model: no labels, no loss (shapes and summary only) */
 } Graph;
 
 Graph *ir_new_graph(Arena *a, const char *model_name, int batch_size);
@@ -600,6 +607,9 @@ const char *ir_shape_str(Arena *a, const IrNode *n);
 /* Lowers the model section and the loss into forward IR. Reports located
  * errors for unknown layers, names and arguments; NULL on error. */
 Graph *ir_build(Arena *a, const Ast *ast, const Program *prog, Diag *diag);
+/* The model alone, without the loss (nnc summary: as Keras's model.summary()
+ * needs no compile(), a backbone without a classifier can be described). */
+Graph *ir_build_model(Arena *a, const Ast *ast, const Program *prog, Diag *diag);
 
 /* ===== shape.c ===== */
 
@@ -674,7 +684,7 @@ typedef struct {
   const char *exe_path;  /* NULL = derived; "" = do not compile */
   const char *dump_pass; /* print IR after this pass ("all" for every pass) */
   bool no_fuse;
-  bool summary_only;
+  bool summary_only;     /* stop after shapes; build the model without its loss */
   bool emit_only;        /* write C, do not run cc */
   bool portable;         /* compile without -march=native */
   FILE *err;             /* diagnostics stream */

@@ -48,7 +48,7 @@ add_test(NAME parser_fuzz
 set_tests_properties(parser_fuzz PROPERTIES TIMEOUT 120)
 
 # ---- end-to-end: build a .nn, check the C and the gradient, train on a subset ----
-foreach(model small_mlp softmax_mlp raw_input smooth_cnn onehot_mlp binary_mlp)
+foreach(model small_mlp softmax_mlp raw_input smooth_cnn spatial_cnn onehot_mlp binary_mlp)
   add_test(NAME e2e_${model}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
             ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>
