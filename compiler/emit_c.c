@@ -222,9 +222,8 @@ static void emit_banner(Emitter *e) {
     NNC_VERSION);
   P(" * from %s. Do not edit: change the .nn file and run `nnc build` again.\n *\n",
     e->opt->source_path);
-  P(" * Pipeline: parse -> check -> graph IR -> shapes -> autodiff -> fusion (%d fused nodes)\n",
-    count_fused(g));
-  P(" *           -> memory plan -> this file.\n");
+  P(" * Pipeline: parse -> check -> graph IR -> shapes -> autodiff -> lowering\n");
+  P(" *           -> fusion (%d fused nodes) -> memory plan -> this file.\n", count_fused(g));
   P(" * Parameters: %zu floats in one block.\n", emit_param_floats(g));
   P(" * Activations: one arena of %zu bytes planned at compile time (%zu without\n",
     g->arena_bytes, g->naive_bytes);
