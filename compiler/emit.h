@@ -86,7 +86,6 @@ const char *c_rows(Emitter *e, const IrNode *n);  /* rows seen as (rows, last ax
 int c_last_dim(const IrNode *n);
 const char *c_float(Emitter *e, double v);
 const char *c_rt_act(Activation a);
-const char *c_act_args(Emitter *e, const IrNode *n);
 const char *c_ident(Emitter *e, const char *name);
 const char *c_string(Emitter *e, const char *s);
 const char *c_comment(Emitter *e, const char *s);

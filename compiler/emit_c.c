@@ -97,11 +97,6 @@ const char *c_float(Emitter *e, double v) {
 
 const char *c_rt_act(Activation a) { return ACTIVATION_INFO[a].rt_enum; }
 
-/* "RT_ACT_RELU, 0.0f": an activation and its alpha, as the act kernels take them */
-const char *c_act_args(Emitter *e, const IrNode *n) {
-  return arena_printf(e->g->arena, "%s, %s", c_rt_act(n->act), c_float(e, n->alpha));
-}
-
 int c_last_dim(const IrNode *n) { return n->rank ? n->dims[n->rank - 1] : 1; }
 
 /* Rows of a tensor seen as (rows, last axis): "m" or "m * 729" for (m, 27, 27, 32). */

@@ -582,8 +582,8 @@ const char *ir_init_name(Init init);
 bool ir_is_backward_op(IrOp op);
 /* The loss ops (OPF_LOSS): their value is the scalar loss_sum (fused ones also output probs). */
 bool ir_is_loss(IrOp op);
-/* A node's side outputs (scratch buffers it writes: a dropout mask, a batch
- * norm's x-hat and statistics); returns how many, at most 2. */
+/* A node's side outputs (scratch buffers it writes: a dropout's mask, a batch
+ * norm's x-hat and statistics); returns how many (no op has more than 2). */
 int ir_side_outputs(const IrNode *n, IrNode *out[2]);
 /* Inserts n (made by ir_new_node) into the schedule at position pos. */
 void ir_insert(Graph *g, int pos, IrNode *n);

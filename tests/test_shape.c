@@ -669,6 +669,34 @@ START_TEST(test_backbone_without_loss_for_summary) {
 }
 END_TEST
 
+/* ops.def: every op named once, arities sane, sources without inputs, the
+ * direction stated (not implied by the enum's order); activations complete. */
+START_TEST(test_op_registry_is_consistent) {
+  for (int i = 0; i < IR_OP_COUNT; i++) {
+    const OpInfo *op = ir_op_info((IrOp)i);
+    ck_assert_ptr_nonnull(op->name);
+    ck_assert_int_le(op->min_in, op->max_in);
+    ck_assert_int_le(op->max_in, IR_MAX_INPUTS);
+    if (op->kind == OPK_SOURCE)
+      ck_assert_int_eq(op->max_in, 0);
+    else
+      ck_assert_int_ge(op->min_in, 1);
+    ck_assert_int_eq(ir_is_backward_op((IrOp)i), op->kind == OPK_BACKWARD);
+    for (int j = 0; j < i; j++)
+      ck_assert_msg(strcmp(op->name, ir_op_info((IrOp)j)->name) != 0, "two ops named %s",
+                    op->name);
+  }
+  ck_assert(ir_is_loss(IR_XENT) && ir_is_loss(IR_SIGMOID_BXENT) && !ir_is_loss(IR_SOFTMAX));
+  ck_assert(ir_is_backward_op(IR_CONV2D_GRAD_X) && !ir_is_backward_op(IR_CONV2D));
+  for (int a = 0; a < ACT_COUNT; a++) {
+    ck_assert_ptr_nonnull(ACTIVATION_INFO[a].name);
+    ck_assert_ptr_nonnull(ACTIVATION_INFO[a].rt_enum);
+  }
+  ck_assert_str_eq(ir_act_name(ACT_LEAKY_RELU), "leaky_relu");
+  ck_assert_str_eq(ir_init_name(INIT_GLOROT_UNIFORM), "glorot_uniform");
+}
+END_TEST
+
 /* ---- known bugs (these tests fail until the bug is fixed) ---- */
 
 /* BUG (compiler/shape.c:38, infer_reshape): the per-example element count
@@ -756,6 +784,7 @@ static Suite *shape_suite(void) {
   tcase_add_test(errors, test_params_expectation_names_a_layer);
   suite_add_tcase(s, errors);
   TCase *regressions = tcase_create("regressions");
+  tcase_add_test(build, test_op_registry_is_consistent);
   tcase_add_test(build, test_depthwise_conv2d_shapes);
   tcase_add_test(build, test_padding_upsampling_separable_shapes);
   tcase_add_test(build, test_backbone_without_loss_for_summary);
