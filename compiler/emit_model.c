@@ -93,6 +93,10 @@ static void emit_depthwise(Emitter *e, const IrNode *n) {
             arena_printf(e->g->arena, "%s -> %s: %dx%d per channel", c_shape(e, n->in[0]),
                          c_shape(e, n), n->win.kh, n->win.kw),
             O, IN(0), IN(1), "m", c_window(e, n), c_int(e, n->depth_multiplier));
+  if (n->has_bias)
+    EMIT_CALL(e, bias_act_forward,
+              arena_printf(e->g->arena, "epilogue: + bias, %s", ir_act_name(n->act)), O, IN(2),
+              c_rows(e, n), c_int(e, c_last_dim(n)), ACT_ARGS);
 }
 
 /* the image sizes the spatial kernels take: "m, h, w, c" of an (m, h, w, c) tensor */

@@ -396,7 +396,8 @@ enum {
   OPF_LOSS = 1,     /* its value is the scalar loss_sum (fused ones also output probs) */
   OPF_TRAINING = 2, /* its code reads the `training` flag (dropout, batch norm) */
   OPF_VIEW = 4,     /* a view of its input: no code, no storage of its own */
-  OPF_WINDOW = 8    /* owns its layer's RtWindow constant (the layer's gradients share it) */
+  OPF_WINDOW = 8,   /* owns its layer's RtWindow constant (the layer's gradients share it) */
+  OPF_EPILOGUE = 16 /* fusion may give it a bias + activation epilogue (in[2] the bias) */
 };
 
 /* One row of ops.def, less the per-pass rules (each pass keeps its column). */
@@ -498,7 +499,7 @@ struct IrNode {
   int dims[IR_MAX_RANK];
   int rank;
   /* attributes: each op reads only its own (the comments say which) */
-  Activation act;         /* ACT, ACT_GRAD, ACT_DROPOUT_GRAD; MATMUL's fused epilogue;
+  Activation act;         /* ACT, ACT_GRAD, ACT_DROPOUT_GRAD; MATMUL's, DEPTHWISE's fused epilogue;
                              MAXPOOL_GRAD fused with relu's gradient */
   float alpha;            /* with act: leaky_relu's slope, elu's alpha */
   int units;              /* MATMUL, CONV2D: output features (the kernel is shaped in shape.c) */
@@ -519,7 +520,7 @@ struct IrNode {
   } bn;                   /* BATCHNORM */
   int concat_offset;      /* CONCAT_GRAD: first column of this input in dout */
   bool has_target_shape;  /* RESHAPE from reshape(): dims set at build time */
-  bool has_bias;          /* MATMUL after fusion: in[2] is the epilogue bias */
+  bool has_bias;          /* MATMUL, DEPTHWISE after fusion: in[2] is the epilogue bias */
   float rate;             /* DROPOUT */
   float smoothing;        /* loss nodes and their gradients: label_smoothing */
   bool per_feature;       /* NORMALIZE: axis=-1 */
