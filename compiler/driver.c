@@ -61,7 +61,8 @@ bool compile_source(Compilation *c, const DriverOptions *opt, PassId last) {
   c->reached = PASS_CHECK;
   if (last == PASS_CHECK)
     return true;
-  if (!(c->graph = ir_build(&c->arena, &c->ast, &c->prog, &c->diag)))
+  if (!(c->graph = (opt->summary_only ? ir_build_model : ir_build)(&c->arena, &c->ast, &c->prog,
+                                                                    &c->diag)))
     return false;
   after_ir_pass(c, opt, PASS_BUILD);
   if (last == PASS_BUILD)
@@ -71,6 +72,8 @@ bool compile_source(Compilation *c, const DriverOptions *opt, PassId last) {
   after_ir_pass(c, opt, PASS_SHAPE);
   if (last == PASS_SHAPE)
     return true;
+  if (c->graph->model_only)
+    NNC_BUG("a graph built without its loss cannot be trained");
   if (!autodiff(c->graph, &c->diag))
     return false;
   after_ir_pass(c, opt, PASS_AUTODIFF);

@@ -98,11 +98,6 @@ const char *c_float(Emitter *e, double v) {
 
 const char *c_rt_act(Activation a) { return ACTIVATION_INFO[a].rt_enum; }
 
-/* "RT_ACT_RELU, 0.0f": an activation and its alpha, as the act kernels take them */
-const char *c_act_args(Emitter *e, const IrNode *n) {
-  return arena_printf(e->g->arena, "%s, %s", c_rt_act(n->act), c_float(e, n->alpha));
-}
-
 int c_last_dim(const IrNode *n) { return n->rank ? n->dims[n->rank - 1] : 1; }
 
 /* Rows of a tensor seen as (rows, last axis): "m" or "m * 729" for (m, 27, 27, 32). */
@@ -168,6 +163,38 @@ const char *c_window(Emitter *e, const IrNode *n) {
   return arena_printf(e->g->arena, "&%s_window", c_ident(e, n->layer));
 }
 
+const char *c_int(Emitter *e, long v) { return arena_printf(e->g->arena, "%ld", v); }
+
+const char *c_size(Emitter *e, size_t v) { return arena_printf(e->g->arena, "%zu", v); }
+
+/* ---- calls of the runtime's kernels (rt_kernels.def) ---- */
+
+static const struct {
+  const char *name;
+  int n_args;
+} RT_KERNELS[RTK_COUNT] = {
+#define RT_KERNEL(ret, name, params) [RTK_##name] = {"rt_" #name, RT_NARGS params},
+#include "rt_kernels.def"
+#undef RT_KERNEL
+};
+
+const char *rt_kernel_name(RtKernel k) { return RT_KERNELS[k].name; }
+
+int rt_kernel_arg_count(RtKernel k) { return RT_KERNELS[k].n_args; }
+
+void emit_call(Emitter *e, const char *indent, const char *lhs, RtKernel k, const char *comment,
+               int n_args, const char *const *args) {
+  if ((unsigned)k >= RTK_COUNT || n_args != RT_KERNELS[k].n_args)
+    NNC_BUG("a call of kernel %d with %d arguments", (int)k, n_args);
+  P("%s%s%s(", indent, lhs ? lhs : "", RT_KERNELS[k].name);
+  for (int i = 0; i < n_args; i++)
+    P("%s%s", i ? ", " : "", args[i]);
+  P(");");
+  if (comment)
+    P(" /* %s */", comment);
+  P("\n");
+}
+
 /* ---- banner and constants ---- */
 
 size_t emit_param_floats(const Graph *g) {
@@ -191,9 +218,8 @@ static void emit_banner(Emitter *e) {
     NNC_VERSION);
   P(" * from %s. Do not edit: change the .nn file and run `nnc build` again.\n *\n",
     e->opt->source_path);
-  P(" * Pipeline: parse -> check -> graph IR -> shapes -> autodiff -> fusion (%d fused nodes)\n",
-    count_fused(g));
-  P(" *           -> memory plan -> this file.\n");
+  P(" * Pipeline: parse -> check -> graph IR -> shapes -> autodiff -> lowering\n");
+  P(" *           -> fusion (%d fused nodes) -> memory plan -> this file.\n", count_fused(g));
   P(" * Parameters: %zu floats in one block.\n", emit_param_floats(g));
   P(" * Activations: one arena of %zu bytes planned at compile time (%zu without\n",
     g->arena_bytes, g->naive_bytes);

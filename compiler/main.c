@@ -90,9 +90,13 @@ static int cmd_check(const DriverOptions *opt, PassId last) {
   return ok ? 0 : 1;
 }
 
+/* Like Keras's model.summary(), which needs no compile(): the model without
+ * its loss, so a backbone without a classifier head can be described too. */
 static int cmd_summary(const DriverOptions *opt) {
   Compilation c;
-  bool ok = compile_source(&c, opt, PASS_SHAPE);
+  DriverOptions model_only = *opt;
+  model_only.summary_only = true;
+  bool ok = compile_source(&c, &model_only, PASS_SHAPE);
   if (ok)
     summary_print(stdout, c.graph);
   compilation_free(&c);

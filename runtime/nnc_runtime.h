@@ -4,8 +4,12 @@
  * Sections are named after the file that defines them (chibicc style):
  *   rt_util.c    checked allocation and I/O, errors, clocks, directories
  *   rt_rng.c     seeded random numbers (splitmix64 seeding + xoshiro128+)
- *   rt_ops.c     forward/backward kernel pairs (OpenBLAS sgemm for matmul)
+ *   rt_platform.c     the thread pool, rt_init (OpenBLAS's kernels)
+ *   rt_gemm.c         matmul and its gradients (OpenBLAS sgemm, split by blocks)
+ *   rt_elementwise.c  init, input conversion, bias + activation, dropout, add
+ *   rt_losses.c       softmax, cross-entropies (fused or not), accuracy counts
  *   rt_conv.c    im2col/col2im, pooling, batch normalization, rescale, concat
+ *   rt_spatial.c depthwise convolution, zero padding, nearest upsampling
  *   rt_optim.c   optimizer updates
  *   rt_data.c    IDX loading (gzip through zlib), splits, class surgery, adapt
  *   rt_metrics.c confusion matrix, per-class precision/recall/F1, metrics.json
@@ -23,6 +27,9 @@
  *   rt_report.c  evaluation of the test split, reports, expectations
  *   rt_gradcheck.c  the whole model's gradient against finite differences
  *   rt_main.c    main of every generated program: the phases in order
+ *
+ * The kernels generated code calls are declared from rt_kernels.def (the
+ * compiler-runtime contract).
  *
  * Conventions (llm.c): kernel arguments are ordered outputs, inputs, weights,
  * sizes. Every tensor argument carries its shape in a comment. "m" is the
@@ -86,7 +93,7 @@ uint32_t rt_rng_below(RtRng *rng, uint32_t n);
 /* Fisher-Yates shuffle of an int array. */
 void rt_rng_shuffle(RtRng *rng, int *a, int n);
 
-/* ===== rt_ops.c ===== */
+/* ===== rt_platform.c ===== */
 
 /* Threads: one OpenMP pool (OMP_NUM_THREADS, default one per core), OpenBLAS
  * single-threaded inside it. rt_threads() sets that up on first call and
@@ -104,6 +111,8 @@ void rt_init(char **argv);
 /* The name of the kernels OpenBLAS runs ("SkylakeX", ...). */
 const char *rt_blas_core(void);
 
+/* ===== rt_elementwise.c, rt_gemm.c, rt_losses.c ===== */
+
 typedef enum {
   RT_ACT_NONE,
   RT_ACT_RELU,
@@ -116,100 +125,12 @@ typedef enum {
 /* Every act kernel takes `alpha`, used by LEAKY_RELU and ELU and ignored by
  * the others. Every derivative is written in terms of the forward OUTPUT. */
 
-/* Glorot (Xavier) uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)). */
-void rt_init_glorot_uniform(float *w, size_t count, int fan_in, int fan_out, RtRng *rng);
-void rt_fill(float *p, float value, size_t count);
-
-/* Normalization of raw uint8 input, fused with the uint8 -> float conversion.
- * out (m, features) = (x - mean) / max(sqrt(var), 1e-7)   [Keras]
- * mean, var: (1) when per_feature == 0, else (features). */
-void rt_normalize_u8_forward(float *out, const uint8_t *x, const float *mean,
-                             const float *var, int m, int features, int per_feature);
-/* Plain uint8 -> float conversion (an input used without normalization). */
-void rt_cast_u8_forward(float *out, const uint8_t *x, size_t count);
-
-/* out (m, n) = x (m, k) . w (k, n) */
-void rt_matmul_forward(float *out, const float *x, const float *w, int m, int k, int n);
-/* dx (m, k) = dout (m, n) . w^T (n, k) */
-void rt_matmul_backward_x(float *dx, const float *dout, const float *w, int m, int k, int n);
-/* dw (k, n) = x^T (k, m) . dout (m, n) */
-void rt_matmul_backward_w(float *dw, const float *x, const float *dout, int m, int k, int n);
-
-/* The GEMM epilogue, fused: out (m, n) = act(out + bias (n)), in place. */
-void rt_bias_act_forward(float *out, const float *bias, int m, int n, RtAct act, float alpha);
-/* db (n) = sum over rows of dout (m, n) */
-void rt_bias_backward(float *db, const float *dout, int m, int n);
-
-/* Elementwise activation: out (count) = act(x (count)). out may equal x. */
-void rt_act_forward(float *out, const float *x, size_t count, RtAct act, float alpha);
-/* dx (count) = dout * act'(.), written in terms of the forward OUTPUT out.
- * dx may equal dout. */
-void rt_act_backward(float *dx, const float *dout, const float *out, size_t count, RtAct act,
-                     float alpha);
-
-/* Inverted dropout (training): mask[i] = 0 with probability rate, else
- * 1 / (1 - rate); out = x * mask. out may equal x. The mask is drawn in
- * chunks of RT_DROPOUT_CHUNK values, each from its own stream seeded by one
- * draw of rng and the chunk's index, so it does not depend on the threads. */
+/* rt_dropout_forward draws its mask in chunks of this many values (rt_kernels.def). */
 #define RT_DROPOUT_CHUNK 4096
-void rt_dropout_forward(float *out, float *mask, const float *x, float rate, size_t count,
-                        RtRng *rng);
-/* dx = dout * mask. dx may equal dout. */
-void rt_dropout_backward(float *dx, const float *dout, const float *mask, size_t count);
-/* Fused backward of act followed by dropout: dx = dout * mask * act'(out). */
-void rt_act_dropout_backward(float *dx, const float *dout, const float *mask,
-                             const float *out, size_t count, RtAct act, float alpha);
 
-/* out = a + b (count); dx of both inputs is dout (the compiler aliases it). */
-void rt_add_forward(float *out, const float *a, const float *b, size_t count);
 /* out += a (count): accumulation of fan-out gradients. */
 void rt_accumulate(float *out, const float *a, size_t count);
 
-/* Row softmax: out (m, c) = softmax(x (m, c)) over c, max-subtracted. */
-void rt_softmax_forward(float *out, const float *x, int m, int c);
-/* dx (m, c) = out * (dout - sum_j dout_j * out_j) */
-void rt_softmax_backward(float *dx, const float *dout, const float *out, int m, int c);
-
-/* Categorical cross-entropy of probabilities (Keras from_logits=False) with
- * label smoothing eps (0: none): targets t_j = eps / c + (1 - eps)[j = y_i],
- * loss_i = -sum_j t_j log(clip(probs[i, j], 1e-7, 1 - 1e-7)); with eps = 0
- * this is the sparse loss, -log(clip(probs[i, y_i])).
- * Returns sum_i w_i * loss_i (w = NULL means 1). */
-double rt_crossentropy_forward(const float *probs, const uint8_t *labels,
-                               const float *sample_weight, float smoothing, int m, int c);
-/* dprobs (m, c) = -w_i * scale * t_j / clip(p) (0 where clipped or t_j = 0). */
-void rt_crossentropy_backward(float *dprobs, const float *probs, const uint8_t *labels,
-                              const float *sample_weight, float smoothing, float scale, int m,
-                              int c);
-
-/* Softmax and cross-entropy fused (Keras from_logits=True): probs (m, c) =
- * softmax(logits (m, c)) computed stably, loss_i = logsumexp(z_i) - sum_j t_j z_ij
- * (= logsumexp(z_i) - z_{i,y_i} without smoothing).
- * Returns sum_i w_i * loss_i (w = NULL means 1). probs feeds metrics and backward. */
-double rt_softmax_xent_forward(float *probs, const float *logits, const uint8_t *labels,
-                               const float *sample_weight, float smoothing, int m, int c);
-/* dlogits (m, c) = scale * w_i * (probs - t_i); scale = 1 / batch size. */
-void rt_softmax_xent_backward(float *dlogits, const float *probs, const uint8_t *labels,
-                              const float *sample_weight, float smoothing, float scale, int m,
-                              int c);
-
-/* Binary cross-entropy of probabilities (Keras from_logits=False), averaged
- * over the k targets of each row: targets t (m, k) in {0, 1}, smoothed to
- * t (1 - eps) + eps / 2; p = clip(probs, 1e-7, 1 - 1e-7);
- * loss_i = mean_j -(t log p + (1 - t) log(1 - p)). Returns sum_i loss_i. */
-double rt_binary_xent_forward(const float *probs, const float *targets, float smoothing, int m,
-                              int k);
-/* dprobs (m, k) = scale / k * ((1 - t) / (1 - p) - t / p) (0 where clipped). */
-void rt_binary_xent_backward(float *dprobs, const float *probs, const float *targets,
-                             float smoothing, float scale, int m, int k);
-/* Sigmoid and binary cross-entropy fused (Keras from_logits=True): probs =
- * sigmoid(logits) (m, k); loss_ij = max(z, 0) - z t + log(1 + exp(-|z|)),
- * stable for any z; returns sum_i mean_j loss_ij. */
-double rt_sigmoid_xent_forward(float *probs, const float *logits, const float *targets,
-                               float smoothing, int m, int k);
-/* dlogits (m, k) = scale / k * (probs - t). */
-void rt_sigmoid_xent_backward(float *dlogits, const float *probs, const float *targets,
-                              float smoothing, float scale, int m, int k);
 /* Keras binary_accuracy: how many of the m * k entries have (p > 0.5) == (t > 0.5). */
 long rt_count_binary_correct(const float *probs, const float *targets, int m, int k);
 
@@ -240,159 +161,19 @@ typedef struct {
   int pad_top, pad_left;  /* zero padding before; the rest of pad_total after */
 } RtWindow;
 
-/* cols (m*oh*ow, kh*kw*c) = the window under every output pixel of x (m, h, w, c),
- * rows in (n, oy, ox) order, columns in (ky, kx, c) order (Keras's kernel
- * layout (kh, kw, c, filters)); zero where the window hangs over the padding.
- * A convolution is then cols . kernel (kh*kw*c, filters). */
-void rt_im2col(float *cols, const float *x, int m, const RtWindow *win);
-/* dx (m, h, w, c) = the sum over windows of dcols (m*oh*ow, kh*kw*c); overwrites dx. */
-void rt_col2im(float *dx, const float *dcols, int m, const RtWindow *win);
+/* The kernels of rt_elementwise.c, rt_gemm.c, rt_losses.c, rt_conv.c,
+ * rt_spatial.c and rt_optim.c that
+ * generated code calls are declared below, from rt_kernels.def. */
 
-/* out (m, oh, ow, c) = max over each window (padding never wins). */
-void rt_maxpool_forward(float *out, const float *x, int m, const RtWindow *win);
-/* dx (m, h, w, c): each window's dout goes to its (first) max; overwrites dx. */
-void rt_maxpool_backward(float *dx, const float *dout, const float *x, int m,
-                         const RtWindow *win);
-/* Fused backward of relu followed by max-pool (x = the relu's output):
- * rt_maxpool_backward, then dx *= (x > 0), in one pass. */
-void rt_maxpool_relu_backward(float *dx, const float *dout, const float *x, int m,
-                              const RtWindow *win);
-/* out (m, oh, ow, c) = mean over the window's cells inside the image (Keras
- * 'same' average pooling averages only the valid cells). */
-void rt_avgpool_forward(float *out, const float *x, int m, const RtWindow *win);
-void rt_avgpool_backward(float *dx, const float *dout, int m, const RtWindow *win);
+/* ===== the kernels generated code calls: runtime/rt_kernels.def ===== */
 
-/* out (m, c) = mean over the hw positions of x (m, hw, c). */
-void rt_global_avgpool_forward(float *out, const float *x, int m, int hw, int c);
-/* dx (m, hw, c) = dout (m, c) / hw, broadcast. */
-void rt_global_avgpool_backward(float *dx, const float *dout, int m, int hw, int c);
-
-/* ---- batch normalization over the last axis (rows = m * h * w) ---- */
-
-/* Training: per channel, batch mean and biased variance over the rows;
- * invstd = 1 / sqrt(var + eps); xhat = (x - mean) invstd; out = gamma xhat + beta;
- * moving = moving * momentum + batch * (1 - momentum) (Keras).
- * xhat (rows, c) and stats (2, c) = {mean, invstd} are kept for backward. */
-void rt_batchnorm_train_forward(float *out, float *xhat, float *stats, const float *x,
-                                const float *gamma, const float *beta, float *moving_mean,
-                                float *moving_var, int rows, int c, float momentum, float eps);
-/* Evaluation: out = gamma (x - moving_mean) / sqrt(moving_var + eps) + beta. */
-void rt_batchnorm_eval_forward(float *out, const float *x, const float *gamma, const float *beta,
-                               const float *moving_mean, const float *moving_var, int rows, int c,
-                               float eps);
-/* dgamma (c) = sum over rows of dout * xhat (overwrites). dbeta is rt_bias_backward. */
-void rt_batchnorm_backward_gamma(float *dgamma, const float *dout, const float *xhat, int rows,
-                                 int c);
-/* dx (rows, c) = gamma invstd / N (N dout - sum(dout) - xhat sum(dout xhat)), N = rows. */
-void rt_batchnorm_backward_x(float *dx, const float *dout, const float *xhat, const float *gamma,
-                             const float *stats, int rows, int c);
-
-/* ---- rescaling and concatenation ---- */
-
-/* out = x * scale + offset, from raw uint8 (fused with the conversion) or float. */
-void rt_rescale_u8_forward(float *out, const uint8_t *x, float scale, float offset, size_t count);
-void rt_rescale_forward(float *out, const float *x, float scale, float offset, size_t count);
-/* dx = dout * scale */
-void rt_rescale_backward(float *dx, const float *dout, float scale, size_t count);
-
-/* out (rows, ca + cb) = [a (rows, ca), b (rows, cb)] along the last axis. */
-void rt_concat_forward(float *out, const float *a, const float *b, int rows, int ca, int cb);
-/* part (rows, width) = columns [offset, offset + width) of dout (rows, total). */
-void rt_concat_backward(float *part, const float *dout, int rows, int total, int offset,
-                        int width);
-
-/* ===== rt_spatial.c ===== */
-
-/* ---- depthwise convolution, zero padding, nearest upsampling (NHWC) ---- */
-
-/* Keras DepthwiseConv2D without bias (rt_bias_* adds it): each input channel
- * ci has its own dm filters; out channel ci * dm + k = filter k of channel
- * ci over win (win->c = c, the input channels; the output has c * dm). */
-void rt_depthwise_forward(float *out /* (m, oh, ow, c * dm) */, const float *x /* (m, h, w, c) */,
-                          const float *kernel /* (kh, kw, c, dm) */, int m, const RtWindow *win,
-                          int depth_multiplier);
-/* Overwrites dx. */
-void rt_depthwise_backward_x(float *dx /* (m, h, w, c) */,
-                             const float *dout /* (m, oh, ow, c * dm) */,
-                             const float *kernel /* (kh, kw, c, dm) */, int m,
-                             const RtWindow *win, int depth_multiplier);
-/* Overwrites dkernel (summed over the batch). */
-void rt_depthwise_backward_w(float *dkernel /* (kh, kw, c, dm) */,
-                             const float *dout /* (m, oh, ow, c * dm) */,
-                             const float *x /* (m, h, w, c) */, int m, const RtWindow *win,
-                             int depth_multiplier);
-
-/* Keras ZeroPadding2D: x inside a border of zeros (top/bottom rows,
- * left/right columns). */
-void rt_zero_pad_forward(float *out /* (m, h + top + bottom, w + left + right, c) */,
-                         const float *x /* (m, h, w, c) */, int m, int h, int w, int c, int top,
-                         int bottom, int left, int right);
-/* dx = the interior of dout (overwrites dx). */
-void rt_zero_pad_backward(float *dx /* (m, h, w, c) */,
-                          const float *dout /* (m, h + top + bottom, w + left + right, c) */,
-                          int m, int h, int w, int c, int top, int bottom, int left, int right);
-
-/* Keras UpSampling2D(interpolation='nearest'): out pixel (y, x) = x pixel
- * (y / sy, x / sx). */
-void rt_upsample_nearest_forward(float *out /* (m, h * sy, w * sx, c) */,
-                                 const float *x /* (m, h, w, c) */, int m, int h, int w, int c,
-                                 int sy, int sx);
-/* dx pixel = the sum of dout over its sy x sx block (overwrites dx). */
-void rt_upsample_nearest_backward(float *dx /* (m, h, w, c) */,
-                                  const float *dout /* (m, h * sy, w * sx, c) */, int m, int h,
-                                  int w, int c, int sy, int sx);
-
-/* ===== rt_optim.c ===== */
-
-/* Keras Adam, one step t (t >= 1) over count parameters:
- * m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2);
- * alpha = lr sqrt(1 - b2^t) / (1 - b1^t); p -= alpha m / (sqrt(v) + eps). */
-void rt_adam_update(float *param, const float *grad, float *m, float *v, size_t count,
-                    float lr, float beta1, float beta2, float eps, long t);
-
-/* Keras RMSprop (rho 0.9, epsilon 1e-7, no momentum, not centered):
- * v = rho v + (1 - rho) g^2; p -= lr g / sqrt(v + eps) (epsilon inside the root,
- * as keras/src/optimizers/rmsprop.py computes it). */
-void rt_rmsprop_update(float *param, const float *grad, float *v, size_t count, float lr,
-                       float rho, float eps);
-
-/* L2 kernel regularization (Keras's l2(lambda)): the penalty lambda sum(w^2)
- * and its gradient, added in place: grad += 2 lambda w. */
-double rt_l2_penalty(const float *w, size_t count, float lambda);
-void rt_l2_backward(float *grad, const float *w, size_t count, float lambda);
-
-/* Keras's clipnorm: scale grad (count) so its L2 norm is at most max_norm
- * (each tensor on its own, as the optimizer argument does). */
-void rt_clip_by_norm(float *grad, size_t count, float max_norm);
-
-/* Keras ExponentialDecay: initial * rate^(step / decay_steps), the exponent
- * floored when staircase; step counts optimizer steps from 0. */
-double rt_exponential_decay(double initial, long step, long decay_steps, double rate,
-                            int staircase);
-
-/* Keras PiecewiseConstantDecay: values[0] while step <= boundaries[0],
- * values[i] while boundaries[i-1] < step <= boundaries[i], values[n] after
- * the last boundary (n_boundaries + 1 values). */
-double rt_piecewise_constant(long step, const long *boundaries, const double *values,
-                             int n_boundaries);
-/* Keras CosineDecay: with warmup_steps > 0 the rate first rises linearly
- * from initial to warmup_target; then over decay_steps it falls as
- * peak ((1 - alpha) 0.5 (1 + cos(pi s / decay_steps)) + alpha), s capped at
- * decay_steps, peak = warmup_target (initial without warmup). */
-double rt_cosine_decay(double initial, long step, long decay_steps, double alpha,
-                       double warmup_target, long warmup_steps);
-/* Keras's global_clipnorm: scale every gradient by max_norm / global norm
- * when the norm of all of them together exceeds max_norm. */
-void rt_clip_by_global_norm(float *const *grads, const size_t *counts, int n_tensors,
-                            float max_norm);
-
-/* Keras SGD: with momentum 0, p -= lr g; otherwise v = momentum v - lr g and
- * p += v (nesterov: p += momentum v - lr g). */
-void rt_sgd_update(float *param, const float *grad, float *velocity, size_t count, float lr,
-                   float momentum, int nesterov);
-/* Keras AdamW: the decoupled weight decay p -= lr wd p, then the Adam step. */
-void rt_adamw_update(float *param, const float *grad, float *m, float *v, size_t count, float lr,
-                     float beta1, float beta2, float eps, float weight_decay, long t);
+/* One list of the kernels the compiler emits, with their signatures: this
+ * header declares them from it, and the emitter (compiler/emit_model.c)
+ * includes it to know each kernel's name and number of arguments, so a
+ * renamed kernel or a changed argument count breaks nnc's own build. */
+#define RT_KERNEL(ret, name, params) ret rt_##name params;
+#include "rt_kernels.def"
+#undef RT_KERNEL
 
 /* ===== rt_data.c ===== */
 

@@ -21,5 +21,6 @@ check cnn_fashion 302,026 302,026 0
 check cnn_small 31,626 31,626 0
 check mnist_mlp 407,050 407,050 0
 check cnn_bn_gap 458,122 457,162 960
+check mobilenet_v2 2,257,984 2,223,872 34,112  # keras.applications.MobileNetV2(include_top=False)
 [ $status -eq 0 ] && echo "PASS: summaries match Keras"
 exit $status

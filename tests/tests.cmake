@@ -86,6 +86,7 @@ if(NNC_CLANG)
   add_custom_command(OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/fuzz_front
     COMMAND ${NNC_CLANG} -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
             -w -std=c11 -D_GNU_SOURCE -I${CMAKE_CURRENT_SOURCE_DIR}/compiler
+            -I${CMAKE_CURRENT_SOURCE_DIR}/runtime
             -I${CMAKE_CURRENT_BINARY_DIR} -DNNC_RUNTIME_INCLUDE=\"\" -DNNC_RUNTIME_LIB=\"\"
             -DNNC_BLAS_LIBS=\"\" -DNNC_PROGRAM_FLAGS=\"\" ${nnc_fuzz_sources}
             -o ${CMAKE_CURRENT_BINARY_DIR}/fuzz_front
@@ -105,7 +106,7 @@ endif()
 set_tests_properties(fuzz_front PROPERTIES LABELS fuzz TIMEOUT 300)
 
 # ---- end-to-end: build a .nn, check the C and the gradient, train on a subset ----
-foreach(model small_mlp softmax_mlp raw_input smooth_cnn onehot_mlp binary_mlp)
+foreach(model small_mlp softmax_mlp raw_input smooth_cnn spatial_cnn onehot_mlp binary_mlp)
   add_test(NAME e2e_${model}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
             ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>
@@ -176,3 +177,10 @@ if(NNC_SANITIZE)
   set_property(TEST ${nnc_tests} APPEND PROPERTY ENVIRONMENT
     "ASAN_OPTIONS=detect_leaks=1" "UBSAN_OPTIONS=print_stacktrace=1")
 endif()
+# ---- golden files: the generated C of an MLP and a CNN (scripts/refresh-golden.sh) ----
+add_test(NAME golden_generated_c
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_golden_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR})
+add_test(NAME contract_kernel_calls
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_contract_test.sh ${CMAKE_CURRENT_SOURCE_DIR}
+          ${CMAKE_CURRENT_BINARY_DIR})
