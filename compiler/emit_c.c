@@ -262,31 +262,42 @@ static void emit_constants(Emitter *e) {
 
 /* ---- storage ---- */
 
-static void emit_tensor_pointer(Emitter *e, const IrNode *n) {
+/* The declaration of a tensor's pointer, with its shape; allocate_storage binds it. */
+static void emit_tensor_declaration(Emitter *e, const IrNode *n) {
   const char *type = n->dtype == DT_U8 ? "uint8_t" : "float";
   if (n->op == IR_XENT || n->op == IR_BXENT)
     return; /* the unfused loss's value is the scalar loss_sum */
   const char *name = e->cname[n->id];
   switch (n->storage) {
   case ST_PARAM:
-    P("static float *const %s = params + %zu; /* %s%s */\n", name, n->offset / 4,
-      c_shape(e, n), n->trainable ? "" : " non-trainable");
+    P("static float *%s; /* %s%s */\n", name, c_shape(e, n), n->trainable ? "" : " non-trainable");
     break;
   case ST_GRAD:
-    P("static float *const %s = grads + %zu; /* %s */\n", name, n->offset / 4, c_shape(e, n));
-    break;
   case ST_INPUT:
-    P("static %s *const %s = (%s *)(batch_block + %zu); /* %s */\n", type, name, type, n->offset,
-      c_shape(e, n));
+  case ST_ARENA: P("static %s *%s; /* %s */\n", type, name, c_shape(e, n)); break;
+  case ST_VIEW: P("/* %s %s is a view of %s */\n", name, c_shape(e, n), c_name(e, n)); break;
+  case ST_NONE: NNC_BUG("unplanned tensor %d", n->id);
+  }
+}
+
+/* The binding of a tensor's pointer to its offset in its block. */
+static void emit_tensor_binding(Emitter *e, const IrNode *n) {
+  const char *type = n->dtype == DT_U8 ? "uint8_t" : "float";
+  if (n->op == IR_XENT || n->op == IR_BXENT)
+    return;
+  const char *name = e->cname[n->id];
+  switch (n->storage) {
+  case ST_PARAM: P("  %s = params + %zu;\n", name, n->offset / 4); break;
+  case ST_GRAD: P("  %s = grads + %zu;\n", name, n->offset / 4); break;
+  case ST_INPUT:
+    P("  %s = (%s *)(batch_block + %zu);\n", name, type, n->offset);
     break;
   case ST_ARENA:
-    P("static %s *const %s = (%s *)(arena + %zu); /* %s, live %d..%d */\n", type, name, type,
-      n->offset, c_shape(e, n), n->first_use, n->last_use);
+    P("  %s = (%s *)(arena + %zu); /* live %d..%d */\n", name, type, n->offset, n->first_use,
+      n->last_use);
     break;
   case ST_VIEW:
-    P("/* %s %s is a view of %s */\n", name, c_shape(e, n), c_name(e, n));
-    break;
-  case ST_NONE: NNC_BUG("unplanned tensor %d", n->id);
+  case ST_NONE: break;
   }
 }
 
@@ -306,30 +317,67 @@ const OptimizerSlot *emit_optimizer_slots(OptimizerKind kind, int *n) {
   NNC_BUG("unknown optimizer");
 }
 
-static void emit_storage(Emitter *e) {
-  const Graph *g = e->g;
-  P("/* ===== storage: a few blocks, each tensor a named pointer into one ===== */\n\n");
-  P("static float params[N_PARAMS];      /* every parameter, trainable or not */\n");
-  P("static float grads[N_PARAMS];       /* gradients, parallel to params */\n");
-  int n_slots;
+/* The blocks of the memory plan: name, C type, size expression, what it holds. */
+typedef struct {
+  const char *name, *type, *bytes, *what;
+} Block;
+
+static int storage_blocks(Emitter *e, Block *out) {
+  int n = 0, n_slots;
+  out[n++] = (Block){"params", "float", "sizeof(float) * N_PARAMS",
+                     "parameters"};
+  out[n++] = (Block){"grads", "float", "sizeof(float) * N_PARAMS", "gradients"};
   const OptimizerSlot *slots = emit_optimizer_slots(e->prog->optimizer, &n_slots);
   for (int k = 0; k < n_slots; k++)
-    P("static float %s[N_PARAMS]; /* %s, parallel to params */\n", slots[k].name, slots[k].what);
+    out[n++] = (Block){slots[k].name, "float", "sizeof(float) * N_PARAMS", slots[k].what};
   if (e->prog->early_stopping.enabled && e->prog->early_stopping.restore_best)
-    P("static float best_params[N_PARAMS]; /* early stopping: the best epoch's weights */\n");
-  P("static _Alignas(64) unsigned char arena[ARENA_BYTES];       /* activations */\n");
-  P("static _Alignas(64) unsigned char batch_block[INPUT_BYTES]; /* the current batch */\n\n");
+    out[n++] = (Block){"best_params", "float", "sizeof(float) * N_PARAMS",
+                       "early stopping's best weights"};
+  out[n++] = (Block){"arena", "unsigned char", "ARENA_BYTES", "activations"};
+  out[n++] = (Block){"batch_block", "unsigned char", "INPUT_BYTES", "batch"};
+  return n;
+}
+
+static const Storage storage_order[] = {ST_INPUT, ST_PARAM, ST_GRAD, ST_ARENA, ST_VIEW};
+
+/* allocate_storage: every block once, before anything runs, then every tensor
+ * bound to its planned offset; nothing is allocated after it. */
+static void emit_allocate_storage(Emitter *e, const Block *blocks, int n_blocks) {
+  const Graph *g = e->g;
+  P("/* The memory plan's blocks, allocated once before anything runs (zeroed,\n"
+    "   64-byte aligned; a failure names the block and its size), and every\n"
+    "   tensor bound to its planned offset: a training step never allocates. */\n");
+  P("static void allocate_storage(void) {\n");
+  for (int k = 0; k < n_blocks; k++)
+    P("  %s = rt_alloc_block(\"%s\", %s);\n", blocks[k].name, blocks[k].what, blocks[k].bytes);
+  for (int pass = 0; pass < 4; pass++)
+    for (int i = 0; i < g->n_nodes; i++)
+      if (g->nodes[i]->storage == storage_order[pass])
+        emit_tensor_binding(e, g->nodes[i]);
+  P("}\n\n");
+}
+
+static void emit_storage(Emitter *e) {
+  const Graph *g = e->g;
+  Block blocks[8];
+  int n_blocks = storage_blocks(e, blocks);
+  P("/* ===== storage: a few heap blocks, each tensor a named pointer into one ===== */\n\n");
+  P("static float *params;              /* N_PARAMS floats: every parameter, trainable or not */\n");
+  P("static float *grads;               /* gradients, parallel to params */\n");
+  for (int k = 2; k < n_blocks - 2; k++)
+    P("static float *%s; /* %s, parallel to params */\n", blocks[k].name, blocks[k].what);
+  P("static unsigned char *arena;       /* ARENA_BYTES: activations (memory plan) */\n");
+  P("static unsigned char *batch_block; /* INPUT_BYTES: the current batch */\n\n");
+  static const char *const titles[] = {"the batch", "parameters", "parameter gradients",
+                                       "activations and their gradients (memory plan)", "views"};
   for (int pass = 0; pass < 5; pass++) {
-    static const Storage order[] = {ST_INPUT, ST_PARAM, ST_GRAD, ST_ARENA, ST_VIEW};
-    static const char *const titles[] = {"the batch", "parameters", "parameter gradients",
-                                         "activations and their gradients (memory plan)",
-                                         "views"};
     P("/* %s */\n", titles[pass]);
     for (int i = 0; i < g->n_nodes; i++)
-      if (g->nodes[i]->storage == order[pass])
-        emit_tensor_pointer(e, g->nodes[i]);
+      if (g->nodes[i]->storage == storage_order[pass])
+        emit_tensor_declaration(e, g->nodes[i]);
     P("\n");
   }
+  emit_allocate_storage(e, blocks, n_blocks);
 }
 
 void emit_c(FILE *out, const Graph *g, const Program *prog, const EmitOptions *opt) {

@@ -407,7 +407,7 @@ static void emit_global_clip(Emitter *e) {
   const Graph *g = e->g;
   P("  /* global_clipnorm: the norm of all gradients together is at most %g */\n",
     e->prog->global_clipnorm);
-  P("  static float *const all_grads[] = {");
+  P("  float *const all_grads[] = {");
   int n = 0;
   for (int i = 0; i < g->n_nodes; i++)
     if (g->nodes[i]->op == IR_PARAM && g->nodes[i]->trainable && g->nodes[i]->grad)

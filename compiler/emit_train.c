@@ -12,22 +12,28 @@
 void emit_checkpoint_table(Emitter *e) {
   const Graph *g = e->g;
   P("/* ===== checkpoint: parameters, statistics and optimizer state, by name ===== */\n\n");
-  P("static RtTensorRef checkpoint_tensors[] = {\n");
+  int n_slots, count = 0;
+  const OptimizerSlot *slots = emit_optimizer_slots(e->prog->optimizer, &n_slots);
+  for (int i = 0; i < g->n_nodes; i++)
+    if (g->nodes[i]->op == IR_PARAM)
+      count += 1 + (g->nodes[i]->trainable ? n_slots : 0);
+  /* the blocks are heap pointers (allocate_storage), so the table is bound at start-up */
+  P("#define N_CHECKPOINT_TENSORS %d\n", count);
+  P("static RtTensorRef checkpoint_tensors[N_CHECKPOINT_TENSORS];\n\n");
+  P("static void bind_checkpoint_tensors(void) {\n");
+  P("  const RtTensorRef table[N_CHECKPOINT_TENSORS] = {\n");
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
     if (n->op == IR_PARAM)
-      P("    {\"%s\", params + %zu, %zu},\n", n->name, n->offset / 4, ir_elems(n));
+      P("      {\"%s\", params + %zu, %zu},\n", n->name, n->offset / 4, ir_elems(n));
   }
-  int n_slots;
-  const OptimizerSlot *slots = emit_optimizer_slots(e->prog->optimizer, &n_slots);
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
     for (int k = 0; k < n_slots && n->op == IR_PARAM && n->trainable; k++)
-      P("    {\"%s/%s\", %s + %zu, %zu},\n", slots[k].name, n->name, slots[k].name, n->offset / 4,
-        ir_elems(n));
+      P("      {\"%s/%s\", %s + %zu, %zu},\n", slots[k].name, n->name, slots[k].name,
+        n->offset / 4, ir_elems(n));
   }
-  P("};\n#define N_CHECKPOINT_TENSORS ((int)(sizeof checkpoint_tensors / sizeof "
-    "checkpoint_tensors[0]))\n\n");
+  P("  };\n  memcpy(checkpoint_tensors, table, sizeof table);\n}\n\n");
 }
 
 /* ---- data, fit, evaluate, main: the recipe of the data/train/evaluate sections ---- */
@@ -403,7 +409,7 @@ void emit_fit(Emitter *e) {
   if (es->enabled) {
     P("    if (rt_monitor_update(&early, %s, epoch)) {\n", monitor_expr(e, es->monitor));
     if (es->restore_best)
-      P("      memcpy(best_params, params, sizeof params);\n");
+      P("      memcpy(best_params, params, sizeof(float) * N_PARAMS);\n");
     P("    } else if (early.wait >= %d) {\n", es->patience);
     P("      if (!opt->quiet)\n        printf(\"Epoch %%d: early stopping (%s has not improved "
       "for %d epochs)\\n\", epoch);\n", es->monitor, es->patience);
@@ -412,7 +418,7 @@ void emit_fit(Emitter *e) {
   P("  }\n");
   if (es->enabled && es->restore_best) {
     P("  if (early.best_epoch > 0) { /* restore_best_weights */\n");
-    P("    memcpy(params, best_params, sizeof params);\n");
+    P("    memcpy(params, best_params, sizeof(float) * N_PARAMS);\n");
     P("    if (!opt->quiet)\n      printf(\"Restoring model weights from the end of the best "
       "epoch: %%d.\\n\", early.best_epoch);\n");
     P("  }\n");
@@ -448,10 +454,11 @@ void emit_gradcheck(Emitter *e) {
   P("  int m = train->count < 16 ? train->count : 16, idx[16];\n");
   P("  for (int i = 0; i < m; i++)\n    idx[i] = i;\n");
   P("  load_batch(train, idx, m);\n  batch_loss(m);\n  model_backward(m);\n");
-  P("  static float analytic[N_PARAMS];\n  memcpy(analytic, grads, sizeof grads);\n");
+  P("  float *analytic = rt_malloc(sizeof(float) * N_PARAMS);\n");
+  P("  memcpy(analytic, grads, sizeof(float) * N_PARAMS);\n");
   P("  RtRng pick;\n  rt_rng_seed(&pick, 7);\n  int failures = 0, checked = 0;\n");
   P("  double worst = 0;\n");
-  P("  static const struct { const char *name; float *p; size_t count; } tensors[] = {\n");
+  P("  const struct { const char *name; float *p; size_t count; } tensors[] = {\n");
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
     if (n->op == IR_PARAM && n->trainable)
@@ -476,7 +483,7 @@ void emit_gradcheck(Emitter *e) {
   P("    }\n  }\n");
   P("  printf(\"gradcheck: %%d of %%d gradient entries agree with central differences (worst "
     "relative error %%.3g)\\n\",\n         checked - failures, checked, worst);\n");
-  P("  if (checked < 10)\n    failures++;\n");
+  P("  if (checked < 10)\n    failures++;\n  free(analytic);\n");
   P("  return failures == 0 ? 0 : 1;\n}\n\n");
 }
 
@@ -588,6 +595,7 @@ void emit_main(Emitter *e) {
     p->limit_test);
   P("  rt_options_parse(&opt, argc, argv, MODEL_NAME);\n");
   P("  setvbuf(stdout, NULL, _IOLBF, 0);\n");
+  P("  allocate_storage();\n  bind_checkpoint_tensors();\n");
   P("  RtRng init_rng;\n  rt_rng_seed(&init_rng, opt.seed);\n  init_params(&init_rng);\n");
   P("  if (!opt.quiet)\n    printf(\"threads: %%d (OpenMP; OpenBLAS %%s kernels)\\n\", rt_threads(), "
     "rt_blas_core());\n");
