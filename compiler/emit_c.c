@@ -19,6 +19,7 @@
 #include "emit.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- names and shapes ---- */
@@ -86,10 +87,18 @@ const char *c_count(Emitter *e, const IrNode *n) {
   return arena_printf(e->g->arena, "%zu", ir_elems(n));
 }
 
-/* A float literal C accepts for any value: 1 -> "1.0f", 1e-07 -> "1e-07f". */
+/* A float literal C accepts for any value, in the fewest digits that read back
+ * as the same float: 0.3 -> "0.3f" (not "0.300000012f"), 1 -> "1.0f",
+ * 1e-07 -> "1e-07f". The value is the float the kernels use either way. */
 const char *c_float(Emitter *e, double v) {
   char buf[64];
   snprintf(buf, sizeof buf, "%.9g", v);
+  float f = strtof(buf, NULL); /* the float a C compiler makes of v's 9-digit form */
+  for (int digits = 1; digits <= 9; digits++) { /* 9 digits always round-trip */
+    snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
+    if (strtof(buf, NULL) == f || f != f)
+      break;
+  }
   if (!strpbrk(buf, ".eEn")) /* no point, exponent, inf or nan */
     strcat(buf, ".0");
   return arena_printf(e->g->arena, "%sf", buf);
