@@ -43,6 +43,16 @@ static bool run_parse(Compilation *c, const DriverOptions *opt) {
   return parse_source(&c->ast, &c->src, &c->arena, &c->diag) == 0;
 }
 
+/* The planned training memory against --max-memory (an error) and this
+ * machine's memory (a warning), located at the model's name. */
+static bool check_memory(Compilation *c, const DriverOptions *opt) {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  size_t physical = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : 0;
+  const Section *model = ast_model_section(&c->ast);
+  return memplan_check_limit(c->graph, &c->prog, model->name_loc, opt->max_memory, physical,
+                             &c->diag);
+}
+
 bool compile_until(Compilation *c, const DriverOptions *opt, PassId last) {
   memset(c, 0, sizeof *c);
   if (!run_parse(c, opt))
@@ -73,7 +83,7 @@ bool compile_until(Compilation *c, const DriverOptions *opt, PassId last) {
     return true;
   memplan(c->graph);
   after_ir_pass(c, opt, PASS_MEMPLAN);
-  return true;
+  return check_memory(c, opt);
 }
 
 void compilation_free(Compilation *c) { arena_free(&c->arena); }

@@ -207,22 +207,21 @@ static void emit_banner(Emitter *e) {
   P(" * Pipeline: parse -> check -> graph IR -> shapes -> autodiff -> fusion (%d fused nodes)\n",
     count_fused(g));
   P(" *           -> memory plan -> this file.\n");
-  P(" * Parameters: %zu floats in one block.\n", emit_param_floats(g));
-  P(" * Activations: one arena of %zu bytes planned at compile time (%zu without\n",
-    g->arena_bytes, g->naive_bytes);
-  P(" * buffer reuse); a training step never allocates.\n */\n");
+  TrainingMemory m = training_memory(g, e->prog);
+  P(" * Memory, planned at compile time and allocated once at start-up (a training\n"
+    " * step never allocates), in bytes:\n");
+  P(" *   parameters    %14zu (%zu floats in one block)\n", m.params, emit_param_floats(g));
+  P(" *   gradients     %14zu\n", m.grads);
+  P(" *   optimizer     %14zu (%d block%s parallel to the parameters)\n", m.optimizer,
+    m.optimizer_slots, m.optimizer_slots == 1 ? "" : "s");
+  if (m.best_params)
+    P(" *   best weights  %14zu (early stopping)\n", m.best_params);
+  P(" *   activations   %14zu (one arena for a batch of %d; %zu live at most,\n"
+    " *                                 %zu without buffer reuse)\n",
+    m.activations, g->batch_size, g->peak_live_bytes, g->naive_bytes);
+  P(" *   batch         %14zu\n *   total         %14zu\n */\n", m.batch, m.total);
   P("#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n"
     "#include <string.h>\n\n#include \"nnc_runtime.h\"\n\n");
-}
-
-static size_t input_block_bytes(const Graph *g) {
-  size_t n = 0;
-  for (int i = 0; i < g->n_nodes; i++)
-    if (g->nodes[i]->storage == ST_INPUT) {
-      size_t end = g->nodes[i]->offset + g->nodes[i]->bytes;
-      n = end > n ? end : n;
-    }
-  return n;
 }
 
 /* labels binary {...}: each class's 0/1 targets, one column per target name. */
@@ -258,7 +257,7 @@ static void emit_constants(Emitter *e) {
   P("#define LEARNING_RATE %.17g%s\n", p->learning_rate,
     p->learning_rate == (long)p->learning_rate ? ".0" : "");
   P("#define ARENA_BYTES %zu\n", g->arena_bytes);
-  P("#define INPUT_BYTES %zu\n\n", input_block_bytes(g));
+  P("#define INPUT_BYTES %zu\n\n", training_memory(g, p).batch);
   if (g->binary) { /* the report is per target; the class names label the table's rows */
     emit_target_table(e);
     return;
@@ -308,22 +307,6 @@ static void emit_tensor_binding(Emitter *e, const IrNode *n) {
   case ST_VIEW:
   case ST_NONE: break;
   }
-}
-
-/* The optimizer's state: blocks parallel to params, saved in the checkpoint. */
-
-const OptimizerSlot *emit_optimizer_slots(OptimizerKind kind, int *n) {
-  static const OptimizerSlot adam[] = {{"adam_m", "Adam first moments"},
-                                       {"adam_v", "Adam second moments"}};
-  static const OptimizerSlot rmsprop[] = {{"rmsprop_v", "RMSprop mean squares"}};
-  static const OptimizerSlot sgd[] = {{"sgd_velocity", "SGD momentum velocities"}};
-  switch (kind) {
-  case OPT_ADAM:
-  case OPT_ADAMW: *n = 2; return adam;
-  case OPT_RMSPROP: *n = 1; return rmsprop;
-  case OPT_SGD: *n = 1; return sgd;
-  }
-  NNC_BUG("unknown optimizer");
 }
 
 /* The blocks of the memory plan: name, C type, size expression, what it holds. */

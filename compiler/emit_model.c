@@ -223,8 +223,8 @@ void emit_windows(Emitter *e) {
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
     IrOp op = n->op;
-    if (op != IR_IM2COL && op != IR_MAXPOOL && op != IR_AVGPOOL)
-      continue; /* gradients use their forward layer's window */
+    if ((op != IR_IM2COL && op != IR_MAXPOOL && op != IR_AVGPOOL) || n->backward)
+      continue; /* gradients and recomputed columns use their forward layer's window */
     const Window *w = &n->win;
     if (!any)
       P("/* window geometry (NHWC; 'same' padding puts the extra pixel after) */\n");
@@ -312,9 +312,9 @@ static void emit_group(Emitter *e, const Group *gr, bool backward) {
     const IrNode *n = g->nodes[i];
     if (!is_compute(n))
       continue;
-    if (backward)
+    if (backward && ir_is_backward_op(n->op))
       emit_backward_node(e, n);
-    else
+    else /* forward, or a forward op recomputed in backward (memplan.c) */
       emit_forward_node(e, n);
   }
   if (backward && skips_input_grad(g, first->layer))

@@ -10,6 +10,7 @@
  */
 #include "nnc.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,26 @@ static void usage(FILE *f) {
           "                     memplan, or all\n"
           "  --no-fuse          skip the fusion pass\n"
           "  --portable         compile the program for any x86-64 (no -march=native)\n"
+          "  --max-memory SIZE  an error if training needs more (bytes, or K, M, G, T);\n"
+          "                     without it, more than this machine's memory is a warning\n"
           "  --version, --help\n");
+}
+
+/* "8G" -> 8 << 30; bytes, or a K, M, G or T suffix (powers of 1024) */
+static bool parse_size(const char *s, size_t *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  const char *units = "KMGT";
+  const char *u = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
+  if (end == s || errno || v <= 0 || (*end && (!u || end[1] != '\0')))
+    return false;
+  for (const char *p = units; u && p <= u; p++)
+    v *= 1024.0;
+  if (v >= 18e18)
+    return false;
+  *out = (size_t)v;
+  return true;
 }
 
 static int parse_options(DriverOptions *opt, int argc, char **argv, int *rest) {
@@ -57,6 +77,11 @@ static int parse_options(DriverOptions *opt, int argc, char **argv, int *rest) {
       if (!known) {
         fprintf(stderr, "nnc: error: unknown pass '%s' (build, shape, autodiff, fuse, memplan, "
                 "all)\n", opt->dump_pass);
+        return 2;
+      }
+    } else if (!strcmp(a, "--max-memory") && i + 1 < argc) {
+      if (!parse_size(argv[++i], &opt->max_memory)) {
+        fprintf(stderr, "nnc: error: --max-memory expects a size such as 8G, got '%s'\n", argv[i]);
         return 2;
       }
     } else if (!strcmp(a, "--no-fuse")) {
@@ -85,11 +110,19 @@ static int cmd_check(const DriverOptions *opt, PassId last) {
 }
 
 static int cmd_summary(const DriverOptions *opt) {
-  Compilation c;
+  /* the table shows the layers as written (before fusion folds some away),
+   * the memory the plan of the fused graph that the program will run */
+  Compilation c, planned;
   bool ok = compile_until(&c, opt, PASS_SHAPE);
   if (ok)
     summary_print(stdout, c.graph);
   compilation_free(&c);
+  if (!ok)
+    return 1;
+  ok = compile_until(&planned, opt, PASS_MEMPLAN);
+  if (ok)
+    summary_print_memory(stdout, planned.graph, &planned.prog);
+  compilation_free(&planned);
   return ok ? 0 : 1;
 }
 
