@@ -14,6 +14,7 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -106,19 +107,25 @@ static char *derived_path(const char *input, const char *suffix) {
   return out;
 }
 
+/* Writes the C through PATH.tmp and a rename, so a failed write never leaves
+ * a half file; a path that exists and is not a regular file (/dev/null, a
+ * FIFO) is written in place: a rename would replace the device itself. */
 static bool write_c(const Compilation *c, const DriverOptions *opt, const char *c_path) {
+  struct stat st;
+  bool in_place = stat(c_path, &st) == 0 && !S_ISREG(st.st_mode);
   char tmp[4096];
   snprintf(tmp, sizeof tmp, "%s.tmp", c_path);
-  FILE *f = fopen(tmp, "w");
+  FILE *f = fopen(in_place ? c_path : tmp, "w");
   if (!f) {
     fprintf(opt->err, "nnc: error: cannot write '%s': %s\n", c_path, strerror(errno));
     return false;
   }
   EmitOptions eo = {.source_path = opt->input_path};
   emit_c(f, c->graph, &c->prog, &eo);
-  if (ferror(f) | (fclose(f) != 0) || rename(tmp, c_path) != 0) {
+  if (ferror(f) | (fclose(f) != 0) || (!in_place && rename(tmp, c_path) != 0)) {
     fprintf(opt->err, "nnc: error: writing '%s' failed: %s\n", c_path, strerror(errno));
-    remove(tmp);
+    if (!in_place)
+      remove(tmp);
     return false;
   }
   return true;

@@ -23,6 +23,7 @@
  */
 #include "nnc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,12 +143,6 @@ static void compute_liveness(Graph *g) {
   ir_storage_root(g->loss)->last_use = end;
 }
 
-static bool overlaps(const IrNode *a, const IrNode *b) {
-  bool live = a->first_use <= b->last_use && b->first_use <= a->last_use;
-  bool bytes = a->offset < b->offset + b->bytes && b->offset < a->offset + a->bytes;
-  return live && bytes;
-}
-
 static int by_size_desc(const void *pa, const void *pb) {
   const IrNode *a = *(IrNode *const *)pa, *b = *(IrNode *const *)pb;
   if (a->bytes != b->bytes)
@@ -155,22 +150,53 @@ static int by_size_desc(const void *pa, const void *pb) {
   return a->id - b->id;
 }
 
-/* Lowest aligned offset where t overlaps none of placed[0..n). */
-static size_t first_fit(IrNode *t, IrNode **placed, int n) {
-  t->offset = 0;
-  for (;;) {
-    bool moved = false;
-    for (int j = 0; j < n; j++) {
-      if (overlaps(t, placed[j])) {
-        t->offset = align_up(placed[j]->offset + placed[j]->bytes);
-        moved = true;
-      }
-    }
-    if (!moved)
-      return t->offset;
-  }
+static int by_area_desc(const void *pa, const void *pb) {
+  const IrNode *a = *(IrNode *const *)pa, *b = *(IrNode *const *)pb;
+  double la = (double)(a->last_use - a->first_use + 1) * (double)a->bytes;
+  double lb = (double)(b->last_use - b->first_use + 1) * (double)b->bytes;
+  if (la != lb)
+    return la < lb ? 1 : -1;
+  return by_size_desc(pa, pb);
 }
 
+/* Lowest aligned offset where t overlaps none of the placed tensors live at
+ * the same time as t: the first wide enough gap between them. `placed`
+ * (n tensors) is in offset order, so one pass finds it. */
+static size_t first_fit(IrNode *t, IrNode *const *placed, int n) {
+  size_t at = 0;
+  for (int j = 0; j < n; j++) {
+    const IrNode *p = placed[j];
+    if (t->first_use > p->last_use || p->first_use > t->last_use)
+      continue; /* never live together */
+    if (p->offset >= at + t->bytes)
+      break; /* the gap before p holds t */
+    size_t end = align_up(p->offset + p->bytes);
+    at = end > at ? end : at;
+  }
+  return t->offset = at;
+}
+
+/* Places t[0..n) in this order; returns the arena's size. `placed` is
+ * scratch for n pointers, kept in offset order. */
+static size_t place(IrNode *const *t, int n, IrNode **placed) {
+  size_t top = 0;
+  for (int i = 0; i < n; i++) {
+    size_t off = first_fit(t[i], placed, i);
+    int j = i;
+    for (; j > 0 && placed[j - 1]->offset > off; j--)
+      placed[j] = placed[j - 1];
+    placed[j] = t[i];
+    size_t end = align_up(off + t[i]->bytes);
+    top = end > top ? end : top;
+  }
+  return top;
+}
+
+/* Greedy placement in two orders, largest first and largest bytes x
+ * lifetime first; the smaller arena wins (largest first on a tie). Neither
+ * order is best for every graph: the second lets VGG16's long-lived
+ * activations settle first and the short-lived columns fill around them,
+ * reaching the bound of the most bytes live at once. */
 static void place_arena(Graph *g) {
   IrNode **arena = ARENA_ARRAY(g->arena, IrNode *, g->n_nodes);
   int n = 0;
@@ -182,13 +208,25 @@ static void place_arena(Graph *g) {
       g->naive_bytes += align_up(t->bytes);
     }
   }
-  qsort(arena, (size_t)n, sizeof(IrNode *), by_size_desc);
-  g->arena_bytes = 0;
-  for (int i = 0; i < n; i++) {
-    size_t end = align_up(first_fit(arena[i], arena, i) + arena[i]->bytes);
-    if (end > g->arena_bytes)
-      g->arena_bytes = end;
+  int (*const orders[])(const void *, const void *) = {by_size_desc, by_area_desc};
+  IrNode **order = ARENA_ARRAY(g->arena, IrNode *, n + 1);
+  IrNode **placed = ARENA_ARRAY(g->arena, IrNode *, n + 1);
+  size_t *best = ARENA_ARRAY(g->arena, size_t, n + 1);
+  g->arena_bytes = SIZE_MAX;
+  for (size_t k = 0; k < sizeof orders / sizeof orders[0]; k++) {
+    memcpy(order, arena, sizeof(IrNode *) * (size_t)n);
+    qsort(order, (size_t)n, sizeof(IrNode *), orders[k]);
+    size_t top = place(order, n, placed);
+    if (top < g->arena_bytes) {
+      g->arena_bytes = top;
+      for (int i = 0; i < n; i++)
+        best[i] = arena[i]->offset;
+    }
   }
+  for (int i = 0; i < n; i++)
+    arena[i]->offset = best[i];
+  if (n == 0)
+    g->arena_bytes = 0;
 }
 
 /* The most arena bytes live at once (a sweep over the schedule): no
