@@ -41,6 +41,12 @@ rows=$(memory_rows "$models/vgg16.nn")
 echo "$rows"
 total=$(row "$rows" total)
 [ "$total" -lt 5000000000 ] || fail "vgg16 at batch 32 plans $total bytes (>= 5.0 GB)"
+# and its arena is as small as any placement can make it: the most bytes live at once
+"$nnc" build "$models/vgg16.nn" --emit-only --emit-c vgg16.c
+sed -n 's/^ \*   activations *\([0-9]*\) (one arena for a batch of 32; \([0-9]*\) live at most,$/\1 \2/p' \
+  vgg16.c > arena.txt
+read -r arena live < arena.txt || fail "vgg16.c: no activations line in the banner"
+[ "$arena" = "$live" ] || fail "vgg16: arena $arena bytes, but at most $live are live at once"
 
 # 416 M parameters: 6.7 GB planned; it builds, links and runs out of memory in words
 "$nnc" build "$tests/memory/params_416m.nn" -o big 2> build.err || { cat build.err; fail "416M: nnc build"; }
