@@ -2,10 +2,13 @@
 # Installs what nnc needs on Debian 12, and only what is missing:
 # a C toolchain, CMake, flex, bison, OpenBLAS, zlib, Check and the
 # Fashion-MNIST data set (Debian package dataset-fashion-mnist).
+# With --bench also what bench/run and bench/memory compare against
+# (python3-torch, the PyTorch references) and measure with (/usr/bin/time).
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config flex bison libopenblas-dev zlib1g-dev check
   dataset-fashion-mnist)
+[ "${1:-}" = --bench ] && packages+=(python3-torch python3-numpy time)
 
 missing=()
 for p in "${packages[@]}"; do
