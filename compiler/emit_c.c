@@ -309,24 +309,28 @@ static void emit_tensor_binding(Emitter *e, const IrNode *n) {
   }
 }
 
-/* The blocks of the memory plan: name, C type, size expression, what it holds. */
+/* A block of the memory plan: its C name and type, its size as a C
+ * expression, what it holds (named by an allocation failure) and the rest
+ * of its comment. */
 typedef struct {
-  const char *name, *type, *bytes, *what;
+  const char *name, *type, *bytes, *what, *note;
 } Block;
 
 static int storage_blocks(Emitter *e, Block *out) {
+  const char *floats = "sizeof(float) * N_PARAMS";
   int n = 0, n_slots;
-  out[n++] = (Block){"params", "float", "sizeof(float) * N_PARAMS",
-                     "parameters"};
-  out[n++] = (Block){"grads", "float", "sizeof(float) * N_PARAMS", "gradients"};
+  out[n++] = (Block){"params", "float", floats, "parameters",
+                     ": every one, trainable or not (N_PARAMS floats)"};
+  out[n++] = (Block){"grads", "float", floats, "gradients", ", parallel to params"};
   const OptimizerSlot *slots = emit_optimizer_slots(e->prog->optimizer, &n_slots);
   for (int k = 0; k < n_slots; k++)
-    out[n++] = (Block){slots[k].name, "float", "sizeof(float) * N_PARAMS", slots[k].what};
+    out[n++] = (Block){slots[k].name, "float", floats, slots[k].what, ", parallel to params"};
   if (e->prog->early_stopping.enabled && e->prog->early_stopping.restore_best)
-    out[n++] = (Block){"best_params", "float", "sizeof(float) * N_PARAMS",
-                       "early stopping's best weights"};
-  out[n++] = (Block){"arena", "unsigned char", "ARENA_BYTES", "activations"};
-  out[n++] = (Block){"batch_block", "unsigned char", "INPUT_BYTES", "batch"};
+    out[n++] = (Block){"best_params", "float", floats, "best weights",
+                       " (early stopping), parallel to params"};
+  out[n++] = (Block){"arena", "unsigned char", "ARENA_BYTES", "activations",
+                     " and their gradients: ARENA_BYTES (memory plan)"};
+  out[n++] = (Block){"batch_block", "unsigned char", "INPUT_BYTES", "batch", ": the current one, INPUT_BYTES"};
   return n;
 }
 
@@ -354,12 +358,10 @@ static void emit_storage(Emitter *e) {
   Block blocks[8];
   int n_blocks = storage_blocks(e, blocks);
   P("/* ===== storage: a few heap blocks, each tensor a named pointer into one ===== */\n\n");
-  P("static float *params;              /* N_PARAMS floats: every parameter, trainable or not */\n");
-  P("static float *grads;               /* gradients, parallel to params */\n");
-  for (int k = 2; k < n_blocks - 2; k++)
-    P("static float *%s; /* %s, parallel to params */\n", blocks[k].name, blocks[k].what);
-  P("static unsigned char *arena;       /* ARENA_BYTES: activations (memory plan) */\n");
-  P("static unsigned char *batch_block; /* INPUT_BYTES: the current batch */\n\n");
+  for (int k = 0; k < n_blocks; k++)
+    P("static %s *%s; /* %s%s */\n", blocks[k].type, blocks[k].name, blocks[k].what,
+      blocks[k].note);
+  P("\n");
   static const char *const titles[] = {"the batch", "parameters", "parameter gradients",
                                        "activations and their gradients (memory plan)", "views"};
   for (int pass = 0; pass < 5; pass++) {
