@@ -23,6 +23,7 @@
  */
 #include "nnc.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +301,24 @@ TrainingMemory training_memory(const Graph *g, const Program *prog) {
 
 static double gib(size_t bytes) { return (double)bytes / (1024.0 * 1024.0 * 1024.0); }
 
+/* The kernels take a tensor's rows (the batch times every axis but the
+ * last) as an int, and the generated C computes them as `m * rows`. */
+static bool rows_fit_int(const Graph *g, Diag *diag) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const IrNode *n = g->nodes[i];
+    size_t last = n->rank ? (size_t)n->dims[n->rank - 1] : 1;
+    size_t rows = n->batched ? (size_t)g->batch_size * (ir_elems(n) / last) : 0;
+    if (rows > INT_MAX) {
+      diag_error(diag, n->loc,
+                 "with a batch of %d, '%s' has %zu rows (the batch times every axis but the "
+                 "last), more than the kernels can index (%d); use a smaller batch_size",
+                 g->batch_size, n->name ? n->name : "output", rows, INT_MAX);
+      return false;
+    }
+  }
+  return true;
+}
+
 bool memplan_check_limit(const Graph *g, const Program *prog, SrcLoc model_loc, size_t limit,
                          size_t physical, Diag *diag) {
   TrainingMemory m = training_memory(g, prog);
@@ -314,6 +333,8 @@ bool memplan_check_limit(const Graph *g, const Program *prog, SrcLoc model_loc, 
                hard ? "any process can address" : "--max-memory", gib(max));
     return false;
   }
+  if (!rows_fit_int(g, diag))
+    return false;
   if (physical && m.total > physical)
     diag_warning(diag, model_loc,
                  "training this model needs %.2f GiB (activations of a batch of %d: %.2f GiB), "

@@ -8,7 +8,8 @@
 #    "relocation truncated to fit"), and a process without the memory stops
 #    with a message naming the block, not a signal;
 #  - a plan beyond --max-memory, or beyond what any process can address, is
-#    a located error at the model;
+#    a located error at the model, and so is a tensor with more rows than
+#    the kernels' int can index;
 #  - float constants are emitted in their shortest round-trip form;
 #  - --emit-c into a FIFO or device writes through it, not over it.
 # usage: run_memory_test.sh NNC MODELS_DIR TESTS_DIR
@@ -76,6 +77,12 @@ if "$nnc" check "$tests/memory/beyond_address_space.nn" 2> huge.err; then
 fi
 grep -q "beyond_address_space.nn:4:7: error: .*more than any process can address" huge.err ||
   { cat huge.err; fail "no located error for a plan beyond the address space"; }
+
+if "$nnc" check "$tests/memory/too_many_rows.nn" 2> rows.err; then
+  fail "2^32 rows passed check"
+fi
+grep -q "too_many_rows.nn:5:21: error: with a batch of 256, 'x' has 4294967296 rows" rows.err ||
+  { cat rows.err; fail "no located error for rows beyond int"; }
 
 # shortest round-trip float literals: dropout 0.3, not 0.300000012
 "$nnc" build "$models/cnn_bn_gap.nn" --emit-only --emit-c gap.c
