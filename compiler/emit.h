@@ -73,11 +73,6 @@ typedef struct {
   const char *fn;  /* function name */
 } Group;
 
-/* The optimizer's state: blocks parallel to params, saved in the checkpoint. */
-typedef struct {
-  const char *name, *what;
-} OptimizerSlot;
-
 /* ---- emit_c.c: names, shapes and literals ---- */
 void assign_cnames(Emitter *e);
 const char *c_name(Emitter *e, const IrNode *n);  /* a node's data: its storage root's name */
@@ -95,7 +90,10 @@ const char *c_window(Emitter *e, const IrNode *n);
 const char *c_int(Emitter *e, long v);   /* "42" */
 const char *c_size(Emitter *e, size_t v); /* "42" */
 size_t emit_param_floats(const Graph *g);
-const OptimizerSlot *emit_optimizer_slots(OptimizerKind kind, int *n);
+/* the optimizer's state blocks (memplan.c owns the list: it sizes them) */
+static inline const OptimizerSlot *emit_optimizer_slots(OptimizerKind kind, int *n) {
+  return optimizer_slots(kind, n);
+}
 
 /* ---- emit_model.c ---- */
 int emit_make_groups(Emitter *e, bool backward, Group *groups, int max);

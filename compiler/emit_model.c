@@ -337,8 +337,8 @@ void emit_windows(Emitter *e) {
   bool any = false;
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
-    if (!(ir_op_info(n->op)->flags & OPF_WINDOW))
-      continue; /* gradients use their forward layer's window */
+    if (!(ir_op_info(n->op)->flags & OPF_WINDOW) || n->backward)
+      continue; /* gradients and recomputed columns use their forward layer's window */
     const Window *w = &n->win;
     if (!any)
       P("/* window geometry (NHWC; 'same' padding puts the extra pixel after) */\n");
@@ -425,7 +425,7 @@ static void emit_group(Emitter *e, const Group *gr, bool backward) {
     P("  (void)training;\n");
   for (int i = gr->start; i < gr->end; i++) {
     const IrNode *n = g->nodes[i];
-    if (is_compute(n))
+    if (is_compute(n)) /* a forward op recomputed in backward (memplan.c) by its own rule */
       emit_node(e, n);
   }
   if (backward && skips_input_grad(g, first->layer))
@@ -525,7 +525,7 @@ static void emit_global_clip(Emitter *e) {
   const Graph *g = e->g;
   P("  /* global_clipnorm: the norm of all gradients together is at most %g */\n",
     e->prog->global_clipnorm);
-  P("  static float *const all_grads[] = {");
+  P("  float *const all_grads[] = {");
   int n = 0;
   for (int i = 0; i < g->n_nodes; i++)
     if (g->nodes[i]->op == IR_PARAM && g->nodes[i]->trainable && g->nodes[i]->grad)

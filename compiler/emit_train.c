@@ -19,36 +19,35 @@
 
 static void emit_checkpoint_table(Emitter *e) {
   const Graph *g = e->g;
-  P("/* ===== checkpoint: parameters, statistics and optimizer state, by name ===== */\n\n");
-  P("static RtTensorRef checkpoint_tensors[] = {\n");
+  P("  /* checkpoint: parameters, statistics and optimizer state, by name */\n");
+  P("  RtTensorRef checkpoint_tensors[] = {\n");
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
     if (n->op == IR_PARAM)
-      P("    {\"%s\", params + %zu, %zu},\n", n->name, n->offset / 4, ir_elems(n));
+      P("      {\"%s\", params + %zu, %zu},\n", n->name, n->offset / 4, ir_elems(n));
   }
   int n_slots;
   const OptimizerSlot *slots = emit_optimizer_slots(e->prog->optimizer, &n_slots);
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
     for (int k = 0; k < n_slots && n->op == IR_PARAM && n->trainable; k++)
-      P("    {\"%s/%s\", %s + %zu, %zu},\n", slots[k].name, n->name, slots[k].name, n->offset / 4,
+      P("      {\"%s/%s\", %s + %zu, %zu},\n", slots[k].name, n->name, slots[k].name, n->offset / 4,
         ir_elems(n));
   }
-  P("};\n#define N_CHECKPOINT_TENSORS ((int)(sizeof checkpoint_tensors / sizeof "
-    "checkpoint_tensors[0]))\n\n");
+  P("  };\n");
 }
 
 static int emit_trainable_table(Emitter *e) {
   const Graph *g = e->g;
   int n = 0;
-  P("/* the tensors --gradcheck compares with finite differences */\n");
-  P("static const RtTensorRef trainable_tensors[] = {\n");
+  P("  /* the tensors --gradcheck compares with finite differences */\n");
+  P("  const RtTensorRef trainable_tensors[] = {\n");
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *t = g->nodes[i];
     if (t->op == IR_PARAM && t->trainable)
-      P("    {\"%s\", %s, %zu},\n", t->name, c_name(e, t), ir_elems(t)), n++;
+      P("      {\"%s\", %s, %zu},\n", t->name, c_name(e, t), ir_elems(t)), n++;
   }
-  P("};\n\n");
+  P("  };\n");
   return n;
 }
 
@@ -71,16 +70,16 @@ static int emit_adapt_table(Emitter *e) {
     if (norm->op != IR_NORMALIZE)
       continue;
     if (n++ == 0)
-      P("/* Normalization.adapt(): statistics of the training split only; the count is\n"
-        "   the values averaged per statistic */\nstatic const RtAdapt adapt_layers[] = {\n");
+      P("  /* Normalization.adapt(): statistics of the training split only; the count is\n"
+        "     the values averaged per statistic */\n  const RtAdapt adapt_layers[] = {\n");
     int features = norm->per_feature ? c_last_dim(norm->in[0]) : 1;
     const IrNode *count = normalization_count(g, norm);
-    P("    {\"%s\", %s, %s, %d, %s, %zu},\n", norm->layer, c_name(e, norm->in[1]),
+    P("      {\"%s\", %s, %s, %d, %s, %zu},\n", norm->layer, c_name(e, norm->in[1]),
       c_name(e, norm->in[2]), features, count ? c_name(e, count) : "NULL",
       ir_elems(norm->in[0]) / (size_t)features);
   }
   if (n)
-    P("};\n\n");
+    P("  };\n");
   return n;
 }
 
@@ -219,45 +218,48 @@ static void emit_model_batch(Emitter *e) {
   const Graph *g = e->g;
   bool fused = g->loss->op == IR_SOFTMAX_XENT || g->loss->op == IR_SIGMOID_BXENT;
   const IrNode *probs = fused ? g->loss : g->loss->in[0]; /* fused losses output them */
-  P("    .batch_x = %s,\n", c_name(e, g->input));
+  P("      .batch_x = %s,\n", c_name(e, g->input));
   if (g->binary)
-    P("    .batch_targets = %s,\n", c_name(e, g->labels));
+    P("      .batch_targets = %s,\n", c_name(e, g->labels));
   else
-    P("    .batch_labels = %s,\n", c_name(e, g->labels));
+    P("      .batch_labels = %s,\n", c_name(e, g->labels));
   if (g->weights)
-    P("    .batch_weights = %s,\n", c_name(e, g->weights));
-  P("    .scores = %s, /* %s probabilities */\n", c_name(e, probs),
+    P("      .batch_weights = %s,\n", c_name(e, g->weights));
+  P("      .scores = %s, /* %s probabilities */\n", c_name(e, probs),
     g->binary ? "sigmoid" : "softmax");
 }
 
 void emit_main(Emitter *e) {
   const Graph *g = e->g;
+  emit_config(e);
+  P("/* ===== main: the storage, then the model as the runtime's training loop sees it ===== */\n\n");
+  P("int main(int argc, char **argv) {\n");
+  P("  allocate_storage(); /* every block, once: a training step never allocates */\n");
   emit_checkpoint_table(e);
   int n_trainable = emit_trainable_table(e);
   int n_adapt = emit_adapt_table(e);
-  emit_config(e);
-  P("/* ===== the model, as the runtime's training loop sees it ===== */\n\n");
-  P("static const RtModel MODEL = {\n");
-  P("    .name = MODEL_NAME, .batch = BATCH, .n_classes = N_CLASSES,\n");
-  P("    .input_size = INPUT_SIZE, .input_name = \"%s\", .input_shape = \"%s\",\n", g->input->name,
-    input_shape_text(e));
+  P("  const RtModel model = {\n");
+  P("      .name = MODEL_NAME, .batch = BATCH, .n_classes = N_CLASSES,\n");
+  P("      .input_size = INPUT_SIZE, .input_name = \"%s\", .input_shape = \"%s\",\n",
+    g->input->name, input_shape_text(e));
   const IrNode *x = g->input; /* IDX images are (rows, cols) or (rows, cols, channels) */
   if (x->rank == 2 || x->rank == 3)
-    P("    .input_rows = %d, .input_cols = %d, .input_channels = %d,\n", x->dims[0], x->dims[1],
-      x->rank == 3 ? x->dims[2] : 1);
+    P("      .input_rows = %d, .input_cols = %d, .input_channels = %d,\n", x->dims[0],
+      x->dims[1], x->rank == 3 ? x->dims[2] : 1);
   if (g->binary)
-    P("    .n_outputs = N_OUTPUTS, .target_names = TARGET_NAMES, .target_table = TARGET_TABLE,\n");
+    P("      .n_outputs = N_OUTPUTS, .target_names = TARGET_NAMES, .target_table = TARGET_TABLE,"
+      "\n");
   else
-    P("    .class_names = CLASS_NAMES,\n");
+    P("      .class_names = CLASS_NAMES,\n");
   emit_model_batch(e);
-  P("    .params = params, .grads = grads, .n_params = N_PARAMS,\n");
-  P("    .loss_sum = &loss_sum, .learning_rate = &learning_rate, .dropout_rng = &dropout_rng,\n");
-  P("    .init_params = init_params, .forward = model_forward, .backward = model_backward,\n");
-  P("    .optimizer_step = optimizer_step,\n");
-  P("    .checkpoint = checkpoint_tensors, .n_checkpoint = N_CHECKPOINT_TENSORS,\n");
-  P("    .trainable = trainable_tensors, .n_trainable = %d,\n", n_trainable);
+  P("      .params = params, .grads = grads, .n_params = N_PARAMS,\n");
+  P("      .loss_sum = &loss_sum, .learning_rate = &learning_rate, .dropout_rng = &dropout_rng,\n");
+  P("      .init_params = init_params, .forward = model_forward, .backward = model_backward,\n");
+  P("      .optimizer_step = optimizer_step,\n");
+  P("      .checkpoint = checkpoint_tensors,\n");
+  P("      .n_checkpoint = (int)(sizeof checkpoint_tensors / sizeof checkpoint_tensors[0]),\n");
+  P("      .trainable = trainable_tensors, .n_trainable = %d,\n", n_trainable);
   if (n_adapt)
-    P("    .adapt = adapt_layers, .n_adapt = %d,\n", n_adapt);
-  P("};\n\n");
-  P("int main(int argc, char **argv) { return rt_main(&MODEL, &CONFIG, argc, argv); }\n");
+    P("      .adapt = adapt_layers, .n_adapt = %d,\n", n_adapt);
+  P("  };\n  return rt_main(&model, &CONFIG, argc, argv);\n}\n");
 }

@@ -65,6 +65,8 @@ void diag_init(Diag *d, const Source *src, FILE *out);
 /* `file:line:col: error: message`, the source line, a caret (and ~ under the span). */
 void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_verror(Diag *d, SrcLoc loc, const char *fmt, va_list ap);
+/* `file:line:col: warning: message` without counting an error. */
+void diag_warning(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* `file:line:col: note: message` without counting an error. */
 void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Internal invariant failure: a bug in nnc, not in the user's file. */
@@ -603,6 +605,7 @@ typedef struct {
   int n_layers;
   size_t arena_bytes;  /* memplan: planned activation arena */
   size_t naive_bytes;  /* memplan: what one buffer per tensor would take */
+  size_t peak_live_bytes; /* memplan: the most arena bytes live at once (a lower bound) */
   bool has_backward;
   bool model_only;     /* ir_build_model: no labels, no loss (shapes and summary only) */
 } Graph;
@@ -678,8 +681,31 @@ int fuse(Graph *g);
 /* ===== memplan.c ===== */
 
 /* Assigns storage: params and grads to their blocks, views to their roots,
- * every other tensor an arena offset reused by liveness. */
+ * every other tensor an arena offset reused by liveness (large im2col
+ * columns recomputed in backward rather than kept). */
 void memplan(Graph *g);
+
+/* The optimizer's state: blocks parallel to params, saved in the checkpoint. */
+typedef struct {
+  const char *name, *what;
+} OptimizerSlot;
+const OptimizerSlot *optimizer_slots(OptimizerKind kind, int *n);
+
+/* What the generated program allocates at start-up, in bytes, by block. */
+typedef struct {
+  size_t params, grads, optimizer, best_params, activations, batch, total;
+  int optimizer_slots; /* blocks of optimizer state, each the size of params */
+} TrainingMemory;
+TrainingMemory training_memory(const Graph *g, const Program *prog);
+
+/* Beyond any x86-64 process's address space (2^47 bytes): always an error. */
+#define MAX_TRAINING_BYTES ((size_t)1 << 47)
+/* Checks the planned training memory at compile time: above `limit` (0: the
+ * 2^47 bytes any process can address) it is a located error at the model's
+ * name; above `physical` (this machine's memory, 0 = unknown) a warning with
+ * the figures. Returns false after an error. */
+bool memplan_check_limit(const Graph *g, const Program *prog, SrcLoc model_loc, size_t limit,
+                         size_t physical, Diag *diag);
 
 /* ===== ir_verify.c ===== */
 
@@ -695,6 +721,8 @@ void ir_dump(FILE *out, const Graph *g, const char *after_pass);
 
 /* Keras-style model.summary() table. */
 void summary_print(FILE *out, const Graph *g);
+/* The planned training memory by block (after memplan). */
+void summary_print_memory(FILE *out, const Graph *g, const Program *prog);
 
 /* ===== emit_c.c ===== */
 
@@ -730,6 +758,7 @@ typedef struct {
   bool portable;         /* compile without -march=native */
   const char *ckpt_path; /* nnc export: the checkpoint (NULL = runs/NAME/best.ckpt) */
   const char *out_dir;   /* nnc export: where NAME.h, NAME.c, NAME.onnx go (NULL = .) */
+  size_t max_memory;     /* --max-memory: planned training memory above it is an error */
   FILE *err;             /* diagnostics stream */
 } DriverOptions;
 

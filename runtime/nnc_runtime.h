@@ -55,6 +55,10 @@ FILE *rt_fopen_check(const char *path, const char *mode, const char *file, int l
 #define rt_malloc(size) rt_malloc_check((size), __FILE__, __LINE__)
 #define rt_calloc(count, size) rt_calloc_check((count), (size), __FILE__, __LINE__)
 #define rt_fopen(path, mode) rt_fopen_check((path), (mode), __FILE__, __LINE__)
+/* One block of the memory plan (parameters, gradients, activations ...):
+ * zeroed, 64-byte aligned, held until exit. A failure dies with a message
+ * naming the block and its size in bytes and GiB. */
+void *rt_alloc_block(const char *what, size_t bytes);
 /* Monotonic wall clock in seconds. */
 double rt_now(void);
 /* mkdir -p; dies with a message naming the directory on failure. */

@@ -184,3 +184,14 @@ add_test(NAME golden_generated_c
 add_test(NAME contract_kernel_calls
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_contract_test.sh ${CMAKE_CURRENT_SOURCE_DIR}
           ${CMAKE_CURRENT_BINARY_DIR})
+# ---- the memory plan: summary rows, limits, heap blocks, literals; VGG16 ----
+add_executable(make_idx tests/memory/make_idx.c)
+add_test(NAME memory_plan
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_memory_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/models ${CMAKE_CURRENT_SOURCE_DIR}/tests)
+set_tests_properties(memory_plan PROPERTIES TIMEOUT 300)
+# one training step of VGG16 at batch 32: ~5 GB and minutes of both cores
+add_test(NAME e2e_vgg16_batch32
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_vgg16_test.sh $<TARGET_FILE:nnc>
+          $<TARGET_FILE:make_idx> ${CMAKE_CURRENT_SOURCE_DIR}/models)
+set_tests_properties(e2e_vgg16_batch32 PROPERTIES RUN_SERIAL TRUE TIMEOUT 1500)

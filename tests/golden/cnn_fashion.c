@@ -4,9 +4,15 @@
  *
  * Pipeline: parse -> check -> graph IR -> shapes -> autodiff -> lowering
  *           -> fusion (8 fused nodes) -> memory plan -> this file.
- * Parameters: 302026 floats in one block.
- * Activations: one arena of 14372352 bytes planned at compile time (28250624 without
- * buffer reuse); a training step never allocates.
+ * Memory, planned at compile time and allocated once at start-up (a training
+ * step never allocates), in bytes:
+ *   parameters           1208104 (302026 floats in one block)
+ *   gradients            1208104
+ *   optimizer            2416208 (2 blocks parallel to the parameters)
+ *   activations         14372352 (one arena for a batch of 64; 14093824 live at most,
+ *                                 28250624 without buffer reuse)
+ *   batch                  50240
+ *   total               19255008
  */
 #include <math.h>
 #include <stdint.h>
@@ -41,62 +47,110 @@ static const char *const CLASS_NAMES[N_CLASSES] = {
     "Ankle boot",
 };
 
-/* ===== storage: a few blocks, each tensor a named pointer into one ===== */
+/* ===== storage: a few heap blocks, each tensor a named pointer into one ===== */
 
-static float params[N_PARAMS];      /* every parameter, trainable or not */
-static float grads[N_PARAMS];       /* gradients, parallel to params */
-static float adam_m[N_PARAMS]; /* Adam first moments, parallel to params */
-static float adam_v[N_PARAMS]; /* Adam second moments, parallel to params */
-static _Alignas(64) unsigned char arena[ARENA_BYTES];       /* activations */
-static _Alignas(64) unsigned char batch_block[INPUT_BYTES]; /* the current batch */
+static float *params; /* parameters: every one, trainable or not (N_PARAMS floats) */
+static float *grads; /* gradients, parallel to params */
+static float *adam_m; /* Adam first moments, parallel to params */
+static float *adam_v; /* Adam second moments, parallel to params */
+static unsigned char *arena; /* activations and their gradients: ARENA_BYTES (memory plan) */
+static unsigned char *batch_block; /* batch: the current one, INPUT_BYTES */
 
 /* the batch */
-static uint8_t *const batch_x = (uint8_t *)(batch_block + 0); /* (m, 28, 28, 1) */
-static uint8_t *const batch_labels = (uint8_t *)(batch_block + 50176); /* (m) */
+static uint8_t *batch_x; /* (m, 28, 28, 1) */
+static uint8_t *batch_labels; /* (m) */
 
 /* parameters */
-static float *const Conv_1_kernel = params + 0; /* (2, 2, 1, 32) */
-static float *const Conv_1_bias = params + 128; /* (32) */
-static float *const Conv_2_kernel = params + 160; /* (2, 2, 32, 32) */
-static float *const Conv_2_bias = params + 4256; /* (32) */
-static float *const dense_kernel = params + 4288; /* (1152, 256) */
-static float *const dense_bias = params + 299200; /* (256) */
-static float *const dense_1_kernel = params + 299456; /* (256, 10) */
-static float *const dense_1_bias = params + 302016; /* (10) */
+static float *Conv_1_kernel; /* (2, 2, 1, 32) */
+static float *Conv_1_bias; /* (32) */
+static float *Conv_2_kernel; /* (2, 2, 32, 32) */
+static float *Conv_2_bias; /* (32) */
+static float *dense_kernel; /* (1152, 256) */
+static float *dense_bias; /* (256) */
+static float *dense_1_kernel; /* (256, 10) */
+static float *dense_1_bias; /* (10) */
 
 /* parameter gradients */
-static float *const grad_dense_1_bias = grads + 302016; /* (10) */
-static float *const grad_dense_1_kernel = grads + 299456; /* (256, 10) */
-static float *const grad_dense_bias = grads + 299200; /* (256) */
-static float *const grad_dense_kernel = grads + 4288; /* (1152, 256) */
-static float *const grad_Conv_2_bias = grads + 4256; /* (32) */
-static float *const grad_Conv_2_kernel = grads + 160; /* (2, 2, 32, 32) */
-static float *const grad_Conv_1_bias = grads + 128; /* (32) */
-static float *const grad_Conv_1_kernel = grads + 0; /* (2, 2, 1, 32) */
+static float *grad_dense_1_bias; /* (10) */
+static float *grad_dense_1_kernel; /* (256, 10) */
+static float *grad_dense_bias; /* (256) */
+static float *grad_dense_kernel; /* (1152, 256) */
+static float *grad_Conv_2_bias; /* (32) */
+static float *grad_Conv_2_kernel; /* (2, 2, 32, 32) */
+static float *grad_Conv_1_bias; /* (32) */
+static float *grad_Conv_1_kernel; /* (2, 2, 1, 32) */
 
 /* activations and their gradients (memory plan) */
-static float *const rescaling_out = (float *)(arena + 0); /* (m, 28, 28, 1), live 1..4 */
-static float *const Conv_1_cols = (float *)(arena + 13328384); /* (m, 27, 27, 4), live 4..37 */
-static float *const Conv_1_out = (float *)(arena + 0); /* (m, 27, 27, 32), live 5..35 */
-static float *const max_pooling2d_out = (float *)(arena + 10690560); /* (m, 13, 13, 32), live 6..9 */
-static float *const Conv_2_cols = (float *)(arena + 5971968); /* (m, 12, 12, 128), live 9..32 */
-static float *const Conv_2_out = (float *)(arena + 10690560); /* (m, 12, 12, 32), live 10..30 */
-static float *const max_pooling2d_1_out = (float *)(arena + 11870208); /* (m, 6, 6, 32), live 11..27 */
-static float *const dense_out = (float *)(arena + 12165120); /* (m, 256), live 15..25 */
-static float *const dense_1_preact = (float *)(arena + 12230656); /* (m, 10), live 18..20 */
-static float *const probs = (float *)(arena + 14369792); /* (m, 10), live 20..38 */
-static float *const d_dense_1_preact = (float *)(arena + 12296192); /* (m, 10), live 21..24 */
-static float *const d_dense_out = (float *)(arena + 12230656); /* (m, 256), live 24..25 */
-static float *const d_dense_preact = (float *)(arena + 12296192); /* (m, 256), live 25..28 */
-static float *const d_flatten_out = (float *)(arena + 14074880); /* (m, 1152), live 28..30 */
-static float *const d_Conv_2_preact = (float *)(arena + 11870208); /* (m, 12, 12, 32), live 30..33 */
-static float *const d_Conv_2_cols = (float *)(arena + 5971968); /* (m, 12, 12, 128), live 33..34 */
-static float *const d_max_pooling2d_out = (float *)(arena + 11943936); /* (m, 13, 13, 32), live 34..35 */
-static float *const d_Conv_1_preact = (float *)(arena + 5971968); /* (m, 27, 27, 32), live 35..37 */
+static float *rescaling_out; /* (m, 28, 28, 1) */
+static float *Conv_1_cols; /* (m, 27, 27, 4) */
+static float *Conv_1_out; /* (m, 27, 27, 32) */
+static float *max_pooling2d_out; /* (m, 13, 13, 32) */
+static float *Conv_2_cols; /* (m, 12, 12, 128) */
+static float *Conv_2_out; /* (m, 12, 12, 32) */
+static float *max_pooling2d_1_out; /* (m, 6, 6, 32) */
+static float *dense_out; /* (m, 256) */
+static float *dense_1_preact; /* (m, 10) */
+static float *probs; /* (m, 10) */
+static float *d_dense_1_preact; /* (m, 10) */
+static float *d_dense_out; /* (m, 256) */
+static float *d_dense_preact; /* (m, 256) */
+static float *d_flatten_out; /* (m, 1152) */
+static float *d_Conv_2_preact; /* (m, 12, 12, 32) */
+static float *d_Conv_2_cols; /* (m, 12, 12, 128) */
+static float *d_max_pooling2d_out; /* (m, 13, 13, 32) */
+static float *d_Conv_1_preact; /* (m, 27, 27, 32) */
 
 /* views */
 /* flatten_out (m, 1152) is a view of max_pooling2d_1_out */
 /* d_max_pooling2d_1_out (m, 6, 6, 32) is a view of d_flatten_out */
+
+/* The memory plan's blocks, allocated once before anything runs (zeroed,
+   64-byte aligned; a failure names the block and its size), and every
+   tensor bound to its planned offset: a training step never allocates. */
+static void allocate_storage(void) {
+  params = rt_alloc_block("parameters", sizeof(float) * N_PARAMS);
+  grads = rt_alloc_block("gradients", sizeof(float) * N_PARAMS);
+  adam_m = rt_alloc_block("Adam first moments", sizeof(float) * N_PARAMS);
+  adam_v = rt_alloc_block("Adam second moments", sizeof(float) * N_PARAMS);
+  arena = rt_alloc_block("activations", ARENA_BYTES);
+  batch_block = rt_alloc_block("batch", INPUT_BYTES);
+  batch_x = (uint8_t *)(batch_block + 0);
+  batch_labels = (uint8_t *)(batch_block + 50176);
+  Conv_1_kernel = params + 0;
+  Conv_1_bias = params + 128;
+  Conv_2_kernel = params + 160;
+  Conv_2_bias = params + 4256;
+  dense_kernel = params + 4288;
+  dense_bias = params + 299200;
+  dense_1_kernel = params + 299456;
+  dense_1_bias = params + 302016;
+  grad_dense_1_bias = grads + 302016;
+  grad_dense_1_kernel = grads + 299456;
+  grad_dense_bias = grads + 299200;
+  grad_dense_kernel = grads + 4288;
+  grad_Conv_2_bias = grads + 4256;
+  grad_Conv_2_kernel = grads + 160;
+  grad_Conv_1_bias = grads + 128;
+  grad_Conv_1_kernel = grads + 0;
+  rescaling_out = (float *)(arena + 0); /* live 1..4 */
+  Conv_1_cols = (float *)(arena + 13328384); /* live 4..37 */
+  Conv_1_out = (float *)(arena + 0); /* live 5..35 */
+  max_pooling2d_out = (float *)(arena + 10690560); /* live 6..9 */
+  Conv_2_cols = (float *)(arena + 5971968); /* live 9..32 */
+  Conv_2_out = (float *)(arena + 10690560); /* live 10..30 */
+  max_pooling2d_1_out = (float *)(arena + 11870208); /* live 11..27 */
+  dense_out = (float *)(arena + 12165120); /* live 15..25 */
+  dense_1_preact = (float *)(arena + 12230656); /* live 18..20 */
+  probs = (float *)(arena + 14369792); /* live 20..38 */
+  d_dense_1_preact = (float *)(arena + 12296192); /* live 21..24 */
+  d_dense_out = (float *)(arena + 12230656); /* live 24..25 */
+  d_dense_preact = (float *)(arena + 12296192); /* live 25..28 */
+  d_flatten_out = (float *)(arena + 14074880); /* live 28..30 */
+  d_Conv_2_preact = (float *)(arena + 11870208); /* live 30..33 */
+  d_Conv_2_cols = (float *)(arena + 5971968); /* live 33..34 */
+  d_max_pooling2d_out = (float *)(arena + 11943936); /* live 34..35 */
+  d_Conv_1_preact = (float *)(arena + 5971968); /* live 35..37 */
+}
 
 /* window geometry (NHWC; 'same' padding puts the extra pixel after) */
 static const RtWindow Conv_1_window = {.h = 28, .w = 28, .c = 1, .oh = 27, .ow = 27, .kh = 2, .kw = 2,
@@ -118,7 +172,7 @@ static double loss_sum;   /* sum over the batch of (weighted) per-example losses
 static void rescaling_forward(int m, int training) {
   (void)training;
   /* x * 0.00392157 + 0, fused with the uint8 -> float conversion */
-  rt_rescale_u8_forward(rescaling_out, batch_x, 0.00392156886f, 0.0f, (size_t)m * 784);
+  rt_rescale_u8_forward(rescaling_out, batch_x, 0.003921569f, 0.0f, (size_t)m * 784);
 }
 
 /* Conv_1_forward: conv2d layer 'Conv_1' (models/cnn_fashion.nn line 5)
@@ -266,48 +320,6 @@ static void init_params(RtRng *rng) {
   rt_fill(dense_1_bias, 0.0f, 10); /* (10) */
 }
 
-/* ===== checkpoint: parameters, statistics and optimizer state, by name ===== */
-
-static RtTensorRef checkpoint_tensors[] = {
-    {"Conv_1.kernel", params + 0, 128},
-    {"Conv_1.bias", params + 128, 32},
-    {"Conv_2.kernel", params + 160, 4096},
-    {"Conv_2.bias", params + 4256, 32},
-    {"dense.kernel", params + 4288, 294912},
-    {"dense.bias", params + 299200, 256},
-    {"dense_1.kernel", params + 299456, 2560},
-    {"dense_1.bias", params + 302016, 10},
-    {"adam_m/Conv_1.kernel", adam_m + 0, 128},
-    {"adam_v/Conv_1.kernel", adam_v + 0, 128},
-    {"adam_m/Conv_1.bias", adam_m + 128, 32},
-    {"adam_v/Conv_1.bias", adam_v + 128, 32},
-    {"adam_m/Conv_2.kernel", adam_m + 160, 4096},
-    {"adam_v/Conv_2.kernel", adam_v + 160, 4096},
-    {"adam_m/Conv_2.bias", adam_m + 4256, 32},
-    {"adam_v/Conv_2.bias", adam_v + 4256, 32},
-    {"adam_m/dense.kernel", adam_m + 4288, 294912},
-    {"adam_v/dense.kernel", adam_v + 4288, 294912},
-    {"adam_m/dense.bias", adam_m + 299200, 256},
-    {"adam_v/dense.bias", adam_v + 299200, 256},
-    {"adam_m/dense_1.kernel", adam_m + 299456, 2560},
-    {"adam_v/dense_1.kernel", adam_v + 299456, 2560},
-    {"adam_m/dense_1.bias", adam_m + 302016, 10},
-    {"adam_v/dense_1.bias", adam_v + 302016, 10},
-};
-#define N_CHECKPOINT_TENSORS ((int)(sizeof checkpoint_tensors / sizeof checkpoint_tensors[0]))
-
-/* the tensors --gradcheck compares with finite differences */
-static const RtTensorRef trainable_tensors[] = {
-    {"Conv_1.kernel", Conv_1_kernel, 128},
-    {"Conv_1.bias", Conv_1_bias, 32},
-    {"Conv_2.kernel", Conv_2_kernel, 4096},
-    {"Conv_2.bias", Conv_2_bias, 32},
-    {"dense.kernel", dense_kernel, 294912},
-    {"dense.bias", dense_bias, 256},
-    {"dense_1.kernel", dense_1_kernel, 2560},
-    {"dense_1.bias", dense_1_bias, 10},
-};
-
 /* ===== the recipe: the data, train and evaluate sections, read by rt_main ===== */
 
 /* the evaluate section: {text, what, class or target, layer, comparison, threshold} */
@@ -325,22 +337,63 @@ static const RtFitConfig CONFIG = {
     .expect = EXPECTATIONS, .n_expect = 1,
 };
 
-/* ===== the model, as the runtime's training loop sees it ===== */
+/* ===== main: the storage, then the model as the runtime's training loop sees it ===== */
 
-static const RtModel MODEL = {
-    .name = MODEL_NAME, .batch = BATCH, .n_classes = N_CLASSES,
-    .input_size = INPUT_SIZE, .input_name = "x", .input_shape = "(28, 28, 1)",
-    .input_rows = 28, .input_cols = 28, .input_channels = 1,
-    .class_names = CLASS_NAMES,
-    .batch_x = batch_x,
-    .batch_labels = batch_labels,
-    .scores = probs, /* softmax probabilities */
-    .params = params, .grads = grads, .n_params = N_PARAMS,
-    .loss_sum = &loss_sum, .learning_rate = &learning_rate, .dropout_rng = &dropout_rng,
-    .init_params = init_params, .forward = model_forward, .backward = model_backward,
-    .optimizer_step = optimizer_step,
-    .checkpoint = checkpoint_tensors, .n_checkpoint = N_CHECKPOINT_TENSORS,
-    .trainable = trainable_tensors, .n_trainable = 8,
-};
-
-int main(int argc, char **argv) { return rt_main(&MODEL, &CONFIG, argc, argv); }
+int main(int argc, char **argv) {
+  allocate_storage(); /* every block, once: a training step never allocates */
+  /* checkpoint: parameters, statistics and optimizer state, by name */
+  RtTensorRef checkpoint_tensors[] = {
+      {"Conv_1.kernel", params + 0, 128},
+      {"Conv_1.bias", params + 128, 32},
+      {"Conv_2.kernel", params + 160, 4096},
+      {"Conv_2.bias", params + 4256, 32},
+      {"dense.kernel", params + 4288, 294912},
+      {"dense.bias", params + 299200, 256},
+      {"dense_1.kernel", params + 299456, 2560},
+      {"dense_1.bias", params + 302016, 10},
+      {"adam_m/Conv_1.kernel", adam_m + 0, 128},
+      {"adam_v/Conv_1.kernel", adam_v + 0, 128},
+      {"adam_m/Conv_1.bias", adam_m + 128, 32},
+      {"adam_v/Conv_1.bias", adam_v + 128, 32},
+      {"adam_m/Conv_2.kernel", adam_m + 160, 4096},
+      {"adam_v/Conv_2.kernel", adam_v + 160, 4096},
+      {"adam_m/Conv_2.bias", adam_m + 4256, 32},
+      {"adam_v/Conv_2.bias", adam_v + 4256, 32},
+      {"adam_m/dense.kernel", adam_m + 4288, 294912},
+      {"adam_v/dense.kernel", adam_v + 4288, 294912},
+      {"adam_m/dense.bias", adam_m + 299200, 256},
+      {"adam_v/dense.bias", adam_v + 299200, 256},
+      {"adam_m/dense_1.kernel", adam_m + 299456, 2560},
+      {"adam_v/dense_1.kernel", adam_v + 299456, 2560},
+      {"adam_m/dense_1.bias", adam_m + 302016, 10},
+      {"adam_v/dense_1.bias", adam_v + 302016, 10},
+  };
+  /* the tensors --gradcheck compares with finite differences */
+  const RtTensorRef trainable_tensors[] = {
+      {"Conv_1.kernel", Conv_1_kernel, 128},
+      {"Conv_1.bias", Conv_1_bias, 32},
+      {"Conv_2.kernel", Conv_2_kernel, 4096},
+      {"Conv_2.bias", Conv_2_bias, 32},
+      {"dense.kernel", dense_kernel, 294912},
+      {"dense.bias", dense_bias, 256},
+      {"dense_1.kernel", dense_1_kernel, 2560},
+      {"dense_1.bias", dense_1_bias, 10},
+  };
+  const RtModel model = {
+      .name = MODEL_NAME, .batch = BATCH, .n_classes = N_CLASSES,
+      .input_size = INPUT_SIZE, .input_name = "x", .input_shape = "(28, 28, 1)",
+      .input_rows = 28, .input_cols = 28, .input_channels = 1,
+      .class_names = CLASS_NAMES,
+      .batch_x = batch_x,
+      .batch_labels = batch_labels,
+      .scores = probs, /* softmax probabilities */
+      .params = params, .grads = grads, .n_params = N_PARAMS,
+      .loss_sum = &loss_sum, .learning_rate = &learning_rate, .dropout_rng = &dropout_rng,
+      .init_params = init_params, .forward = model_forward, .backward = model_backward,
+      .optimizer_step = optimizer_step,
+      .checkpoint = checkpoint_tensors,
+      .n_checkpoint = (int)(sizeof checkpoint_tensors / sizeof checkpoint_tensors[0]),
+      .trainable = trainable_tensors, .n_trainable = 8,
+  };
+  return rt_main(&model, &CONFIG, argc, argv);
+}

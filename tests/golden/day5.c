@@ -4,9 +4,16 @@
  *
  * Pipeline: parse -> check -> graph IR -> shapes -> autodiff -> lowering
  *           -> fusion (7 fused nodes) -> memory plan -> this file.
- * Parameters: 235149 floats in one block.
- * Activations: one arena of 1067008 bytes planned at compile time (1399808 without
- * buffer reuse); a training step never allocates.
+ * Memory, planned at compile time and allocated once at start-up (a training
+ * step never allocates), in bytes:
+ *   parameters            940596 (235149 floats in one block)
+ *   gradients             940596
+ *   optimizer            1881192 (2 blocks parallel to the parameters)
+ *   best weights          940596 (early stopping; the runtime's copy)
+ *   activations          1067008 (one arena for a batch of 128; 1067008 live at most,
+ *                                 1399808 without buffer reuse)
+ *   batch                 100992
+ *   total                5870980
  */
 #include <math.h>
 #include <stdint.h>
@@ -41,57 +48,101 @@ static const char *const CLASS_NAMES[N_CLASSES] = {
     "Ankle boot",
 };
 
-/* ===== storage: a few blocks, each tensor a named pointer into one ===== */
+/* ===== storage: a few heap blocks, each tensor a named pointer into one ===== */
 
-static float params[N_PARAMS];      /* every parameter, trainable or not */
-static float grads[N_PARAMS];       /* gradients, parallel to params */
-static float adam_m[N_PARAMS]; /* Adam first moments, parallel to params */
-static float adam_v[N_PARAMS]; /* Adam second moments, parallel to params */
-static _Alignas(64) unsigned char arena[ARENA_BYTES];       /* activations */
-static _Alignas(64) unsigned char batch_block[INPUT_BYTES]; /* the current batch */
+static float *params; /* parameters: every one, trainable or not (N_PARAMS floats) */
+static float *grads; /* gradients, parallel to params */
+static float *adam_m; /* Adam first moments, parallel to params */
+static float *adam_v; /* Adam second moments, parallel to params */
+static unsigned char *arena; /* activations and their gradients: ARENA_BYTES (memory plan) */
+static unsigned char *batch_block; /* batch: the current one, INPUT_BYTES */
 
 /* the batch */
-static uint8_t *const batch_x = (uint8_t *)(batch_block + 0); /* (m, 28, 28) */
-static uint8_t *const batch_labels = (uint8_t *)(batch_block + 100352); /* (m) */
-static float *const batch_sample_weights = (float *)(batch_block + 100480); /* (m) */
+static uint8_t *batch_x; /* (m, 28, 28) */
+static uint8_t *batch_labels; /* (m) */
+static float *batch_sample_weights; /* (m) */
 
 /* parameters */
-static float *const normalization_mean = params + 0; /* (1) non-trainable */
-static float *const normalization_variance = params + 1; /* (1) non-trainable */
-static float *const normalization_count = params + 2; /* (1) non-trainable */
-static float *const dense_kernel = params + 3; /* (784, 256) */
-static float *const dense_bias = params + 200707; /* (256) */
-static float *const dense_1_kernel = params + 200963; /* (256, 128) */
-static float *const dense_1_bias = params + 233731; /* (128) */
-static float *const dense_2_kernel = params + 233859; /* (128, 10) */
-static float *const dense_2_bias = params + 235139; /* (10) */
+static float *normalization_mean; /* (1) non-trainable */
+static float *normalization_variance; /* (1) non-trainable */
+static float *normalization_count; /* (1) non-trainable */
+static float *dense_kernel; /* (784, 256) */
+static float *dense_bias; /* (256) */
+static float *dense_1_kernel; /* (256, 128) */
+static float *dense_1_bias; /* (128) */
+static float *dense_2_kernel; /* (128, 10) */
+static float *dense_2_bias; /* (10) */
 
 /* parameter gradients */
-static float *const grad_dense_2_bias = grads + 235139; /* (10) */
-static float *const grad_dense_2_kernel = grads + 233859; /* (128, 10) */
-static float *const grad_dense_1_bias = grads + 233731; /* (128) */
-static float *const grad_dense_1_kernel = grads + 200963; /* (256, 128) */
-static float *const grad_dense_bias = grads + 200707; /* (256) */
-static float *const grad_dense_kernel = grads + 3; /* (784, 256) */
+static float *grad_dense_2_bias; /* (10) */
+static float *grad_dense_2_kernel; /* (128, 10) */
+static float *grad_dense_1_bias; /* (128) */
+static float *grad_dense_1_kernel; /* (256, 128) */
+static float *grad_dense_bias; /* (256) */
+static float *grad_dense_kernel; /* (784, 256) */
 
 /* activations and their gradients (memory plan) */
-static float *const normalization_out = (float *)(arena + 0); /* (m, 28, 28), live 4..32 */
-static float *const dense_out = (float *)(arena + 401408); /* (m, 256), live 8..30 */
-static float *const dropout_mask = (float *)(arena + 532480); /* (m, 256), live 9..30 */
-static float *const dropout_out = (float *)(arena + 663552); /* (m, 256), live 10..28 */
-static float *const dense_1_out = (float *)(arena + 794624); /* (m, 128), live 13..26 */
-static float *const dropout_1_mask = (float *)(arena + 860160); /* (m, 128), live 14..26 */
-static float *const dropout_1_out = (float *)(arena + 925696); /* (m, 128), live 15..24 */
-static float *const dense_2_out = (float *)(arena + 1056768); /* (m, 10), live 18..33 */
-static float *const probs = (float *)(arena + 1061888); /* (m, 10), live 21..33 */
-static float *const d_dense_2_out = (float *)(arena + 991232); /* (m, 10), live 22..25 */
-static float *const d_dropout_1_out = (float *)(arena + 925696); /* (m, 128), live 25..26 */
-static float *const d_dense_1_preact = (float *)(arena + 991232); /* (m, 128), live 26..29 */
-static float *const d_dropout_out = (float *)(arena + 663552); /* (m, 256), live 29..30 */
-static float *const d_dense_preact = (float *)(arena + 794624); /* (m, 256), live 30..32 */
+static float *normalization_out; /* (m, 28, 28) */
+static float *dense_out; /* (m, 256) */
+static float *dropout_mask; /* (m, 256) */
+static float *dropout_out; /* (m, 256) */
+static float *dense_1_out; /* (m, 128) */
+static float *dropout_1_mask; /* (m, 128) */
+static float *dropout_1_out; /* (m, 128) */
+static float *dense_2_out; /* (m, 10) */
+static float *probs; /* (m, 10) */
+static float *d_dense_2_out; /* (m, 10) */
+static float *d_dropout_1_out; /* (m, 128) */
+static float *d_dense_1_preact; /* (m, 128) */
+static float *d_dropout_out; /* (m, 256) */
+static float *d_dense_preact; /* (m, 256) */
 
 /* views */
 /* flatten_out (m, 784) is a view of normalization_out */
+
+/* The memory plan's blocks, allocated once before anything runs (zeroed,
+   64-byte aligned; a failure names the block and its size), and every
+   tensor bound to its planned offset: a training step never allocates. */
+static void allocate_storage(void) {
+  params = rt_alloc_block("parameters", sizeof(float) * N_PARAMS);
+  grads = rt_alloc_block("gradients", sizeof(float) * N_PARAMS);
+  adam_m = rt_alloc_block("Adam first moments", sizeof(float) * N_PARAMS);
+  adam_v = rt_alloc_block("Adam second moments", sizeof(float) * N_PARAMS);
+  arena = rt_alloc_block("activations", ARENA_BYTES);
+  batch_block = rt_alloc_block("batch", INPUT_BYTES);
+  batch_x = (uint8_t *)(batch_block + 0);
+  batch_labels = (uint8_t *)(batch_block + 100352);
+  batch_sample_weights = (float *)(batch_block + 100480);
+  normalization_mean = params + 0;
+  normalization_variance = params + 1;
+  normalization_count = params + 2;
+  dense_kernel = params + 3;
+  dense_bias = params + 200707;
+  dense_1_kernel = params + 200963;
+  dense_1_bias = params + 233731;
+  dense_2_kernel = params + 233859;
+  dense_2_bias = params + 235139;
+  grad_dense_2_bias = grads + 235139;
+  grad_dense_2_kernel = grads + 233859;
+  grad_dense_1_bias = grads + 233731;
+  grad_dense_1_kernel = grads + 200963;
+  grad_dense_bias = grads + 200707;
+  grad_dense_kernel = grads + 3;
+  normalization_out = (float *)(arena + 0); /* live 4..32 */
+  dense_out = (float *)(arena + 401408); /* live 8..30 */
+  dropout_mask = (float *)(arena + 532480); /* live 9..30 */
+  dropout_out = (float *)(arena + 663552); /* live 10..28 */
+  dense_1_out = (float *)(arena + 794624); /* live 13..26 */
+  dropout_1_mask = (float *)(arena + 860160); /* live 14..26 */
+  dropout_1_out = (float *)(arena + 925696); /* live 15..24 */
+  dense_2_out = (float *)(arena + 1056768); /* live 18..33 */
+  probs = (float *)(arena + 1061888); /* live 21..33 */
+  d_dense_2_out = (float *)(arena + 991232); /* live 22..25 */
+  d_dropout_1_out = (float *)(arena + 925696); /* live 25..26 */
+  d_dense_1_preact = (float *)(arena + 991232); /* live 26..29 */
+  d_dropout_out = (float *)(arena + 663552); /* live 29..30 */
+  d_dense_preact = (float *)(arena + 794624); /* live 30..32 */
+}
 
 /* ===== layers ===== */
 
@@ -117,7 +168,7 @@ static void dense_forward(int m, int training) {
 /* dropout_forward: dropout layer 'dropout' (models/day5.nn line 15) */
 static void dropout_forward(int m, int training) {
   if (training) /* inverted dropout: zero with p = 0.3, scale the rest by 1/(1 - p) */
-    rt_dropout_forward(dropout_out, dropout_mask, dense_out, 0.300000012f, (size_t)m * 256, &dropout_rng);
+    rt_dropout_forward(dropout_out, dropout_mask, dense_out, 0.3f, (size_t)m * 256, &dropout_rng);
   else /* identity in evaluation */
     memcpy(dropout_out, dense_out, sizeof(float) * (size_t)m * 256);
 }
@@ -133,7 +184,7 @@ static void dense_1_forward(int m, int training) {
 /* dropout_1_forward: dropout layer 'dropout_1' (models/day5.nn line 17) */
 static void dropout_1_forward(int m, int training) {
   if (training) /* inverted dropout: zero with p = 0.3, scale the rest by 1/(1 - p) */
-    rt_dropout_forward(dropout_1_out, dropout_1_mask, dense_1_out, 0.300000012f, (size_t)m * 128, &dropout_rng);
+    rt_dropout_forward(dropout_1_out, dropout_1_mask, dense_1_out, 0.3f, (size_t)m * 128, &dropout_rng);
   else /* identity in evaluation */
     memcpy(dropout_1_out, dense_1_out, sizeof(float) * (size_t)m * 128);
 }
@@ -224,49 +275,6 @@ static void init_params(RtRng *rng) {
   rt_fill(dense_2_bias, 0.0f, 10); /* (10) */
 }
 
-/* ===== checkpoint: parameters, statistics and optimizer state, by name ===== */
-
-static RtTensorRef checkpoint_tensors[] = {
-    {"normalization.mean", params + 0, 1},
-    {"normalization.variance", params + 1, 1},
-    {"normalization.count", params + 2, 1},
-    {"dense.kernel", params + 3, 200704},
-    {"dense.bias", params + 200707, 256},
-    {"dense_1.kernel", params + 200963, 32768},
-    {"dense_1.bias", params + 233731, 128},
-    {"dense_2.kernel", params + 233859, 1280},
-    {"dense_2.bias", params + 235139, 10},
-    {"adam_m/dense.kernel", adam_m + 3, 200704},
-    {"adam_v/dense.kernel", adam_v + 3, 200704},
-    {"adam_m/dense.bias", adam_m + 200707, 256},
-    {"adam_v/dense.bias", adam_v + 200707, 256},
-    {"adam_m/dense_1.kernel", adam_m + 200963, 32768},
-    {"adam_v/dense_1.kernel", adam_v + 200963, 32768},
-    {"adam_m/dense_1.bias", adam_m + 233731, 128},
-    {"adam_v/dense_1.bias", adam_v + 233731, 128},
-    {"adam_m/dense_2.kernel", adam_m + 233859, 1280},
-    {"adam_v/dense_2.kernel", adam_v + 233859, 1280},
-    {"adam_m/dense_2.bias", adam_m + 235139, 10},
-    {"adam_v/dense_2.bias", adam_v + 235139, 10},
-};
-#define N_CHECKPOINT_TENSORS ((int)(sizeof checkpoint_tensors / sizeof checkpoint_tensors[0]))
-
-/* the tensors --gradcheck compares with finite differences */
-static const RtTensorRef trainable_tensors[] = {
-    {"dense.kernel", dense_kernel, 200704},
-    {"dense.bias", dense_bias, 256},
-    {"dense_1.kernel", dense_1_kernel, 32768},
-    {"dense_1.bias", dense_1_bias, 128},
-    {"dense_2.kernel", dense_2_kernel, 1280},
-    {"dense_2.bias", dense_2_bias, 10},
-};
-
-/* Normalization.adapt(): statistics of the training split only; the count is
-   the values averaged per statistic */
-static const RtAdapt adapt_layers[] = {
-    {"normalization", normalization_mean, normalization_variance, 1, normalization_count, 784},
-};
-
 /* ===== the recipe: the data, train and evaluate sections, read by rt_main ===== */
 
 /* keep train {...} seed 42: the manufactured imbalance */
@@ -295,24 +303,65 @@ static const RtFitConfig CONFIG = {
     .expect = EXPECTATIONS, .n_expect = 3,
 };
 
-/* ===== the model, as the runtime's training loop sees it ===== */
+/* ===== main: the storage, then the model as the runtime's training loop sees it ===== */
 
-static const RtModel MODEL = {
-    .name = MODEL_NAME, .batch = BATCH, .n_classes = N_CLASSES,
-    .input_size = INPUT_SIZE, .input_name = "x", .input_shape = "(28, 28)",
-    .input_rows = 28, .input_cols = 28, .input_channels = 1,
-    .class_names = CLASS_NAMES,
-    .batch_x = batch_x,
-    .batch_labels = batch_labels,
-    .batch_weights = batch_sample_weights,
-    .scores = probs, /* softmax probabilities */
-    .params = params, .grads = grads, .n_params = N_PARAMS,
-    .loss_sum = &loss_sum, .learning_rate = &learning_rate, .dropout_rng = &dropout_rng,
-    .init_params = init_params, .forward = model_forward, .backward = model_backward,
-    .optimizer_step = optimizer_step,
-    .checkpoint = checkpoint_tensors, .n_checkpoint = N_CHECKPOINT_TENSORS,
-    .trainable = trainable_tensors, .n_trainable = 6,
-    .adapt = adapt_layers, .n_adapt = 1,
-};
-
-int main(int argc, char **argv) { return rt_main(&MODEL, &CONFIG, argc, argv); }
+int main(int argc, char **argv) {
+  allocate_storage(); /* every block, once: a training step never allocates */
+  /* checkpoint: parameters, statistics and optimizer state, by name */
+  RtTensorRef checkpoint_tensors[] = {
+      {"normalization.mean", params + 0, 1},
+      {"normalization.variance", params + 1, 1},
+      {"normalization.count", params + 2, 1},
+      {"dense.kernel", params + 3, 200704},
+      {"dense.bias", params + 200707, 256},
+      {"dense_1.kernel", params + 200963, 32768},
+      {"dense_1.bias", params + 233731, 128},
+      {"dense_2.kernel", params + 233859, 1280},
+      {"dense_2.bias", params + 235139, 10},
+      {"adam_m/dense.kernel", adam_m + 3, 200704},
+      {"adam_v/dense.kernel", adam_v + 3, 200704},
+      {"adam_m/dense.bias", adam_m + 200707, 256},
+      {"adam_v/dense.bias", adam_v + 200707, 256},
+      {"adam_m/dense_1.kernel", adam_m + 200963, 32768},
+      {"adam_v/dense_1.kernel", adam_v + 200963, 32768},
+      {"adam_m/dense_1.bias", adam_m + 233731, 128},
+      {"adam_v/dense_1.bias", adam_v + 233731, 128},
+      {"adam_m/dense_2.kernel", adam_m + 233859, 1280},
+      {"adam_v/dense_2.kernel", adam_v + 233859, 1280},
+      {"adam_m/dense_2.bias", adam_m + 235139, 10},
+      {"adam_v/dense_2.bias", adam_v + 235139, 10},
+  };
+  /* the tensors --gradcheck compares with finite differences */
+  const RtTensorRef trainable_tensors[] = {
+      {"dense.kernel", dense_kernel, 200704},
+      {"dense.bias", dense_bias, 256},
+      {"dense_1.kernel", dense_1_kernel, 32768},
+      {"dense_1.bias", dense_1_bias, 128},
+      {"dense_2.kernel", dense_2_kernel, 1280},
+      {"dense_2.bias", dense_2_bias, 10},
+  };
+  /* Normalization.adapt(): statistics of the training split only; the count is
+     the values averaged per statistic */
+  const RtAdapt adapt_layers[] = {
+      {"normalization", normalization_mean, normalization_variance, 1, normalization_count, 784},
+  };
+  const RtModel model = {
+      .name = MODEL_NAME, .batch = BATCH, .n_classes = N_CLASSES,
+      .input_size = INPUT_SIZE, .input_name = "x", .input_shape = "(28, 28)",
+      .input_rows = 28, .input_cols = 28, .input_channels = 1,
+      .class_names = CLASS_NAMES,
+      .batch_x = batch_x,
+      .batch_labels = batch_labels,
+      .batch_weights = batch_sample_weights,
+      .scores = probs, /* softmax probabilities */
+      .params = params, .grads = grads, .n_params = N_PARAMS,
+      .loss_sum = &loss_sum, .learning_rate = &learning_rate, .dropout_rng = &dropout_rng,
+      .init_params = init_params, .forward = model_forward, .backward = model_backward,
+      .optimizer_step = optimizer_step,
+      .checkpoint = checkpoint_tensors,
+      .n_checkpoint = (int)(sizeof checkpoint_tensors / sizeof checkpoint_tensors[0]),
+      .trainable = trainable_tensors, .n_trainable = 6,
+      .adapt = adapt_layers, .n_adapt = 1,
+  };
+  return rt_main(&model, &CONFIG, argc, argv);
+}
