@@ -353,6 +353,8 @@ void rt_dataset_oversample(RtDataset *ds, int n_classes, uint64_t seed) {
 }
 
 void rt_dataset_free(RtDataset *ds) {
+  if (!ds->x) /* float items (xf is read only when x is NULL) */
+    free(ds->xf);
   free(ds->x);
   free(ds->y);
   memset(ds, 0, sizeof *ds);

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what nnc needs on Debian 12, and only what is missing:
-# a C toolchain, CMake, flex, bison, OpenBLAS, zlib, Check and the
-# Fashion-MNIST data set (Debian package dataset-fashion-mnist).
+# a C toolchain, CMake, flex, bison, OpenBLAS, zlib, Check, libpng and
+# libjpeg-turbo (image-folder sources) and the Fashion-MNIST data set
+# (Debian package dataset-fashion-mnist).
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config flex bison libopenblas-dev zlib1g-dev check
-  dataset-fashion-mnist)
+  libpng-dev libjpeg-dev dataset-fashion-mnist)
 
 missing=()
 for p in "${packages[@]}"; do

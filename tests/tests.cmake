@@ -22,6 +22,7 @@ nnc_check_test(test_data nncrt tests/test_data.c)
 nnc_check_test(test_metrics nncrt tests/test_metrics.c)
 nnc_check_test(test_train nncrt tests/test_train.c)
 nnc_check_test(test_ckpt nncrt tests/test_ckpt.c)
+nnc_check_test(test_sources nncrt tests/test_sources.c)
 
 # ---- compiler suites ----
 # Check suites for the passes (each links nnccore and reads models/ through
