@@ -368,6 +368,8 @@ typedef struct {
 void rt_dataset_load_idx(RtDataset *out, const char *dir, const char *split);
 /* Load from explicit image and label file paths. */
 void rt_dataset_load_idx_files(RtDataset *out, const char *images_path, const char *labels_path);
+/* Slices, splits, keep, oversample and adapt work on uint8 (x) and float
+ * (xf) items alike; the results keep the input's kind. */
 /* out = rows [start, start + count) of in (copies). */
 void rt_dataset_slice(RtDataset *out, const RtDataset *in, int start, int count);
 /* A seeded random split: n_val examples chosen uniformly without replacement

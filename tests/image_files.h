@@ -16,7 +16,7 @@
 /* A PNG of any color type and bit depth: rows are packed as PNG stores
  * them ((w * channels * bit_depth + 7) / 8 bytes each, 16-bit samples
  * big-endian); palette/n_palette for PNG_COLOR_TYPE_PALETTE. */
-static int write_png_ex(const char *path, int w, int h, int color_type, int bit_depth,
+static inline int write_png_ex(const char *path, int w, int h, int color_type, int bit_depth,
                         const uint8_t *rows, const png_color *palette, int n_palette,
                         int interlace) {
   FILE *f = fopen(path, "wb");
@@ -47,7 +47,7 @@ static int write_png_ex(const char *path, int w, int h, int color_type, int bit_
 }
 
 /* An 8-bit PNG of 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA) channels. */
-static int write_png(const char *path, int w, int h, int channels, const uint8_t *px) {
+static inline int write_png(const char *path, int w, int h, int channels, const uint8_t *px) {
   static const int types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
                                PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
   return write_png_ex(path, w, h, types[channels], 8, px, NULL, 0, 0);
@@ -58,12 +58,12 @@ typedef struct {
   jmp_buf jmp;
 } JpegWriteErrors;
 
-static void jpeg_write_on_error(j_common_ptr cinfo) {
+static inline void jpeg_write_on_error(j_common_ptr cinfo) {
   longjmp(((JpegWriteErrors *)cinfo->err)->jmp, 1);
 }
 
 /* A baseline JPEG of 1 (grey) or 3 (RGB) channels at the given quality. */
-static int write_jpeg(const char *path, int w, int h, int channels, const uint8_t *px,
+static inline int write_jpeg(const char *path, int w, int h, int channels, const uint8_t *px,
                       int quality) {
   FILE *f = fopen(path, "wb");
   if (!f)

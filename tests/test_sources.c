@@ -681,6 +681,55 @@ START_TEST(test_csv_text_classes_sorted_by_bytes) {
 }
 END_TEST
 
+START_TEST(test_float_dataset_surgery_and_adapt) {
+  /* row i: features (i, 10 i), label i % 2; rt_data.c moves float items whole */
+  const char *path = tmp_path("rows.csv");
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("a,b,label\n", f);
+  for (int i = 0; i < 9; i++)
+    fprintf(f, "%d,%d,%d\n", i, 10 * i, i % 2);
+  ck_assert_int_eq(fclose(f), 0);
+  RtDataset ds, part, train, val;
+  RtClassNames classes;
+  rt_dataset_load_csv(&ds, &classes, path, "label");
+  rt_dataset_slice(&part, &ds, 2, 3);
+  ck_assert_ptr_null(part.x);
+  ck_assert_float_eq(part.xf[0], 2.0f);
+  ck_assert_float_eq(part.xf[5], 40.0f);
+  ck_assert_int_eq(part.y[1], 1);
+  rt_dataset_split_random(&train, &val, &ds, 4, 5);
+  ck_assert_int_eq(train.count + val.count, 9);
+  int seen[9] = {0};
+  for (int i = 0; i < 5; i++) {
+    int k = (int)train.xf[2 * i];
+    ck_assert_float_eq(train.xf[2 * i + 1], 10.0f * k);
+    ck_assert_int_eq(train.y[i], k % 2);
+    seen[k]++;
+  }
+  for (int i = 0; i < 4; i++)
+    seen[(int)val.xf[2 * i]]++;
+  for (int i = 0; i < 9; i++)
+    ck_assert_int_eq(seen[i], 1);
+  float mean[2], var[2];
+  rt_adapt_mean_var(mean, var, &ds, 2); /* 0..8: mean 4, population variance 60/9 */
+  ck_assert_float_eq_tol(mean[0], 4.0f, 1e-6f);
+  ck_assert_float_eq_tol(mean[1], 40.0f, 1e-5f);
+  ck_assert_float_eq_tol(var[0], 60.0f / 9.0f, 1e-5f);
+  ck_assert_float_eq_tol(var[1], 6000.0f / 9.0f, 1e-3f);
+  rt_dataset_oversample(&ds, 2, 1); /* 5 of class 0, 4 of class 1 -> 5 + 5 */
+  ck_assert_int_eq(ds.count, 10);
+  ck_assert_ptr_null(ds.x);
+  for (int i = 0; i < 10; i++)
+    ck_assert_int_eq((int)ds.xf[2 * i] % 2, ds.y[i]);
+  rt_dataset_free(&part);
+  rt_dataset_free(&train);
+  rt_dataset_free(&val);
+  rt_dataset_free(&ds);
+  rt_class_names_free(&classes);
+}
+END_TEST
+
 static void load_csv_label(void *path) {
   RtDataset ds;
   RtClassNames classes;
@@ -970,6 +1019,7 @@ static Suite *sources_suite(void) {
   tcase_add_test(files, test_csv_features_and_numeric_classes);
   tcase_add_test(files, test_csv_text_classes_sorted_by_bytes);
   tcase_add_test(files, test_csv_errors_are_located);
+  tcase_add_test(files, test_float_dataset_surgery_and_adapt);
   tcase_add_test(files, test_npy_u8_images_and_int_labels);
   tcase_add_test(files, test_npy_f32_v2_nhwc_and_u8_labels);
   tcase_add_test(files, test_npy_errors_name_the_file);
