@@ -675,7 +675,8 @@ int rt_dataset_load_image_folder(RtDataset *train, RtDataset *val, RtClassNames 
 /* A background loader for data that does not fit in memory: worker threads
  * (pthreads) decode and resize the image files of an epoch into a ring of
  * `depth` batch slots ahead of the training step. Memory is depth x batch x
- * item_size bytes whatever the number of files. Batches come out in order:
+ * item_size bytes (plus one image being decoded per thread) whatever the
+ * number of files. Batches come out in order:
  * batch b holds files order[b*batch ... b*batch + batch - 1] (the last one
  * may be short), exactly the rows that rt_dataset_from_files followed by
  * gathering `order` would give, for any number of threads. A bad image dies

@@ -275,6 +275,8 @@ void rt_dataset_load_csv(RtDataset *out, RtClassNames *classes, const char *path
   int line = header.line;
   p = parse_row(&header, p);
   int label_col = find_label_column(&header, label_column);
+  if (header.n_fields < 2)
+    rt_die("%s:%d: no feature columns besides the label '%s'", path, header.line, label_column);
   CsvTable t = {0};
   while (*p) {
     line++;

@@ -755,6 +755,7 @@ START_TEST(test_csv_errors_are_located) {
   assert_csv_fails("blank.csv", "a,label\n,0\n", 2, "column 'a' is empty");
   assert_csv_fails("nolabel.csv", "a,b\n1,2\n", 1, "no column named 'label'");
   assert_csv_fails("empty.csv", "", 0, "empty");
+  assert_csv_fails("only_label.csv", "label\n1\n", 1, "no feature columns");
   assert_csv_fails("header_only.csv", "a,label\n", 0, "no data rows");
   assert_csv_fails("quote.csv", "a,label\n\"1,0\n", 2, "unterminated quoted field");
   assert_csv_fails("emptylabel.csv", "a,label\n1,\n", 2, "the label (column 'label') is empty");
