@@ -15,8 +15,10 @@
  * Usage: build/bench_loader [N [threads ...]]   (defaults: 2000 images, 1 2)
  *   environment: DIR (folder, default $TMPDIR/nnc_bench_loader_N), SIDE (28),
  *   BATCH (32), DEPTH (4), RESIZE (side to resize to, default SIDE: no resize)
- * Output: one line per thread count on stdout:
+ * Output: one line per thread count on stdout, then one for the in-memory
+ * path (every image decoded into one RtDataset, one thread):
  *   "threads T images N seconds S images_per_s R peak_rss_mb M"
+ *   "in_memory images N seconds S images_per_s R peak_rss_mb M"
  */
 #define _XOPEN_SOURCE 700
 #include "image_files.h"
@@ -121,6 +123,19 @@ static void run_epoch(const RtFileList *files, int threads, int side, int batch,
   free(order);
 }
 
+/* The other path, for comparison: every image decoded into one RtDataset
+ * (rt_dataset_from_files, one thread), its peak RSS growing with N. */
+static void run_in_memory(const RtFileList *files, int side) {
+  reset_peak_rss();
+  double t0 = rt_now();
+  RtDataset ds;
+  rt_dataset_from_files(&ds, files, side, side, 1, 0);
+  double seconds = rt_now() - t0;
+  printf("in_memory images %d seconds %.3f images_per_s %.0f peak_rss_mb %.1f\n", ds.count,
+         seconds, ds.count / seconds, peak_rss_mb());
+  rt_dataset_free(&ds);
+}
+
 int main(int argc, char **argv) {
   int n = argc > 1 ? atoi(argv[1]) : 2000;
   int side = env_int("SIDE", 28), batch = env_int("BATCH", 32), depth = env_int("DEPTH", 4);
@@ -145,6 +160,7 @@ int main(int argc, char **argv) {
     int threads = argc > 2 ? atoi(argv[2 + t]) : default_threads[t];
     run_epoch(&files, threads, resize, batch, depth);
   }
+  run_in_memory(&files, resize);
   rt_file_list_free(&files);
   rt_class_names_free(&classes);
   return 0;
