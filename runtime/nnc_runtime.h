@@ -669,6 +669,12 @@ typedef struct {
 int rt_dataset_load_image_folder(RtDataset *train, RtDataset *val, RtClassNames *classes,
                                  const char *dir, int h, int w, int channels,
                                  const RtFolderOptions *opt);
+/* A separate test folder: listed as above, its classes checked against the
+ * training folder's (rt_class_names_check_same), every image decoded (in
+ * listing order). Returns the number of bad images skipped (skip_bad). */
+int rt_dataset_load_image_test_folder(RtDataset *test, const char *test_dir,
+                                      const RtClassNames *train_classes, const char *train_dir,
+                                      int h, int w, int channels, int skip_bad);
 
 /* ===== rt_loader.c ===== */
 

@@ -311,3 +311,16 @@ int rt_dataset_load_image_folder(RtDataset *train, RtDataset *val, RtClassNames 
   rt_file_list_free(&all);
   return skipped;
 }
+
+int rt_dataset_load_image_test_folder(RtDataset *test, const char *test_dir,
+                                      const RtClassNames *train_classes, const char *train_dir,
+                                      int h, int w, int channels, int skip_bad) {
+  RtFileList files;
+  RtClassNames classes;
+  rt_image_folder_list(&files, &classes, test_dir);
+  rt_class_names_check_same(&classes, test_dir, train_classes, train_dir);
+  int skipped = rt_dataset_from_files(test, &files, h, w, channels, skip_bad);
+  rt_file_list_free(&files);
+  rt_class_names_free(&classes);
+  return skipped;
+}

@@ -62,9 +62,10 @@ static inline void jpeg_write_on_error(j_common_ptr cinfo) {
   longjmp(((JpegWriteErrors *)cinfo->err)->jmp, 1);
 }
 
-/* A baseline JPEG of 1 (grey) or 3 (RGB) channels at the given quality. */
-static inline int write_jpeg(const char *path, int w, int h, int channels, const uint8_t *px,
-                      int quality) {
+/* A JPEG of 1 (grey), 3 (RGB) or 4 (CMYK) channels at the given quality,
+ * baseline or progressive. */
+static inline int write_jpeg_ex(const char *path, int w, int h, int channels, const uint8_t *px,
+                                int quality, int progressive) {
   FILE *f = fopen(path, "wb");
   if (!f)
     return -1;
@@ -82,9 +83,11 @@ static inline int write_jpeg(const char *path, int w, int h, int channels, const
   cinfo.image_width = (JDIMENSION)w;
   cinfo.image_height = (JDIMENSION)h;
   cinfo.input_components = channels;
-  cinfo.in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  cinfo.in_color_space = channels == 1 ? JCS_GRAYSCALE : channels == 4 ? JCS_CMYK : JCS_RGB;
   jpeg_set_defaults(&cinfo);
   jpeg_set_quality(&cinfo, quality, TRUE);
+  if (progressive)
+    jpeg_simple_progression(&cinfo);
   jpeg_start_compress(&cinfo, TRUE);
   while (cinfo.next_scanline < cinfo.image_height) {
     JSAMPROW row = (JSAMPROW)(px + (size_t)cinfo.next_scanline * w * channels);
@@ -93,6 +96,12 @@ static inline int write_jpeg(const char *path, int w, int h, int channels, const
   jpeg_finish_compress(&cinfo);
   jpeg_destroy_compress(&cinfo);
   return fclose(f) == 0 ? 0 : -1;
+}
+
+/* A baseline JPEG of 1 (grey) or 3 (RGB) channels. */
+static inline int write_jpeg(const char *path, int w, int h, int channels, const uint8_t *px,
+                             int quality) {
+  return write_jpeg_ex(path, w, h, channels, px, quality, 0);
 }
 
 #endif

@@ -302,6 +302,11 @@ START_TEST(test_jpeg_rgb_and_grey_within_tolerance) {
   rt_image_load(pg, 3, H, W, out3); /* grey replicated to RGB */
   for (int i = 0; i < W * H; i++)
     ck_assert(out3[3 * i] == out3[3 * i + 1] && out3[3 * i] == out3[3 * i + 2]);
+  const char *pp = tmp_path("progressive.jpg");
+  ck_assert_int_eq(write_jpeg_ex(pp, W, H, 3, rgb, 95, 1), 0);
+  rt_image_load(pp, 3, H, W, out3);
+  d = max_abs_diff(out3, rgb, sizeof rgb);
+  ck_assert_msg(d <= 6, "progressive JPEG max abs difference %d > 6", d);
 }
 END_TEST
 
@@ -328,6 +333,11 @@ START_TEST(test_bad_images_name_the_file) {
   ck_assert_int_eq(write_jpeg(jpg, 32, 32, 3, px, 90), 0);
   ck_assert_int_eq(truncate(jpg, file_size(jpg) / 2), 0);
   assert_image_fails(jpg, "truncated");
+  uint8_t cmyk[8 * 8 * 4];
+  memset(cmyk, 100, sizeof cmyk);
+  const char *pk = tmp_path("cmyk.jpg");
+  ck_assert_int_eq(write_jpeg_ex(pk, 8, 8, 4, cmyk, 90, 0), 0);
+  assert_image_fails(pk, "CMYK JPEG images are not supported");
   const char *stub = tmp_path("stub.jpg"); /* the magic bytes and nothing else */
   write_bytes(stub, "\xff\xd8\xff", 3);
   assert_image_fails(stub, "JPEG");
@@ -514,11 +524,14 @@ END_TEST
 
 static void check_test_classes(void *arg) {
   (void)arg;
-  RtFileList train_files, test_files;
-  RtClassNames train, test;
+  RtFileList train_files;
+  RtClassNames train;
+  RtDataset test;
   rt_image_folder_list(&train_files, &train, tmp_path("data"));
-  rt_image_folder_list(&test_files, &test, tmp_path("test"));
-  rt_class_names_check_same(&test, tmp_path("test"), &train, tmp_path("data"));
+  rt_dataset_load_image_test_folder(&test, tmp_path("test"), &train, tmp_path("data"), 4, 3, 1,
+                                    0);
+  if (test.count != 3 || test.y[0] != 0 || test.y[2] != 2 || test.x[12] != 11)
+    _exit(3);
 }
 
 START_TEST(test_test_folder_classes_must_match) {
@@ -528,7 +541,7 @@ START_TEST(test_test_folder_classes_must_match) {
   make_dir("test/a");
   make_dir("test/d");
   write_class_image("test/B/1.png", 1);
-  write_class_image("test/a/1.png", 1);
+  write_class_image("test/a/1.png", 11);
   write_class_image("test/d/1.png", 1);
   ChildResult r = run_in_child(check_test_classes, NULL);
   assert_dies_naming(r, tmp_path("test"), "different classes");
