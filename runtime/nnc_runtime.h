@@ -705,10 +705,10 @@ void rt_loader_stop(RtLoader *loader);
 
 /* A CSV table: a header row naming the columns, then one example per line
  * (fields separated by ',', optionally double-quoted with "" for a quote,
- * surrounding blanks ignored, CRLF accepted, blank lines skipped). The
- * column named label_column is the label; every other column is a float32
- * feature (strtod; an empty field or a non-number dies as "FILE:LINE: ...").
- * The classes are the distinct label values, sorted numerically when every
+ * surrounding blanks ignored, CRLF and a UTF-8 byte-order mark accepted,
+ * blank lines skipped). The column named label_column is the label; every
+ * other column is a float32 feature (strtod; an empty field or a
+ * non-number dies as "FILE:LINE: ..."). The classes are the distinct label values, sorted numerically when every
  * label is a number (then "1" and "1.0" are one class, named as first
  * written) and by bytes otherwise; at most 256. out gets xf (count, F),
  * x NULL, rows 1, cols F = number of features, channels 1. Every error

@@ -268,6 +268,8 @@ void rt_dataset_load_csv(RtDataset *out, RtClassNames *classes, const char *path
     rt_die("%s: contains a NUL byte: not a CSV text file", path);
   CsvRow header = {.path = path, .line = 1}, row = {.path = path};
   char *p = text;
+  if (strncmp(p, "\xef\xbb\xbf", 3) == 0) /* a UTF-8 byte-order mark (Excel) */
+    p += 3;
   while (*p && is_blank_row(p))
     p = next_line(p), header.line++;
   if (!*p)

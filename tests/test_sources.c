@@ -678,7 +678,8 @@ END_TEST
 
 START_TEST(test_csv_text_classes_sorted_by_bytes) {
   const char *path = tmp_path("iris.csv");
-  write_text(path, "a,b,label\n1,2,setosa\n3,4,Virginica\n5,6,\"ver,sicolor\"\n7,8,setosa\n");
+  write_text(path, "\xef\xbb\xbf" /* Excel's byte-order mark */
+                   "a,b,label\n1,2,setosa\n3,4,Virginica\n5,6,\"ver,sicolor\"\n7,8,setosa\n");
   RtDataset ds;
   RtClassNames classes;
   rt_dataset_load_csv(&ds, &classes, path, "label");
