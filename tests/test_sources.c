@@ -773,6 +773,7 @@ START_TEST(test_csv_errors_are_located) {
   assert_csv_fails("header_only.csv", "a,label\n", 0, "no data rows");
   assert_csv_fails("quote.csv", "a,label\n\"1,0\n", 2, "unterminated quoted field");
   assert_csv_fails("emptylabel.csv", "a,label\n1,\n", 2, "the label (column 'label') is empty");
+  assert_csv_fails("afterquote.csv", "a,label\n\"1\" x,0\n", 2, "text after a closing quote");
   assert_dies_naming(run_in_child(load_csv_label, (void *)tmp_path("none.csv")),
                      tmp_path("none.csv"), "cannot open");
 }
@@ -904,6 +905,17 @@ START_TEST(test_npy_errors_name_the_file) {
   const char *magic = tmp_path("magic.npy");
   write_text(magic, "PK\x03\x04 this is an npz, not an npy");
   assert_npy_fails(magic, good_y, magic, "not a NumPy .npy file");
+  const char *v4 = tmp_path("v4.npy");
+  write_npy(v4, 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3), }", x, 6);
+  FILE *f = fopen(v4, "r+b");
+  ck_assert_ptr_nonnull(f);
+  fseek(f, 6, SEEK_SET);
+  fputc(4, f); /* format version 4.0 */
+  fclose(f);
+  assert_npy_fails(v4, good_y, v4, "format version 4.0 is not supported");
+  const char *noshape = tmp_path("noshape.npy");
+  write_npy(noshape, 1, "{'descr': '|u1', 'fortran_order': False, }", x, 6);
+  assert_npy_fails(noshape, good_y, noshape, "no 'shape' entry");
   const char *i8x = tmp_path("i8x.npy");
   write_npy(i8x, 1, "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 1), }", wide, 16);
   assert_npy_fails(i8x, good_y, i8x, "inputs must be uint8");
@@ -987,6 +999,9 @@ START_TEST(test_cifar10_errors_name_the_file) {
   fputc(10, f);
   fclose(f);
   assert_dies_naming(run_in_child(load_cifar_file, (void *)bad), bad, "record 1 has label 10");
+  const char *empty = tmp_path("empty.bin");
+  write_text(empty, "");
+  assert_dies_naming(run_in_child(load_cifar_file, (void *)empty), empty, "0 bytes");
   make_dir("partial");
   write_cifar(tmp_path("partial/data_batch_1.bin"), 1, 0);
   assert_dies_naming(run_in_child(load_cifar_dir, (void *)tmp_path("partial")),
