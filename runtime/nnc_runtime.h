@@ -593,8 +593,8 @@ void rt_image_convert(uint8_t *out, const RtImage *img, int want_channels);
  * which Keras's image_dataset_from_directory(image_size=...) applies: with
  * half-pixel centers, output coordinate o maps to s = (o + 0.5) in / out - 0.5
  * (float32, as TensorFlow), the neighbours are max(floor(s), 0) and
- * min(ceil(s), in - 1), the weight s - floor(s); rows are interpolated
- * first, then the column. TensorFlow returns that float; here it is rounded
+ * min(ceil(s), in - 1), the weight s - floor(s); the two neighbouring rows
+ * are interpolated along x, then the two results along y. TensorFlow returns that float; here it is rounded
  * half up to uint8, (uint8_t)(v + 0.5f) (so within 0.5 of Keras's value;
  * equal sizes are an exact copy).
  * out (out_h, out_w, c) from in (h, w, c). */
