@@ -27,6 +27,11 @@
  *   rt_report.c  evaluation of the test split, reports, expectations
  *   rt_gradcheck.c  the whole model's gradient against finite differences
  *   rt_main.c    main of every generated program: the phases in order
+ *   rt_image.c   PNG/JPEG decoding (libpng, libjpeg-turbo), Keras's channel
+ *                conversion, tf.image.resize's bilinear interpolation
+ *   rt_folder.c  image folders (one subfolder per class), Keras's validation split
+ *   rt_loader.c  background loader: image files decoded into a ring of batches
+ *   rt_sources.c CSV tables, NumPy .npy arrays, CIFAR-10 binary batches
  *
  * The kernels generated code calls are declared from rt_kernels.def (the
  * compiler-runtime contract).
@@ -181,14 +186,18 @@ typedef struct {
 
 /* ===== rt_data.c ===== */
 
-/* A labelled dataset of uint8 items, each item_size bytes (rows*cols*channels). */
+/* A labelled dataset of items of item_size values (rows*cols*channels):
+ * uint8 in x (IDX, images, CIFAR-10, .npy |u1), or float32 in xf when x is
+ * NULL (CSV, .npy <f4). xf is read only when x is NULL, so code that fills
+ * x by hand need not set it. */
 typedef struct {
   int count;
   int rows, cols, channels;
   size_t item_size;
-  uint8_t *x; /* (count, item_size) */
+  uint8_t *x; /* (count, item_size) uint8 items, or NULL */
   uint8_t *y; /* (count) */
   char images_path[4096], labels_path[4096];
+  float *xf;  /* (count, item_size) float32 items when x is NULL (rt_sources.c) */
 } RtDataset;
 
 /* Load one split ("train" or "t10k") of an IDX dataset directory, accepting
@@ -197,6 +206,8 @@ typedef struct {
 void rt_dataset_load_idx(RtDataset *out, const char *dir, const char *split);
 /* Load from explicit image and label file paths. */
 void rt_dataset_load_idx_files(RtDataset *out, const char *images_path, const char *labels_path);
+/* Slices, splits, keep, oversample and adapt work on uint8 (x) and float
+ * (xf) items alike; the results keep the input's kind. */
 /* out = rows [start, start + count) of in (copies). */
 void rt_dataset_slice(RtDataset *out, const RtDataset *in, int start, int count);
 /* A seeded random split: n_val examples chosen uniformly without replacement
@@ -920,5 +931,196 @@ int rt_gradcheck(const RtRun *run, const RtDataset *train);
 
 /* The whole program: options, init, data, fit (or --gradcheck), test. */
 int rt_main(const RtModel *model, const RtFitConfig *config, int argc, char **argv);
+
+/* ===== rt_image.c ===== */
+
+/* Image files as model inputs. Formats are sniffed from the first bytes, not
+ * the name: PNG (libpng: grey, grey+alpha, RGB, RGBA, palette, 1..16 bits,
+ * interlaced) and baseline/progressive JPEG (libjpeg-turbo: grey or YCbCr).
+ * Every error message starts with the file's path.
+ *
+ * Channels, as Keras's load_img(color_mode=...): want 3 ('rgb'): grey is
+ * replicated, alpha dropped (not composited), palettes expanded; want 1
+ * ('grayscale'): PIL's convert('L') on the RGB pixels, ITU-R 601-2 luma
+ * L = R 299/1000 + G 587/1000 + B 114/1000 in PIL's fixed point,
+ * (R 19595 + G 38470 + B 7471 + 32768) >> 16 (rounded to nearest).
+ * 16-bit PNG samples keep their high byte (libpng's png_set_strip_16). */
+
+/* An image as decoded: h x w pixels of `channels` 8-bit values (1 grey,
+ * 2 grey + alpha, 3 RGB, 4 RGBA), row-major, px (h, w, channels). */
+typedef struct {
+  int h, w, channels;
+  uint8_t *px;
+} RtImage;
+
+/* Decode a PNG or JPEG file at its own size and channels. Returns 0, or -1
+ * with "PATH: reason" in err (unreadable, empty, truncated, corrupt, not a
+ * PNG or JPEG, too large). Thread-safe (the loader's threads call it). */
+int rt_image_decode(RtImage *img, const char *path, char *err, size_t err_size);
+void rt_image_free(RtImage *img);
+/* out (h, w, want_channels) = img converted as above; want_channels 1 or 3. */
+void rt_image_convert(uint8_t *out, const RtImage *img, int want_channels);
+/* Bilinear resize as tf.image.resize(method='bilinear', antialias=False),
+ * which Keras's image_dataset_from_directory(image_size=...) applies: with
+ * half-pixel centers, output coordinate o maps to s = (o + 0.5) in / out - 0.5
+ * (float32, as TensorFlow), the neighbours are max(floor(s), 0) and
+ * min(ceil(s), in - 1), the weight s - floor(s); the two neighbouring rows
+ * are interpolated along x, then the two results along y. TensorFlow returns that float; here it is rounded
+ * half up to uint8, (uint8_t)(v + 0.5f) (so within 0.5 of Keras's value;
+ * equal sizes are an exact copy).
+ * out (out_h, out_w, c) from in (h, w, c). */
+void rt_image_resize_bilinear(uint8_t *out, int out_h, int out_w, const uint8_t *in, int h,
+                              int w, int c);
+/* Decode, convert to want_channels (1 or 3) and resize to (out_h, out_w):
+ * out (out_h, out_w, want_channels). Returns 0, or -1 with "PATH: reason"
+ * in err. Thread-safe. */
+int rt_image_try_load(const char *path, int want_channels, int out_h, int out_w, uint8_t *out,
+                      char *err, size_t err_size);
+/* The same; dies with the message (rt_die) on failure. */
+void rt_image_load(const char *path, int want_channels, int out_h, int out_w, uint8_t *out);
+
+/* ===== rt_folder.c ===== */
+
+/* Class names: names[i] is the class of label i. */
+typedef struct {
+  int count;
+  char **names; /* (count), each malloc'd */
+} RtClassNames;
+
+void rt_class_names_free(RtClassNames *names);
+
+/* A labelled list of files: what an image folder lists, what the loader reads. */
+typedef struct {
+  int count;
+  char **paths;    /* (count), each malloc'd */
+  uint8_t *labels; /* (count) */
+} RtFileList;
+
+void rt_file_list_free(RtFileList *files);
+
+/* Keras's image_dataset_from_directory(labels='inferred') listing: every
+ * subdirectory of dir is a class (at most 256), named after it, in sorted
+ * byte order; each class's files are found recursively (Keras's os.walk:
+ * ordered by directory path, then file name, both byte order) and kept when
+ * their name ends (any case) in .bmp .gif .jpeg .jpg or .png (Keras's
+ * list; only PNG and JPEG decode, the others fail as "not a PNG or JPEG").
+ * The list is grouped by class, in that order. Dies naming the folder when
+ * dir is missing or has no subdirectory, and naming the class folder when
+ * one holds no image file. */
+void rt_image_folder_list(RtFileList *files, RtClassNames *classes, const char *dir);
+/* Dies naming both folders unless test has the same class names, in the
+ * same order, as train (a separate test folder). */
+void rt_class_names_check_same(const RtClassNames *test, const char *test_dir,
+                               const RtClassNames *train, const char *train_dir);
+/* Keras's validation_split with subset='both' and a seed: the whole list is
+ * shuffled (rt_rng_shuffle, seeded with seed: reproducible, not numpy's
+ * stream), then the last (int)(fraction * count) files are validation and
+ * the rest training, both in the shuffled order. fraction in [0, 1). */
+void rt_file_list_split(RtFileList *train, RtFileList *val, const RtFileList *all,
+                        double fraction, uint64_t seed);
+/* Decode every file to (h, w, channels) into out (rows h, cols w) in list
+ * order. skip_bad = 0: the first bad image dies naming it; skip_bad = 1: bad
+ * images are left out, each named in a "warning: skipped ..." line on
+ * stderr, and their number is returned. */
+int rt_dataset_from_files(RtDataset *out, const RtFileList *files, int h, int w, int channels,
+                          int skip_bad);
+
+typedef struct {
+  double validation_split; /* 0: no validation subset */
+  uint64_t seed;           /* the split's shuffle */
+  int skip_bad;            /* 1: leave bad images out (counted) instead of dying */
+} RtFolderOptions;
+
+/* The whole image-folder source: list dir, split it (val may be NULL when
+ * validation_split is 0; with a split, train and val are in the shuffled
+ * order; without, train is grouped by class), decode every image to
+ * (h, w, channels). classes receives the class names. Returns the number of
+ * bad images skipped. Everything is decoded into memory: for folders that
+ * do not fit, list and split here and stream with rt_loader_*. */
+int rt_dataset_load_image_folder(RtDataset *train, RtDataset *val, RtClassNames *classes,
+                                 const char *dir, int h, int w, int channels,
+                                 const RtFolderOptions *opt);
+/* A separate test folder: listed as above, its classes checked against the
+ * training folder's (rt_class_names_check_same), every image decoded (in
+ * listing order). Returns the number of bad images skipped (skip_bad). */
+int rt_dataset_load_image_test_folder(RtDataset *test, const char *test_dir,
+                                      const RtClassNames *train_classes, const char *train_dir,
+                                      int h, int w, int channels, int skip_bad);
+
+/* ===== rt_loader.c ===== */
+
+/* A background loader for data that does not fit in memory: worker threads
+ * (pthreads) decode and resize the image files of an epoch into a ring of
+ * `depth` batch slots ahead of the training step. Memory is depth x batch x
+ * item_size bytes (plus one image being decoded per thread) whatever the
+ * number of files. Batches come out in order:
+ * batch b holds files order[b*batch ... b*batch + batch - 1] (the last one
+ * may be short), exactly the rows that rt_dataset_from_files followed by
+ * gathering `order` would give, for any number of threads. A bad image dies
+ * (in the caller's thread, at the batch that holds it) naming the file. */
+typedef struct RtLoader RtLoader;
+
+/* Start loading files->paths[order[i]] for i < n (order NULL: 0..count-1),
+ * decoded to (h, w, channels), in batches of `batch`, with `depth` slots
+ * (>= 1) and `threads` workers (>= 1). files must outlive the loader. */
+RtLoader *rt_loader_start(const RtFileList *files, const int *order, int n, int batch, int h,
+                          int w, int channels, int depth, int threads);
+/* The next batch: returns its row count m (0 after the last batch) and
+ * points *x at (m, h*w*channels) bytes and *y at (m) labels. They stay valid
+ * until the next call of rt_loader_next or rt_loader_stop. */
+int rt_loader_next(RtLoader *loader, const uint8_t **x, const uint8_t **y);
+/* Stop the workers (also in the middle of an epoch) and free everything. */
+void rt_loader_stop(RtLoader *loader);
+
+/* ===== rt_sources.c ===== */
+
+/* A CSV table: a header row naming the columns, then one example per line
+ * (fields separated by ',', optionally double-quoted with "" for a quote,
+ * surrounding blanks ignored, CRLF and a UTF-8 byte-order mark accepted,
+ * blank lines skipped). The column named label_column is the label; every
+ * other column is a float32 feature (strtod; an empty field or a
+ * non-number dies as "FILE:LINE: ..."). The classes are the distinct label values, sorted numerically when every
+ * label is a number (then "1" and "1.0" are one class, named as first
+ * written) and by bytes otherwise; at most 256. out gets xf (count, F),
+ * x NULL, rows 1, cols F = number of features, channels 1. Every error
+ * names the file, and the line where there is one. */
+void rt_dataset_load_csv(RtDataset *out, RtClassNames *classes, const char *path,
+                         const char *label_column);
+
+/* A NumPy .npy array (format 1.0, 2.0 or 3.0; C order only). */
+typedef enum { RT_NPY_U8, RT_NPY_F32, RT_NPY_I32, RT_NPY_I64 } RtNpyType;
+
+typedef struct {
+  RtNpyType type; /* '|u1' (or '<u1'), '<f4', '<i4', '<i8' */
+  int ndim;
+  long shape[8];
+  size_t count; /* product of shape */
+  void *data;   /* (count) values of type */
+} RtNpy;
+
+/* Load an .npy file. Dies naming the file: bad magic or version, a header
+ * that does not parse, fortran_order True, another dtype (big-endian, f8,
+ * ...), truncated data. */
+void rt_npy_load(RtNpy *out, const char *path);
+void rt_npy_free(RtNpy *arr);
+/* Inputs from x_path (uint8 -> x, float32 -> xf; shape (N, H, W), (N, H, W, C)
+ * or (N, F) = rows 1, cols F) and labels from y_path (shape (N); u1, or i4/i8
+ * in [0, 255]: a label outside dies naming the file and the index). */
+void rt_dataset_load_npy(RtDataset *out, const char *x_path, const char *y_path);
+
+/* CIFAR-10's binary version: each record is 1 label byte then 3072 bytes of
+ * 32x32 pixels, channel-planar (1024 R, 1024 G, 1024 B). Loads the files in
+ * order (e.g. data_batch_1.bin .. data_batch_5.bin) into out as NHWC
+ * 32x32x3 uint8. A file whose size is not a whole number of records, or a
+ * label above 9, dies naming it. */
+void rt_dataset_load_cifar10(RtDataset *out, const char *const *paths, int n_paths);
+/* The train (data_batch_1..5.bin) or test (test_batch.bin) split of a
+ * cifar-10-batches-bin directory. */
+void rt_dataset_load_cifar10_dir(RtDataset *out, const char *dir, int test);
+/* The ten class names, label order: airplane, automobile, bird, cat, deer,
+ * dog, frog, horse, ship, truck. */
+extern const char *const rt_cifar10_classes[10];
+/* classes = a malloc'd copy of rt_cifar10_classes. */
+void rt_cifar10_class_names(RtClassNames *classes);
 
 #endif

@@ -46,6 +46,7 @@ add_test(NAME nnc_report_cli
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_report_cli.sh $<TARGET_FILE:nnc-report>
           $<TARGET_FILE:test_plot> ${CMAKE_CURRENT_BINARY_DIR}/report_cli)
 set_tests_properties(nnc_report_cli PROPERTIES TIMEOUT 120)
+nnc_check_test(test_sources nncrt tests/test_sources.c)
 
 # ---- compiler suites ----
 # Check suites for the passes (each links nnccore and reads models/ through
