@@ -146,6 +146,38 @@ static void grad_conv2d(Autodiff *ad, IrNode *n) {
   }
 }
 
+/* y = depthwise(x, K): dK = depthwise_grad_w(dy, x); dx = depthwise_grad_x(dy, K) only
+ * when x needs a gradient */
+static void grad_depthwise(Autodiff *ad, IrNode *n) {
+  IrNode *x = n->in[0], *w = n->in[1];
+  if (w->requires_grad) {
+    IrNode *g = grad_node(ad, IR_DEPTHWISE_GRAD_W, n, w, 2, n->grad, x, NULL);
+    g->win = n->win;
+    g->depth_multiplier = n->depth_multiplier;
+    add_grad(ad, w, g);
+  }
+  if (x->requires_grad) {
+    IrNode *g = grad_node(ad, IR_DEPTHWISE_GRAD_X, n, x, 2, n->grad, w, NULL);
+    g->win = n->win;
+    g->depth_multiplier = n->depth_multiplier;
+    add_grad(ad, x, g);
+  }
+}
+
+/* y = zero_pad(x): dx = the interior of dy */
+static void grad_zero_pad(Autodiff *ad, IrNode *n) {
+  IrNode *g = grad_node(ad, IR_ZERO_PAD_GRAD, n, n->in[0], 1, n->grad, NULL, NULL);
+  g->pad = n->pad;
+  add_grad(ad, n->in[0], g);
+}
+
+/* y = upsample(x): dx = the sum of dy over each pixel's sy x sx block */
+static void grad_upsample(Autodiff *ad, IrNode *n) {
+  IrNode *g = grad_node(ad, IR_UPSAMPLE_GRAD, n, n->in[0], 1, n->grad, NULL, NULL);
+  g->upsample = n->upsample;
+  add_grad(ad, n->in[0], g);
+}
+
 /* max pool: each window's gradient to its max (found again in x) */
 static void grad_maxpool(Autodiff *ad, IrNode *n) {
   IrNode *g = grad_node(ad, IR_MAXPOOL_GRAD, n, n->in[0], 2, n->grad, n->in[0], NULL);

@@ -67,6 +67,13 @@ void diag_verror(Diag *d, SrcLoc loc, const char *fmt, va_list ap) {
     fprintf(d->out, "nnc: too many errors, stopping\n");
 }
 
+void diag_warning(Diag *d, SrcLoc loc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vreport(d, loc, "warning", fmt, ap);
+  va_end(ap);
+}
+
 void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -49,6 +49,16 @@ static bool run_parse(Compilation *c, const DriverOptions *opt) {
   return c->syntax_errors == 0;
 }
 
+/* The planned training memory against --max-memory (an error) and this
+ * machine's memory (a warning), located at the model's name. */
+static bool check_memory(Compilation *c, const DriverOptions *opt) {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  size_t physical = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : 0;
+  const Section *model = ast_model_section(&c->ast);
+  return memplan_check_limit(c->graph, &c->prog, model->name_loc, opt->max_memory, physical,
+                             &c->diag);
+}
+
 bool compile_source(Compilation *c, const DriverOptions *opt, PassId last) {
   memset(c, 0, sizeof *c);
   if (!run_parse(c, opt))
@@ -61,7 +71,8 @@ bool compile_source(Compilation *c, const DriverOptions *opt, PassId last) {
   c->reached = PASS_CHECK;
   if (last == PASS_CHECK)
     return true;
-  if (!(c->graph = ir_build(&c->arena, &c->ast, &c->prog, &c->diag)))
+  if (!(c->graph = (opt->summary_only ? ir_build_model : ir_build)(&c->arena, &c->ast, &c->prog,
+                                                                    &c->diag)))
     return false;
   after_ir_pass(c, opt, PASS_BUILD);
   if (last == PASS_BUILD)
@@ -71,6 +82,8 @@ bool compile_source(Compilation *c, const DriverOptions *opt, PassId last) {
   after_ir_pass(c, opt, PASS_SHAPE);
   if (last == PASS_SHAPE)
     return true;
+  if (c->graph->model_only)
+    NNC_BUG("a graph built without its loss cannot be trained");
   if (!autodiff(c->graph, &c->diag))
     return false;
   after_ir_pass(c, opt, PASS_AUTODIFF);
@@ -87,7 +100,7 @@ bool compile_source(Compilation *c, const DriverOptions *opt, PassId last) {
     return true;
   memplan(c->graph);
   after_ir_pass(c, opt, PASS_MEMPLAN);
-  return true;
+  return check_memory(c, opt);
 }
 
 void compilation_free(Compilation *c) { arena_free(&c->arena); }
@@ -110,6 +123,9 @@ static char *derived_path(const char *input, const char *suffix) {
   return out;
 }
 
+/* Writes the C through PATH.tmp and a rename, so a failed write never leaves
+ * a half file; a path that exists and is not a regular file (/dev/null, a
+ * FIFO) is written in place: a rename would replace the device itself. */
 static bool write_c(const Compilation *c, const DriverOptions *opt, const char *c_path) {
   OutFile out;
   if (!out_open(&out, c_path, opt->err))

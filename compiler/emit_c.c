@@ -20,6 +20,7 @@
 #include "emit.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- names and shapes ---- */
@@ -87,21 +88,24 @@ const char *c_count(Emitter *e, const IrNode *n) {
   return arena_printf(e->g->arena, "%zu", ir_elems(n));
 }
 
-/* A float literal C accepts for any value: 1 -> "1.0f", 1e-07 -> "1e-07f". */
+/* A float literal C accepts for any value, in the fewest digits that read back
+ * as the same float: 0.3 -> "0.3f" (not "0.300000012f"), 1 -> "1.0f",
+ * 1e-07 -> "1e-07f". The value is the float the kernels use either way. */
 const char *c_float(Emitter *e, double v) {
   char buf[64];
   snprintf(buf, sizeof buf, "%.9g", v);
+  float f = strtof(buf, NULL); /* the float a C compiler makes of v's 9-digit form */
+  for (int digits = 1; digits <= 9; digits++) { /* 9 digits always round-trip */
+    snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
+    if (strtof(buf, NULL) == f || f != f)
+      break;
+  }
   if (!strpbrk(buf, ".eEn")) /* no point, exponent, inf or nan */
     strcat(buf, ".0");
   return arena_printf(e->g->arena, "%sf", buf);
 }
 
 const char *c_rt_act(Activation a) { return ACTIVATION_INFO[a].rt_enum; }
-
-/* "RT_ACT_RELU, 0.0f": an activation and its alpha, as the act kernels take them */
-const char *c_act_args(Emitter *e, const IrNode *n) {
-  return arena_printf(e->g->arena, "%s, %s", c_rt_act(n->act), c_float(e, n->alpha));
-}
 
 int c_last_dim(const IrNode *n) { return n->rank ? n->dims[n->rank - 1] : 1; }
 
@@ -168,6 +172,38 @@ const char *c_window(Emitter *e, const IrNode *n) {
   return arena_printf(e->g->arena, "&%s_window", c_ident(e, n->layer));
 }
 
+const char *c_int(Emitter *e, long v) { return arena_printf(e->g->arena, "%ld", v); }
+
+const char *c_size(Emitter *e, size_t v) { return arena_printf(e->g->arena, "%zu", v); }
+
+/* ---- calls of the runtime's kernels (rt_kernels.def) ---- */
+
+static const struct {
+  const char *name;
+  int n_args;
+} RT_KERNELS[RTK_COUNT] = {
+#define RT_KERNEL(ret, name, params) [RTK_##name] = {"rt_" #name, RT_NARGS params},
+#include "rt_kernels.def"
+#undef RT_KERNEL
+};
+
+const char *rt_kernel_name(RtKernel k) { return RT_KERNELS[k].name; }
+
+int rt_kernel_arg_count(RtKernel k) { return RT_KERNELS[k].n_args; }
+
+void emit_call(Emitter *e, const char *indent, const char *lhs, RtKernel k, const char *comment,
+               int n_args, const char *const *args) {
+  if ((unsigned)k >= RTK_COUNT || n_args != RT_KERNELS[k].n_args)
+    NNC_BUG("a call of kernel %d with %d arguments", (int)k, n_args);
+  P("%s%s%s(", indent, lhs ? lhs : "", RT_KERNELS[k].name);
+  for (int i = 0; i < n_args; i++)
+    P("%s%s", i ? ", " : "", args[i]);
+  P(");");
+  if (comment)
+    P(" /* %s */", comment);
+  P("\n");
+}
+
 /* ---- banner and constants ---- */
 
 size_t emit_param_floats(const Graph *g) {
@@ -191,25 +227,23 @@ static void emit_banner(Emitter *e) {
     NNC_VERSION);
   P(" * from %s. Do not edit: change the .nn file and run `nnc build` again.\n *\n",
     e->opt->source_path);
-  P(" * Pipeline: parse -> check -> graph IR -> shapes -> autodiff -> fusion (%d fused nodes)\n",
-    count_fused(g));
-  P(" *           -> memory plan -> this file.\n");
-  P(" * Parameters: %zu floats in one block.\n", emit_param_floats(g));
-  P(" * Activations: one arena of %zu bytes planned at compile time (%zu without\n",
-    g->arena_bytes, g->naive_bytes);
-  P(" * buffer reuse); a training step never allocates.\n */\n");
+  P(" * Pipeline: parse -> check -> graph IR -> shapes -> autodiff -> lowering\n");
+  P(" *           -> fusion (%d fused nodes) -> memory plan -> this file.\n", count_fused(g));
+  TrainingMemory m = training_memory(g, e->prog);
+  P(" * Memory, planned at compile time and allocated once at start-up (a training\n"
+    " * step never allocates), in bytes:\n");
+  P(" *   parameters    %14zu (%zu floats in one block)\n", m.params, emit_param_floats(g));
+  P(" *   gradients     %14zu\n", m.grads);
+  P(" *   optimizer     %14zu (%d block%s parallel to the parameters)\n", m.optimizer,
+    m.optimizer_slots, m.optimizer_slots == 1 ? "" : "s");
+  if (m.best_params)
+    P(" *   best weights  %14zu (early stopping; the runtime's copy)\n", m.best_params);
+  P(" *   activations   %14zu (one arena for a batch of %d; %zu live at most,\n"
+    " *                                 %zu without buffer reuse)\n",
+    m.activations, g->batch_size, g->peak_live_bytes, g->naive_bytes);
+  P(" *   batch         %14zu\n *   total         %14zu\n */\n", m.batch, m.total);
   P("#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n"
     "#include <string.h>\n\n#include \"nnc_runtime.h\"\n\n");
-}
-
-static size_t input_block_bytes(const Graph *g) {
-  size_t n = 0;
-  for (int i = 0; i < g->n_nodes; i++)
-    if (g->nodes[i]->storage == ST_INPUT) {
-      size_t end = g->nodes[i]->offset + g->nodes[i]->bytes;
-      n = end > n ? end : n;
-    }
-  return n;
 }
 
 /* labels binary {...}: each class's 0/1 targets, one column per target name. */
@@ -245,7 +279,7 @@ static void emit_constants(Emitter *e) {
   P("#define LEARNING_RATE %.17g%s\n", p->learning_rate,
     p->learning_rate == (long)p->learning_rate ? ".0" : "");
   P("#define ARENA_BYTES %zu\n", g->arena_bytes);
-  P("#define INPUT_BYTES %zu\n\n", input_block_bytes(g));
+  P("#define INPUT_BYTES %zu\n\n", training_memory(g, p).batch);
   if (g->binary) { /* the report is per target; the class names label the table's rows */
     emit_target_table(e);
     return;
@@ -258,72 +292,106 @@ static void emit_constants(Emitter *e) {
 
 /* ---- storage ---- */
 
-static void emit_tensor_pointer(Emitter *e, const IrNode *n) {
+/* The declaration of a tensor's pointer, with its shape; allocate_storage binds it. */
+static void emit_tensor_declaration(Emitter *e, const IrNode *n) {
   const char *type = n->dtype == DT_U8 ? "uint8_t" : "float";
   if (n->op == IR_XENT || n->op == IR_BXENT)
     return; /* the unfused loss's value is the scalar loss_sum */
   const char *name = e->cname[n->id];
   switch (n->storage) {
   case ST_PARAM:
-    P("static float *const %s = params + %zu; /* %s%s */\n", name, n->offset / 4,
-      c_shape(e, n), n->trainable ? "" : " non-trainable");
+    P("static float *%s; /* %s%s */\n", name, c_shape(e, n), n->trainable ? "" : " non-trainable");
     break;
   case ST_GRAD:
-    P("static float *const %s = grads + %zu; /* %s */\n", name, n->offset / 4, c_shape(e, n));
-    break;
   case ST_INPUT:
-    P("static %s *const %s = (%s *)(batch_block + %zu); /* %s */\n", type, name, type, n->offset,
-      c_shape(e, n));
-    break;
-  case ST_ARENA:
-    P("static %s *const %s = (%s *)(arena + %zu); /* %s, live %d..%d */\n", type, name, type,
-      n->offset, c_shape(e, n), n->first_use, n->last_use);
-    break;
-  case ST_VIEW:
-    P("/* %s %s is a view of %s */\n", name, c_shape(e, n), c_name(e, n));
-    break;
+  case ST_ARENA: P("static %s *%s; /* %s */\n", type, name, c_shape(e, n)); break;
+  case ST_VIEW: P("/* %s %s is a view of %s */\n", name, c_shape(e, n), c_name(e, n)); break;
   case ST_NONE: NNC_BUG("unplanned tensor %d", n->id);
   }
 }
 
-/* The optimizer's state: blocks parallel to params, saved in the checkpoint. */
-
-const OptimizerSlot *emit_optimizer_slots(OptimizerKind kind, int *n) {
-  static const OptimizerSlot adam[] = {{"adam_m", "Adam first moments"},
-                                       {"adam_v", "Adam second moments"}};
-  static const OptimizerSlot rmsprop[] = {{"rmsprop_v", "RMSprop mean squares"}};
-  static const OptimizerSlot sgd[] = {{"sgd_velocity", "SGD momentum velocities"}};
-  switch (kind) {
-  case OPT_ADAM:
-  case OPT_ADAMW: *n = 2; return adam;
-  case OPT_RMSPROP: *n = 1; return rmsprop;
-  case OPT_SGD: *n = 1; return sgd;
+/* The binding of a tensor's pointer to its offset in its block. */
+static void emit_tensor_binding(Emitter *e, const IrNode *n) {
+  const char *type = n->dtype == DT_U8 ? "uint8_t" : "float";
+  if (n->op == IR_XENT || n->op == IR_BXENT)
+    return;
+  const char *name = e->cname[n->id];
+  switch (n->storage) {
+  case ST_PARAM: P("  %s = params + %zu;\n", name, n->offset / 4); break;
+  case ST_GRAD: P("  %s = grads + %zu;\n", name, n->offset / 4); break;
+  case ST_INPUT:
+    P("  %s = (%s *)(batch_block + %zu);\n", name, type, n->offset);
+    break;
+  case ST_ARENA:
+    P("  %s = (%s *)(arena + %zu); /* live %d..%d */\n", name, type, n->offset, n->first_use,
+      n->last_use);
+    break;
+  case ST_VIEW:
+  case ST_NONE: break;
   }
-  NNC_BUG("unknown optimizer");
+}
+
+/* A block of the memory plan: its C name and type, its size as a C
+ * expression, what it holds (named by an allocation failure) and the rest
+ * of its comment. */
+typedef struct {
+  const char *name, *type, *bytes, *what, *note;
+} Block;
+
+static int storage_blocks(Emitter *e, Block *out) {
+  const char *floats = "sizeof(float) * N_PARAMS";
+  int n = 0, n_slots;
+  out[n++] = (Block){"params", "float", floats, "parameters",
+                     ": every one, trainable or not (N_PARAMS floats)"};
+  out[n++] = (Block){"grads", "float", floats, "gradients", ", parallel to params"};
+  const OptimizerSlot *slots = emit_optimizer_slots(e->prog->optimizer, &n_slots);
+  for (int k = 0; k < n_slots; k++)
+    out[n++] = (Block){slots[k].name, "float", floats, slots[k].what, ", parallel to params"};
+  out[n++] = (Block){"arena", "unsigned char", "ARENA_BYTES", "activations",
+                     " and their gradients: ARENA_BYTES (memory plan)"};
+  out[n++] = (Block){"batch_block", "unsigned char", "INPUT_BYTES", "batch",
+                     ": the current one, INPUT_BYTES"};
+  return n;
+}
+
+static const Storage storage_order[] = {ST_INPUT, ST_PARAM, ST_GRAD, ST_ARENA, ST_VIEW};
+
+/* allocate_storage: every block once, before anything runs, then every tensor
+ * bound to its planned offset; nothing is allocated after it. */
+static void emit_allocate_storage(Emitter *e, const Block *blocks, int n_blocks) {
+  const Graph *g = e->g;
+  P("/* The memory plan's blocks, allocated once before anything runs (zeroed,\n"
+    "   64-byte aligned; a failure names the block and its size), and every\n"
+    "   tensor bound to its planned offset: a training step never allocates. */\n");
+  P("static void allocate_storage(void) {\n");
+  for (int k = 0; k < n_blocks; k++)
+    P("  %s = rt_alloc_block(\"%s\", %s);\n", blocks[k].name, blocks[k].what, blocks[k].bytes);
+  for (int pass = 0; pass < 4; pass++)
+    for (int i = 0; i < g->n_nodes; i++)
+      if (g->nodes[i]->storage == storage_order[pass])
+        emit_tensor_binding(e, g->nodes[i]);
+  P("}\n\n");
 }
 
 static void emit_storage(Emitter *e) {
   const Graph *g = e->g;
-  P("/* ===== storage: a few blocks, each tensor a named pointer into one ===== */\n\n");
-  P("static float params[N_PARAMS];      /* every parameter, trainable or not */\n");
-  P("static float grads[N_PARAMS];       /* gradients, parallel to params */\n");
-  int n_slots;
-  const OptimizerSlot *slots = emit_optimizer_slots(e->prog->optimizer, &n_slots);
-  for (int k = 0; k < n_slots; k++)
-    P("static float %s[N_PARAMS]; /* %s, parallel to params */\n", slots[k].name, slots[k].what);
-  P("static _Alignas(64) unsigned char arena[ARENA_BYTES];       /* activations */\n");
-  P("static _Alignas(64) unsigned char batch_block[INPUT_BYTES]; /* the current batch */\n\n");
+  Block blocks[8];
+  int n_blocks = storage_blocks(e, blocks);
+  P("/* ===== storage: a few heap blocks, each tensor a named pointer into one ===== */\n\n");
+  for (int k = 0; k < n_blocks; k++)
+    P("static %s *%s; /* %s%s */\n", blocks[k].type, blocks[k].name, blocks[k].what,
+      blocks[k].note);
+  P("\n");
+  static const char *const titles[] = {"the batch", "parameters", "parameter gradients",
+                                       "activations and their gradients (memory plan)", "views"};
   for (int pass = 0; pass < 5; pass++) {
-    static const Storage order[] = {ST_INPUT, ST_PARAM, ST_GRAD, ST_ARENA, ST_VIEW};
-    static const char *const titles[] = {"the batch", "parameters", "parameter gradients",
-                                         "activations and their gradients (memory plan)",
-                                         "views"};
     P("/* %s */\n", titles[pass]);
     for (int i = 0; i < g->n_nodes; i++)
-      if (g->nodes[i]->storage == order[pass])
-        emit_tensor_pointer(e, g->nodes[i]);
+      if (g->nodes[i]->storage == storage_order[pass])
+        emit_tensor_declaration(e, g->nodes[i]);
     P("\n");
   }
+  emit_allocate_storage(e, blocks, n_blocks);
 }
 
 void emit_c(FILE *out, const Graph *g, const Program *prog, const EmitOptions *opt) {

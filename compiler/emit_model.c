@@ -8,212 +8,327 @@
 
 #include <string.h>
 
-/* ---- one kernel call per IR node ---- */
+/* ---- one kernel call per IR node: ops.def's EMIT column ---- */
 
+#define O c_name(e, n)
+#define IN(k) c_name(e, n->in[k])
+#define ACT_ARGS c_rt_act(n->act), c_float(e, n->alpha)
+
+static void emit_cast(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, cast_u8_forward, NULL, O, IN(0), c_count(e, n));
+}
+
+static void emit_normalize(Emitter *e, const IrNode *n) {
+  const IrNode *x = n->in[0];
+  int features = n->per_feature ? c_last_dim(x) : (int)ir_elems(x);
+  size_t rows_per_example = ir_elems(x) / (size_t)features;
+  P("  /* (x - mean) / max(sqrt(variance), 1e-7), fused with the uint8 -> float conversion */\n");
+  EMIT_CALL(e, normalize_u8_forward, NULL, O, IN(0), IN(1), IN(2),
+            arena_printf(e->g->arena, "m * %zu", rows_per_example), c_int(e, features),
+            c_int(e, n->per_feature));
+}
+
+static void emit_rescale(Emitter *e, const IrNode *n) {
+  const char *scale = c_float(e, n->rescale.scale), *offset = c_float(e, n->rescale.offset);
+  if (n->in[0]->dtype == DT_U8) {
+    P("  /* x * %g + %g, fused with the uint8 -> float conversion */\n", n->rescale.scale,
+      n->rescale.offset);
+    EMIT_CALL(e, rescale_u8_forward, NULL, O, IN(0), scale, offset, c_count(e, n));
+  } else {
+    EMIT_CALL(e, rescale_forward, NULL, O, IN(0), scale, offset, c_count(e, n));
+  }
+}
+
+/* out (rows, units) = x (rows, k) . W, then the fused bias + activation epilogue */
 static void emit_matmul(Emitter *e, const IrNode *n) {
   const IrNode *x = n->in[0];
   int k = c_last_dim(x), nn = n->units;
-  P("  rt_matmul_forward(%s, %s, %s, %s, %d, %d); /* %s = %s . (%d, %d) */\n", c_name(e, n), c_name(e, x),
-    c_name(e, n->in[1]), c_rows(e, x), k, nn, c_shape(e, n), c_shape(e, x), k, nn);
+  EMIT_CALL(e, matmul_forward,
+            arena_printf(e->g->arena, "%s = %s . (%d, %d)", c_shape(e, n), c_shape(e, x), k, nn),
+            O, IN(0), IN(1), c_rows(e, x), c_int(e, k), c_int(e, nn));
   if (n->has_bias)
-    P("  rt_bias_act_forward(%s, %s, %s, %d, %s); /* epilogue: + bias, %s */\n", c_name(e, n),
-      c_name(e, n->in[2]), c_rows(e, n), nn, c_act_args(e, n), ir_act_name(n->act));
+    EMIT_CALL(e, bias_act_forward,
+              arena_printf(e->g->arena, "epilogue: + bias, %s", ir_act_name(n->act)), O, IN(2),
+              c_rows(e, n), c_int(e, nn), ACT_ARGS);
+}
+
+static void emit_bias_add(Emitter *e, const IrNode *n) {
+  P("  memcpy(%s, %s, sizeof(float) * %s);\n", O, IN(0), c_count(e, n));
+  EMIT_CALL(e, bias_act_forward, NULL, O, IN(1), c_rows(e, n), c_int(e, c_last_dim(n)),
+            "RT_ACT_NONE", "0.0f");
+}
+
+static void emit_act(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, act_forward, NULL, O, IN(0), c_count(e, n), ACT_ARGS);
+}
+
+static void emit_dropout(Emitter *e, const IrNode *n) {
+  P("  if (training) /* inverted dropout: zero with p = %g, scale the rest by 1/(1 - p) */\n",
+    n->rate);
+  EMIT_CALL_AT(e, "    ", NULL, dropout_forward, NULL, O, c_name(e, n->mask), IN(0),
+               c_float(e, n->rate), c_count(e, n), "&dropout_rng");
+  P("  else /* identity in evaluation */\n");
+  P("    memcpy(%s, %s, sizeof(float) * %s);\n", O, IN(0), c_count(e, n));
+}
+
+static void emit_add(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, add_forward, NULL, O, IN(0), IN(1), c_count(e, n));
+}
+
+static void emit_concat(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, concat_forward, NULL, O, IN(0), IN(1), c_rows(e, n),
+            c_int(e, c_last_dim(n->in[0])), c_int(e, c_last_dim(n->in[1])));
+}
+
+static void emit_im2col(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, im2col,
+            arena_printf(e->g->arena, "%s: the %dx%d window under each output pixel",
+                         c_shape(e, n), n->win.kh, n->win.kw),
+            O, IN(0), "m", c_window(e, n));
+}
+
+/* out (m, oh, ow, c * dm): each channel under its own dm kh x kw filters */
+static void emit_depthwise(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, depthwise_forward,
+            arena_printf(e->g->arena, "%s -> %s: %dx%d per channel", c_shape(e, n->in[0]),
+                         c_shape(e, n), n->win.kh, n->win.kw),
+            O, IN(0), IN(1), "m", c_window(e, n), c_int(e, n->depth_multiplier));
+  if (n->has_bias)
+    EMIT_CALL(e, bias_act_forward,
+              arena_printf(e->g->arena, "epilogue: + bias, %s", ir_act_name(n->act)), O, IN(2),
+              c_rows(e, n), c_int(e, c_last_dim(n)), ACT_ARGS);
+}
+
+/* the image sizes the spatial kernels take: "m, h, w, c" of an (m, h, w, c) tensor */
+#define IMAGE(x) "m", c_int(e, (x)->dims[0]), c_int(e, (x)->dims[1]), c_int(e, (x)->dims[2])
+#define PAD_ARGS c_int(e, n->pad.top), c_int(e, n->pad.bottom), c_int(e, n->pad.left), \
+                 c_int(e, n->pad.right)
+
+static void emit_zero_pad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, zero_pad_forward,
+            arena_printf(e->g->arena, "%s -> %s", c_shape(e, n->in[0]), c_shape(e, n)), O, IN(0),
+            IMAGE(n->in[0]), PAD_ARGS);
+}
+
+static void emit_zero_pad_grad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, zero_pad_backward, NULL, O, IN(0), IMAGE(n), PAD_ARGS);
+}
+
+static void emit_upsample(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, upsample_nearest_forward,
+            arena_printf(e->g->arena, "%s -> %s", c_shape(e, n->in[0]), c_shape(e, n)), O, IN(0),
+            IMAGE(n->in[0]), c_int(e, n->upsample.sy), c_int(e, n->upsample.sx));
+}
+
+static void emit_upsample_grad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, upsample_nearest_backward, NULL, O, IN(0), IMAGE(n), c_int(e, n->upsample.sy),
+            c_int(e, n->upsample.sx));
+}
+
+#undef IMAGE
+#undef PAD_ARGS
+
+static const char *pool_comment(Emitter *e, const IrNode *n) {
+  return arena_printf(e->g->arena, "%s -> %s", c_shape(e, n->in[0]), c_shape(e, n));
+}
+
+static void emit_maxpool(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, maxpool_forward, pool_comment(e, n), O, IN(0), "m", c_window(e, n));
+}
+
+static void emit_avgpool(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, avgpool_forward, pool_comment(e, n), O, IN(0), "m", c_window(e, n));
+}
+
+/* (m, h*w, c) seen as positions x channels */
+static const char *positions(Emitter *e, const IrNode *x) {
+  return c_size(e, ir_elems(x) / (size_t)c_last_dim(x));
+}
+
+static void emit_gap(Emitter *e, const IrNode *n) {
+  const IrNode *x = n->in[0];
+  EMIT_CALL(e, global_avgpool_forward, NULL, O, IN(0), "m", positions(e, x),
+            c_int(e, c_last_dim(x)));
 }
 
 static void emit_batchnorm(Emitter *e, const IrNode *n) {
   const IrNode *x = n->in[0];
-  const char *o = c_name(e, n), *g = c_name(e, n->in[1]), *b = c_name(e, n->in[2]), *mm = c_name(e, n->in[3]),
-             *mv = c_name(e, n->in[4]);
+  const char *rows = c_rows(e, x), *c = c_int(e, c_last_dim(x));
+  const char *eps = c_float(e, n->bn.epsilon);
   P("  if (training) /* batch statistics; moving = moving * %g + batch * (1 - %g) */\n",
     n->bn.momentum, n->bn.momentum);
-  P("    rt_batchnorm_train_forward(%s, %s, %s, %s, %s, %s, %s, %s, %s, %d, %s, %s);\n", o,
-    c_name(e, n->xhat), c_name(e, n->stats), c_name(e, x), g, b, mm, mv, c_rows(e, x), c_last_dim(x),
-    c_float(e, n->bn.momentum), c_float(e, n->bn.epsilon));
+  EMIT_CALL_AT(e, "    ", NULL, batchnorm_train_forward, NULL, O, c_name(e, n->xhat),
+               c_name(e, n->stats), IN(0), IN(1), IN(2), IN(3), IN(4), rows, c,
+               c_float(e, n->bn.momentum), eps);
   P("  else /* moving statistics */\n");
-  P("    rt_batchnorm_eval_forward(%s, %s, %s, %s, %s, %s, %s, %d, %s);\n", o, c_name(e, x), g, b, mm,
-    mv, c_rows(e, x), c_last_dim(x), c_float(e, n->bn.epsilon));
+  EMIT_CALL_AT(e, "    ", NULL, batchnorm_eval_forward, NULL, O, IN(0), IN(1), IN(2), IN(3),
+               IN(4), rows, c, eps);
 }
 
-static void emit_forward_node(Emitter *e, const IrNode *n) {
-  const IrNode *x = n->n_in ? n->in[0] : NULL;
-  const char *o = c_name(e, n);
-  switch (n->op) {
-  case IR_CAST:
-    P("  rt_cast_u8_forward(%s, %s, %s);\n", o, c_name(e, x), c_count(e, n));
-    break;
-  case IR_NORMALIZE: {
-    int features = n->per_feature ? c_last_dim(x) : (int)ir_elems(x);
-    size_t rows_per_example = ir_elems(x) / (size_t)features;
-    P("  /* (x - mean) / max(sqrt(variance), 1e-7), fused with the uint8 -> float conversion */\n");
-    P("  rt_normalize_u8_forward(%s, %s, %s, %s, m * %zu, %d, %d);\n", o, c_name(e, x),
-      c_name(e, n->in[1]), c_name(e, n->in[2]), rows_per_example, features, n->per_feature);
-    break;
-  }
-  case IR_RESCALE:
-    if (x->dtype == DT_U8)
-      P("  /* x * %g + %g, fused with the uint8 -> float conversion */\n"
-        "  rt_rescale_u8_forward(%s, %s, %s, %s, %s);\n", n->rescale.scale, n->rescale.offset, o,
-        c_name(e, x), c_float(e, n->rescale.scale), c_float(e, n->rescale.offset), c_count(e, n));
-    else
-      P("  rt_rescale_forward(%s, %s, %s, %s, %s);\n", o, c_name(e, x), c_float(e, n->rescale.scale),
-        c_float(e, n->rescale.offset), c_count(e, n));
-    break;
-  case IR_MATMUL: emit_matmul(e, n); break;
-  case IR_BIAS_ADD:
-    P("  memcpy(%s, %s, sizeof(float) * %s);\n", o, c_name(e, x), c_count(e, n));
-    P("  rt_bias_act_forward(%s, %s, %s, %d, RT_ACT_NONE, 0.0f);\n", o, c_name(e, n->in[1]),
-      c_rows(e, n), c_last_dim(n));
-    break;
-  case IR_ACT:
-    P("  rt_act_forward(%s, %s, %s, %s);\n", o, c_name(e, x), c_count(e, n), c_act_args(e, n));
-    break;
-  case IR_DROPOUT:
-    P("  if (training) /* inverted dropout: zero with p = %g, scale the rest by 1/(1 - p) */\n",
-      n->rate);
-    P("    rt_dropout_forward(%s, %s, %s, %s, %s, &dropout_rng);\n", o, c_name(e, n->mask), c_name(e, x),
-      c_float(e, n->rate), c_count(e, n));
-    P("  else /* identity in evaluation */\n");
-    P("    memcpy(%s, %s, sizeof(float) * %s);\n", o, c_name(e, x), c_count(e, n));
-    break;
-  case IR_ADD:
-    P("  rt_add_forward(%s, %s, %s, %s);\n", o, c_name(e, x), c_name(e, n->in[1]), c_count(e, n));
-    break;
-  case IR_CONCAT:
-    P("  rt_concat_forward(%s, %s, %s, %s, %d, %d);\n", o, c_name(e, x), c_name(e, n->in[1]),
-      c_rows(e, n), c_last_dim(x), c_last_dim(n->in[1]));
-    break;
-  case IR_IM2COL:
-    P("  rt_im2col(%s, %s, m, %s); /* %s: the %dx%d window under each output pixel */\n", o,
-      c_name(e, x), c_window(e, n), c_shape(e, n), n->win.kh, n->win.kw);
-    break;
-  case IR_MAXPOOL:
-  case IR_AVGPOOL:
-    P("  rt_%s_forward(%s, %s, m, %s); /* %s -> %s */\n",
-      n->op == IR_MAXPOOL ? "maxpool" : "avgpool", o, c_name(e, x), c_window(e, n), c_shape(e, x),
-      c_shape(e, n));
-    break;
-  case IR_GAP:
-    P("  rt_global_avgpool_forward(%s, %s, m, %zu, %d);\n", o, c_name(e, x), ir_elems(x) / (size_t)c_last_dim(x),
-      c_last_dim(x));
-    break;
-  case IR_BATCHNORM: emit_batchnorm(e, n); break;
-  case IR_SOFTMAX:
-    P("  rt_softmax_forward(%s, %s, m, %d);\n", o, c_name(e, x), c_last_dim(n));
-    break;
-  case IR_XENT:
-    P("  loss_sum = rt_crossentropy_forward(%s, %s, %s, %s, m, N_CLASSES);\n", c_name(e, x),
-      c_name(e, n->in[1]), n->n_in > 2 ? "training ? batch_sample_weights : NULL" : "NULL",
-      c_float(e, n->smoothing));
-    break;
-  case IR_SOFTMAX_XENT:
-    P("  loss_sum = rt_softmax_xent_forward(%s, %s, %s, %s, %s, m, N_CLASSES);\n", o, c_name(e, x),
-      c_name(e, n->in[1]), n->n_in > 2 ? "training ? batch_sample_weights : NULL" : "NULL",
-      c_float(e, n->smoothing));
-    break;
-  case IR_BXENT:
-    P("  loss_sum = rt_binary_xent_forward(%s, %s, %s, m, %d);\n", c_name(e, x), c_name(e, n->in[1]),
-      c_float(e, n->smoothing), c_last_dim(x));
-    break;
-  case IR_SIGMOID_BXENT:
-    P("  loss_sum = rt_sigmoid_xent_forward(%s, %s, %s, %s, m, %d);\n", o, c_name(e, x),
-      c_name(e, n->in[1]), c_float(e, n->smoothing), c_last_dim(x));
-    break;
-  default: NNC_BUG("no forward emitter for %s", ir_op_name(n->op));
-  }
+static void emit_softmax(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, softmax_forward, NULL, O, IN(0), "m", c_int(e, c_last_dim(n)));
 }
 
-static void emit_matmul_grad(Emitter *e, const IrNode *n) {
+/* The class weights of a weighted loss: the batch's while training, none in evaluation. */
+static const char *loss_weights(const IrNode *n) {
+  return n->n_in > 2 ? "training ? batch_sample_weights : NULL" : "NULL";
+}
+
+static void emit_xent(Emitter *e, const IrNode *n) {
+  EMIT_CALL_AT(e, "  ", "loss_sum = ", crossentropy_forward, NULL, IN(0), IN(1), loss_weights(n),
+               c_float(e, n->smoothing), "m", "N_CLASSES");
+}
+
+static void emit_softmax_xent(Emitter *e, const IrNode *n) {
+  EMIT_CALL_AT(e, "  ", "loss_sum = ", softmax_xent_forward, NULL, O, IN(0), IN(1),
+               loss_weights(n), c_float(e, n->smoothing), "m", "N_CLASSES");
+}
+
+static void emit_bxent(Emitter *e, const IrNode *n) {
+  EMIT_CALL_AT(e, "  ", "loss_sum = ", binary_xent_forward, NULL, IN(0), IN(1),
+               c_float(e, n->smoothing), "m", c_int(e, c_last_dim(n->in[0])));
+}
+
+static void emit_sigmoid_bxent(Emitter *e, const IrNode *n) {
+  EMIT_CALL_AT(e, "  ", "loss_sum = ", sigmoid_xent_forward, NULL, O, IN(0), IN(1),
+               c_float(e, n->smoothing), "m", c_int(e, c_last_dim(n->in[0])));
+}
+
+/* dx (rows, k) = dout (rows, n) . w^T */
+static void emit_matmul_grad_x(Emitter *e, const IrNode *n) {
+  const IrNode *a = n->in[0];
+  int k = c_last_dim(n), nn = c_last_dim(a);
+  EMIT_CALL(e, matmul_backward_x,
+            arena_printf(e->g->arena, "%s = %s . (%d, %d)^T", c_shape(e, n), c_shape(e, a), k, nn),
+            O, IN(0), IN(1), c_rows(e, n), c_int(e, k), c_int(e, nn));
+}
+
+/* dw (k, n) = x^T . dout */
+static void emit_matmul_grad_w(Emitter *e, const IrNode *n) {
   const IrNode *a = n->in[0], *b = n->in[1];
-  if (n->op == IR_MATMUL_GRAD_X) { /* dx (rows, k) = dout (rows, n) . w^T */
-    int k = c_last_dim(n), nn = c_last_dim(a);
-    P("  rt_matmul_backward_x(%s, %s, %s, %s, %d, %d); /* %s = %s . (%d, %d)^T */\n", c_name(e, n),
-      c_name(e, a), c_name(e, b), c_rows(e, n), k, nn, c_shape(e, n), c_shape(e, a), k, nn);
-  } else { /* dw (k, n) = x^T . dout */
-    int k = c_last_dim(a), nn = c_last_dim(b);
-    P("  rt_matmul_backward_w(%s, %s, %s, %s, %d, %d); /* %s = %s^T . %s */\n", c_name(e, n),
-      c_name(e, a), c_name(e, b), c_rows(e, a), k, nn, c_shape(e, n), c_shape(e, a), c_shape(e, b));
-  }
+  int k = c_last_dim(a), nn = c_last_dim(b);
+  EMIT_CALL(e, matmul_backward_w,
+            arena_printf(e->g->arena, "%s = %s^T . %s", c_shape(e, n), c_shape(e, a),
+                         c_shape(e, b)),
+            O, IN(0), IN(1), c_rows(e, a), c_int(e, k), c_int(e, nn));
 }
 
-static void emit_backward_node(Emitter *e, const IrNode *n) {
-  const IrNode *a = n->n_in ? n->in[0] : NULL, *b = n->n_in > 1 ? n->in[1] : NULL;
-  const char *o = c_name(e, n);
-  const char *w = n->n_in > 2 ? c_name(e, n->in[2]) : "NULL";
-  switch (n->op) {
-  case IR_MATMUL_GRAD_X:
-  case IR_MATMUL_GRAD_W: emit_matmul_grad(e, n); break;
-  case IR_BIAS_GRAD:
-    P("  rt_bias_backward(%s, %s, %s, %d);\n", o, c_name(e, a), c_rows(e, a), c_last_dim(n));
-    break;
-  case IR_ACT_GRAD:
-    P("  rt_act_backward(%s, %s, %s, %s, %s);\n", o, c_name(e, a), c_name(e, b), c_count(e, n),
-      c_act_args(e, n));
-    break;
-  case IR_DROPOUT_GRAD:
-    P("  rt_dropout_backward(%s, %s, %s, %s);\n", o, c_name(e, a), c_name(e, b), c_count(e, n));
-    break;
-  case IR_ACT_DROPOUT_GRAD:
-    P("  rt_act_dropout_backward(%s, %s, %s, %s, %s, %s);\n", o, c_name(e, a), c_name(e, b),
-      c_name(e, n->in[2]), c_count(e, n), c_act_args(e, n));
-    break;
-  case IR_SOFTMAX_GRAD:
-    P("  rt_softmax_backward(%s, %s, %s, m, %d);\n", o, c_name(e, a), c_name(e, b), c_last_dim(n));
-    break;
-  case IR_XENT_GRAD:
-    P("  rt_crossentropy_backward(%s, %s, %s, %s, %s, 1.0f / (float)m, m, N_CLASSES);\n", o,
-      c_name(e, a), c_name(e, b), w, c_float(e, n->smoothing));
-    break;
-  case IR_SOFTMAX_XENT_GRAD:
-    P("  rt_softmax_xent_backward(%s, %s, %s, %s, %s, 1.0f / (float)m, m, N_CLASSES);\n", o,
-      c_name(e, a), c_name(e, b), w, c_float(e, n->smoothing));
-    break;
-  case IR_BXENT_GRAD:
-    P("  rt_binary_xent_backward(%s, %s, %s, %s, 1.0f / (float)m, m, %d);\n", o, c_name(e, a),
-      c_name(e, b), c_float(e, n->smoothing), c_last_dim(n));
-    break;
-  case IR_SIGMOID_BXENT_GRAD:
-    P("  rt_sigmoid_xent_backward(%s, %s, %s, %s, 1.0f / (float)m, m, %d);\n", o, c_name(e, a),
-      c_name(e, b), c_float(e, n->smoothing), c_last_dim(n));
-    break;
-  case IR_ACCUMULATE:
-    P("  rt_add_forward(%s, %s, %s, %s); /* two gradient contributions */\n", o, c_name(e, a),
-      c_name(e, b), c_count(e, n));
-    break;
-  case IR_RESCALE_GRAD:
-    P("  rt_rescale_backward(%s, %s, %s, %s);\n", o, c_name(e, a), c_float(e, n->rescale.scale),
-      c_count(e, n));
-    break;
-  case IR_COL2IM:
-    P("  rt_col2im(%s, %s, m, %s);\n", o, c_name(e, a), c_window(e, n));
-    break;
-  case IR_MAXPOOL_GRAD:
-    P("  rt_maxpool%s_backward(%s, %s, %s, m, %s);\n", n->act == ACT_RELU ? "_relu" : "", o,
-      c_name(e, a), c_name(e, b), c_window(e, n));
-    break;
-  case IR_AVGPOOL_GRAD:
-    P("  rt_avgpool_backward(%s, %s, m, %s);\n", o, c_name(e, a), c_window(e, n));
-    break;
-  case IR_GAP_GRAD:
-    P("  rt_global_avgpool_backward(%s, %s, m, %zu, %d);\n", o, c_name(e, a),
-      ir_elems(n) / (size_t)c_last_dim(n), c_last_dim(n));
-    break;
-  case IR_BN_GRAD_GAMMA:
-    P("  rt_batchnorm_backward_gamma(%s, %s, %s, %s, %d);\n", o, c_name(e, a), c_name(e, b),
-      c_rows(e, a), c_last_dim(a));
-    break;
-  case IR_BN_GRAD_X:
-    P("  rt_batchnorm_backward_x(%s, %s, %s, %s, %s, %s, %d);\n", o, c_name(e, a), c_name(e, b),
-      c_name(e, n->in[2]), c_name(e, n->in[3]), c_rows(e, n), c_last_dim(n));
-    break;
-  case IR_CONCAT_GRAD:
-    P("  rt_concat_backward(%s, %s, %s, %d, %d, %d);\n", o, c_name(e, a), c_rows(e, a),
-      c_last_dim(a), n->concat_offset, c_last_dim(n));
-    break;
-  case IR_RESHAPE:
-    P("  /* %s: %s viewed as %s, no copy */\n", e->cname[n->id], c_shape(e, a), c_shape(e, n));
-    break;
-  default: NNC_BUG("no backward emitter for %s", ir_op_name(n->op));
-  }
+static void emit_bias_grad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, bias_backward, NULL, O, IN(0), c_rows(e, n->in[0]), c_int(e, c_last_dim(n)));
+}
+
+static void emit_act_grad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, act_backward, NULL, O, IN(0), IN(1), c_count(e, n), ACT_ARGS);
+}
+
+static void emit_dropout_grad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, dropout_backward, NULL, O, IN(0), IN(1), c_count(e, n));
+}
+
+static void emit_act_dropout_grad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, act_dropout_backward, NULL, O, IN(0), IN(1), IN(2), c_count(e, n), ACT_ARGS);
+}
+
+static void emit_softmax_grad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, softmax_backward, NULL, O, IN(0), IN(1), "m", c_int(e, c_last_dim(n)));
+}
+
+/* The gradient's sample weights (a plain input of the backward node), or NULL. */
+static const char *grad_weights(Emitter *e, const IrNode *n) {
+  return n->n_in > 2 ? IN(2) : "NULL";
+}
+
+static void emit_xent_grad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, crossentropy_backward, NULL, O, IN(0), IN(1), grad_weights(e, n),
+            c_float(e, n->smoothing), "1.0f / (float)m", "m", "N_CLASSES");
+}
+
+static void emit_softmax_xent_grad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, softmax_xent_backward, NULL, O, IN(0), IN(1), grad_weights(e, n),
+            c_float(e, n->smoothing), "1.0f / (float)m", "m", "N_CLASSES");
+}
+
+static void emit_bxent_grad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, binary_xent_backward, NULL, O, IN(0), IN(1), c_float(e, n->smoothing),
+            "1.0f / (float)m", "m", c_int(e, c_last_dim(n)));
+}
+
+static void emit_sigmoid_bxent_grad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, sigmoid_xent_backward, NULL, O, IN(0), IN(1), c_float(e, n->smoothing),
+            "1.0f / (float)m", "m", c_int(e, c_last_dim(n)));
+}
+
+static void emit_accumulate(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, add_forward, "two gradient contributions", O, IN(0), IN(1), c_count(e, n));
+}
+
+static void emit_rescale_grad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, rescale_backward, NULL, O, IN(0), c_float(e, n->rescale.scale), c_count(e, n));
+}
+
+static void emit_col2im(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, col2im, NULL, O, IN(0), "m", c_window(e, n));
+}
+
+static void emit_maxpool_grad(Emitter *e, const IrNode *n) {
+  if (n->act == ACT_RELU) /* fused with the relu's gradient */
+    EMIT_CALL(e, maxpool_relu_backward, NULL, O, IN(0), IN(1), "m", c_window(e, n));
+  else
+    EMIT_CALL(e, maxpool_backward, NULL, O, IN(0), IN(1), "m", c_window(e, n));
+}
+
+static void emit_avgpool_grad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, avgpool_backward, NULL, O, IN(0), "m", c_window(e, n));
+}
+
+static void emit_gap_grad(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, global_avgpool_backward, NULL, O, IN(0), "m", positions(e, n),
+            c_int(e, c_last_dim(n)));
+}
+
+static void emit_bn_grad_gamma(Emitter *e, const IrNode *n) {
+  const IrNode *a = n->in[0];
+  EMIT_CALL(e, batchnorm_backward_gamma, NULL, O, IN(0), IN(1), c_rows(e, a),
+            c_int(e, c_last_dim(a)));
+}
+
+static void emit_bn_grad_x(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, batchnorm_backward_x, NULL, O, IN(0), IN(1), IN(2), IN(3), c_rows(e, n),
+            c_int(e, c_last_dim(n)));
+}
+
+static void emit_depthwise_grad_x(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, depthwise_backward_x, NULL, O, IN(0), IN(1), "m", c_window(e, n),
+            c_int(e, n->depth_multiplier));
+}
+
+static void emit_depthwise_grad_w(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, depthwise_backward_w, NULL, O, IN(0), IN(1), "m", c_window(e, n),
+            c_int(e, n->depth_multiplier));
+}
+
+static void emit_concat_grad(Emitter *e, const IrNode *n) {
+  const IrNode *a = n->in[0];
+  EMIT_CALL(e, concat_backward, NULL, O, IN(0), c_rows(e, a), c_int(e, c_last_dim(a)),
+            c_int(e, n->concat_offset), c_int(e, c_last_dim(n)));
+}
+
+#undef O
+#undef IN
+#undef ACT_ARGS
+
+typedef void (*EmitRule)(Emitter *e, const IrNode *n);
+
+static const EmitRule EMIT_RULES[IR_OP_COUNT] = {
+#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit) [IR_##id] = emit,
+#include "ops.def"
+#undef OP
+};
+
+static void emit_node(Emitter *e, const IrNode *n) {
+  if (!EMIT_RULES[n->op])
+    NNC_BUG("no emitter for %s (an op lower.c should have rewritten?)", ir_op_name(n->op));
+  EMIT_RULES[n->op](e, n);
 }
 
 /* static const RtWindow <node>_window = {...}: the geometry of each window */
@@ -222,9 +337,8 @@ void emit_windows(Emitter *e) {
   bool any = false;
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
-    IrOp op = n->op;
-    if (op != IR_IM2COL && op != IR_MAXPOOL && op != IR_AVGPOOL)
-      continue; /* gradients use their forward layer's window */
+    if (!(ir_op_info(n->op)->flags & OPF_WINDOW) || n->backward)
+      continue; /* gradients and recomputed columns use their forward layer's window */
     const Window *w = &n->win;
     if (!any)
       P("/* window geometry (NHWC; 'same' padding puts the extra pixel after) */\n");
@@ -240,9 +354,10 @@ void emit_windows(Emitter *e) {
 
 /* ---- layer functions: consecutive nodes of one layer form one function ---- */
 
+/* Ops that run code: not sources, not views (a reshape is a view: no code). */
 static bool is_compute(const IrNode *n) {
-  return n->op != IR_INPUT && n->op != IR_LABELS && n->op != IR_WEIGHTS && n->op != IR_PARAM &&
-         n->op != IR_SCRATCH && n->op != IR_RESHAPE; /* a reshape is a view: no code */
+  const OpInfo *op = ir_op_info(n->op);
+  return op->kind != OPK_SOURCE && !(op->flags & OPF_VIEW);
 }
 
 
@@ -304,18 +419,14 @@ static void emit_group(Emitter *e, const Group *gr, bool backward) {
   P("static void %s(int m%s) {\n", gr->fn, backward ? "" : ", int training");
   bool uses_training = false;
   for (int i = gr->start; i < gr->end; i++)
-    uses_training |= g->nodes[i]->op == IR_DROPOUT || g->nodes[i]->op == IR_BATCHNORM ||
-                     (ir_is_loss(g->nodes[i]->op) && g->nodes[i]->n_in > 2);
+    uses_training |= (ir_op_info(g->nodes[i]->op)->flags & OPF_TRAINING) ||
+                     (ir_is_loss(g->nodes[i]->op) && g->nodes[i]->n_in > 2); /* weights */
   if (!backward && !uses_training)
     P("  (void)training;\n");
   for (int i = gr->start; i < gr->end; i++) {
     const IrNode *n = g->nodes[i];
-    if (!is_compute(n))
-      continue;
-    if (backward)
-      emit_backward_node(e, n);
-    else
-      emit_forward_node(e, n);
+    if (is_compute(n)) /* a forward op recomputed in backward (memplan.c) by its own rule */
+      emit_node(e, n);
   }
   if (backward && skips_input_grad(g, first->layer))
     P("  /* no gradient for this layer's input: nothing before it is trainable */\n");
@@ -343,26 +454,29 @@ static void emit_update(Emitter *e, const IrNode *n) {
   const Program *p = e->prog;
   size_t off = n->offset / 4, count = ir_elems(n);
   const char *w = c_name(e, n), *grad = n->grad ? c_name(e, n->grad) : "grads";
+  const char *n_values = c_size(e, count);
+  Arena *a = e->g->arena;
   if (p->clipnorm > 0 && n->grad)
-    P("  rt_clip_by_norm(%s, %zu, %s); /* clipnorm */\n", grad, count, c_float(e, p->clipnorm));
+    EMIT_CALL(e, clip_by_norm, "clipnorm", grad, n_values, c_float(e, p->clipnorm));
   switch (p->optimizer) {
   case OPT_ADAM:
-    P("  rt_adam_update(%s, %s, adam_m + %zu, adam_v + %zu, %zu, learning_rate, %s, %s, %s, t);\n",
-      w, grad, off, off, count, c_float(e, p->beta1), c_float(e, p->beta2),
-      c_float(e, p->epsilon));
+    EMIT_CALL(e, adam_update, NULL, w, grad, arena_printf(a, "adam_m + %zu", off),
+              arena_printf(a, "adam_v + %zu", off), n_values, "learning_rate",
+              c_float(e, p->beta1), c_float(e, p->beta2), c_float(e, p->epsilon), "t");
     break;
   case OPT_ADAMW:
-    P("  rt_adamw_update(%s, %s, adam_m + %zu, adam_v + %zu, %zu, learning_rate, %s, %s, %s, %s, "
-      "t);\n", w, grad, off, off, count, c_float(e, p->beta1), c_float(e, p->beta2),
-      c_float(e, p->epsilon), c_float(e, p->weight_decay));
+    EMIT_CALL(e, adamw_update, NULL, w, grad, arena_printf(a, "adam_m + %zu", off),
+              arena_printf(a, "adam_v + %zu", off), n_values, "learning_rate",
+              c_float(e, p->beta1), c_float(e, p->beta2), c_float(e, p->epsilon),
+              c_float(e, p->weight_decay), "t");
     break;
   case OPT_RMSPROP:
-    P("  rt_rmsprop_update(%s, %s, rmsprop_v + %zu, %zu, learning_rate, %s, %s);\n", w, grad, off,
-      count, c_float(e, p->rho), c_float(e, p->epsilon));
+    EMIT_CALL(e, rmsprop_update, NULL, w, grad, arena_printf(a, "rmsprop_v + %zu", off), n_values,
+              "learning_rate", c_float(e, p->rho), c_float(e, p->epsilon));
     break;
   case OPT_SGD:
-    P("  rt_sgd_update(%s, %s, sgd_velocity + %zu, %zu, learning_rate, %s, %d);\n", w, grad, off,
-      count, c_float(e, p->momentum), p->nesterov);
+    EMIT_CALL(e, sgd_update, NULL, w, grad, arena_printf(a, "sgd_velocity + %zu", off), n_values,
+              "learning_rate", c_float(e, p->momentum), c_int(e, p->nesterov));
     break;
   }
 }
@@ -376,10 +490,11 @@ static void emit_schedule(Emitter *e) {
       P("  (void)t;\n");
     return;
   case SCHED_EXPONENTIAL:
-    P("  /* ExponentialDecay: %g^(step / %ld)%s */\n"
-      "  learning_rate = (float)rt_exponential_decay(LEARNING_RATE, t - 1, %ld, %.17g, %d);\n",
-      p->decay_rate, p->decay_steps, p->staircase ? " floored" : "", p->decay_steps,
-      p->decay_rate, p->staircase);
+    P("  /* ExponentialDecay: %g^(step / %ld)%s */\n", p->decay_rate, p->decay_steps,
+      p->staircase ? " floored" : "");
+    EMIT_CALL_AT(e, "  ", "learning_rate = (float)", exponential_decay, NULL, "LEARNING_RATE",
+                 "t - 1", c_int(e, p->decay_steps), arena_printf(e->g->arena, "%.17g", p->decay_rate),
+                 c_int(e, p->staircase));
     return;
   case SCHED_PIECEWISE:
     P("  /* PiecewiseConstantDecay: values[i] while step <= boundaries[i] */\n");
@@ -389,15 +504,18 @@ static void emit_schedule(Emitter *e) {
     P("};\n  static const double values[%d] = {", p->n_boundaries + 1);
     for (int i = 0; i <= p->n_boundaries; i++)
       P("%s%.17g", i ? ", " : "", p->values[i]);
-    P("};\n  learning_rate = (float)rt_piecewise_constant(t - 1, boundaries, values, %d);\n",
-      p->n_boundaries);
+    P("};\n");
+    EMIT_CALL_AT(e, "  ", "learning_rate = (float)", piecewise_constant, NULL, "t - 1",
+                 "boundaries", "values", c_int(e, p->n_boundaries));
     return;
   case SCHED_COSINE:
     P("  /* CosineDecay over %ld steps to %g of the peak", p->decay_steps, p->alpha);
     if (p->warmup_steps)
       P(", after %ld warmup steps to %g", p->warmup_steps, p->warmup_target);
-    P(" */\n  learning_rate = (float)rt_cosine_decay(LEARNING_RATE, t - 1, %ld, %.17g, %.17g, "
-      "%ld);\n", p->decay_steps, p->alpha, p->warmup_target, p->warmup_steps);
+    P(" */\n");
+    EMIT_CALL_AT(e, "  ", "learning_rate = (float)", cosine_decay, NULL, "LEARNING_RATE", "t - 1",
+                 c_int(e, p->decay_steps), arena_printf(e->g->arena, "%.17g", p->alpha),
+                 arena_printf(e->g->arena, "%.17g", p->warmup_target), c_int(e, p->warmup_steps));
     return;
   }
 }
@@ -407,7 +525,7 @@ static void emit_global_clip(Emitter *e) {
   const Graph *g = e->g;
   P("  /* global_clipnorm: the norm of all gradients together is at most %g */\n",
     e->prog->global_clipnorm);
-  P("  static float *const all_grads[] = {");
+  P("  float *const all_grads[] = {");
   int n = 0;
   for (int i = 0; i < g->n_nodes; i++)
     if (g->nodes[i]->op == IR_PARAM && g->nodes[i]->trainable && g->nodes[i]->grad)
@@ -417,8 +535,9 @@ static void emit_global_clip(Emitter *e) {
   for (int i = 0; i < g->n_nodes; i++)
     if (g->nodes[i]->op == IR_PARAM && g->nodes[i]->trainable && g->nodes[i]->grad)
       P("%s%zu", n++ ? ", " : "", ir_elems(g->nodes[i]));
-  P("};\n  rt_clip_by_global_norm(all_grads, all_counts, %d, %s);\n", n,
-    c_float(e, e->prog->global_clipnorm));
+  P("};\n");
+  EMIT_CALL(e, clip_by_global_norm, NULL, "all_grads", "all_counts", c_int(e, n),
+            c_float(e, e->prog->global_clipnorm));
 }
 
 static void emit_optimizer_step(Emitter *e) {
@@ -463,7 +582,8 @@ void emit_model_functions(Emitter *e, Group *fw, int n_fw, Group *bw, int n_bw) 
     for (int i = 0; i < g->n_nodes; i++) {
       const IrNode *n = g->nodes[i];
       if (n->op == IR_PARAM && n->l2 > 0)
-        P("  penalty += rt_l2_penalty(%s, %zu, %s);\n", c_name(e, n), ir_elems(n), c_float(e, n->l2));
+        EMIT_CALL_AT(e, "  ", "penalty += ", l2_penalty, NULL, c_name(e, n), c_size(e, ir_elems(n)),
+                     c_float(e, n->l2));
     }
     P("  return penalty;\n}\n\n");
   }
@@ -480,8 +600,8 @@ void emit_model_functions(Emitter *e, Group *fw, int n_fw, Group *bw, int n_bw) 
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
     if (n->op == IR_PARAM && n->l2 > 0 && n->grad)
-      P("  rt_l2_backward(%s, %s, %zu, %s); /* kernel_regularizer=l2: + 2 lambda w */\n",
-        c_name(e, n->grad), c_name(e, n), ir_elems(n), c_float(e, n->l2));
+      EMIT_CALL(e, l2_backward, "kernel_regularizer=l2: + 2 lambda w", c_name(e, n->grad),
+                c_name(e, n), c_size(e, ir_elems(n)), c_float(e, n->l2));
   }
   P("}\n\n");
   emit_optimizer_step(e);
@@ -492,11 +612,11 @@ void emit_model_functions(Emitter *e, Group *fw, int n_fw, Group *bw, int n_bw) 
     if (n->op != IR_PARAM || !n->init)
       continue;
     if (n->init == INIT_GLOROT_UNIFORM)
-      P("  rt_init_glorot_uniform(%s, %zu, %d, %d, rng); /* %s */\n", c_name(e, n), ir_elems(n),
-        n->fan_in, n->fan_out, c_shape(e, n));
+      EMIT_CALL(e, init_glorot_uniform, c_shape(e, n), c_name(e, n), c_size(e, ir_elems(n)),
+                c_int(e, n->fan_in), c_int(e, n->fan_out), "rng");
     else if (n->init == INIT_ONES || n->init == INIT_ZEROS)
-      P("  rt_fill(%s, %s, %zu); /* %s */\n", c_name(e, n), n->init == INIT_ONES ? "1.0f" : "0.0f",
-        ir_elems(n), c_shape(e, n));
+      EMIT_CALL(e, fill, c_shape(e, n), c_name(e, n), n->init == INIT_ONES ? "1.0f" : "0.0f",
+                c_size(e, ir_elems(n)));
   }
   P("}\n\n");
 }

@@ -11,7 +11,8 @@
  *           (probs - onehot) * w / m
  *      sigmoid + binary crossentropy, and their two gradients
  *        -> sigmoid_binary_crossentropy and its gradient (probs - targets) / (k m)
- *   2. matmul + bias_add [+ relu|sigmoid|tanh]
+ *   2. matmul + bias_add [+ relu|sigmoid|tanh], and likewise depthwise_conv2d
+ *      (ops.def's OPF_EPILOGUE)
  *        -> matmul with a GEMM epilogue (one pass over the output)
  *   3. dropout_grad + act_grad -> act_dropout_grad (one pass)
  *   4. max_pool_grad + relu's act_grad -> max_pool_grad[relu] (one pass)
@@ -177,13 +178,14 @@ static bool epilogue_act(Activation a) {
   return a != ACT_NONE && a != ACT_SOFTMAX; /* elementwise, derivative from the output */
 }
 
-/* 2. y = act(matmul(x, W) + b) -> one matmul with a bias + activation epilogue */
+/* 2. y = act(matmul(x, W) + b) -> one matmul with a bias + activation epilogue
+ *    (any OPF_EPILOGUE op: matmul, depthwise_conv2d) */
 static int fuse_gemm_epilogue(Graph *g) {
   int fused = 0;
   UseIndex uses = index_uses(g);
   for (int i = 0; i < g->n_nodes; i++) {
     IrNode *m = g->nodes[i];
-    if (m->dead || m->op != IR_MATMUL || m->has_bias)
+    if (m->dead || !(ir_op_info(m->op)->flags & OPF_EPILOGUE) || m->has_bias)
       continue;
     IrNode *b = sole_user(&uses, m, IR_BIAS_ADD, 0);
     if (!b)
@@ -191,7 +193,7 @@ static int fuse_gemm_epilogue(Graph *g) {
     m->in[2] = b->in[1];
     m->n_in = 3;
     m->has_bias = true;
-    m->fused = "matmul + bias_add";
+    m->fused = arena_printf(g->arena, "%s + bias_add", ir_op_name(m->op));
     const char *name = b->name ? b->name : m->name;
     replace_uses(g, &uses, b, m);
     b->dead = true;
@@ -200,7 +202,8 @@ static int fuse_gemm_epilogue(Graph *g) {
     if (a && epilogue_act(a->act)) {
       m->act = a->act;
       m->alpha = a->alpha;
-      m->fused = arena_printf(g->arena, "matmul + bias_add + %s", ir_act_name(a->act));
+      m->fused = arena_printf(g->arena, "%s + bias_add + %s", ir_op_name(m->op),
+                              ir_act_name(a->act));
       replace_uses(g, &uses, a, m);
       a->dead = true;
       name = a->name ? a->name : name;

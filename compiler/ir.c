@@ -45,7 +45,7 @@ int ir_side_outputs(const IrNode *n, IrNode *out[2]) {
     out[k++] = n->mask;
   if (n->xhat)
     out[k++] = n->xhat;
-  if (n->stats && k < 2)
+  if (n->stats)
     out[k++] = n->stats;
   return k;
 }

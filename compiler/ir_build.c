@@ -10,34 +10,13 @@
  * left for shape.c, as Keras builds layers on first call.
  *
  * Errors: unknown layers, names, arguments — located at the expression.
+ * The image layers (conv2d, depthwise_conv2d, ...) are in ir_build_image.c.
  */
-#include "nnc.h"
+#include "ir_build.h"
 
 #include <string.h>
 
-#define MAX_NAMES NNC_MAX_LAYERS /* names in scope, and layers (parser.y counts them first) */
-#define MAX_LAYER_KINDS 32
-
-typedef struct {
-  Arena *arena;
-  Diag *diag;
-  const Program *prog;
-  Graph *g;
-  const char *names[MAX_NAMES]; /* model names in scope */
-  IrNode *values[MAX_NAMES];
-  int n_names;
-  IrNode *input_float; /* the model input cast to float, made on first need */
-  const char *kind_used[MAX_LAYER_KINDS]; /* Keras-style automatic layer names */
-  int kind_count[MAX_LAYER_KINDS];
-  const char *layer_names[MAX_NAMES];
-  const char *layer_kinds[MAX_NAMES];
-  const char *layer_classes[MAX_NAMES];
-  int n_layers;
-} Builder;
-
-typedef IrNode *(*LayerFn)(Builder *b, const Expr *call, IrNode *x);
-
-/* ---- helpers ---- */
+/* ---- helpers (ir_build.h: the image layers in ir_build_image.c use them) ---- */
 
 static bool layer_name_taken(Builder *b, const char *name) {
   for (int i = 0; i < b->n_layers; i++)
@@ -48,7 +27,7 @@ static bool layer_name_taken(Builder *b, const char *name) {
 
 /* "dense", "dense_1", ... as Keras names layers, unless name="..." was given.
  * keras_class is what nnc summary prints as the layer's type. */
-static const char *layer_name(Builder *b, const char *kind, const char *keras_class,
+const char *build_layer_name(Builder *b, const char *kind, const char *keras_class,
                               const BoundArg *name_arg) {
   const char *name = NULL;
   if (name_arg && name_arg->value) {
@@ -88,7 +67,7 @@ static const char *layer_name(Builder *b, const char *kind, const char *keras_cl
   return name;
 }
 
-static IrNode *new_param(Builder *b, const Expr *call, const char *layer, const char *what,
+IrNode *build_param(Builder *b, const Expr *call, const char *layer, const char *what,
                          bool trainable, Init init) {
   IrNode *p = ir_add(b->g, IR_PARAM, call->loc, layer, 0);
   p->name = arena_printf(b->arena, "%s.%s", layer, what);
@@ -97,13 +76,13 @@ static IrNode *new_param(Builder *b, const Expr *call, const char *layer, const 
   return p;
 }
 
-static IrNode *set_out_name(Builder *b, IrNode *n) {
+IrNode *build_out_name(Builder *b, IrNode *n) {
   n->name = arena_printf(b->arena, "%s.out", n->layer);
   return n;
 }
 
 /* The model input as float, for layers other than normalization. */
-static IrNode *as_float(Builder *b, IrNode *x, const Expr *call) {
+IrNode *build_as_float(Builder *b, IrNode *x, const Expr *call) {
   if (x != b->g->input)
     return x;
   if (!b->input_float) {
@@ -117,7 +96,7 @@ static IrNode *as_float(Builder *b, IrNode *x, const Expr *call) {
 static float default_alpha(Activation act) { return ACTIVATION_INFO[act].default_alpha; }
 
 /* activation=relu|sigmoid|tanh|softmax|leaky_relu|elu|relu6|linear|none */
-static bool parse_activation(Builder *b, const BoundArg *arg, Activation *out) {
+bool build_activation_arg(Builder *b, const BoundArg *arg, Activation *out) {
   *out = ACT_NONE;
   if (!arg->value || (arg->value->kind == EX_IDENT && !strcmp(arg->value->text, "none")))
     return true;
@@ -139,6 +118,16 @@ static IrNode *apply_activation(Builder *b, IrNode *x, Activation act, float alp
   n->act = act;
   n->alpha = alpha;
   return n;
+}
+
+/* y (+ bias) (then act): the tail of dense, conv and depthwise layers; fusion
+ * later folds it into a GEMM's epilogue where there is one */
+IrNode *build_bias_and_activation(Builder *b, const Expr *call, const char *layer, IrNode *y,
+                                   IrNode *bias, Activation act) {
+  if (bias)
+    y = ir_add(b->g, IR_BIAS_ADD, call->loc, layer, 2, y, bias);
+  y->name = arena_printf(b->arena, "%s.preact", layer);
+  return build_out_name(b, apply_activation(b, y, act, default_alpha(act), call->loc, layer));
 }
 
 /* ---- layers ---- */
@@ -167,18 +156,18 @@ static IrNode *layer_normalization(Builder *b, const Expr *call, IrNode *x) {
                "be applied to a model input");
     return NULL;
   }
-  const char *layer = layer_name(b, "normalization", "Normalization", &a[2]);
+  const char *layer = build_layer_name(b, "normalization", "Normalization", &a[2]);
   if (!layer)
     return NULL;
-  IrNode *mean = new_param(b, call, layer, "mean", false, INIT_ADAPT);
-  IrNode *var = new_param(b, call, layer, "variance", false, INIT_ADAPT);
-  IrNode *count = new_param(b, call, layer, "count", false, INIT_ADAPT);
+  IrNode *mean = build_param(b, call, layer, "mean", false, INIT_ADAPT);
+  IrNode *var = build_param(b, call, layer, "variance", false, INIT_ADAPT);
+  IrNode *count = build_param(b, call, layer, "count", false, INIT_ADAPT);
   count->role = ROLE_SAMPLE_COUNT;
   int one = 1;
   ir_set_shape(count, DT_F32, false, 1, &one);
   IrNode *n = ir_add(b->g, IR_NORMALIZE, call->loc, layer, 3, x, mean, var);
   n->per_feature = per_feature;
-  return set_out_name(b, n);
+  return build_out_name(b, n);
 }
 
 /* flatten(x): (d1, d2, ...) -> (d1 * d2 * ...) */
@@ -187,15 +176,13 @@ static IrNode *layer_flatten(Builder *b, const Expr *call, IrNode *x) {
   BoundArg a[2];
   if (!bind_args(b->diag, call, "flatten", names, 2, 1, a))
     return NULL;
-  const char *layer = layer_name(b, "flatten", "Flatten", &a[1]);
+  const char *layer = build_layer_name(b, "flatten", "Flatten", &a[1]);
   if (!layer)
     return NULL;
-  return set_out_name(b, ir_add(b->g, IR_RESHAPE, call->loc, layer, 1, as_float(b, x, call)));
+  return build_out_name(b, ir_add(b->g, IR_RESHAPE, call->loc, layer, 1, build_as_float(b, x, call)));
 }
 
 /* dense(x, units, activation=none, use_bias=true) */
-static bool parse_l2(Builder *b, const BoundArg *arg, float *out);
-
 static IrNode *layer_dense(Builder *b, const Expr *call, IrNode *x) {
   static const char *const names[] = {"input",    "units", "activation",
                                       "use_bias", "name",  "kernel_regularizer"};
@@ -204,22 +191,22 @@ static IrNode *layer_dense(Builder *b, const Expr *call, IrNode *x) {
   Activation act;
   bool use_bias = true;
   float l2;
-  if (!bind_args(b->diag, call, "dense", names, 6, 2, a) || !parse_l2(b, &a[5], &l2) ||
-      !arg_int(b->diag, &a[1], 1, 1 << 24, &units) || !parse_activation(b, &a[2], &act) ||
+  if (!bind_args(b->diag, call, "dense", names, 6, 2, a) || !build_l2_arg(b, &a[5], &l2) ||
+      !arg_int(b->diag, &a[1], 1, 1 << 24, &units) || !build_activation_arg(b, &a[2], &act) ||
       (a[3].value && !arg_bool(b->diag, &a[3], &use_bias)))
     return NULL;
-  const char *layer = layer_name(b, "dense", "Dense", &a[4]);
+  const char *layer = build_layer_name(b, "dense", "Dense", &a[4]);
   if (!layer)
     return NULL;
-  IrNode *kernel = new_param(b, call, layer, "kernel", true, INIT_GLOROT_UNIFORM);
+  IrNode *kernel = build_param(b, call, layer, "kernel", true, INIT_GLOROT_UNIFORM);
   kernel->l2 = l2;
-  IrNode *bias = use_bias ? new_param(b, call, layer, "bias", true, INIT_ZEROS) : NULL;
-  IrNode *m = ir_add(b->g, IR_MATMUL, call->loc, layer, 2, as_float(b, x, call), kernel);
+  IrNode *bias = use_bias ? build_param(b, call, layer, "bias", true, INIT_ZEROS) : NULL;
+  IrNode *m = ir_add(b->g, IR_MATMUL, call->loc, layer, 2, build_as_float(b, x, call), kernel);
   m->units = (int)units;
   m->name = arena_printf(b->arena, "%s.matmul", layer);
   IrNode *y = bias ? ir_add(b->g, IR_BIAS_ADD, call->loc, layer, 2, m, bias) : m;
   y->name = arena_printf(b->arena, "%s.preact", layer);
-  return set_out_name(b, apply_activation(b, y, act, default_alpha(act), call->loc, layer));
+  return build_out_name(b, apply_activation(b, y, act, default_alpha(act), call->loc, layer));
 }
 
 /* dropout(x, rate) */
@@ -230,15 +217,15 @@ static IrNode *layer_dropout(Builder *b, const Expr *call, IrNode *x) {
   if (!bind_args(b->diag, call, "dropout", names, 3, 2, a) ||
       !arg_number(b->diag, &a[1], 0, 0.999, &rate))
     return NULL;
-  const char *layer = layer_name(b, "dropout", "Dropout", &a[2]);
+  const char *layer = build_layer_name(b, "dropout", "Dropout", &a[2]);
   if (!layer)
     return NULL;
   IrNode *mask = ir_add(b->g, IR_SCRATCH, call->loc, layer, 0);
   mask->name = arena_printf(b->arena, "%s.mask", layer);
-  IrNode *n = ir_add(b->g, IR_DROPOUT, call->loc, layer, 1, as_float(b, x, call));
+  IrNode *n = ir_add(b->g, IR_DROPOUT, call->loc, layer, 1, build_as_float(b, x, call));
   n->rate = (float)rate;
   n->mask = mask;
-  return set_out_name(b, n);
+  return build_out_name(b, n);
 }
 
 /* relu(x), sigmoid(x), tanh(x), softmax(x), relu6(x), leaky_relu(x, negative_slope=0.3),
@@ -260,15 +247,15 @@ static IrNode *layer_activation(Builder *b, const Expr *call, IrNode *x) {
     return NULL;
   /* Keras's layer names: LeakyReLU -> leaky_re_lu, ELU -> elu, ReLU -> re_lu */
   const char *kind = info->layer_kind;
-  const char *layer = layer_name(b, kind, info->keras_class, &a[param ? 2 : 1]);
+  const char *layer = build_layer_name(b, kind, info->keras_class, &a[param ? 2 : 1]);
   if (!layer)
     return NULL;
-  return set_out_name(b, apply_activation(b, as_float(b, x, call), act, (float)alpha, call->loc,
+  return build_out_name(b, apply_activation(b, build_as_float(b, x, call), act, (float)alpha, call->loc,
                                           layer));
 }
 
 /* kernel_regularizer=l2(0.01) (Keras's default lambda is 0.01) */
-static bool parse_l2(Builder *b, const BoundArg *arg, float *out) {
+bool build_l2_arg(Builder *b, const BoundArg *arg, float *out) {
   *out = 0;
   if (!arg->value)
     return true;
@@ -287,111 +274,6 @@ static bool parse_l2(Builder *b, const BoundArg *arg, float *out) {
   return true;
 }
 
-/* kernel_size=3 or [3, 3] (and strides alike): a pair of positive whole numbers */
-static bool parse_pair(Builder *b, const BoundArg *arg, int dflt, int *h, int *w) {
-  *h = *w = dflt;
-  if (!arg->value)
-    return true;
-  const Expr *e = arg->value;
-  if (e->kind == EX_LIST && arg_count(e->args) == 2) {
-    long v[2];
-    int i = 0;
-    for (const Arg *it = e->args; it; it = it->next, i++) {
-      BoundArg one = {.name = arg->name, .value = it->value, .loc = it->loc};
-      if (!arg_int(b->diag, &one, 1, 4096, &v[i]))
-        return false;
-    }
-    *h = (int)v[0];
-    *w = (int)v[1];
-    return true;
-  }
-  long v;
-  if (!arg_int(b->diag, arg, 1, 4096, &v))
-    return false;
-  *h = *w = (int)v;
-  return true;
-}
-
-/* padding=valid|same */
-static bool parse_padding(Builder *b, const BoundArg *arg, bool *same) {
-  static const char *const paddings[] = {"valid", "same"};
-  *same = false;
-  if (!arg->value)
-    return true;
-  int i = arg_choice(b->diag, arg, paddings, 2);
-  *same = i == 1;
-  return i >= 0;
-}
-
-/* conv2d(x, filters, kernel_size, strides=1, padding=valid, activation=none, use_bias=true):
- * conv2d (+ bias_add + act); lower.c makes it im2col + matmul for the C back
- * end, and fusion then gives it the GEMM epilogue */
-static IrNode *layer_conv2d(Builder *b, const Expr *call, IrNode *x) {
-  static const char *const names[] = {"input",      "filters",  "kernel_size", "strides",
-                                      "padding",    "activation", "use_bias",  "name",
-                                      "kernel_regularizer"};
-  BoundArg a[9];
-  float l2;
-  long filters;
-  Window win = {0};
-  Activation act;
-  bool use_bias = true;
-  if (!bind_args(b->diag, call, "conv2d", names, 9, 3, a) || !parse_l2(b, &a[8], &l2) ||
-      !arg_int(b->diag, &a[1], 1, 1 << 16, &filters) ||
-      !parse_pair(b, &a[2], 1, &win.kh, &win.kw) || !parse_pair(b, &a[3], 1, &win.sh, &win.sw) ||
-      !parse_padding(b, &a[4], &win.same) || !parse_activation(b, &a[5], &act) ||
-      (a[6].value && !arg_bool(b->diag, &a[6], &use_bias)))
-    return NULL;
-  const char *layer = layer_name(b, "conv2d", "Conv2D", &a[7]);
-  if (!layer)
-    return NULL;
-  IrNode *kernel = new_param(b, call, layer, "kernel", true, INIT_GLOROT_UNIFORM);
-  kernel->l2 = l2;
-  IrNode *bias = use_bias ? new_param(b, call, layer, "bias", true, INIT_ZEROS) : NULL;
-  IrNode *conv = ir_add(b->g, IR_CONV2D, call->loc, layer, 2, as_float(b, x, call), kernel);
-  conv->win = win;
-  conv->units = (int)filters;
-  conv->name = arena_printf(b->arena, "%s.conv", layer);
-  IrNode *y = bias ? ir_add(b->g, IR_BIAS_ADD, call->loc, layer, 2, conv, bias) : conv;
-  y->name = arena_printf(b->arena, "%s.preact", layer);
-  return set_out_name(b, apply_activation(b, y, act, default_alpha(act), call->loc, layer));
-}
-
-/* max_pool2d / avg_pool2d(x, pool_size=2, strides=pool_size, padding=valid) */
-static IrNode *layer_pool(Builder *b, const Expr *call, IrNode *x) {
-  static const char *const names[] = {"input", "pool_size", "strides", "padding", "name"};
-  BoundArg a[5];
-  Window win = {0};
-  bool is_max = !strcmp(call->text, "max_pool2d");
-  if (!bind_args(b->diag, call, call->text, names, 5, 1, a) ||
-      !parse_pair(b, &a[1], 2, &win.kh, &win.kw) ||
-      !parse_pair(b, &a[2], 0, &win.sh, &win.sw) || !parse_padding(b, &a[3], &win.same))
-    return NULL;
-  if (!a[2].value) { /* Keras: strides default to the pool size */
-    win.sh = win.kh;
-    win.sw = win.kw;
-  }
-  const char *layer = layer_name(b, is_max ? "max_pooling2d" : "average_pooling2d",
-                                  is_max ? "MaxPooling2D" : "AveragePooling2D", &a[4]);
-  if (!layer)
-    return NULL;
-  IrNode *n = ir_add(b->g, is_max ? IR_MAXPOOL : IR_AVGPOOL, call->loc, layer, 1,
-                     as_float(b, x, call));
-  n->win = win;
-  return set_out_name(b, n);
-}
-
-/* global_average_pool2d(x): (h, w, c) -> (c) */
-static IrNode *layer_global_pool(Builder *b, const Expr *call, IrNode *x) {
-  static const char *const names[] = {"input", "name"};
-  BoundArg a[2];
-  if (!bind_args(b->diag, call, call->text, names, 2, 1, a))
-    return NULL;
-  const char *layer = layer_name(b, "global_average_pooling2d", "GlobalAveragePooling2D", &a[1]);
-  if (!layer)
-    return NULL;
-  return set_out_name(b, ir_add(b->g, IR_GAP, call->loc, layer, 1, as_float(b, x, call)));
-}
 
 /* batch_norm(x, momentum=0.99, epsilon=1e-3): over the last axis, Keras's defaults */
 static IrNode *layer_batch_norm(Builder *b, const Expr *call, IrNode *x) {
@@ -402,27 +284,28 @@ static IrNode *layer_batch_norm(Builder *b, const Expr *call, IrNode *x) {
       (a[1].value && !arg_number(b->diag, &a[1], 0, 1, &momentum)) ||
       (a[2].value && !arg_number(b->diag, &a[2], 1e-12, 1, &epsilon)))
     return NULL;
-  const char *layer = layer_name(b, "batch_normalization", "BatchNormalization", &a[3]);
+  const char *layer = build_layer_name(b, "batch_normalization", "BatchNormalization", &a[3]);
   if (!layer)
     return NULL;
-  IrNode *gamma = new_param(b, call, layer, "gamma", true, INIT_ONES);
-  IrNode *beta = new_param(b, call, layer, "beta", true, INIT_ZEROS);
-  IrNode *mean = new_param(b, call, layer, "moving_mean", false, INIT_ZEROS);
-  IrNode *var = new_param(b, call, layer, "moving_variance", false, INIT_ONES);
+  IrNode *gamma = build_param(b, call, layer, "gamma", true, INIT_ONES);
+  IrNode *beta = build_param(b, call, layer, "beta", true, INIT_ZEROS);
+  IrNode *mean = build_param(b, call, layer, "moving_mean", false, INIT_ZEROS);
+  IrNode *var = build_param(b, call, layer, "moving_variance", false, INIT_ONES);
   IrNode *xhat = ir_add(b->g, IR_SCRATCH, call->loc, layer, 0);
   xhat->name = arena_printf(b->arena, "%s.xhat", layer);
   IrNode *stats = ir_add(b->g, IR_SCRATCH, call->loc, layer, 0);
   stats->name = arena_printf(b->arena, "%s.batch_stats", layer);
-  IrNode *n = ir_add(b->g, IR_BATCHNORM, call->loc, layer, 5, as_float(b, x, call), gamma, beta,
+  IrNode *n = ir_add(b->g, IR_BATCHNORM, call->loc, layer, 5, build_as_float(b, x, call), gamma, beta,
                      mean, var);
   n->xhat = xhat;
   n->stats = stats;
   n->bn.momentum = (float)momentum;
   n->bn.epsilon = (float)epsilon;
-  return set_out_name(b, n);
+  return build_out_name(b, n);
 }
 
-/* reshape(x, [d1, d2, ...]): a view with the same number of values */
+/* reshape(x, [d1, d2, ...]): a view with the same number of values; one di may
+ * be -1, which shape.c sets to what the other dimensions leave */
 static IrNode *layer_reshape(Builder *b, const Expr *call, IrNode *x) {
   static const char *const names[] = {"input", "shape", "name"};
   BoundArg a[3];
@@ -434,20 +317,32 @@ static IrNode *layer_reshape(Builder *b, const Expr *call, IrNode *x) {
     return NULL;
   }
   int dims[IR_MAX_RANK], rank = 0;
+  const Arg *unknown = NULL;
   for (const Arg *d = list->args; d; d = d->next) {
     long v;
     BoundArg one = {.name = "dimension", .value = d->value, .loc = d->loc};
-    if (!arg_int(b->diag, &one, 1, MAX_EXAMPLE_ELEMS, &v))
+    if (!arg_int(b->diag, &one, -1, MAX_EXAMPLE_ELEMS, &v))
       return NULL;
+    if (v == 0) {
+      diag_error(b->diag, d->loc, "a dimension must be positive (or -1 for what the others "
+                 "leave)");
+      return NULL;
+    }
+    if (v == -1 && unknown) {
+      diag_error(b->diag, d->loc, "only one dimension can be -1");
+      return NULL;
+    }
+    if (v == -1)
+      unknown = d;
     dims[rank++] = (int)v;
   }
-  const char *layer = layer_name(b, "reshape", "Reshape", &a[2]);
+  const char *layer = build_layer_name(b, "reshape", "Reshape", &a[2]);
   if (!layer)
     return NULL;
-  IrNode *n = ir_add(b->g, IR_RESHAPE, call->loc, layer, 1, as_float(b, x, call));
+  IrNode *n = ir_add(b->g, IR_RESHAPE, call->loc, layer, 1, build_as_float(b, x, call));
   ir_set_shape(n, DT_F32, true, rank, dims); /* the target; shape.c checks the count */
   n->has_target_shape = true;
-  return set_out_name(b, n);
+  return build_out_name(b, n);
 }
 
 /* rescaling(x, scale, offset=0): x * scale + offset (Keras Rescaling) */
@@ -459,13 +354,13 @@ static IrNode *layer_rescaling(Builder *b, const Expr *call, IrNode *x) {
       !arg_number(b->diag, &a[1], -1e30, 1e30, &scale) ||
       (a[2].value && !arg_number(b->diag, &a[2], -1e30, 1e30, &offset)))
     return NULL;
-  const char *layer = layer_name(b, "rescaling", "Rescaling", &a[3]);
+  const char *layer = build_layer_name(b, "rescaling", "Rescaling", &a[3]);
   if (!layer)
     return NULL;
   IrNode *n = ir_add(b->g, IR_RESCALE, call->loc, layer, 1, x); /* u8 or float */
   n->rescale.scale = (float)scale;
   n->rescale.offset = (float)offset;
-  return set_out_name(b, n);
+  return build_out_name(b, n);
 }
 
 static IrNode *build_value(Builder *b, const Expr *e);
@@ -477,11 +372,11 @@ static IrNode *layer_concat(Builder *b, const Expr *call, IrNode *x) {
   if (!bind_args(b->diag, call, "concat", names, 3, 2, a))
     return NULL;
   IrNode *y = build_value(b, a[1].value);
-  const char *layer = y ? layer_name(b, "concatenate", "Concatenate", &a[2]) : NULL;
+  const char *layer = y ? build_layer_name(b, "concatenate", "Concatenate", &a[2]) : NULL;
   if (!layer)
     return NULL;
-  return set_out_name(b, ir_add(b->g, IR_CONCAT, call->loc, layer, 2, as_float(b, x, call),
-                                as_float(b, y, call)));
+  return build_out_name(b, ir_add(b->g, IR_CONCAT, call->loc, layer, 2, build_as_float(b, x, call),
+                                build_as_float(b, y, call)));
 }
 
 /* add(a, b): elementwise sum of two values of one shape (residual connections) */
@@ -491,11 +386,11 @@ static IrNode *layer_add(Builder *b, const Expr *call, IrNode *x) {
   if (!bind_args(b->diag, call, "add", names, 3, 2, a))
     return NULL;
   IrNode *y = build_value(b, a[1].value);
-  const char *layer = y ? layer_name(b, "add", "Add", &a[2]) : NULL;
+  const char *layer = y ? build_layer_name(b, "add", "Add", &a[2]) : NULL;
   if (!layer)
     return NULL;
-  return set_out_name(b, ir_add(b->g, IR_ADD, call->loc, layer, 2, as_float(b, x, call),
-                                as_float(b, y, call)));
+  return build_out_name(b, ir_add(b->g, IR_ADD, call->loc, layer, 2, build_as_float(b, x, call),
+                                build_as_float(b, y, call)));
 }
 
 typedef struct {
@@ -510,7 +405,10 @@ static const LayerRule LAYERS[] = {
     {"sigmoid", layer_activation},          {"tanh", layer_activation},
     {"softmax", layer_activation},          {"leaky_relu", layer_activation},
     {"elu", layer_activation},              {"relu6", layer_activation},
-    {"conv2d", layer_conv2d},               {"max_pool2d", layer_pool},
+    {"conv2d", layer_conv2d},               {"depthwise_conv2d", layer_depthwise_conv2d},
+    {"separable_conv2d", layer_separable_conv2d}, {"zero_padding2d", layer_zero_padding2d},
+    {"upsampling2d", layer_upsampling2d},
+    {"max_pool2d", layer_pool},
     {"avg_pool2d", layer_pool},             {"global_average_pool2d", layer_global_pool},
     {"batch_norm", layer_batch_norm},       {"reshape", layer_reshape},
     {"rescaling", layer_rescaling},         {"concat", layer_concat},
@@ -718,7 +616,18 @@ static bool check_expectations(Builder *b) {
   return true;
 }
 
-Graph *ir_build(Arena *a, const Ast *ast, const Program *prog, Diag *diag) {
+/* A file with a model alone (a backbone such as models/mobilenet_v2.nn) fails
+ * at its loss; say what it can be used for. */
+static void note_backbone(Builder *b, const Ast *ast, const Section *model) {
+  for (const Section *s = ast->sections; s; s = s->next)
+    if (!strcmp(s->kind, "data") || !strcmp(s->kind, "train"))
+      return;
+  diag_note(b->diag, model->loc, "this file has no data or train section: 'nnc summary' "
+            "describes the model without a loss; to train it, add a head and those sections");
+}
+
+static Graph *build_graph(Arena *a, const Ast *ast, const Program *prog, Diag *diag,
+                          bool with_loss) {
   const Section *model = ast_model_section(ast);
   if (!model)
     NNC_BUG("check_program accepted a file without a model");
@@ -727,8 +636,14 @@ Graph *ir_build(Arena *a, const Ast *ast, const Program *prog, Diag *diag) {
   b.g->n_classes = prog->n_classes;
   b.g->binary = prog->labels == LABELS_BINARY;
   b.g->n_outputs = b.g->binary ? prog->n_outputs : prog->n_classes;
-  if (!build_input(&b) || !build_body(&b, model) || !build_loss(&b) ||
-      !check_expectations(&b))
+  b.g->model_only = !with_loss;
+  if (!build_input(&b) || !build_body(&b, model))
+    return NULL;
+  if (with_loss && !build_loss(&b)) {
+    note_backbone(&b, ast, model);
+    return NULL;
+  }
+  if (with_loss && !check_expectations(&b))
     return NULL;
   b.g->n_layers = b.n_layers;
   b.g->layer_names = ARENA_ARRAY(a, const char *, b.n_layers + 1);
@@ -738,4 +653,12 @@ Graph *ir_build(Arena *a, const Ast *ast, const Program *prog, Diag *diag) {
   memcpy(b.g->layer_names, b.layer_names, sizeof(char *) * (size_t)b.n_layers);
   memcpy(b.g->layer_kinds, b.layer_kinds, sizeof(char *) * (size_t)b.n_layers);
   return b.g;
+}
+
+Graph *ir_build(Arena *a, const Ast *ast, const Program *prog, Diag *diag) {
+  return build_graph(a, ast, prog, diag, true);
+}
+
+Graph *ir_build_model(Arena *a, const Ast *ast, const Program *prog, Diag *diag) {
+  return build_graph(a, ast, prog, diag, false);
 }

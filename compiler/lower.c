@@ -33,10 +33,23 @@ static IrNode *cols_of(const IrNode *fw) {
   return fw->in[0];
 }
 
-/* y = conv2d(x, W) -> y = matmul(im2col(x), W) */
+/* A 1x1 convolution with stride 1 is a GEMM over the image's pixels as it is:
+ * no im2col, no col2im (a separable_conv2d's pointwise half, MobileNet's
+ * expand and project convolutions). */
+static bool is_pointwise(const Window *w) {
+  return w->kh == 1 && w->kw == 1 && w->sh == 1 && w->sw == 1;
+}
+
+/* y = conv2d(x, W) -> y = matmul(im2col(x), W), or matmul(x, W) when pointwise */
 static void lower_conv2d(Lowerer *lw, IrNode *n) {
   Graph *g = lw->g;
   IrNode *x = n->in[0];
+  const char *conv_name = arena_printf(g->arena, "%s.conv", n->layer);
+  if (n->name && !strcmp(n->name, conv_name)) /* not the layer's output: the GEMM's name */
+    n->name = arena_printf(g->arena, "%s.matmul", n->layer);
+  n->op = IR_MATMUL;
+  if (is_pointwise(&n->win))
+    return;
   IrNode *cols = ir_new_node(g, IR_IM2COL, n->loc, n->layer);
   cols->in[0] = x;
   cols->n_in = 1;
@@ -47,23 +60,25 @@ static void lower_conv2d(Lowerer *lw, IrNode *n) {
   ir_set_shape(cols, DT_F32, true, 3, dims);
   ir_insert(g, lw->pos, cols);
   lw->pos++;
-  n->op = IR_MATMUL;
   n->in[0] = cols;
-  const char *conv_name = arena_printf(g->arena, "%s.conv", n->layer);
-  if (n->name && !strcmp(n->name, conv_name)) /* not the layer's output: the GEMM's name */
-    n->name = arena_printf(g->arena, "%s.matmul", n->layer);
 }
 
 /* dW = conv2d_grad_w(x, dy) -> matmul_grad_w(cols, dy), reusing the forward's cols */
 static void lower_conv2d_grad_w(Lowerer *lw, IrNode *n) {
   (void)lw;
   n->op = IR_MATMUL_GRAD_W;
-  n->in[0] = cols_of(n->forward);
+  if (!is_pointwise(&n->win))
+    n->in[0] = cols_of(n->forward);
 }
 
 /* dx = conv2d_grad_x(dy, W) -> dcols = matmul_grad_x(dy, W); dx = col2im(dcols) */
 static void lower_conv2d_grad_x(Lowerer *lw, IrNode *n) {
   Graph *g = lw->g;
+  if (is_pointwise(&n->win)) { /* dx = dy . W^T directly */
+    n->op = IR_MATMUL_GRAD_X;
+    n->win = (Window){0};
+    return;
+  }
   IrNode *cols = cols_of(n->forward);
   IrNode *dx = ir_new_node(g, IR_COL2IM, n->loc, n->layer);
   dx->n_in = 1;

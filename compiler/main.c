@@ -11,6 +11,7 @@
  */
 #include "nnc.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +37,28 @@ static void usage(FILE *f) {
           "                     memplan, or all\n"
           "  --no-fuse          skip the fusion pass\n"
           "  --portable         compile the program for any x86-64 (no -march=native)\n"
+          "  --max-memory SIZE  an error if training needs more (bytes, or K, M, G, T);\n"
+          "                     without it, more than this machine's memory is a warning\n"
           "  --ckpt PATH        export: the checkpoint (default: runs/NAME/best.ckpt)\n"
           "  -o DIR             export: the output directory (default: .)\n"
           "  --version, --help\n");
+}
+
+/* "8G" -> 8 << 30; bytes, or a K, M, G or T suffix (powers of 1024) */
+static bool parse_size(const char *s, size_t *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  const char *units = "KMGT";
+  const char *u = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
+  if (end == s || errno || v <= 0 || (*end && (!u || end[1] != '\0')))
+    return false;
+  for (const char *p = units; u && p <= u; p++)
+    v *= 1024.0;
+  if (v >= 18e18)
+    return false;
+  *out = (size_t)v;
+  return true;
 }
 
 static int parse_options(DriverOptions *opt, int argc, char **argv, int *rest) {
@@ -61,6 +81,11 @@ static int parse_options(DriverOptions *opt, int argc, char **argv, int *rest) {
       if (!known) {
         fprintf(stderr, "nnc: error: unknown pass '%s' (build, shape, autodiff, fuse, memplan, "
                 "all)\n", opt->dump_pass);
+        return 2;
+      }
+    } else if (!strcmp(a, "--max-memory") && i + 1 < argc) {
+      if (!parse_size(argv[++i], &opt->max_memory)) {
+        fprintf(stderr, "nnc: error: --max-memory expects a size such as 8G, got '%s'\n", argv[i]);
         return 2;
       }
     } else if (!strcmp(a, "--no-fuse")) {
@@ -90,12 +115,37 @@ static int cmd_check(const DriverOptions *opt, PassId last) {
   return ok ? 0 : 1;
 }
 
+/* Like Keras's model.summary(), which needs no compile(): the model without
+ * its loss, so a backbone without a classifier head can be described too. */
+static bool has_section(const Compilation *c, const char *kind) {
+  for (const Section *s = c->ast.sections; s; s = s->next)
+    if (!strcmp(s->kind, kind))
+      return true;
+  return false;
+}
+
 static int cmd_summary(const DriverOptions *opt) {
-  Compilation c;
-  bool ok = compile_source(&c, opt, PASS_SHAPE);
+  /* the table shows the layers as written, without the loss (Keras's summary()
+   * needs no compile()) and before fusion folds some away; the memory is the
+   * plan of the fused graph the program will run, when the file trains one */
+  Compilation c, planned;
+  DriverOptions model_only = *opt;
+  model_only.summary_only = true;
+  bool ok = compile_source(&c, &model_only, PASS_SHAPE);
+  bool trains = ok && has_section(&c, "train");
   if (ok)
     summary_print(stdout, c.graph);
   compilation_free(&c);
+  if (!ok)
+    return 1;
+  if (!trains) { /* a backbone alone: nothing is trained */
+    printf("Training memory: not planned (no train section)\n");
+    return 0;
+  }
+  ok = compile_source(&planned, opt, PASS_MEMPLAN);
+  if (ok)
+    summary_print_memory(stdout, planned.graph, &planned.prog);
+  compilation_free(&planned);
   return ok ? 0 : 1;
 }
 

@@ -65,6 +65,8 @@ void diag_init(Diag *d, const Source *src, FILE *out);
 /* `file:line:col: error: message`, the source line, a caret (and ~ under the span). */
 void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_verror(Diag *d, SrcLoc loc, const char *fmt, va_list ap);
+/* `file:line:col: warning: message` without counting an error. */
+void diag_warning(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* `file:line:col: note: message` without counting an error. */
 void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Internal invariant failure: a bug in nnc, not in the user's file. */
@@ -431,7 +433,9 @@ typedef enum { OPK_SOURCE, OPK_FORWARD, OPK_BACKWARD } OpKind;
 enum {
   OPF_LOSS = 1,     /* its value is the scalar loss_sum (fused ones also output probs) */
   OPF_TRAINING = 2, /* its code reads the `training` flag (dropout, batch norm) */
-  OPF_VIEW = 4      /* a view of its input: no code, no storage of its own */
+  OPF_VIEW = 4,     /* a view of its input: no code, no storage of its own */
+  OPF_WINDOW = 8,   /* owns its layer's RtWindow constant (the layer's gradients share it) */
+  OPF_EPILOGUE = 16 /* fusion may give it a bias + activation epilogue (in[2] the bias) */
 };
 
 /* One row of ops.def, less the per-pass rules (each pass keeps its column). */
@@ -533,11 +537,19 @@ struct IrNode {
   int dims[IR_MAX_RANK];
   int rank;
   /* attributes: each op reads only its own (the comments say which) */
-  Activation act;         /* ACT, ACT_GRAD, ACT_DROPOUT_GRAD; MATMUL's fused epilogue;
+  Activation act;         /* ACT, ACT_GRAD, ACT_DROPOUT_GRAD; MATMUL's, DEPTHWISE's fused epilogue;
                              MAXPOOL_GRAD fused with relu's gradient */
   float alpha;            /* with act: leaky_relu's slope, elu's alpha */
   int units;              /* MATMUL, CONV2D: output features (the kernel is shaped in shape.c) */
-  Window win;             /* CONV2D and its gradients, IM2COL, COL2IM, pools and their gradients */
+  Window win;             /* CONV2D, DEPTHWISE and their gradients, IM2COL, COL2IM, pools and
+                             their gradients */
+  int depth_multiplier;   /* DEPTHWISE and its gradients: filters per input channel */
+  struct {
+    int top, bottom, left, right;
+  } pad;                  /* ZERO_PAD and its gradient: rows and columns of zeros */
+  struct {
+    int sy, sx;
+  } upsample;             /* UPSAMPLE and its gradient: each pixel repeated sy x sx */
   struct {
     float scale, offset;  /* x * scale + offset */
   } rescale;              /* RESCALE, RESCALE_GRAD */
@@ -546,7 +558,7 @@ struct IrNode {
   } bn;                   /* BATCHNORM */
   int concat_offset;      /* CONCAT_GRAD: first column of this input in dout */
   bool has_target_shape;  /* RESHAPE from reshape(): dims set at build time */
-  bool has_bias;          /* MATMUL after fusion: in[2] is the epilogue bias */
+  bool has_bias;          /* MATMUL, DEPTHWISE after fusion: in[2] is the epilogue bias */
   float rate;             /* DROPOUT */
   float smoothing;        /* loss nodes and their gradients: label_smoothing */
   bool per_feature;       /* NORMALIZE: axis=-1 */
@@ -593,7 +605,9 @@ typedef struct {
   int n_layers;
   size_t arena_bytes;  /* memplan: planned activation arena */
   size_t naive_bytes;  /* memplan: what one buffer per tensor would take */
+  size_t peak_live_bytes; /* memplan: the most arena bytes live at once (a lower bound) */
   bool has_backward;
+  bool model_only;     /* ir_build_model: no labels, no loss (shapes and summary only) */
 } Graph;
 
 Graph *ir_new_graph(Arena *a, const char *model_name, int batch_size);
@@ -608,8 +622,8 @@ const char *ir_init_name(Init init);
 bool ir_is_backward_op(IrOp op);
 /* The loss ops (OPF_LOSS): their value is the scalar loss_sum (fused ones also output probs). */
 bool ir_is_loss(IrOp op);
-/* A node's side outputs (scratch buffers it writes: a dropout mask, a batch
- * norm's x-hat and statistics); returns how many, at most 2. */
+/* A node's side outputs (scratch buffers it writes: a dropout's mask, a batch
+ * norm's x-hat and statistics); returns how many (no op has more than 2). */
 int ir_side_outputs(const IrNode *n, IrNode *out[2]);
 /* Inserts n (made by ir_new_node) into the schedule at position pos. */
 void ir_insert(Graph *g, int pos, IrNode *n);
@@ -636,6 +650,9 @@ void ir_float_text(char *buf, size_t size, double v);
 /* Lowers the model section and the loss into forward IR. Reports located
  * errors for unknown layers, names and arguments; NULL on error. */
 Graph *ir_build(Arena *a, const Ast *ast, const Program *prog, Diag *diag);
+/* The model alone, without the loss (nnc summary: as Keras's model.summary()
+ * needs no compile(), a backbone without a classifier can be described). */
+Graph *ir_build_model(Arena *a, const Ast *ast, const Program *prog, Diag *diag);
 
 /* ===== shape.c ===== */
 
@@ -664,8 +681,31 @@ int fuse(Graph *g);
 /* ===== memplan.c ===== */
 
 /* Assigns storage: params and grads to their blocks, views to their roots,
- * every other tensor an arena offset reused by liveness. */
+ * every other tensor an arena offset reused by liveness (large im2col
+ * columns recomputed in backward rather than kept). */
 void memplan(Graph *g);
+
+/* The optimizer's state: blocks parallel to params, saved in the checkpoint. */
+typedef struct {
+  const char *name, *what;
+} OptimizerSlot;
+const OptimizerSlot *optimizer_slots(OptimizerKind kind, int *n);
+
+/* What the generated program allocates at start-up, in bytes, by block. */
+typedef struct {
+  size_t params, grads, optimizer, best_params, activations, batch, total;
+  int optimizer_slots; /* blocks of optimizer state, each the size of params */
+} TrainingMemory;
+TrainingMemory training_memory(const Graph *g, const Program *prog);
+
+/* Beyond any x86-64 process's address space (2^47 bytes): always an error. */
+#define MAX_TRAINING_BYTES ((size_t)1 << 47)
+/* Checks the planned training memory at compile time: above `limit` (0: the
+ * 2^47 bytes any process can address) it is a located error at the model's
+ * name; above `physical` (this machine's memory, 0 = unknown) a warning with
+ * the figures. Returns false after an error. */
+bool memplan_check_limit(const Graph *g, const Program *prog, SrcLoc model_loc, size_t limit,
+                         size_t physical, Diag *diag);
 
 /* ===== ir_verify.c ===== */
 
@@ -681,6 +721,8 @@ void ir_dump(FILE *out, const Graph *g, const char *after_pass);
 
 /* Keras-style model.summary() table. */
 void summary_print(FILE *out, const Graph *g);
+/* The planned training memory by block (after memplan). */
+void summary_print_memory(FILE *out, const Graph *g, const Program *prog);
 
 /* ===== emit_c.c ===== */
 
@@ -711,11 +753,12 @@ typedef struct {
   const char *exe_path;  /* NULL = derived; "" = do not compile */
   const char *dump_pass; /* print IR after this pass ("all" for every pass) */
   bool no_fuse;
-  bool summary_only;
+  bool summary_only;     /* stop after shapes; build the model without its loss */
   bool emit_only;        /* write C, do not run cc */
   bool portable;         /* compile without -march=native */
   const char *ckpt_path; /* nnc export: the checkpoint (NULL = runs/NAME/best.ckpt) */
   const char *out_dir;   /* nnc export: where NAME.h, NAME.c, NAME.onnx go (NULL = .) */
+  size_t max_memory;     /* --max-memory: planned training memory above it is an error */
   FILE *err;             /* diagnostics stream */
 } DriverOptions;
 

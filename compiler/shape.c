@@ -35,7 +35,23 @@ static bool shape_normalize(Shaper *s, IrNode *n) {
 
 static bool shape_reshape(Shaper *s, IrNode *n) {
   IrNode *x = n->in[0];
-  if (n->has_target_shape) { /* reshape(x, [...]) */
+  if (n->has_target_shape) { /* reshape(x, [...]), one dimension may be -1 */
+    int *unknown = NULL;
+    for (int i = 0; i < n->rank; i++)
+      if (n->dims[i] == -1)
+        unknown = &n->dims[i];
+    if (unknown) {
+      *unknown = 1;
+      size_t known = ir_elems(n);
+      if (ir_elems(x) % known != 0) {
+        *unknown = -1;
+        diag_error(s->diag, n->loc, "reshape to %s cannot hold the %zu values per example of "
+                   "its input %s: they are not a multiple of %zu", shape_of(s, n), ir_elems(x),
+                   shape_of(s, x), known);
+        return false;
+      }
+      *unknown = (int)(ir_elems(x) / known);
+    }
     if (ir_elems(n) != ir_elems(x)) {
       diag_error(s->diag, n->loc, "reshape to %s needs %zu values per example, but its input %s "
                  "has %zu", shape_of(s, n), ir_elems(n), shape_of(s, x), ir_elems(x));
@@ -58,16 +74,50 @@ static int window_out(int in, int k, int stride, bool same) {
   return same ? (in + stride - 1) / stride : in >= k ? (in - k) / stride + 1 : 0;
 }
 
-/* Completes n->win for input x (h, w, c); a located error if it does not fit. */
-static bool infer_window(Shaper *s, IrNode *n, const IrNode *x, const char *what) {
-  if (x->rank != 3) {
-    diag_error(s->diag, n->loc, "%s expects (height, width, channels) per example, but its "
-               "input has shape %s%s", what, shape_of(s, x),
-               x->rank == 1 ? " (a flatten or dense cannot feed it)"
-               : x->rank == 2 ? " (add a channel axis: declare the input as u8[28, 28, 1] or use "
-                                "reshape(x, [28, 28, 1]))" : "");
+/* A spatial op's input must be an image (h, w, c); else a located error. */
+static bool need_image(Shaper *s, const IrNode *n, const IrNode *x, const char *what) {
+  if (x->rank == 3)
+    return true;
+  diag_error(s->diag, n->loc, "%s expects (height, width, channels) per example, but its "
+             "input has shape %s%s", what, shape_of(s, x),
+             x->rank == 1 ? " (a flatten or dense cannot feed it)"
+             : x->rank == 2 ? " (add a channel axis: declare the input as u8[28, 28, 1] or use "
+                              "reshape(x, [28, 28, 1]))" : "");
+  return false;
+}
+
+/* An image (h, w, c) per example, at most MAX_EXAMPLE_ELEMS values. */
+static bool set_image(Shaper *s, IrNode *n, long h, long w, long c, const char *what) {
+  if (h * w * c > MAX_EXAMPLE_ELEMS) {
+    diag_error(s->diag, n->loc, "this %s would make %ld x %ld x %ld values per example (at most "
+               "%d)", what, h, w, c, MAX_EXAMPLE_ELEMS);
     return false;
   }
+  int dims[3] = {(int)h, (int)w, (int)c};
+  ir_set_shape(n, DT_F32, true, 3, dims);
+  return true;
+}
+
+/* zero_padding2d: (h, w, c) -> (top + h + bottom, left + w + right, c) */
+static bool shape_zero_pad(Shaper *s, IrNode *n) {
+  const IrNode *x = n->in[0];
+  return need_image(s, n, x, "zero_padding2d") &&
+         set_image(s, n, (long)x->dims[0] + n->pad.top + n->pad.bottom,
+                   (long)x->dims[1] + n->pad.left + n->pad.right, x->dims[2], "zero_padding2d");
+}
+
+/* upsampling2d: (h, w, c) -> (h sy, w sx, c) */
+static bool shape_upsample(Shaper *s, IrNode *n) {
+  const IrNode *x = n->in[0];
+  return need_image(s, n, x, "upsampling2d") &&
+         set_image(s, n, (long)x->dims[0] * n->upsample.sy, (long)x->dims[1] * n->upsample.sx,
+                   x->dims[2], "upsampling2d");
+}
+
+/* Completes n->win for input x (h, w, c); a located error if it does not fit. */
+static bool infer_window(Shaper *s, IrNode *n, const IrNode *x, const char *what) {
+  if (!need_image(s, n, x, what))
+    return false;
   Window *w = &n->win;
   w->h = x->dims[0];
   w->w = x->dims[1];
@@ -159,6 +209,27 @@ static bool shape_conv2d(Shaper *s, IrNode *n) {
   w->fan_in = win->kh * win->kw * win->c;
   w->fan_out = win->kh * win->kw * n->units;
   int out[3] = {win->oh, win->ow, n->units};
+  ir_set_shape(n, DT_F32, true, 3, out);
+  return true;
+}
+
+/* depthwise_conv2d: x (B, h, w, c) with kernel (kh, kw, c, dm), each channel its own dm
+ * filters -> (B, oh, ow, c * dm); Keras's fans: kh*kw*c in, kh*kw*dm out */
+static bool shape_depthwise(Shaper *s, IrNode *n) {
+  if (!infer_window(s, n, n->in[0], "depthwise_conv2d"))
+    return false;
+  const Window *win = &n->win;
+  int dm = n->depth_multiplier;
+  if ((size_t)win->kh * win->kw * win->c * dm > MAX_TENSOR_ELEMS ||
+      (size_t)win->c * dm > (size_t)1 << 20) {
+    diag_error(s->diag, n->loc, "this depthwise_conv2d kernel is too large");
+    return false;
+  }
+  int dims[4] = {win->kh, win->kw, win->c, dm};
+  ir_set_shape(n->in[1], DT_F32, false, 4, dims);
+  n->in[1]->fan_in = win->kh * win->kw * win->c;
+  n->in[1]->fan_out = win->kh * win->kw * dm;
+  int out[3] = {win->oh, win->ow, win->c * dm};
   ir_set_shape(n, DT_F32, true, 3, out);
   return true;
 }

@@ -3,7 +3,8 @@
  * graph: one row per layer (name, type, output shape with None for the
  * batch, parameter count), then total, trainable and non-trainable counts
  * with bytes (4 per float32). Normalization counts its mean, variance and
- * count, as Keras does.
+ * count, as Keras does. Then, beyond Keras, the training memory the memory
+ * plan gives the generated program, block by block.
  */
 #include "nnc.h"
 
@@ -32,8 +33,10 @@ static void bytes_text(char *buf, size_t size, size_t bytes) {
     snprintf(buf, size, "%.2f B", (double)bytes);
   else if (bytes < 1024 * 1024)
     snprintf(buf, size, "%.2f KB", bytes / 1024.0);
-  else
+  else if (bytes < 1024ull * 1024 * 1024)
     snprintf(buf, size, "%.2f MB", bytes / (1024.0 * 1024.0));
+  else
+    snprintf(buf, size, "%.2f GB", bytes / (1024.0 * 1024.0 * 1024.0));
 }
 
 /* Keras keeps a normalization's sample count as an int64 (8 bytes); the rest are float32. */
@@ -90,4 +93,27 @@ void summary_print(FILE *out, const Graph *g) {
   print_total(out, "Total", trainable + frozen, trainable_bytes + frozen_bytes);
   print_total(out, "Trainable", trainable, trainable_bytes);
   print_total(out, "Non-trainable", frozen, frozen_bytes);
+}
+
+/* "58,879,272 bytes (56.15 MB)" */
+static void print_memory_row(FILE *out, const char *what, size_t bytes, const char *note) {
+  char c[32], b[32];
+  count_text(c, sizeof c, bytes);
+  bytes_text(b, sizeof b, bytes);
+  fprintf(out, "   %-18s %16s bytes (%s)%s\n", what, c, b, note);
+}
+
+void summary_print_memory(FILE *out, const Graph *g, const Program *prog) {
+  TrainingMemory m = training_memory(g, prog);
+  char note[128];
+  fprintf(out, " Training memory (planned, batch %d):\n", g->batch_size);
+  print_memory_row(out, "parameters", m.params, "");
+  print_memory_row(out, "gradients", m.grads, "");
+  snprintf(note, sizeof note, " %d x parameters", m.optimizer_slots);
+  print_memory_row(out, "optimizer state", m.optimizer, note);
+  if (m.best_params)
+    print_memory_row(out, "best weights", m.best_params, " early stopping");
+  print_memory_row(out, "activations", m.activations, "");
+  print_memory_row(out, "batch", m.batch, "");
+  print_memory_row(out, "total", m.total, "");
 }

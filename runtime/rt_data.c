@@ -348,15 +348,35 @@ void rt_dataset_load_idx(RtDataset *out, const char *dir, const char *split) {
 
 /* ---- slices and class surgery ---- */
 
+/* Items are uint8 in x, or float32 in xf when x is NULL (CSV, .npy): the
+ * functions below move whole items as bytes, whichever they are. */
+static size_t item_bytes(const RtDataset *ds) {
+  return ds->item_size * (ds->x ? 1 : sizeof(float));
+}
+
+static uint8_t *item_at(const RtDataset *ds, size_t i) {
+  return (ds->x ? ds->x : (uint8_t *)ds->xf) + item_bytes(ds) * i;
+}
+
+/* out (a copy of in's header) gets fresh storage for count items of in's type. */
+static void alloc_items(RtDataset *out, const RtDataset *in, int count) {
+  size_t bytes = item_bytes(in) * (size_t)count;
+  if (in->x) {
+    out->x = rt_malloc(bytes ? bytes : 1);
+  } else {
+    out->x = NULL;
+    out->xf = rt_malloc(bytes ? bytes : 1);
+  }
+}
+
 void rt_dataset_slice(RtDataset *out, const RtDataset *in, int start, int count) {
   if (start < 0 || count < 0 || start > in->count || count > in->count - start)
     rt_die("dataset slice [%d, %d) is outside the %d examples", start, start + count, in->count);
   *out = *in;
   out->count = count;
-  size_t bytes = in->item_size * (size_t)count;
-  out->x = rt_malloc(bytes ? bytes : 1);
+  alloc_items(out, in, count);
   out->y = rt_malloc(count ? (size_t)count : 1);
-  memcpy(out->x, in->x + in->item_size * (size_t)start, bytes);
+  memcpy(item_at(out, 0), item_at(in, (size_t)start), item_bytes(in) * (size_t)count);
   memcpy(out->y, in->y + start, (size_t)count);
 }
 
@@ -367,13 +387,13 @@ static void gather_flagged(RtDataset *out, const RtDataset *in, const uint8_t *f
                            int count) {
   *out = *in;
   out->count = count;
-  out->x = rt_malloc(count ? in->item_size * (size_t)count : 1);
+  alloc_items(out, in, count);
   out->y = rt_malloc(count ? (size_t)count : 1);
   int j = 0;
   for (int i = 0; i < in->count; i++) {
     if (flag[i] != want)
       continue;
-    memcpy(out->x + in->item_size * (size_t)j, in->x + in->item_size * (size_t)i, in->item_size);
+    memcpy(item_at(out, (size_t)j), item_at(in, (size_t)i), item_bytes(in));
     out->y[j++] = in->y[i];
   }
 }
@@ -423,7 +443,7 @@ static void compact_kept(RtDataset *ds, const uint8_t *kept) {
     if (!kept[i])
       continue;
     if (n != i) {
-      memcpy(ds->x + ds->item_size * (size_t)n, ds->x + ds->item_size * (size_t)i, ds->item_size);
+      memcpy(item_at(ds, (size_t)n), item_at(ds, (size_t)i), item_bytes(ds));
       ds->y[n] = ds->y[i];
     }
     n++;
@@ -476,11 +496,10 @@ void rt_dataset_oversample(RtDataset *ds, int n_classes, uint64_t seed) {
   rt_rng_shuffle(&rng, order, n);
   RtDataset out = *ds;
   out.count = n;
-  out.x = rt_malloc(ds->item_size * (size_t)(n ? n : 1));
+  alloc_items(&out, ds, n);
   out.y = rt_malloc((size_t)(n ? n : 1));
   for (int i = 0; i < n; i++) {
-    memcpy(out.x + ds->item_size * (size_t)i, ds->x + ds->item_size * (size_t)order[i],
-           ds->item_size);
+    memcpy(item_at(&out, (size_t)i), item_at(ds, (size_t)order[i]), item_bytes(ds));
     out.y[i] = ds->y[order[i]];
   }
   free(counts);
@@ -491,6 +510,8 @@ void rt_dataset_oversample(RtDataset *ds, int n_classes, uint64_t seed) {
 }
 
 void rt_dataset_free(RtDataset *ds) {
+  if (!ds->x) /* float items (xf is read only when x is NULL) */
+    free(ds->xf);
   free(ds->x);
   free(ds->y);
   memset(ds, 0, sizeof *ds);
@@ -518,32 +539,37 @@ void rt_class_weights_balanced(float *w, const int *counts, int n_classes) {
 
 /* ---- Normalization.adapt ---- */
 
-/* One scalar mean and population variance over every byte (two passes). */
-static void adapt_scalar(float *mean, float *var, const uint8_t *x, size_t n) {
+/* Value i of the data seen flat, uint8 or float, exactly as a double. */
+static inline double value_at(const RtDataset *ds, size_t i) {
+  return ds->x ? (double)ds->x[i] : (double)ds->xf[i];
+}
+
+/* One scalar mean and population variance over every value (two passes). */
+static void adapt_scalar(float *mean, float *var, const RtDataset *ds, size_t n) {
   double sum = 0;
   for (size_t i = 0; i < n; i++)
-    sum += x[i];
+    sum += value_at(ds, i);
   double mu = sum / (double)n, sq = 0;
   for (size_t i = 0; i < n; i++)
-    sq += (x[i] - mu) * (x[i] - mu);
+    sq += (value_at(ds, i) - mu) * (value_at(ds, i) - mu);
   *mean = (float)mu;
   *var = (float)(sq / (double)n);
 }
 
 /* One mean and population variance per position of the last axis: the data
  * seen as rows of `features` values (Keras Normalization(axis=-1)). */
-static void adapt_per_feature(float *mean, float *var, const uint8_t *x, size_t n, size_t d) {
+static void adapt_per_feature(float *mean, float *var, const RtDataset *ds, size_t n, size_t d) {
   size_t rows = n / d;
   double *mu = rt_calloc(d, sizeof(double));
   double *sq = rt_calloc(d, sizeof(double));
   for (size_t i = 0; i < rows; i++)
     for (size_t f = 0; f < d; f++)
-      mu[f] += x[i * d + f];
+      mu[f] += value_at(ds, i * d + f);
   for (size_t f = 0; f < d; f++)
     mu[f] /= (double)rows;
   for (size_t i = 0; i < rows; i++)
     for (size_t f = 0; f < d; f++) {
-      double diff = x[i * d + f] - mu[f];
+      double diff = value_at(ds, i * d + f) - mu[f];
       sq[f] += diff * diff;
     }
   for (size_t f = 0; f < d; f++) {
@@ -562,7 +588,7 @@ void rt_adapt_mean_var(float *mean, float *var, const RtDataset *ds, int feature
            ds->item_size);
   size_t n = ds->item_size * (size_t)ds->count;
   if (features > 1)
-    adapt_per_feature(mean, var, ds->x, n, (size_t)features);
+    adapt_per_feature(mean, var, ds, n, (size_t)features);
   else
-    adapt_scalar(mean, var, ds->x, n);
+    adapt_scalar(mean, var, ds, n);
 }

@@ -43,6 +43,19 @@ void *rt_calloc_check(size_t count, size_t size, const char *file, int line) {
   return p;
 }
 
+void *rt_alloc_block(const char *what, size_t bytes) {
+  enum { ALIGN = 64 };
+  /* calloc: a large block comes as untouched zero pages (mmap), so the
+   * resident size grows only as the plan's buffers are first written */
+  unsigned char *raw = bytes <= SIZE_MAX - ALIGN ? calloc(1, bytes + ALIGN) : NULL;
+  if (!raw)
+    rt_die("cannot allocate the %s block: %zu bytes (%.2f GiB): %s (the memory plan in the "
+           "generated C's banner says what the model needs)",
+           what, bytes, (double)bytes / (1024.0 * 1024.0 * 1024.0), strerror(ENOMEM));
+  /* held until exit through the aligned pointer, which points into raw */
+  return raw + (ALIGN - (uintptr_t)raw % ALIGN) % ALIGN;
+}
+
 FILE *rt_fopen_check(const char *path, const char *mode, const char *file, int line) {
   FILE *f = fopen(path, mode);
   if (!f)

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Installs what nnc needs on Debian 12, and only what is missing:
-# a C toolchain, CMake, flex, bison, OpenBLAS, zlib, Check, jansson (metrics.json), the
-# Fashion-MNIST data set (Debian package dataset-fashion-mnist), gnuplot-nox and a font
-# (the plots, drawn by gnuplot at the end of a run), protobuf-c and Debian's onnx.proto
-# (ONNX export); for the tests clang with libFuzzer (the fuzz_front test), libpng
-# (decodes the plots), chromium (opens report.html headless), python3-onnx and Node.js
-# (ONNX's checker and ONNX Runtime check exports).
+# a C toolchain, CMake, flex, bison, OpenBLAS, zlib, Check, jansson (metrics.json), libpng
+# and libjpeg-turbo (image sources), the Fashion-MNIST data set (Debian package
+# dataset-fashion-mnist), gnuplot-nox and a font (the plots, drawn by gnuplot at the end
+# of a run), protobuf-c and Debian's onnx.proto (ONNX export); for the tests clang with
+# libFuzzer (the fuzz_front test), chromium (opens report.html headless), python3-onnx
+# and Node.js (ONNX's checker and ONNX Runtime check exports).
+# With --bench also what bench/run and bench/memory compare against
+# (python3-torch, the PyTorch references) and measure with (/usr/bin/time).
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config flex bison libopenblas-dev zlib1g-dev check libjansson-dev
-  dataset-fashion-mnist gnuplot-nox fonts-dejavu-core libpng-dev chromium
+  libpng-dev libjpeg-dev dataset-fashion-mnist gnuplot-nox fonts-dejavu-core chromium
   libonnx-dev protobuf-c-compiler libprotobuf-c-dev python3-onnx clang libclang-rt-14-dev)
+[ "${1:-}" = --bench ] && packages+=(python3-torch python3-numpy time)
 
 missing=()
 for p in "${packages[@]}"; do

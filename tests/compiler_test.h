@@ -56,15 +56,22 @@ static inline void tc_end(TestCompile *tc) {
 }
 
 /* Runs the passes up to `last` on `text` as t.nn, through the same
- * compile_source that `nnc` calls; true when all of them succeeded. With
- * no_fuse the fusion pass is skipped, as `nnc build --no-fuse` does. */
-static inline bool tc_run_opts(TestCompile *tc, const char *text, PassId last, bool no_fuse) {
+ * compile_source that `nnc` calls, with opt's flags (summary_only, no_fuse);
+ * true when all of them succeeded. tc_run_opts: with no_fuse the fusion
+ * pass is skipped, as `nnc build --no-fuse` does. */
+static inline bool tc_run_with(TestCompile *tc, const char *text, PassId last,
+                               DriverOptions opt) {
   memset(tc, 0, sizeof *tc);
   tc->err_file = open_memstream(&tc->err, &tc->err_len);
   ck_assert_ptr_nonnull(tc->err_file);
-  DriverOptions opt = {.input_path = "t.nn", .input_text = text, .no_fuse = no_fuse,
-                       .err = tc->err_file};
+  opt.input_path = "t.nn";
+  opt.input_text = text;
+  opt.err = tc->err_file;
   return tc->ok = compile_source(&tc->c, &opt, last);
+}
+
+static inline bool tc_run_opts(TestCompile *tc, const char *text, PassId last, bool no_fuse) {
+  return tc_run_with(tc, text, last, (DriverOptions){.no_fuse = no_fuse});
 }
 
 static inline bool tc_run(TestCompile *tc, const char *text, PassId last) {

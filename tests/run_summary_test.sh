@@ -21,5 +21,14 @@ check cnn_fashion 302,026 302,026 0
 check cnn_small 31,626 31,626 0
 check mnist_mlp 407,050 407,050 0
 check cnn_bn_gap 458,122 457,162 960
+check mobilenet_v2 2,257,984 2,223,872 34,112  # keras.applications.MobileNetV2(include_top=False)
+check vgg16 14,719,818 14,719,818 0
+# Keras's VGG16(include_top=False): the rows up to block5_pool, without the head
+backbone=$("$nnc" summary "$models/vgg16.nn" | sed -n '/input_layer/,/block5_pool/p' |
+  awk '{gsub(",", "", $NF); s += $NF} END {print s}')
+if [ "$backbone" != 14714688 ]; then
+  echo "FAIL: vgg16: the backbone has $backbone parameters, Keras's VGG16 14714688"
+  status=1
+fi
 [ $status -eq 0 ] && echo "PASS: summaries match Keras"
 exit $status

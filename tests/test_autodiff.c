@@ -191,6 +191,80 @@ START_TEST(test_dense_on_the_raw_input_has_no_grad_x) {
 }
 END_TEST
 
+/* depthwise_conv2d: a kernel gradient, and an input gradient only where the
+ * input needs one (not for the first layer); both keep the forward window. */
+START_TEST(test_depthwise_conv2d_gradients) {
+  TestCompile tc;
+  run_ok(&tc, "model m(x: u8[12, 12, 2]) {\n"
+              "  h = depthwise_conv2d(x, 3, depth_multiplier=2)\n"
+              "  h = depthwise_conv2d(h, 3, strides=2, padding=same, use_bias=false)\n"
+              "  return dense(flatten(h), 10)\n}\n" LOGITS,
+         PASS_AUTODIFF, false);
+  const Graph *g = tc.c.graph;
+  assert_param_grads(g, 5);
+  ck_assert_int_eq(tc_count_op(g, IR_DEPTHWISE_GRAD_W), 2);
+  ck_assert_int_eq(tc_count_op(g, IR_DEPTHWISE_GRAD_X), 1); /* the first reads the input */
+  const IrNode *dk = tc_node(g, "depthwise_conv2d_1.depthwise_kernel")->grad;
+  ck_assert_int_eq(dk->op, IR_DEPTHWISE_GRAD_W);
+  ck_assert_int_eq(dk->depth_multiplier, 1);
+  ck_assert_int_eq(dk->win.oh, 5);
+  const IrNode *dx = tc_node(g, "depthwise_conv2d.out")->grad;
+  ck_assert_int_eq(dx->op, IR_DEPTHWISE_GRAD_X);
+  tc_assert_shape(dx, true, 10, 10, 4);
+  ck_assert_ptr_eq(dx->in[1], tc_node(g, "depthwise_conv2d_1.depthwise_kernel"));
+  ck_assert_int_eq(dx->win.kh, 3);
+  tc_end(&tc);
+}
+END_TEST
+
+/* zero_padding2d and upsampling2d pass gradients back with their attributes;
+ * a separable_conv2d's pointwise half lowers to a plain GEMM (no im2col) and
+ * a 3x3 conv2d to im2col + GEMM, with col2im for its input's gradient. */
+START_TEST(test_spatial_gradients_and_lowering) {
+  TestCompile tc;
+  run_ok(&tc, "model m(x: u8[12, 12, 2]) {\n"
+              "  h = conv2d(x, 4, 3, activation=tanh)\n"
+              "  h = zero_padding2d(h, [[1, 0], [0, 2]])\n"
+              "  h = upsampling2d(h, [2, 1])\n"
+              "  h = separable_conv2d(h, 3, 3, strides=2)\n"
+              "  h = conv2d(h, 5, 3)\n"
+              "  return dense(flatten(h), 10)\n}\n" LOGITS,
+         PASS_AUTODIFF, false);
+  const Graph *g = tc.c.graph;
+  const IrNode *dpad = tc_node(g, "conv2d.out")->grad;
+  ck_assert_int_eq(dpad->op, IR_ZERO_PAD_GRAD);
+  ck_assert_int_eq(dpad->pad.top, 1);
+  ck_assert_int_eq(dpad->pad.right, 2);
+  tc_assert_shape(dpad, true, 10, 10, 4);
+  const IrNode *dup = tc_node(g, "zero_padding2d.out")->grad;
+  ck_assert_int_eq(dup->op, IR_UPSAMPLE_GRAD);
+  ck_assert_int_eq(dup->upsample.sy, 2);
+  ck_assert_int_eq(tc_count_op(g, IR_CONV2D), 3);
+  ck_assert_int_eq(tc_count_op(g, IR_CONV2D_GRAD_X), 2); /* not the first conv's */
+  tc_end(&tc);
+
+  run_ok(&tc, "model m(x: u8[12, 12, 2]) {\n"
+              "  h = conv2d(x, 4, 3, activation=tanh)\n"
+              "  h = separable_conv2d(h, 3, 3, strides=2)\n"
+              "  h = conv2d(h, 5, 3)\n"
+              "  return dense(flatten(h), 10)\n}\n" LOGITS,
+         PASS_LOWER, false);
+  g = tc.c.graph;
+  ck_assert_int_eq(tc_count_op(g, IR_CONV2D) + tc_count_op(g, IR_CONV2D_GRAD_X) +
+                       tc_count_op(g, IR_CONV2D_GRAD_W), 0);
+  ck_assert_int_eq(tc_count_op(g, IR_IM2COL), 2); /* the 3x3 convs, not the pointwise */
+  ck_assert_int_eq(tc_count_op(g, IR_COL2IM), 1); /* conv2d_1's input gradient */
+  ck_assert_int_eq(tc_count_op(g, IR_MATMUL), 4);
+  const IrNode *pw = tc_node(g, "separable_conv2d.matmul");
+  ck_assert_ptr_nonnull(pw);
+  ck_assert_int_eq(pw->in[0]->op, IR_DEPTHWISE);
+  ck_assert_int_eq(tc_node(g, "conv2d_1.matmul")->in[0]->op, IR_IM2COL);
+  for (int i = 0; i < g->n_nodes; i++)
+    ck_assert_int_eq(g->nodes[i]->id, i); /* numbered again in schedule order */
+  tc_end(&tc);
+}
+END_TEST
+
 /* A value read twice gets the sum of both gradient contributions. */
 START_TEST(test_value_used_twice_accumulates) {
   TestCompile tc;
@@ -562,6 +636,8 @@ static Suite *autodiff_suite(void) {
   tcase_add_test(ad, test_no_grad_for_the_input);
   tcase_add_test(ad, test_dense_on_the_raw_input_has_no_grad_x);
   tcase_add_test(ad, test_value_used_twice_accumulates);
+  tcase_add_test(ad, test_depthwise_conv2d_gradients);
+  tcase_add_test(ad, test_spatial_gradients_and_lowering);
   tcase_add_test(ad, test_add_of_a_value_to_itself);
   suite_add_tcase(s, ad);
   TCase *fu = tcase_create("fuse");

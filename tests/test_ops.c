@@ -1,5 +1,6 @@
 /*
- * test_ops.c — Check suite for rt_ops.c (and, against PyTorch, rt_optim.c).
+ * test_ops.c — Check suite for rt_elementwise.c, rt_gemm.c, rt_losses.c and
+ * rt_platform.c (and, against PyTorch, rt_optim.c).
  *
  * Every backward kernel is checked against central finite differences of a
  * scalar objective L = sum(out * r) for a fixed random r (or against the

@@ -511,6 +511,168 @@ START_TEST(test_loss_error_without_train_section_is_located) {
 }
 END_TEST
 
+/* ---- spatial layers added through the op table ---- */
+
+#define IMAGE "model m(x: u8[28, 28, 3]) {\n"
+
+/* depthwise_conv2d: each channel its own dm filters; Keras's kernel and fans */
+START_TEST(test_depthwise_conv2d_shapes) {
+  TestCompile tc;
+  build_ok(&tc, IMAGE "  h = depthwise_conv2d(x, 3, strides=2, padding=same, depth_multiplier=2)\n"
+                      "  h = depthwise_conv2d(h, [2, 3], use_bias=false, activation=relu6)\n"
+                      "  return dense(flatten(h), 10)\n}\n" LOGITS);
+  const Graph *g = tc.c.graph;
+  const IrNode *k = tc_node(g, "depthwise_conv2d.depthwise_kernel");
+  tc_assert_shape(k, false, 3, 3, 3, 2);
+  ck_assert_int_eq(k->fan_in, 27);  /* kh kw c */
+  ck_assert_int_eq(k->fan_out, 18); /* kh kw dm */
+  tc_assert_shape(tc_node(g, "depthwise_conv2d.bias"), false, 6);
+  tc_assert_shape(tc_node(g, "depthwise_conv2d.out"), true, 14, 14, 6);
+  ck_assert_int_eq(tc_node(g, "depthwise_conv2d.depthwise")->op, IR_DEPTHWISE);
+  ck_assert_ptr_null(tc_node(g, "depthwise_conv2d_1.bias"));
+  tc_assert_shape(tc_node(g, "depthwise_conv2d_1.depthwise_kernel"), false, 2, 3, 6, 1);
+  tc_assert_shape(tc_node(g, "depthwise_conv2d_1.out"), true, 13, 12, 6);
+  ck_assert_str_eq(g->layer_classes[0], "DepthwiseConv2D");
+  tc_end(&tc);
+}
+END_TEST
+
+START_TEST(test_depthwise_conv2d_errors) {
+  build_fails(HEAD "  h = depthwise_conv2d(x, 3)\n"
+                   "  return dense(flatten(h), 10)\n}\n" LOGITS,
+              "t.nn:2:7: error: depthwise_conv2d expects (height, width, channels) per example, but "
+              "its input has shape (B, 28, 28) (add a channel axis: declare the input as "
+              "u8[28, 28, 1] or use reshape(x, [28, 28, 1]))\n"
+              "    h = depthwise_conv2d(x, 3)\n"
+              "        ^~~~~~~~~~~~~~~~\n");
+  build_fails(IMAGE "  h = depthwise_conv2d(x, 29)\n"
+                    "  return dense(flatten(h), 10)\n}\n" LOGITS,
+              "t.nn:2:7: error: the 29x29 window of this depthwise_conv2d is larger than its 28x28 "
+              "input, so the output would be empty (use padding=same or a smaller window)\n"
+              "    h = depthwise_conv2d(x, 29)\n"
+              "        ^~~~~~~~~~~~~~~~\n");
+  build_fails(IMAGE "  h = depthwise_conv2d(x, 3, depth_multiplier=0)\n"
+                    "  return dense(flatten(h), 10)\n}\n" LOGITS,
+              "t.nn:2:47: error: 'depth_multiplier' must be between 1 and 4096, got 0\n"
+              "    h = depthwise_conv2d(x, 3, depth_multiplier=0)\n"
+              "                                                ^\n");
+}
+END_TEST
+
+/* zero_padding2d (three spellings), upsampling2d, separable_conv2d, reshape with -1 */
+START_TEST(test_padding_upsampling_separable_shapes) {
+  TestCompile tc;
+  build_ok(&tc, IMAGE "  h = zero_padding2d(x)\n"                         /* (30, 30, 3) */
+                      "  h = zero_padding2d(h, [2, 0])\n"                 /* (34, 30, 3) */
+                      "  h = zero_padding2d(h, [[0, 1], [2, 3]])\n"       /* (35, 35, 3) */
+                      "  h = upsampling2d(h, [1, 2], interpolation=nearest)\n" /* (35, 70, 3) */
+                      "  h = upsampling2d(h)\n"                           /* (70, 140, 3) */
+                      "  h = separable_conv2d(h, 8, 3, strides=2, depth_multiplier=2)\n"
+                      "  h = reshape(h, [-1, 8])\n"
+                      "  return dense(flatten(h), 10)\n}\n" LOGITS);
+  const Graph *g = tc.c.graph;
+  tc_assert_shape(tc_node(g, "zero_padding2d.out"), true, 30, 30, 3);
+  tc_assert_shape(tc_node(g, "zero_padding2d_1.out"), true, 34, 30, 3);
+  const IrNode *pad = tc_node(g, "zero_padding2d_2.out");
+  tc_assert_shape(pad, true, 35, 35, 3);
+  ck_assert_int_eq(pad->pad.top, 0);
+  ck_assert_int_eq(pad->pad.bottom, 1);
+  ck_assert_int_eq(pad->pad.left, 2);
+  ck_assert_int_eq(pad->pad.right, 3);
+  tc_assert_shape(tc_node(g, "up_sampling2d.out"), true, 35, 70, 3);
+  tc_assert_shape(tc_node(g, "up_sampling2d_1.out"), true, 70, 140, 3);
+  /* Keras SeparableConv2D: depthwise (3, 3, 3, 2), pointwise (1, 1, 6, 8), bias (8) */
+  tc_assert_shape(tc_node(g, "separable_conv2d.depthwise_kernel"), false, 3, 3, 3, 2);
+  const IrNode *pk = tc_node(g, "separable_conv2d.pointwise_kernel");
+  tc_assert_shape(pk, false, 1, 1, 6, 8);
+  ck_assert_int_eq(pk->fan_in, 6);
+  ck_assert_int_eq(pk->fan_out, 8);
+  tc_assert_shape(tc_node(g, "separable_conv2d.bias"), false, 8);
+  tc_assert_shape(tc_node(g, "separable_conv2d.out"), true, 34, 69, 8);
+  tc_assert_shape(tc_node(g, "reshape.out"), true, 34 * 69, 8);
+  ck_assert_str_eq(g->layer_classes[5], "SeparableConv2D");
+  tc_end(&tc);
+}
+END_TEST
+
+START_TEST(test_padding_upsampling_reshape_errors) {
+  build_fails(HEAD "  h = zero_padding2d(x, 1)\n  return dense(flatten(h), 10)\n}\n" LOGITS,
+              "t.nn:2:7: error: zero_padding2d expects (height, width, channels) per example, but "
+              "its input has shape (B, 28, 28) (add a channel axis: declare the input as "
+              "u8[28, 28, 1] or use reshape(x, [28, 28, 1]))\n"
+              "    h = zero_padding2d(x, 1)\n"
+              "        ^~~~~~~~~~~~~~\n");
+  build_fails(IMAGE "  h = zero_padding2d(x, \"one\")\n  return dense(flatten(h), 10)\n}\n" LOGITS,
+              "t.nn:2:25: error: padding must be a number, [height, width] or [[top, bottom], "
+              "[left, right]]\n"
+              "    h = zero_padding2d(x, \"one\")\n"
+              "                          ^~~~~\n");
+  build_fails(HEAD "  h = upsampling2d(flatten(x))\n  return dense(flatten(h), 10)\n}\n" LOGITS,
+              "t.nn:2:7: error: upsampling2d expects (height, width, channels) per example, but "
+              "its input has shape (B, 784) (a flatten or dense cannot feed it)\n"
+              "    h = upsampling2d(flatten(x))\n"
+              "        ^~~~~~~~~~~~\n");
+  build_fails(IMAGE "  h = upsampling2d(x, interpolation=bilinear)\n  return dense(flatten(h), 10)\n"
+                    "}\n" LOGITS,
+              "t.nn:2:37: error: unknown interpolation 'bilinear' (expected 'nearest')\n"
+              "    h = upsampling2d(x, interpolation=bilinear)\n"
+              "                                      ^~~~~~~~\n");
+  build_fails(HEAD "  h = reshape(x, [-1, 5])\n  return dense(flatten(h), 10)\n}\n" LOGITS,
+              "t.nn:2:7: error: reshape to (B, -1, 5) cannot hold the 784 values per example of its "
+              "input (B, 28, 28): they are not a multiple of 5\n"
+              "    h = reshape(x, [-1, 5])\n"
+              "        ^~~~~~~\n");
+  build_fails(HEAD "  h = reshape(x, [-1, -1])\n  return dense(flatten(h), 10)\n}\n" LOGITS,
+              "t.nn:2:23: error: only one dimension can be -1\n"
+              "    h = reshape(x, [-1, -1])\n"
+              "                        ^~\n");
+}
+END_TEST
+
+/* nnc summary builds the model without its loss (as Keras's summary() needs no
+ * compile()), so a backbone without a classifier is described too. */
+START_TEST(test_backbone_without_loss_for_summary) {
+  TestCompile tc;
+  ck_assert_msg(tc_run_with(&tc, IMAGE "  return depthwise_conv2d(x, 3)\n}\n", PASS_SHAPE,
+                            (DriverOptions){.summary_only = true}),
+                "%s", tc_err(&tc));
+  ck_assert_ptr_null(tc.c.graph->loss);
+  tc_assert_shape(tc.c.graph->output, true, 26, 26, 3);
+  char *s = summary_text(tc.c.graph);
+  ck_assert_msg(strstr(s, " Total params: 30 (120.00 B)\n"), "%s", s);
+  free(s);
+  tc_end(&tc);
+}
+END_TEST
+
+/* ops.def: every op named once, arities sane, sources without inputs, the
+ * direction stated (not implied by the enum's order); activations complete. */
+START_TEST(test_op_registry_is_consistent) {
+  for (int i = 0; i < IR_OP_COUNT; i++) {
+    const OpInfo *op = ir_op_info((IrOp)i);
+    ck_assert_ptr_nonnull(op->name);
+    ck_assert_int_le(op->min_in, op->max_in);
+    ck_assert_int_le(op->max_in, IR_MAX_INPUTS);
+    if (op->kind == OPK_SOURCE)
+      ck_assert_int_eq(op->max_in, 0);
+    else
+      ck_assert_int_ge(op->min_in, 1);
+    ck_assert_int_eq(ir_is_backward_op((IrOp)i), op->kind == OPK_BACKWARD);
+    for (int j = 0; j < i; j++)
+      ck_assert_msg(strcmp(op->name, ir_op_info((IrOp)j)->name) != 0, "two ops named %s",
+                    op->name);
+  }
+  ck_assert(ir_is_loss(IR_XENT) && ir_is_loss(IR_SIGMOID_BXENT) && !ir_is_loss(IR_SOFTMAX));
+  ck_assert(ir_is_backward_op(IR_CONV2D_GRAD_X) && !ir_is_backward_op(IR_CONV2D));
+  for (int a = 0; a < ACT_COUNT; a++) {
+    ck_assert_ptr_nonnull(ACTIVATION_INFO[a].name);
+    ck_assert_ptr_nonnull(ACTIVATION_INFO[a].rt_enum);
+  }
+  ck_assert_str_eq(ir_act_name(ACT_LEAKY_RELU), "leaky_relu");
+  ck_assert_str_eq(ir_init_name(INIT_GLOROT_UNIFORM), "glorot_uniform");
+}
+END_TEST
+
 /* ---- known bugs (these tests fail until the bug is fixed) ---- */
 
 /* BUG (compiler/shape.c:38, infer_reshape): the per-example element count
@@ -597,6 +759,12 @@ static Suite *shape_suite(void) {
   tcase_add_test(errors, test_params_expectation_names_a_layer);
   suite_add_tcase(s, errors);
   TCase *regressions = tcase_create("regressions");
+  tcase_add_test(build, test_op_registry_is_consistent);
+  tcase_add_test(build, test_depthwise_conv2d_shapes);
+  tcase_add_test(build, test_padding_upsampling_separable_shapes);
+  tcase_add_test(build, test_backbone_without_loss_for_summary);
+  tcase_add_test(errors, test_padding_upsampling_reshape_errors);
+  tcase_add_test(errors, test_depthwise_conv2d_errors);
   tcase_add_test(regressions, test_dense_of_flattened_raw_input_reads_floats);
   tcase_add_test(regressions, test_activation_of_flattened_raw_input);
   tcase_add_test(regressions, test_loss_error_without_train_section_is_located);

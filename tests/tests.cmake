@@ -46,6 +46,7 @@ add_test(NAME nnc_report_cli
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_report_cli.sh $<TARGET_FILE:nnc-report>
           $<TARGET_FILE:test_plot> ${CMAKE_CURRENT_BINARY_DIR}/report_cli)
 set_tests_properties(nnc_report_cli PROPERTIES TIMEOUT 120)
+nnc_check_test(test_sources nncrt tests/test_sources.c)
 
 # ---- compiler suites ----
 # Check suites for the passes (each links nnccore and reads models/ through
@@ -86,6 +87,7 @@ if(NNC_CLANG)
   add_custom_command(OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/fuzz_front
     COMMAND ${NNC_CLANG} -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
             -w -std=c11 -D_GNU_SOURCE -I${CMAKE_CURRENT_SOURCE_DIR}/compiler
+            -I${CMAKE_CURRENT_SOURCE_DIR}/runtime
             -I${CMAKE_CURRENT_BINARY_DIR} -DNNC_RUNTIME_INCLUDE=\"\" -DNNC_RUNTIME_LIB=\"\"
             -DNNC_BLAS_LIBS=\"\" -DNNC_PROGRAM_FLAGS=\"\" ${nnc_fuzz_sources}
             -o ${CMAKE_CURRENT_BINARY_DIR}/fuzz_front
@@ -105,7 +107,7 @@ endif()
 set_tests_properties(fuzz_front PROPERTIES LABELS fuzz TIMEOUT 300)
 
 # ---- end-to-end: build a .nn, check the C and the gradient, train on a subset ----
-foreach(model small_mlp softmax_mlp raw_input smooth_cnn onehot_mlp binary_mlp)
+foreach(model small_mlp softmax_mlp raw_input smooth_cnn spatial_cnn onehot_mlp binary_mlp)
   add_test(NAME e2e_${model}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
             ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>
@@ -176,3 +178,21 @@ if(NNC_SANITIZE)
   set_property(TEST ${nnc_tests} APPEND PROPERTY ENVIRONMENT
     "ASAN_OPTIONS=detect_leaks=1" "UBSAN_OPTIONS=print_stacktrace=1")
 endif()
+# ---- golden files: the generated C of an MLP and a CNN (scripts/refresh-golden.sh) ----
+add_test(NAME golden_generated_c
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_golden_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR})
+add_test(NAME contract_kernel_calls
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_contract_test.sh ${CMAKE_CURRENT_SOURCE_DIR}
+          ${CMAKE_CURRENT_BINARY_DIR})
+# ---- the memory plan: summary rows, limits, heap blocks, literals; VGG16 ----
+add_executable(make_idx tests/memory/make_idx.c)
+add_test(NAME memory_plan
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_memory_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/models ${CMAKE_CURRENT_SOURCE_DIR}/tests)
+set_tests_properties(memory_plan PROPERTIES TIMEOUT 300)
+# one training step of VGG16 at batch 32: ~5 GB and minutes of both cores
+add_test(NAME e2e_vgg16_batch32
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_vgg16_test.sh $<TARGET_FILE:nnc>
+          $<TARGET_FILE:make_idx> ${CMAKE_CURRENT_SOURCE_DIR}/models)
+set_tests_properties(e2e_vgg16_batch32 PROPERTIES RUN_SERIAL TRUE TIMEOUT 1500)
