@@ -258,14 +258,17 @@ static void write_header(CExport *x) {
   const char *nm = m->name;
   const IrNode *in = m->g->input;
   Q("/*\n * %s.h — model '%s', exported by nnc %s for inference.\n *\n", nm, nm, NNC_VERSION);
-  Q(" * Input: %s uint8 values per example, %s (height, width, channels as the\n"
-    " * .nn file declares them), raw pixels: the model's own preprocessing\n"
-    " * (its normalization or rescaling layers) is inside.\n", "", c_shape(&x->e, in));
+  Q(" * Input: %zu uint8 values per example, shaped (%s as the .nn file declares\n"
+    " * it, raw pixels: the model's own preprocessing (its normalization or\n"
+    " * rescaling layers) is inside.\n", ir_elems(in), ir_shape_str(x->m->g->arena, in) + 4);
   Q(" * Output: %d %s per example.\n", m->n_scores,
     m->g->binary ? "sigmoid probabilities (one per target)" : "class probabilities (softmax)");
   Q(" * Not reentrant: one static buffer per layer (call from one thread at a time).\n */\n");
   Q("#ifndef %s_H\n#define %s_H\n\n#include <stdint.h>\n\n", nm, nm);
   Q("#define %s_INPUT_SIZE %zu /* values per example */\n", nm, ir_elems(in));
+  if (in->rank == 2 || in->rank == 3) /* an image: (height, width[, channels]) */
+    Q("#define %s_HEIGHT %d\n#define %s_WIDTH %d\n#define %s_CHANNELS %d\n", nm, in->dims[0], nm,
+      in->dims[1], nm, in->rank == 3 ? in->dims[2] : 1);
   Q("#define %s_N_SCORES %d\n#define %s_BATCH %d /* examples per internal step */\n\n",
     nm, m->n_scores, nm, EXPORT_BATCH);
   Q("extern const char *const %s_class_names[%s_N_SCORES];\n\n", nm, nm);

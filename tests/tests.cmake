@@ -170,6 +170,16 @@ endforeach()
 add_test(NAME e2e_runtime_guards
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_guard_test.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e)
+# ---- examples/: built and run as examples/README.md says ----
+pkg_check_modules(LIBPNG_EX REQUIRED libpng)
+add_executable(idx_to_png tests/export/idx_to_png.c)
+target_include_directories(idx_to_png PRIVATE ${LIBPNG_EX_INCLUDE_DIRS})
+target_link_libraries(idx_to_png nncrt ${LIBPNG_EX_LINK_LIBRARIES})
+add_test(NAME examples
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/examples/run_examples_test.sh $<TARGET_FILE:nnc>
+          $<TARGET_FILE:idx_to_png>)
+set_tests_properties(examples PROPERTIES TIMEOUT 600)
+
 # ---- sanitizers: every test above, under -DNNC_SANITIZE=ON ----
 # Leak detection on, nothing suppressed (libgomp's and OpenBLAS's thread
 # pools leave no leak reports, so no suppression file is needed).
