@@ -41,13 +41,18 @@ static void mark_needed(CExport *x, const IrNode *n) {
     mark_needed(x, n->in[k]);
 }
 
-/* "w_dense_kernel" for parameters, "a_dense_out" for activations; views and
- * dropout name their source's buffer */
+/* Views, casts and dropout (the identity here) are their input's buffer. */
+static bool same_buffer_as_input(const IrNode *n) {
+  return n->op == IR_DROPOUT || n->op == IR_RESHAPE || n->op == IR_CAST;
+}
+
+/* "w_dense_kernel" for parameters, "a_dense_out" for activations, "x" for the
+ * input, the source's for the rest */
 static const char *buffer_name(CExport *x, const IrNode *n) {
   Arena *a = x->m->g->arena;
   if (n->op == IR_INPUT)
     return "x";
-  if (n->op == IR_DROPOUT || n->op == IR_RESHAPE || n->op == IR_CAST)
+  if (same_buffer_as_input(n))
     return x->buf[n->in[0]->id];
   const char *name = n->name ? c_ident(&x->e, n->name) : arena_printf(a, "t%d", n->id);
   return arena_printf(a, "%s_%s", n->op == IR_PARAM ? "w" : "a", name);
@@ -78,9 +83,15 @@ static const char *act_args(CExport *x, Activation act, float alpha) {
   return arena_printf(x->m->g->arena, "NN_%s, %s", rt + 3, c_float(&x->e, alpha));
 }
 
-/* "&win_conv2d": a window constant, written before forward() */
+/* "win_conv2d_conv": the window constant of a node (one layer may have two:
+ * separable_conv2d's depthwise and pointwise convolutions) */
+static const char *window_name(CExport *x, const IrNode *n) {
+  Arena *a = x->m->g->arena;
+  return arena_printf(a, "win_%s", n->name ? c_ident(&x->e, n->name) : arena_printf(a, "t%d", n->id));
+}
+
 static const char *window(CExport *x, const IrNode *n) {
-  return arena_printf(x->m->g->arena, "&win_%s", c_ident(&x->e, n->layer));
+  return arena_printf(x->m->g->arena, "&%s", window_name(x, n));
 }
 
 /* ---- one call per node ---- */
@@ -126,9 +137,21 @@ static bool emit_node(CExport *x, const IrNode *n) {
     Q("  nn_concat(%s, %s, %s, %s, %d, %d);\n", o, i0, B(x, n->in[1]), rows(x, n), c_last_dim(in),
       c_last_dim(n->in[1]));
     return true;
+  case IR_DEPTHWISE:
+    Q("  nn_depthwise2d(%s, %s, %s, NULL, m, %s, %d, NN_ACT_NONE, 0.0f);\n", o, i0,
+      B(x, n->in[1]), window(x, n), n->depth_multiplier);
+    return true;
   case IR_MAXPOOL:
   case IR_AVGPOOL:
     Q("  nn_pool2d(%s, %s, m, %s, %d);\n", o, i0, window(x, n), n->op == IR_MAXPOOL);
+    return true;
+  case IR_ZERO_PAD:
+    Q("  nn_zero_pad(%s, %s, m, %d, %d, %d, %d, %d, %d, %d);\n", o, i0, in->dims[0], in->dims[1],
+      in->dims[2], n->pad.top, n->pad.bottom, n->pad.left, n->pad.right);
+    return true;
+  case IR_UPSAMPLE:
+    Q("  nn_upsample_nearest(%s, %s, m, %d, %d, %d, %d, %d);\n", o, i0, in->dims[0], in->dims[1],
+      in->dims[2], n->upsample.sy, n->upsample.sx);
     return true;
   case IR_GAP:
     Q("  nn_global_avgpool(%s, %s, m, %zu, %d);\n", o, i0, ir_elems(in) / (size_t)c_last_dim(in),
@@ -175,8 +198,7 @@ static void emit_buffers_and_windows(CExport *x) {
   Q("/* ===== one buffer per tensor, for %s_BATCH examples ===== */\n\n", x->m->name);
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
-    if (!x->needed[n->id] || n->op == IR_PARAM || strcmp(B(x, n), buffer_name(x, n)) != 0 ||
-        n->op == IR_INPUT)
+    if (!x->needed[n->id] || n->op == IR_PARAM || n->op == IR_INPUT || same_buffer_as_input(n))
       continue;
     Q("static float %s[%s_BATCH * %zu]; /* %s */\n", B(x, n), x->m->name, ir_elems(n),
       c_shape(&x->e, n));
@@ -184,11 +206,13 @@ static void emit_buffers_and_windows(CExport *x) {
   Q("\n");
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
-    if (!x->needed[n->id] || (n->op != IR_CONV2D && n->op != IR_MAXPOOL && n->op != IR_AVGPOOL))
+    bool windowed = n->op == IR_CONV2D || n->op == IR_DEPTHWISE || n->op == IR_MAXPOOL ||
+                    n->op == IR_AVGPOOL;
+    if (!x->needed[n->id] || !windowed)
       continue;
     const Window *w = &n->win;
-    Q("static const NnWindow win_%s = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d}; /* %dx%d, "
-      "stride %dx%d, padding %s */\n", c_ident(&x->e, n->layer), w->h, w->w, w->c, w->oh, w->ow,
+    Q("static const NnWindow %s = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d}; /* %dx%d, "
+      "stride %dx%d, padding %s */\n", window_name(x, n), w->h, w->w, w->c, w->oh, w->ow,
       w->kh, w->kw, w->sh, w->sw, w->pad_top, w->pad_left, w->kh, w->kw, w->sh, w->sw,
       w->same ? "same" : "valid");
   }

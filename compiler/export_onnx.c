@@ -125,6 +125,44 @@ static const char *export_conv(OnnxExport *x, const IrNode *n) {
   return to_nhwc(x, n, fresh(x, n, "nchw"));
 }
 
+/* depthwise: a grouped Conv, W (c dm, 1, kh, kw) from Keras's (kh, kw, c, dm) */
+static const char *export_depthwise(OnnxExport *x, const IrNode *n) {
+  const IrNode *k = n->in[1];
+  const float *v = export_values(x->m, k);
+  int kh = k->dims[0], kw = k->dims[1], c = k->dims[2], dm = k->dims[3];
+  float *t = ARENA_ARRAY(x->arena, float, (size_t)kh * kw * c * dm);
+  for (int y = 0; y < kh; y++)
+    for (int xx = 0; xx < kw; xx++)
+      for (int j = 0; j < c * dm; j++) /* output channel ci dm + k is (ci, k) */
+        t[((size_t)j * kh + y) * kw + xx] = v[((size_t)y * kw + xx) * c * dm + j];
+  int64_t dims[] = {(int64_t)c * dm, 1, kh, kw};
+  const char *ins[] = {to_nchw(x, n, tname(x, n->in[0])), constant(x, n, "kernel_oihw", t, dims, 4)};
+  OnnxNode *conv = onnx_node(x->onnx, "Conv", fresh(x, n, "nchw"), ins, 2, fresh(x, n, "nchw"));
+  window_attrs(conv, &n->win);
+  onnx_attr_int(conv, "group", c);
+  return to_nhwc(x, n, fresh(x, n, "nchw"));
+}
+
+/* zero padding of an NHWC image: Pad's [begins..., ends...] over (N, H, W, C) */
+static const char *export_zero_pad(OnnxExport *x, const IrNode *n) {
+  const int64_t pads[] = {0, n->pad.top, n->pad.left, 0, 0, n->pad.bottom, n->pad.right, 0};
+  const char *name = fresh(x, n, "pads");
+  onnx_initializer_i64(x->onnx, name, pads, 8);
+  return node2(x, "Pad", tname(x, n->in[0]), name, own(x, n));
+}
+
+/* nearest upsampling: Resize by whole factors, each output pixel floor(y / s) */
+static const char *export_upsample(OnnxExport *x, const IrNode *n) {
+  const float scales[] = {1, (float)n->upsample.sy, (float)n->upsample.sx, 1};
+  int64_t dims[] = {4};
+  const char *ins[] = {tname(x, n->in[0]), "", constant(x, n, "scales", scales, dims, 1)};
+  OnnxNode *r = onnx_node(x->onnx, "Resize", own(x, n), ins, 3, own(x, n));
+  onnx_attr_string(r, "mode", "nearest");
+  onnx_attr_string(r, "coordinate_transformation_mode", "asymmetric");
+  onnx_attr_string(r, "nearest_mode", "floor");
+  return own(x, n);
+}
+
 static const char *export_pool(OnnxExport *x, const IrNode *n) {
   const char *in = to_nchw(x, n, tname(x, n->in[0]));
   bool max = n->op == IR_MAXPOOL;
@@ -235,6 +273,9 @@ static const char *export_node(OnnxExport *x, const IrNode *n) {
     return own(x, n);
   }
   case IR_CONV2D: return export_conv(x, n);
+  case IR_DEPTHWISE: return export_depthwise(x, n);
+  case IR_ZERO_PAD: return export_zero_pad(x, n);
+  case IR_UPSAMPLE: return export_upsample(x, n);
   case IR_MAXPOOL:
   case IR_AVGPOOL: return export_pool(x, n);
   case IR_GAP: {

@@ -166,6 +166,11 @@ foreach(model day5 cnn_fashion cnn_bn_gap)
             ${CMAKE_CURRENT_SOURCE_DIR}/models/${model}.nn --epochs 1 --limit-train 5600)
   set_tests_properties(export_${model} PROPERTIES TIMEOUT 600)
 endforeach()
+# the spatial layers (depthwise, separable, zero padding, upsampling, reshape -1)
+add_test(NAME export_spatial_cnn
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/export/run_export_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/spatial_cnn.nn --epochs 1)
+set_tests_properties(export_spatial_cnn PROPERTIES TIMEOUT 600)
 # the generated program's run-time guards: terminate_on_nan, empty validation
 add_test(NAME e2e_runtime_guards
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_guard_test.sh $<TARGET_FILE:nnc>
