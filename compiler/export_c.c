@@ -94,79 +94,126 @@ static const char *window(CExport *x, const IrNode *n) {
   return arena_printf(x->m->g->arena, "&%s", window_name(x, n));
 }
 
-/* ---- one call per node ---- */
+/* ---- one call per node: ops.def's EXPORT column ---- */
+
+typedef bool (*ExportFn)(CExport *x, const IrNode *n);
+
+#define O B(x, n)
+#define IN(k) B(x, n->in[k])
+
+/* sources, views, casts and dropout: no code (the same buffer) */
+static bool export_none(CExport *x, const IrNode *n) {
+  (void)x, (void)n;
+  return true;
+}
+
+static bool export_normalize(CExport *x, const IrNode *n) {
+  const IrNode *in = n->in[0];
+  int f = n->per_feature ? c_last_dim(in) : (int)ir_elems(in);
+  Q("  nn_normalize(%s, %s, %s, %s, m * %zu, %d, %d);\n", O, IN(0), IN(1), IN(2),
+    ir_elems(in) / (size_t)f, f, n->per_feature);
+  return true;
+}
+
+static bool export_rescale(CExport *x, const IrNode *n) {
+  Q("  nn_rescale(%s, %s, %s, %s, %s);\n", O, IN(0), c_float(&x->e, n->rescale.scale),
+    c_float(&x->e, n->rescale.offset), count(x, n));
+  return true;
+}
+
+static bool export_matmul(CExport *x, const IrNode *n) {
+  Q("  nn_dense(%s, %s, %s, NULL, %s, %d, %d, NN_ACT_NONE, 0.0f);\n", O, IN(0), IN(1),
+    rows(x, n->in[0]), c_last_dim(n->in[0]), c_last_dim(n));
+  return true;
+}
+
+static bool export_conv2d(CExport *x, const IrNode *n) {
+  Q("  nn_conv2d(%s, %s, %s, NULL, m, %s, %d, NN_ACT_NONE, 0.0f);\n", O, IN(0), IN(1),
+    window(x, n), c_last_dim(n));
+  return true;
+}
+
+static bool export_depthwise(CExport *x, const IrNode *n) {
+  Q("  nn_depthwise2d(%s, %s, %s, NULL, m, %s, %d, NN_ACT_NONE, 0.0f);\n", O, IN(0), IN(1),
+    window(x, n), n->depth_multiplier);
+  return true;
+}
+
+static bool export_bias_add(CExport *x, const IrNode *n) {
+  Q("  nn_bias_act(%s, %s, %s, %s, %d, NN_ACT_NONE, 0.0f);\n", O, IN(0), IN(1), rows(x, n),
+    c_last_dim(n));
+  return true;
+}
+
+static bool export_act(CExport *x, const IrNode *n) {
+  Q("  nn_act(%s, %s, %s, %s);\n", O, IN(0), count(x, n), act_args(x, n->act, n->alpha));
+  return true;
+}
+
+static bool export_softmax(CExport *x, const IrNode *n) {
+  Q("  nn_softmax(%s, %s, %s, %d);\n", O, IN(0), rows(x, n), c_last_dim(n));
+  return true;
+}
+
+static bool export_add(CExport *x, const IrNode *n) {
+  Q("  nn_add(%s, %s, %s, %s);\n", O, IN(0), IN(1), count(x, n));
+  return true;
+}
+
+static bool export_concat(CExport *x, const IrNode *n) {
+  Q("  nn_concat(%s, %s, %s, %s, %d, %d);\n", O, IN(0), IN(1), rows(x, n), c_last_dim(n->in[0]),
+    c_last_dim(n->in[1]));
+  return true;
+}
+
+static bool export_pool(CExport *x, const IrNode *n) {
+  Q("  nn_pool2d(%s, %s, m, %s, %d);\n", O, IN(0), window(x, n), n->op == IR_MAXPOOL);
+  return true;
+}
+
+static bool export_gap(CExport *x, const IrNode *n) {
+  const IrNode *in = n->in[0];
+  Q("  nn_global_avgpool(%s, %s, m, %zu, %d);\n", O, IN(0), ir_elems(in) / (size_t)c_last_dim(in),
+    c_last_dim(in));
+  return true;
+}
+
+static bool export_batchnorm(CExport *x, const IrNode *n) {
+  Q("  nn_batchnorm(%s, %s, %s, %s, %s, %s, %s, %d, %s);\n", O, IN(0), IN(1), IN(2), IN(3), IN(4),
+    rows(x, n), c_last_dim(n), c_float(&x->e, n->bn.epsilon));
+  return true;
+}
+
+static bool export_zero_pad(CExport *x, const IrNode *n) {
+  const IrNode *in = n->in[0];
+  Q("  nn_zero_pad(%s, %s, m, %d, %d, %d, %d, %d, %d, %d);\n", O, IN(0), in->dims[0], in->dims[1],
+    in->dims[2], n->pad.top, n->pad.bottom, n->pad.left, n->pad.right);
+  return true;
+}
+
+static bool export_upsample(CExport *x, const IrNode *n) {
+  const IrNode *in = n->in[0];
+  Q("  nn_upsample_nearest(%s, %s, m, %d, %d, %d, %d, %d);\n", O, IN(0), in->dims[0],
+    in->dims[1], in->dims[2], n->upsample.sy, n->upsample.sx);
+  return true;
+}
+
+#undef O
+#undef IN
+
+static const ExportFn EXPORT_RULES[IR_OP_COUNT] = {
+#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit, export, onnx) \
+  [IR_##id] = export,
+#include "ops.def"
+#undef OP
+};
 
 static bool emit_node(CExport *x, const IrNode *n) {
-  const IrNode *in = n->n_in ? n->in[0] : NULL;
-  const char *o = B(x, n), *i0 = in ? B(x, in) : NULL;
-  switch (n->op) {
-  case IR_INPUT: case IR_PARAM: case IR_SCRATCH: case IR_DROPOUT: case IR_RESHAPE: case IR_CAST:
-    return true; /* data, or the same buffer under another name */
-  case IR_NORMALIZE: {
-    int f = n->per_feature ? c_last_dim(in) : (int)ir_elems(in);
-    Q("  nn_normalize(%s, %s, %s, %s, m * %zu, %d, %d);\n", o, i0, B(x, n->in[1]), B(x, n->in[2]),
-      ir_elems(in) / (size_t)f, f, n->per_feature);
-    return true;
-  }
-  case IR_RESCALE:
-    Q("  nn_rescale(%s, %s, %s, %s, %s);\n", o, i0, c_float(&x->e, n->rescale.scale),
-      c_float(&x->e, n->rescale.offset), count(x, n));
-    return true;
-  case IR_MATMUL:
-    Q("  nn_dense(%s, %s, %s, NULL, %s, %d, %d, NN_ACT_NONE, 0.0f);\n", o, i0, B(x, n->in[1]),
-      rows(x, in), c_last_dim(in), c_last_dim(n));
-    return true;
-  case IR_CONV2D:
-    Q("  nn_conv2d(%s, %s, %s, NULL, m, %s, %d, NN_ACT_NONE, 0.0f);\n", o, i0, B(x, n->in[1]),
-      window(x, n), c_last_dim(n));
-    return true;
-  case IR_BIAS_ADD:
-    Q("  nn_bias_act(%s, %s, %s, %s, %d, NN_ACT_NONE, 0.0f);\n", o, i0, B(x, n->in[1]), rows(x, n),
-      c_last_dim(n));
-    return true;
-  case IR_ACT:
-    Q("  nn_act(%s, %s, %s, %s);\n", o, i0, count(x, n), act_args(x, n->act, n->alpha));
-    return true;
-  case IR_SOFTMAX:
-    Q("  nn_softmax(%s, %s, %s, %d);\n", o, i0, rows(x, n), c_last_dim(n));
-    return true;
-  case IR_ADD:
-    Q("  nn_add(%s, %s, %s, %s);\n", o, i0, B(x, n->in[1]), count(x, n));
-    return true;
-  case IR_CONCAT:
-    Q("  nn_concat(%s, %s, %s, %s, %d, %d);\n", o, i0, B(x, n->in[1]), rows(x, n), c_last_dim(in),
-      c_last_dim(n->in[1]));
-    return true;
-  case IR_DEPTHWISE:
-    Q("  nn_depthwise2d(%s, %s, %s, NULL, m, %s, %d, NN_ACT_NONE, 0.0f);\n", o, i0,
-      B(x, n->in[1]), window(x, n), n->depth_multiplier);
-    return true;
-  case IR_MAXPOOL:
-  case IR_AVGPOOL:
-    Q("  nn_pool2d(%s, %s, m, %s, %d);\n", o, i0, window(x, n), n->op == IR_MAXPOOL);
-    return true;
-  case IR_ZERO_PAD:
-    Q("  nn_zero_pad(%s, %s, m, %d, %d, %d, %d, %d, %d, %d);\n", o, i0, in->dims[0], in->dims[1],
-      in->dims[2], n->pad.top, n->pad.bottom, n->pad.left, n->pad.right);
-    return true;
-  case IR_UPSAMPLE:
-    Q("  nn_upsample_nearest(%s, %s, m, %d, %d, %d, %d, %d);\n", o, i0, in->dims[0], in->dims[1],
-      in->dims[2], n->upsample.sy, n->upsample.sx);
-    return true;
-  case IR_GAP:
-    Q("  nn_global_avgpool(%s, %s, m, %zu, %d);\n", o, i0, ir_elems(in) / (size_t)c_last_dim(in),
-      c_last_dim(in));
-    return true;
-  case IR_BATCHNORM:
-    Q("  nn_batchnorm(%s, %s, %s, %s, %s, %s, %s, %d, %s);\n", o, i0, B(x, n->in[1]),
-      B(x, n->in[2]), B(x, n->in[3]), B(x, n->in[4]), rows(x, n), c_last_dim(n),
-      c_float(&x->e, n->bn.epsilon));
-    return true;
-  default:
-    fprintf(x->m->err, "nnc: error: export: the C library back end has no kernel for %s (layer "
-            "'%s')\n", ir_op_name(n->op), n->layer);
-    return false;
-  }
+  if (EXPORT_RULES[n->op])
+    return EXPORT_RULES[n->op](x, n);
+  fprintf(x->m->err, "nnc: error: export: the C library back end has no kernel for %s (layer "
+          "'%s')\n", ir_op_name(n->op), n->layer);
+  return false;
 }
 
 /* ---- the file's parts ---- */
