@@ -235,7 +235,7 @@ typedef void (*GradRule)(Autodiff *ad, IrNode *n);
 
 /* ops.def's GRAD column */
 static const GradRule GRAD_RULES[IR_OP_COUNT] = {
-#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit) [IR_##id] = grad,
+#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit, export, onnx) [IR_##id] = grad,
 #include "ops.def"
 #undef OP
 };

@@ -320,7 +320,7 @@ static void emit_concat_grad(Emitter *e, const IrNode *n) {
 typedef void (*EmitRule)(Emitter *e, const IrNode *n);
 
 static const EmitRule EMIT_RULES[IR_OP_COUNT] = {
-#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit) [IR_##id] = emit,
+#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit, export, onnx) [IR_##id] = emit,
 #include "ops.def"
 #undef OP
 };

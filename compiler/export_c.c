@@ -41,13 +41,18 @@ static void mark_needed(CExport *x, const IrNode *n) {
     mark_needed(x, n->in[k]);
 }
 
-/* "w_dense_kernel" for parameters, "a_dense_out" for activations; views and
- * dropout name their source's buffer */
+/* Views, casts and dropout (the identity here) are their input's buffer. */
+static bool same_buffer_as_input(const IrNode *n) {
+  return n->op == IR_DROPOUT || n->op == IR_RESHAPE || n->op == IR_CAST;
+}
+
+/* "w_dense_kernel" for parameters, "a_dense_out" for activations, "x" for the
+ * input, the source's for the rest */
 static const char *buffer_name(CExport *x, const IrNode *n) {
   Arena *a = x->m->g->arena;
   if (n->op == IR_INPUT)
     return "x";
-  if (n->op == IR_DROPOUT || n->op == IR_RESHAPE || n->op == IR_CAST)
+  if (same_buffer_as_input(n))
     return x->buf[n->in[0]->id];
   const char *name = n->name ? c_ident(&x->e, n->name) : arena_printf(a, "t%d", n->id);
   return arena_printf(a, "%s_%s", n->op == IR_PARAM ? "w" : "a", name);
@@ -78,72 +83,137 @@ static const char *act_args(CExport *x, Activation act, float alpha) {
   return arena_printf(x->m->g->arena, "NN_%s, %s", rt + 3, c_float(&x->e, alpha));
 }
 
-/* "&win_conv2d": a window constant, written before forward() */
-static const char *window(CExport *x, const IrNode *n) {
-  return arena_printf(x->m->g->arena, "&win_%s", c_ident(&x->e, n->layer));
+/* "win_conv2d_conv": the window constant of a node (one layer may have two:
+ * separable_conv2d's depthwise and pointwise convolutions) */
+static const char *window_name(CExport *x, const IrNode *n) {
+  Arena *a = x->m->g->arena;
+  return arena_printf(a, "win_%s", n->name ? c_ident(&x->e, n->name) : arena_printf(a, "t%d", n->id));
 }
 
-/* ---- one call per node ---- */
+static const char *window(CExport *x, const IrNode *n) {
+  return arena_printf(x->m->g->arena, "&%s", window_name(x, n));
+}
+
+/* ---- one call per node: ops.def's EXPORT column ---- */
+
+typedef bool (*ExportFn)(CExport *x, const IrNode *n);
+
+#define O B(x, n)
+#define IN(k) B(x, n->in[k])
+
+/* sources, views, casts and dropout: no code (the same buffer) */
+static bool export_none(CExport *x, const IrNode *n) {
+  (void)x, (void)n;
+  return true;
+}
+
+static bool export_normalize(CExport *x, const IrNode *n) {
+  const IrNode *in = n->in[0];
+  int f = n->per_feature ? c_last_dim(in) : (int)ir_elems(in);
+  Q("  nn_normalize(%s, %s, %s, %s, m * %zu, %d, %d);\n", O, IN(0), IN(1), IN(2),
+    ir_elems(in) / (size_t)f, f, n->per_feature);
+  return true;
+}
+
+static bool export_rescale(CExport *x, const IrNode *n) {
+  Q("  nn_rescale(%s, %s, %s, %s, %s);\n", O, IN(0), c_float(&x->e, n->rescale.scale),
+    c_float(&x->e, n->rescale.offset), count(x, n));
+  return true;
+}
+
+static bool export_matmul(CExport *x, const IrNode *n) {
+  Q("  nn_dense(%s, %s, %s, NULL, %s, %d, %d, NN_ACT_NONE, 0.0f);\n", O, IN(0), IN(1),
+    rows(x, n->in[0]), c_last_dim(n->in[0]), c_last_dim(n));
+  return true;
+}
+
+static bool export_conv2d(CExport *x, const IrNode *n) {
+  Q("  nn_conv2d(%s, %s, %s, NULL, m, %s, %d, NN_ACT_NONE, 0.0f);\n", O, IN(0), IN(1),
+    window(x, n), c_last_dim(n));
+  return true;
+}
+
+static bool export_depthwise(CExport *x, const IrNode *n) {
+  Q("  nn_depthwise2d(%s, %s, %s, NULL, m, %s, %d, NN_ACT_NONE, 0.0f);\n", O, IN(0), IN(1),
+    window(x, n), n->depth_multiplier);
+  return true;
+}
+
+static bool export_bias_add(CExport *x, const IrNode *n) {
+  Q("  nn_bias_act(%s, %s, %s, %s, %d, NN_ACT_NONE, 0.0f);\n", O, IN(0), IN(1), rows(x, n),
+    c_last_dim(n));
+  return true;
+}
+
+static bool export_act(CExport *x, const IrNode *n) {
+  Q("  nn_act(%s, %s, %s, %s);\n", O, IN(0), count(x, n), act_args(x, n->act, n->alpha));
+  return true;
+}
+
+static bool export_softmax(CExport *x, const IrNode *n) {
+  Q("  nn_softmax(%s, %s, %s, %d);\n", O, IN(0), rows(x, n), c_last_dim(n));
+  return true;
+}
+
+static bool export_add(CExport *x, const IrNode *n) {
+  Q("  nn_add(%s, %s, %s, %s);\n", O, IN(0), IN(1), count(x, n));
+  return true;
+}
+
+static bool export_concat(CExport *x, const IrNode *n) {
+  Q("  nn_concat(%s, %s, %s, %s, %d, %d);\n", O, IN(0), IN(1), rows(x, n), c_last_dim(n->in[0]),
+    c_last_dim(n->in[1]));
+  return true;
+}
+
+static bool export_pool(CExport *x, const IrNode *n) {
+  Q("  nn_pool2d(%s, %s, m, %s, %d);\n", O, IN(0), window(x, n), n->op == IR_MAXPOOL);
+  return true;
+}
+
+static bool export_gap(CExport *x, const IrNode *n) {
+  const IrNode *in = n->in[0];
+  Q("  nn_global_avgpool(%s, %s, m, %zu, %d);\n", O, IN(0), ir_elems(in) / (size_t)c_last_dim(in),
+    c_last_dim(in));
+  return true;
+}
+
+static bool export_batchnorm(CExport *x, const IrNode *n) {
+  Q("  nn_batchnorm(%s, %s, %s, %s, %s, %s, %s, %d, %s);\n", O, IN(0), IN(1), IN(2), IN(3), IN(4),
+    rows(x, n), c_last_dim(n), c_float(&x->e, n->bn.epsilon));
+  return true;
+}
+
+static bool export_zero_pad(CExport *x, const IrNode *n) {
+  const IrNode *in = n->in[0];
+  Q("  nn_zero_pad(%s, %s, m, %d, %d, %d, %d, %d, %d, %d);\n", O, IN(0), in->dims[0], in->dims[1],
+    in->dims[2], n->pad.top, n->pad.bottom, n->pad.left, n->pad.right);
+  return true;
+}
+
+static bool export_upsample(CExport *x, const IrNode *n) {
+  const IrNode *in = n->in[0];
+  Q("  nn_upsample_nearest(%s, %s, m, %d, %d, %d, %d, %d);\n", O, IN(0), in->dims[0],
+    in->dims[1], in->dims[2], n->upsample.sy, n->upsample.sx);
+  return true;
+}
+
+#undef O
+#undef IN
+
+static const ExportFn EXPORT_RULES[IR_OP_COUNT] = {
+#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit, export, onnx) \
+  [IR_##id] = export,
+#include "ops.def"
+#undef OP
+};
 
 static bool emit_node(CExport *x, const IrNode *n) {
-  const IrNode *in = n->n_in ? n->in[0] : NULL;
-  const char *o = B(x, n), *i0 = in ? B(x, in) : NULL;
-  switch (n->op) {
-  case IR_INPUT: case IR_PARAM: case IR_SCRATCH: case IR_DROPOUT: case IR_RESHAPE: case IR_CAST:
-    return true; /* data, or the same buffer under another name */
-  case IR_NORMALIZE: {
-    int f = n->per_feature ? c_last_dim(in) : (int)ir_elems(in);
-    Q("  nn_normalize(%s, %s, %s, %s, m * %zu, %d, %d);\n", o, i0, B(x, n->in[1]), B(x, n->in[2]),
-      ir_elems(in) / (size_t)f, f, n->per_feature);
-    return true;
-  }
-  case IR_RESCALE:
-    Q("  nn_rescale(%s, %s, %s, %s, %s);\n", o, i0, c_float(&x->e, n->rescale.scale),
-      c_float(&x->e, n->rescale.offset), count(x, n));
-    return true;
-  case IR_MATMUL:
-    Q("  nn_dense(%s, %s, %s, NULL, %s, %d, %d, NN_ACT_NONE, 0.0f);\n", o, i0, B(x, n->in[1]),
-      rows(x, in), c_last_dim(in), c_last_dim(n));
-    return true;
-  case IR_CONV2D:
-    Q("  nn_conv2d(%s, %s, %s, NULL, m, %s, %d, NN_ACT_NONE, 0.0f);\n", o, i0, B(x, n->in[1]),
-      window(x, n), c_last_dim(n));
-    return true;
-  case IR_BIAS_ADD:
-    Q("  nn_bias_act(%s, %s, %s, %s, %d, NN_ACT_NONE, 0.0f);\n", o, i0, B(x, n->in[1]), rows(x, n),
-      c_last_dim(n));
-    return true;
-  case IR_ACT:
-    Q("  nn_act(%s, %s, %s, %s);\n", o, i0, count(x, n), act_args(x, n->act, n->alpha));
-    return true;
-  case IR_SOFTMAX:
-    Q("  nn_softmax(%s, %s, %s, %d);\n", o, i0, rows(x, n), c_last_dim(n));
-    return true;
-  case IR_ADD:
-    Q("  nn_add(%s, %s, %s, %s);\n", o, i0, B(x, n->in[1]), count(x, n));
-    return true;
-  case IR_CONCAT:
-    Q("  nn_concat(%s, %s, %s, %s, %d, %d);\n", o, i0, B(x, n->in[1]), rows(x, n), c_last_dim(in),
-      c_last_dim(n->in[1]));
-    return true;
-  case IR_MAXPOOL:
-  case IR_AVGPOOL:
-    Q("  nn_pool2d(%s, %s, m, %s, %d);\n", o, i0, window(x, n), n->op == IR_MAXPOOL);
-    return true;
-  case IR_GAP:
-    Q("  nn_global_avgpool(%s, %s, m, %zu, %d);\n", o, i0, ir_elems(in) / (size_t)c_last_dim(in),
-      c_last_dim(in));
-    return true;
-  case IR_BATCHNORM:
-    Q("  nn_batchnorm(%s, %s, %s, %s, %s, %s, %s, %d, %s);\n", o, i0, B(x, n->in[1]),
-      B(x, n->in[2]), B(x, n->in[3]), B(x, n->in[4]), rows(x, n), c_last_dim(n),
-      c_float(&x->e, n->bn.epsilon));
-    return true;
-  default:
-    fprintf(x->m->err, "nnc: error: export: the C library back end has no kernel for %s (layer "
-            "'%s')\n", ir_op_name(n->op), n->layer);
-    return false;
-  }
+  if (EXPORT_RULES[n->op])
+    return EXPORT_RULES[n->op](x, n);
+  fprintf(x->m->err, "nnc: error: export: the C library back end has no kernel for %s (layer "
+          "'%s')\n", ir_op_name(n->op), n->layer);
+  return false;
 }
 
 /* ---- the file's parts ---- */
@@ -175,8 +245,7 @@ static void emit_buffers_and_windows(CExport *x) {
   Q("/* ===== one buffer per tensor, for %s_BATCH examples ===== */\n\n", x->m->name);
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
-    if (!x->needed[n->id] || n->op == IR_PARAM || strcmp(B(x, n), buffer_name(x, n)) != 0 ||
-        n->op == IR_INPUT)
+    if (!x->needed[n->id] || n->op == IR_PARAM || n->op == IR_INPUT || same_buffer_as_input(n))
       continue;
     Q("static float %s[%s_BATCH * %zu]; /* %s */\n", B(x, n), x->m->name, ir_elems(n),
       c_shape(&x->e, n));
@@ -184,11 +253,13 @@ static void emit_buffers_and_windows(CExport *x) {
   Q("\n");
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
-    if (!x->needed[n->id] || (n->op != IR_CONV2D && n->op != IR_MAXPOOL && n->op != IR_AVGPOOL))
+    bool windowed = n->op == IR_CONV2D || n->op == IR_DEPTHWISE || n->op == IR_MAXPOOL ||
+                    n->op == IR_AVGPOOL;
+    if (!x->needed[n->id] || !windowed)
       continue;
     const Window *w = &n->win;
-    Q("static const NnWindow win_%s = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d}; /* %dx%d, "
-      "stride %dx%d, padding %s */\n", c_ident(&x->e, n->layer), w->h, w->w, w->c, w->oh, w->ow,
+    Q("static const NnWindow %s = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d}; /* %dx%d, "
+      "stride %dx%d, padding %s */\n", window_name(x, n), w->h, w->w, w->c, w->oh, w->ow,
       w->kh, w->kw, w->sh, w->sw, w->pad_top, w->pad_left, w->kh, w->kw, w->sh, w->sw,
       w->same ? "same" : "valid");
   }
@@ -258,14 +329,17 @@ static void write_header(CExport *x) {
   const char *nm = m->name;
   const IrNode *in = m->g->input;
   Q("/*\n * %s.h — model '%s', exported by nnc %s for inference.\n *\n", nm, nm, NNC_VERSION);
-  Q(" * Input: %s uint8 values per example, %s (height, width, channels as the\n"
-    " * .nn file declares them), raw pixels: the model's own preprocessing\n"
-    " * (its normalization or rescaling layers) is inside.\n", "", c_shape(&x->e, in));
+  Q(" * Input: %zu uint8 values per example, shaped (%s as the .nn file declares\n"
+    " * it, raw pixels: the model's own preprocessing (its normalization or\n"
+    " * rescaling layers) is inside.\n", ir_elems(in), ir_shape_str(x->m->g->arena, in) + 4);
   Q(" * Output: %d %s per example.\n", m->n_scores,
     m->g->binary ? "sigmoid probabilities (one per target)" : "class probabilities (softmax)");
   Q(" * Not reentrant: one static buffer per layer (call from one thread at a time).\n */\n");
   Q("#ifndef %s_H\n#define %s_H\n\n#include <stdint.h>\n\n", nm, nm);
   Q("#define %s_INPUT_SIZE %zu /* values per example */\n", nm, ir_elems(in));
+  if (in->rank == 2 || in->rank == 3) /* an image: (height, width[, channels]) */
+    Q("#define %s_HEIGHT %d\n#define %s_WIDTH %d\n#define %s_CHANNELS %d\n", nm, in->dims[0], nm,
+      in->dims[1], nm, in->rank == 3 ? in->dims[2] : 1);
   Q("#define %s_N_SCORES %d\n#define %s_BATCH %d /* examples per internal step */\n\n",
     nm, m->n_scores, nm, EXPORT_BATCH);
   Q("extern const char *const %s_class_names[%s_N_SCORES];\n\n", nm, nm);

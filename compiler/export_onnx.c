@@ -118,14 +118,52 @@ static const char *conv_weights(OnnxExport *x, const IrNode *n) {
   return constant(x, n, "kernel_oihw", t, dims, 4);
 }
 
-static const char *export_conv(OnnxExport *x, const IrNode *n) {
+static const char *onnx_conv2d(OnnxExport *x, const IrNode *n) {
   const char *ins[] = {to_nchw(x, n, tname(x, n->in[0])), conv_weights(x, n)};
   OnnxNode *c = onnx_node(x->onnx, "Conv", fresh(x, n, "nchw"), ins, 2, fresh(x, n, "nchw"));
   window_attrs(c, &n->win);
   return to_nhwc(x, n, fresh(x, n, "nchw"));
 }
 
-static const char *export_pool(OnnxExport *x, const IrNode *n) {
+/* depthwise: a grouped Conv, W (c dm, 1, kh, kw) from Keras's (kh, kw, c, dm) */
+static const char *onnx_depthwise(OnnxExport *x, const IrNode *n) {
+  const IrNode *k = n->in[1];
+  const float *v = export_values(x->m, k);
+  int kh = k->dims[0], kw = k->dims[1], c = k->dims[2], dm = k->dims[3];
+  float *t = ARENA_ARRAY(x->arena, float, (size_t)kh * kw * c * dm);
+  for (int y = 0; y < kh; y++)
+    for (int xx = 0; xx < kw; xx++)
+      for (int j = 0; j < c * dm; j++) /* output channel ci dm + k is (ci, k) */
+        t[((size_t)j * kh + y) * kw + xx] = v[((size_t)y * kw + xx) * c * dm + j];
+  int64_t dims[] = {(int64_t)c * dm, 1, kh, kw};
+  const char *ins[] = {to_nchw(x, n, tname(x, n->in[0])), constant(x, n, "kernel_oihw", t, dims, 4)};
+  OnnxNode *conv = onnx_node(x->onnx, "Conv", fresh(x, n, "nchw"), ins, 2, fresh(x, n, "nchw"));
+  window_attrs(conv, &n->win);
+  onnx_attr_int(conv, "group", c);
+  return to_nhwc(x, n, fresh(x, n, "nchw"));
+}
+
+/* zero padding of an NHWC image: Pad's [begins..., ends...] over (N, H, W, C) */
+static const char *onnx_zero_pad(OnnxExport *x, const IrNode *n) {
+  const int64_t pads[] = {0, n->pad.top, n->pad.left, 0, 0, n->pad.bottom, n->pad.right, 0};
+  const char *name = fresh(x, n, "pads");
+  onnx_initializer_i64(x->onnx, name, pads, 8);
+  return node2(x, "Pad", tname(x, n->in[0]), name, own(x, n));
+}
+
+/* nearest upsampling: Resize by whole factors, each output pixel floor(y / s) */
+static const char *onnx_upsample(OnnxExport *x, const IrNode *n) {
+  const float scales[] = {1, (float)n->upsample.sy, (float)n->upsample.sx, 1};
+  int64_t dims[] = {4};
+  const char *ins[] = {tname(x, n->in[0]), "", constant(x, n, "scales", scales, dims, 1)};
+  OnnxNode *r = onnx_node(x->onnx, "Resize", own(x, n), ins, 3, own(x, n));
+  onnx_attr_string(r, "mode", "nearest");
+  onnx_attr_string(r, "coordinate_transformation_mode", "asymmetric");
+  onnx_attr_string(r, "nearest_mode", "floor");
+  return own(x, n);
+}
+
+static const char *onnx_pool(OnnxExport *x, const IrNode *n) {
   const char *in = to_nchw(x, n, tname(x, n->in[0]));
   bool max = n->op == IR_MAXPOOL;
   OnnxNode *p = onnx_node(x->onnx, max ? "MaxPool" : "AveragePool", fresh(x, n, "nchw"), &in, 1,
@@ -137,7 +175,7 @@ static const char *export_pool(OnnxExport *x, const IrNode *n) {
 }
 
 /* (x - mean) / max(sqrt(var), 1e-7), the denominator as nnc computes it */
-static const char *export_normalize(OnnxExport *x, const IrNode *n) {
+static const char *onnx_normalize(OnnxExport *x, const IrNode *n) {
   const IrNode *mean = n->in[1], *var = n->in[2];
   size_t f = ir_elems(var);
   const float *v = export_values(x->m, var);
@@ -150,7 +188,7 @@ static const char *export_normalize(OnnxExport *x, const IrNode *n) {
 }
 
 /* (x - moving_mean) * (gamma / sqrt(moving_var + eps)) + beta */
-static const char *export_batchnorm(OnnxExport *x, const IrNode *n) {
+static const char *onnx_batchnorm(OnnxExport *x, const IrNode *n) {
   const IrNode *gamma = n->in[1], *var = n->in[4];
   size_t c = ir_elems(gamma);
   const float *g = export_values(x->m, gamma), *v = export_values(x->m, var);
@@ -165,7 +203,12 @@ static const char *export_batchnorm(OnnxExport *x, const IrNode *n) {
   return node2(x, "Add", scaled, param(x, n->in[2]), own(x, n));
 }
 
-static const char *export_act(OnnxExport *x, const IrNode *n) {
+/* The second input of a binary op: a parameter (an initializer) or a value. */
+static const char *second(OnnxExport *x, const IrNode *n) {
+  return n->in[1]->op == IR_PARAM ? param(x, n->in[1]) : tname(x, n->in[1]);
+}
+
+static const char *onnx_act(OnnxExport *x, const IrNode *n) {
   const char *in = tname(x, n->in[0]);
   OnnxNode *a;
   switch (n->act) {
@@ -193,7 +236,7 @@ static const char *export_act(OnnxExport *x, const IrNode *n) {
 }
 
 /* reshape and flatten: (N, dims...) with N from the input */
-static const char *export_reshape(OnnxExport *x, const IrNode *n) {
+static const char *onnx_reshape(OnnxExport *x, const IrNode *n) {
   int64_t shape[IR_MAX_RANK + 1] = {-1};
   for (int i = 0; i < n->rank; i++)
     shape[i + 1] = n->dims[i];
@@ -202,53 +245,70 @@ static const char *export_reshape(OnnxExport *x, const IrNode *n) {
   return node2(x, "Reshape", tname(x, n->in[0]), name, own(x, n));
 }
 
-/* The second input of a binary op: a parameter (an initializer) or a value. */
-static const char *second(OnnxExport *x, const IrNode *n) {
-  return n->in[1]->op == IR_PARAM ? param(x, n->in[1]) : tname(x, n->in[1]);
+
+/* dropout in inference, the input's cast (done once where it enters) */
+static const char *onnx_pass(OnnxExport *x, const IrNode *n) { return tname(x, n->in[0]); }
+
+/* sources: their tensors are made before the nodes (input, initializers) */
+static const char *onnx_none(OnnxExport *x, const IrNode *n) { return tname(x, n); }
+
+static const char *onnx_rescale(OnnxExport *x, const IrNode *n) {
+  const char *scaled = node2(x, "Mul", tname(x, n->in[0]), scalar(x, n, "scale", n->rescale.scale),
+                             fresh(x, n, "scaled"));
+  return node2(x, "Add", scaled, scalar(x, n, "offset", n->rescale.offset), own(x, n));
 }
+
+static const char *onnx_matmul(OnnxExport *x, const IrNode *n) {
+  return node2(x, "MatMul", tname(x, n->in[0]), second(x, n), own(x, n));
+}
+
+/* add and bias_add (the bias broadcasts over the last axis) */
+static const char *onnx_add(OnnxExport *x, const IrNode *n) {
+  return node2(x, "Add", tname(x, n->in[0]), second(x, n), own(x, n));
+}
+
+/* softmax and concat: over the last axis */
+static const char *last_axis(OnnxExport *x, const IrNode *n, const char *op, const char *const *in,
+                             int n_in) {
+  OnnxNode *o = onnx_node(x->onnx, op, own(x, n), in, n_in, own(x, n));
+  onnx_attr_int(o, "axis", -1);
+  return own(x, n);
+}
+
+static const char *onnx_softmax(OnnxExport *x, const IrNode *n) {
+  const char *in[] = {tname(x, n->in[0])};
+  return last_axis(x, n, "Softmax", in, 1);
+}
+
+static const char *onnx_concat(OnnxExport *x, const IrNode *n) {
+  const char *in[] = {tname(x, n->in[0]), second(x, n)};
+  return last_axis(x, n, "Concat", in, 2);
+}
+
+/* the mean over every axis between batch and channels */
+static const char *onnx_gap(OnnxExport *x, const IrNode *n) {
+  int64_t axes[IR_MAX_RANK];
+  for (int i = 1; i < n->in[0]->rank; i++)
+    axes[i - 1] = i;
+  const char *in = tname(x, n->in[0]);
+  OnnxNode *o = onnx_node(x->onnx, "ReduceMean", own(x, n), &in, 1, own(x, n));
+  onnx_attr_ints(o, "axes", axes, n->in[0]->rank - 1);
+  onnx_attr_int(o, "keepdims", 0);
+  return own(x, n);
+}
+
+typedef const char *(*OnnxFn)(OnnxExport *x, const IrNode *n);
+
+static const OnnxFn ONNX_RULES[IR_OP_COUNT] = {
+#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit, export, onnx) \
+  [IR_##id] = onnx,
+#include "ops.def"
+#undef OP
+};
 
 /* The ONNX tensor of one forward node, NULL when ONNX cannot take the op. */
 static const char *export_node(OnnxExport *x, const IrNode *n) {
-  const char *a = n->n_in ? tname(x, n->in[0]) : NULL;
-  OnnxNode *o;
-  switch (n->op) {
-  case IR_DROPOUT: return a; /* the identity in inference */
-  case IR_CAST: return a;    /* the input is cast once, where it enters */
-  case IR_NORMALIZE: return export_normalize(x, n);
-  case IR_RESCALE:
-    return node2(x, "Add",
-                 node2(x, "Mul", a, scalar(x, n, "scale", n->rescale.scale), fresh(x, n, "scaled")),
-                 scalar(x, n, "offset", n->rescale.offset), own(x, n));
-  case IR_RESHAPE: return export_reshape(x, n);
-  case IR_MATMUL: return node2(x, "MatMul", a, second(x, n), own(x, n));
-  case IR_BIAS_ADD:
-  case IR_ADD: return node2(x, "Add", a, second(x, n), own(x, n));
-  case IR_ACT: return export_act(x, n);
-  case IR_SOFTMAX:
-    o = onnx_node(x->onnx, "Softmax", own(x, n), &a, 1, own(x, n));
-    onnx_attr_int(o, "axis", -1);
-    return own(x, n);
-  case IR_CONCAT: {
-    const char *ins[] = {a, second(x, n)};
-    o = onnx_node(x->onnx, "Concat", own(x, n), ins, 2, own(x, n));
-    onnx_attr_int(o, "axis", -1);
-    return own(x, n);
-  }
-  case IR_CONV2D: return export_conv(x, n);
-  case IR_MAXPOOL:
-  case IR_AVGPOOL: return export_pool(x, n);
-  case IR_GAP: {
-    int64_t axes[IR_MAX_RANK];
-    for (int i = 1; i < n->in[0]->rank; i++) /* every axis between batch and channels */
-      axes[i - 1] = i;
-    o = onnx_node(x->onnx, "ReduceMean", own(x, n), &a, 1, own(x, n));
-    onnx_attr_ints(o, "axes", axes, n->in[0]->rank - 1);
-    onnx_attr_int(o, "keepdims", 0);
-    return own(x, n);
-  }
-  case IR_BATCHNORM: return export_batchnorm(x, n);
-  default: return NULL;
-  }
+  return ONNX_RULES[n->op] ? ONNX_RULES[n->op](x, n) : NULL;
 }
 
 static void mark_needed(bool *needed, const IrNode *n) {

@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const OpInfo OP_INFO[IR_OP_COUNT] = {
-#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit) \
+#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit, export, onnx) \
   [IR_##id] = {name, kind, min_in, max_in, flags},
 #include "ops.def"
 #undef OP

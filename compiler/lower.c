@@ -106,7 +106,7 @@ typedef void (*LowerRule)(Lowerer *lw, IrNode *n);
 
 /* ops.def's LOWER column */
 static const LowerRule LOWER_RULES[IR_OP_COUNT] = {
-#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit) [IR_##id] = lower,
+#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit, export, onnx) [IR_##id] = lower,
 #include "ops.def"
 #undef OP
 };

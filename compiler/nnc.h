@@ -422,7 +422,7 @@ int program_class_id(const Program *prog, const Expr *e);
  * the rule of each pass); this enum and ir.c's table are expanded from it.
  */
 typedef enum {
-#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit) IR_##id,
+#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit, export, onnx) IR_##id,
 #include "ops.def"
 #undef OP
   IR_OP_COUNT

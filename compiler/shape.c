@@ -340,7 +340,7 @@ typedef bool (*ShapeRule)(Shaper *s, IrNode *n);
 
 /* ops.def's SHAPE column */
 static const ShapeRule SHAPE_RULES[IR_OP_COUNT] = {
-#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit) [IR_##id] = shape,
+#define OP(id, name, kind, min_in, max_in, flags, shape, grad, lower, emit, export, onnx) [IR_##id] = shape,
 #include "ops.def"
 #undef OP
 };

@@ -229,8 +229,6 @@ void rt_dataset_check_shape(const RtDataset *ds, int rows, int cols, int channel
  * example's index in ds (call it on the dataset as loaded, before slices or
  * splits, and the index is the file's). */
 void rt_dataset_check_labels(const RtDataset *ds, int n_classes);
-void rt_dataset_check_shape(const RtDataset *ds, int rows, int cols, int channels, const char *path);
-void rt_dataset_check_labels(const RtDataset *ds, int n_classes);
 /* Oversampling (the Day 5 seed's exercise): every class's examples are
  * repeated, cycling through them in order, up to the largest class's count
  * (numpy's np.resize), then the whole set is shuffled with seed. In place. */

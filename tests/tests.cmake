@@ -166,10 +166,25 @@ foreach(model day5 cnn_fashion cnn_bn_gap)
             ${CMAKE_CURRENT_SOURCE_DIR}/models/${model}.nn --epochs 1 --limit-train 5600)
   set_tests_properties(export_${model} PROPERTIES TIMEOUT 600)
 endforeach()
+# the spatial layers (depthwise, separable, zero padding, upsampling, reshape -1)
+add_test(NAME export_spatial_cnn
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/export/run_export_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/spatial_cnn.nn --epochs 1)
+set_tests_properties(export_spatial_cnn PROPERTIES TIMEOUT 600)
 # the generated program's run-time guards: terminate_on_nan, empty validation
 add_test(NAME e2e_runtime_guards
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_guard_test.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e)
+# ---- examples/: built and run as examples/README.md says ----
+pkg_check_modules(LIBPNG_EX REQUIRED libpng)
+add_executable(idx_to_png tests/export/idx_to_png.c)
+target_include_directories(idx_to_png PRIVATE ${LIBPNG_EX_INCLUDE_DIRS})
+target_link_libraries(idx_to_png nncrt ${LIBPNG_EX_LINK_LIBRARIES})
+add_test(NAME examples
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/examples/run_examples_test.sh $<TARGET_FILE:nnc>
+          $<TARGET_FILE:idx_to_png>)
+set_tests_properties(examples PROPERTIES TIMEOUT 600)
+
 # ---- sanitizers: every test above, under -DNNC_SANITIZE=ON ----
 # Leak detection on, nothing suppressed (libgomp's and OpenBLAS's thread
 # pools leave no leak reports, so no suppression file is needed).
