@@ -10,9 +10,10 @@
  * the emitted loops had, so same-seed runs are bit-identical to them.
  *
  * terminate_on_nan: the loss of every step is checked before its backward
- * pass; the first non-finite one stops training with the parameters of the
- * last finite step (nothing non-finite is ever saved) and a message naming
- * the epoch and step.
+ * pass, and the trainable tensors' gradients before the optimizer step; the
+ * first non-finite one stops training with the parameters of the last
+ * finite step (nothing non-finite is ever saved) and a message naming the
+ * epoch, the step and, for a gradient, the tensor (so the layer).
  */
 #include "nnc_runtime.h"
 
@@ -211,14 +212,46 @@ static void add_batch_metrics(const Fit *f, EpochSums *s, int start, int m) {
   }
 }
 
-/* terminate_on_nan: the step's loss is not a number (or infinite). */
-static int stop_on_nan(Fit *f, int epoch, double loss_sum) {
-  if (!f->config->terminate_on_nan || isfinite(loss_sum))
+/* ---- terminate_on_nan ---- */
+
+/* The first trainable tensor whose gradient has an inf or nan entry (its
+ * gradient lies in grads at the tensor's offset in params), or NULL. The
+ * test is on the exponent bits, an integer OR that vectorizes. */
+static const char *nonfinite_gradient(const RtModel *model) {
+  for (int t = 0; t < model->n_trainable; t++) {
+    const RtTensorRef *p = &model->trainable[t];
+    const float *g = model->grads + (p->data - model->params);
+    uint32_t bad = 0;
+    for (size_t i = 0; i < p->count; i++) {
+      uint32_t bits;
+      memcpy(&bits, &g[i], sizeof bits);
+      bad |= (bits & 0x7f800000u) == 0x7f800000u;
+    }
+    if (bad)
+      return p->name;
+  }
+  return NULL;
+}
+
+/* Stops the run when this step's loss or gradient is not finite: says
+ * where, keeps the weights of the last finite step (the step is not
+ * applied) and the checkpoint on disk. Returns 1 when it stopped. */
+static int stop_on_nan(Fit *f, int epoch, int after_backward) {
+  double loss = *f->model->loss_sum;
+  if (!f->config->terminate_on_nan)
     return 0;
+  const char *tensor = after_backward ? nonfinite_gradient(f->model) : NULL;
+  if (after_backward ? !tensor : isfinite(loss))
+    return 0;
+  char what[256];
+  if (tensor)
+    snprintf(what, sizeof what, "the gradient of %s is not finite (loss %g)", tensor, loss);
+  else
+    snprintf(what, sizeof what, "the loss is %g", loss);
   fprintf(stderr,
-          "error: epoch %d, step %ld: the loss is %g; training stopped (terminate_on_nan) with "
-          "the weights of the last finite step%s%s\n",
-          epoch, f->r.steps + 1, loss_sum, f->config->checkpoint.enabled ? "; kept " : "",
+          "error: epoch %d, step %ld: %s; training stopped (terminate_on_nan) with the weights "
+          "of the last finite step%s%s\n",
+          epoch, f->r.steps + 1, what, f->config->checkpoint.enabled ? "; kept " : "",
           f->config->checkpoint.enabled ? f->run->checkpoint_path : "");
   f->r.stopped_on_nan = 1;
   return 1;
@@ -235,9 +268,11 @@ static int train_epoch(Fit *f, int epoch, RtEvalResult *out) {
     int m = train->count - start < model->batch ? train->count - start : model->batch;
     rt_load_batch(f->run, train, f->order + start, m);
     model->forward(m, 1);
-    if (stop_on_nan(f, epoch, *model->loss_sum))
+    if (stop_on_nan(f, epoch, 0))
       return 0;
     model->backward(m);
+    if (stop_on_nan(f, epoch, 1))
+      return 0;
     model->optimizer_step(++f->r.steps);
     s.loss += *model->loss_sum;
     add_batch_metrics(f, &s, start, m);

@@ -67,6 +67,7 @@ static float s_scores[SCRIPT_BATCH * 2];
 static RtRng s_rng;
 static double val_script[16]; /* validation loss of each epoch */
 static int eval_calls, train_steps, nan_at_step; /* nan_at_step: 0 = never */
+static int inf_grad_at_step;                       /* a gradient of inf there; 0 = never */
 
 static void s_init(RtRng *rng) {
   (void)rng;
@@ -85,7 +86,7 @@ static void s_forward(int m, int training) {
 
 static void s_backward(int m) {
   (void)m;
-  s_grads[0] = 1;
+  s_grads[0] = train_steps == inf_grad_at_step ? INFINITY : 1;
 }
 
 static void s_step(long t) {
@@ -314,6 +315,23 @@ START_TEST(test_nan_message_names_epoch_and_step) {
 }
 END_TEST
 
+static void fit_with_inf_gradient(void *arg) {
+  (void)arg;
+  inf_grad_at_step = 3;
+  const double script[] = {1.0, 0.5};
+  RtFitResult r = fit_scripted(&BASE, 2, script, 2);
+  /* the exit status says what the test checks: stopped, and the step not applied */
+  _exit(r.stopped_on_nan && r.steps == 2 && s_params[0] == 2 ? 0 : 3);
+}
+
+START_TEST(test_nonfinite_gradient_stops_naming_tensor) {
+  ChildResult r = run_in_child(fit_with_inf_gradient, NULL);
+  ck_assert_msg(r.status == 0, "status %d, stderr: %s", r.status, r.err);
+  ck_assert_msg(strstr(r.err, "epoch 2, step 3: the gradient of counter.value is not finite "
+                              "(loss 4)") != NULL, "stderr: %s", r.err);
+}
+END_TEST
+
 START_TEST(test_nan_ignored_when_off) {
   RtFitConfig config = BASE;
   config.terminate_on_nan = 0;
@@ -367,7 +385,7 @@ static void l_step(long t) {
 static RtTensorRef l_tensors[] = {{"dense.kernel", l_params, LIN_IN * 2},
                                   {"dense.bias", l_params + LIN_IN * 2, 2}};
 
-static const RtModel LINEAR = {
+static RtModel LINEAR = {
     .name = "linear", .batch = LIN_BATCH, .n_classes = 2, .input_size = LIN_IN,
     .input_name = "x", .input_shape = "(2, 2)", .class_names = two_classes,
     .batch_x = l_x, .batch_labels = l_labels, .scores = l_probs,
@@ -554,6 +572,7 @@ static Suite *fit_suite(void) {
   tcase_add_test(tc, test_csv_logger_matches_history);
   tcase_add_test(tc, test_nan_stops_and_keeps_last_good_checkpoint);
   tcase_add_test(tc, test_nan_message_names_epoch_and_step);
+  tcase_add_test(tc, test_nonfinite_gradient_stops_naming_tensor);
   tcase_add_test(tc, test_nan_ignored_when_off);
   suite_add_tcase(s, tc);
   tc = tcase_create("gradcheck");
