@@ -1,26 +1,43 @@
 /*
- * emit_train.c — the recipe part of the generated C: constant tables the
- * runtime's training loop reads (runtime/rt_fit.c and its neighbours), not
- * code. They are
- *   checkpoint_tensors  every saved tensor by name (parameters, statistics,
- *                       optimizer state)
- *   trainable_tensors   the tensors --gradcheck perturbs
- *   adapt_layers        the Normalization layers adapted on the training split
- *   CONFIG              the data, train and evaluate sections (RtFitConfig)
- *   MODEL               the model as the loop sees it (RtModel): sizes,
- *                       names, the batch block, the state, the functions
+ * emit_train.c — the recipe part of the generated C: what the runtime's
+ * training loop (runtime/rt_fit.c and its neighbours) reads, as data, not
+ * code:
+ *   bind_model  allocates the storage (allocate_storage, emit_c.c) and
+ *               fills the tables that name it (checkpoint_tensors:
+ *               parameters, statistics and optimizer state by name;
+ *               trainable_tensors: what --gradcheck perturbs; adapt_layers:
+ *               the Normalization layers adapted on the training split) and
+ *               MODEL's pointers into the batch block, params and grads;
+ *               rt_main calls it once, so they never depend on how or when
+ *               the storage is allocated
+ *   MODEL       the model as the loop sees it (RtModel): sizes, names, the
+ *               state, the functions
+ *   CONFIG      the data, train and evaluate sections (RtFitConfig)
  * and a main of one line that hands both to rt_main.
  */
 #include "emit.h"
 
 #include <string.h>
 
-/* ---- tensor tables ---- */
+/* ---- tensor tables, bound at run time ---- */
 
-static void emit_checkpoint_table(Emitter *e) {
+/* How many rows each table has: {checkpoint, trainable, adapt}. */
+static void count_tables(Emitter *e, int *n_checkpoint, int *n_trainable, int *n_adapt) {
+  int n_slots;
+  emit_optimizer_slots(e->prog->optimizer, &n_slots);
+  *n_checkpoint = *n_trainable = *n_adapt = 0;
+  for (int i = 0; i < e->g->n_nodes; i++) {
+    const IrNode *n = e->g->nodes[i];
+    *n_checkpoint += n->op == IR_PARAM ? 1 + (n->trainable ? n_slots : 0) : 0;
+    *n_trainable += n->op == IR_PARAM && n->trainable;
+    *n_adapt += n->op == IR_NORMALIZE;
+  }
+}
+
+/* Parameters, statistics and optimizer state by name (the checkpoint's tensors). */
+static void emit_checkpoint_rows(Emitter *e) {
   const Graph *g = e->g;
-  P("  /* checkpoint: parameters, statistics and optimizer state, by name */\n");
-  P("  RtTensorRef checkpoint_tensors[] = {\n");
+  P("  const RtTensorRef checkpoint[N_CHECKPOINT_TENSORS] = {\n");
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
     if (n->op == IR_PARAM)
@@ -31,24 +48,21 @@ static void emit_checkpoint_table(Emitter *e) {
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
     for (int k = 0; k < n_slots && n->op == IR_PARAM && n->trainable; k++)
-      P("      {\"%s/%s\", %s + %zu, %zu},\n", slots[k].name, n->name, slots[k].name, n->offset / 4,
-        ir_elems(n));
+      P("      {\"%s/%s\", %s + %zu, %zu},\n", slots[k].name, n->name, slots[k].name,
+        n->offset / 4, ir_elems(n));
   }
   P("  };\n");
 }
 
-static int emit_trainable_table(Emitter *e) {
+static void emit_trainable_rows(Emitter *e) {
   const Graph *g = e->g;
-  int n = 0;
-  P("  /* the tensors --gradcheck compares with finite differences */\n");
-  P("  const RtTensorRef trainable_tensors[] = {\n");
+  P("  const RtTensorRef trainable[N_TRAINABLE_TENSORS] = {\n");
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *t = g->nodes[i];
     if (t->op == IR_PARAM && t->trainable)
-      P("      {\"%s\", %s, %zu},\n", t->name, c_name(e, t), ir_elems(t)), n++;
+      P("      {\"%s\", %s, %zu},\n", t->name, c_name(e, t), ir_elems(t));
   }
   P("  };\n");
-  return n;
 }
 
 /* The layer's sample count beside its mean and variance (Keras keeps it). */
@@ -61,26 +75,64 @@ static const IrNode *normalization_count(const Graph *g, const IrNode *norm) {
   return NULL;
 }
 
-/* Normalization.adapt(): one entry per layer; returns how many. */
-static int emit_adapt_table(Emitter *e) {
+/* Normalization.adapt(): one row per layer. */
+static void emit_adapt_rows(Emitter *e) {
   const Graph *g = e->g;
-  int n = 0;
+  P("  /* Normalization.adapt(): {layer, mean, variance, features, count, values per\n"
+    "     statistic}, from the training split only */\n");
+  P("  const RtAdapt adapt[N_ADAPT_LAYERS] = {\n");
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *norm = g->nodes[i];
     if (norm->op != IR_NORMALIZE)
       continue;
-    if (n++ == 0)
-      P("  /* Normalization.adapt(): statistics of the training split only; the count is\n"
-        "     the values averaged per statistic */\n  const RtAdapt adapt_layers[] = {\n");
     int features = norm->per_feature ? c_last_dim(norm->in[0]) : 1;
     const IrNode *count = normalization_count(g, norm);
     P("      {\"%s\", %s, %s, %d, %s, %zu},\n", norm->layer, c_name(e, norm->in[1]),
       c_name(e, norm->in[2]), features, count ? c_name(e, count) : "NULL",
       ir_elems(norm->in[0]) / (size_t)features);
   }
-  if (n)
-    P("  };\n");
-  return n;
+  P("  };\n");
+}
+
+/* The batch block and the scores: where load_batch writes and metrics read. */
+static void emit_bind_batch(Emitter *e) {
+  const Graph *g = e->g;
+  bool fused = g->loss->op == IR_SOFTMAX_XENT || g->loss->op == IR_SIGMOID_BXENT;
+  const IrNode *probs = fused ? g->loss : g->loss->in[0]; /* fused losses output them */
+  P("  model->batch_x = %s;\n", c_name(e, g->input));
+  P("  model->%s = %s;\n", g->binary ? "batch_targets" : "batch_labels", c_name(e, g->labels));
+  if (g->weights)
+    P("  model->batch_weights = %s;\n", c_name(e, g->weights));
+  P("  model->scores = %s; /* %s probabilities */\n", c_name(e, probs),
+    g->binary ? "sigmoid" : "softmax");
+}
+
+/* bind_model: the tables and pointers that name storage, filled when
+ * rt_main asks (the storage exists then), so they never depend on how or
+ * when the blocks are allocated. */
+static void emit_bind_model(Emitter *e, int n_trainable, int n_adapt) {
+  P("static RtTensorRef checkpoint_tensors[N_CHECKPOINT_TENSORS];\n");
+  if (n_trainable)
+    P("static RtTensorRef trainable_tensors[N_TRAINABLE_TENSORS];\n");
+  if (n_adapt)
+    P("static RtAdapt adapt_layers[N_ADAPT_LAYERS];\n");
+  P("\n/* The storage, allocated, and where the model's tensors live in it, for the\n"
+    "   runtime's loop: called by rt_main once, after the options, before\n"
+    "   init_params. */\n");
+  P("static void bind_model(RtModel *model) {\n");
+  P("  allocate_storage(); /* every block, once: a training step never allocates */\n");
+  emit_checkpoint_rows(e);
+  if (n_trainable)
+    emit_trainable_rows(e);
+  if (n_adapt)
+    emit_adapt_rows(e);
+  P("  memcpy(checkpoint_tensors, checkpoint, sizeof checkpoint);\n");
+  if (n_trainable)
+    P("  memcpy(trainable_tensors, trainable, sizeof trainable);\n");
+  if (n_adapt)
+    P("  memcpy(adapt_layers, adapt, sizeof adapt);\n");
+  emit_bind_batch(e);
+  P("  model->params = params;\n  model->grads = grads;\n}\n\n");
 }
 
 /* ---- CONFIG: the data, train and evaluate sections ---- */
@@ -213,53 +265,38 @@ static const char *input_shape_text(Emitter *e) {
   return arena_printf(e->g->arena, "(%s", ir_shape_str(e->g->arena, e->g->input) + 4);
 }
 
-/* The batch block and the scores: where load_batch writes and metrics read. */
-static void emit_model_batch(Emitter *e) {
-  const Graph *g = e->g;
-  bool fused = g->loss->op == IR_SOFTMAX_XENT || g->loss->op == IR_SIGMOID_BXENT;
-  const IrNode *probs = fused ? g->loss : g->loss->in[0]; /* fused losses output them */
-  P("      .batch_x = %s,\n", c_name(e, g->input));
-  if (g->binary)
-    P("      .batch_targets = %s,\n", c_name(e, g->labels));
-  else
-    P("      .batch_labels = %s,\n", c_name(e, g->labels));
-  if (g->weights)
-    P("      .batch_weights = %s,\n", c_name(e, g->weights));
-  P("      .scores = %s, /* %s probabilities */\n", c_name(e, probs),
-    g->binary ? "sigmoid" : "softmax");
-}
-
 void emit_main(Emitter *e) {
   const Graph *g = e->g;
-  emit_config(e);
-  P("/* ===== main: the storage, then the model as the runtime's training loop sees it ===== */\n\n");
-  P("int main(int argc, char **argv) {\n");
-  P("  allocate_storage(); /* every block, once: a training step never allocates */\n");
-  emit_checkpoint_table(e);
-  int n_trainable = emit_trainable_table(e);
-  int n_adapt = emit_adapt_table(e);
-  P("  const RtModel model = {\n");
-  P("      .name = MODEL_NAME, .batch = BATCH, .n_classes = N_CLASSES,\n");
-  P("      .input_size = INPUT_SIZE, .input_name = \"%s\", .input_shape = \"%s\",\n",
-    g->input->name, input_shape_text(e));
+  int n_checkpoint, n_trainable, n_adapt;
+  count_tables(e, &n_checkpoint, &n_trainable, &n_adapt);
+  P("/* ===== the model, as the runtime's training loop sees it ===== */\n\n");
+  P("#define N_CHECKPOINT_TENSORS %d /* parameters, statistics, optimizer state */\n",
+    n_checkpoint);
+  P("#define N_TRAINABLE_TENSORS %d  /* what --gradcheck perturbs */\n", n_trainable);
+  P("#define N_ADAPT_LAYERS %d\n", n_adapt);
+  emit_bind_model(e, n_trainable, n_adapt);
+  P("static RtModel MODEL = {\n");
+  P("    .name = MODEL_NAME, .batch = BATCH, .n_classes = N_CLASSES,\n");
+  P("    .input_size = INPUT_SIZE, .input_name = \"%s\", .input_shape = \"%s\",\n", g->input->name,
+    input_shape_text(e));
   const IrNode *x = g->input; /* IDX images are (rows, cols) or (rows, cols, channels) */
   if (x->rank == 2 || x->rank == 3)
-    P("      .input_rows = %d, .input_cols = %d, .input_channels = %d,\n", x->dims[0],
-      x->dims[1], x->rank == 3 ? x->dims[2] : 1);
+    P("    .input_rows = %d, .input_cols = %d, .input_channels = %d,\n", x->dims[0], x->dims[1],
+      x->rank == 3 ? x->dims[2] : 1);
   if (g->binary)
-    P("      .n_outputs = N_OUTPUTS, .target_names = TARGET_NAMES, .target_table = TARGET_TABLE,"
-      "\n");
+    P("    .n_outputs = N_OUTPUTS, .target_names = TARGET_NAMES, .target_table = TARGET_TABLE,\n");
   else
-    P("      .class_names = CLASS_NAMES,\n");
-  emit_model_batch(e);
-  P("      .params = params, .grads = grads, .n_params = N_PARAMS,\n");
-  P("      .loss_sum = &loss_sum, .learning_rate = &learning_rate, .dropout_rng = &dropout_rng,\n");
-  P("      .init_params = init_params, .forward = model_forward, .backward = model_backward,\n");
-  P("      .optimizer_step = optimizer_step,\n");
-  P("      .checkpoint = checkpoint_tensors,\n");
-  P("      .n_checkpoint = (int)(sizeof checkpoint_tensors / sizeof checkpoint_tensors[0]),\n");
-  P("      .trainable = trainable_tensors, .n_trainable = %d,\n", n_trainable);
+    P("    .class_names = CLASS_NAMES,\n");
+  P("    .n_params = N_PARAMS,\n");
+  P("    .loss_sum = &loss_sum, .learning_rate = &learning_rate, .dropout_rng = &dropout_rng,\n");
+  P("    .bind = bind_model, .init_params = init_params, .forward = model_forward,\n");
+  P("    .backward = model_backward, .optimizer_step = optimizer_step,\n");
+  P("    .checkpoint = checkpoint_tensors, .n_checkpoint = N_CHECKPOINT_TENSORS,\n");
+  if (n_trainable)
+    P("    .trainable = trainable_tensors, .n_trainable = N_TRAINABLE_TENSORS,\n");
   if (n_adapt)
-    P("      .adapt = adapt_layers, .n_adapt = %d,\n", n_adapt);
-  P("  };\n  return rt_main(&model, &CONFIG, argc, argv);\n}\n");
+    P("    .adapt = adapt_layers, .n_adapt = N_ADAPT_LAYERS,\n");
+  P("};\n\n");
+  emit_config(e);
+  P("int main(int argc, char **argv) { return rt_main(&MODEL, &CONFIG, argc, argv); }\n");
 }

@@ -718,7 +718,7 @@ typedef struct {
   size_t values_per_statistic;
 } RtAdapt;
 
-typedef struct {
+typedef struct RtModel {
   const char *name;
   int batch;            /* rows every buffer holds */
   int n_classes;        /* classes of the data's labels */
@@ -742,6 +742,10 @@ typedef struct {
   float *learning_rate;  /* read by optimizer_step; lowered by reduce_lr */
   RtRng *dropout_rng;
   /* the model's code */
+  /* Sets the fields and tables above that name storage (the batch block,
+   * scores, params, grads, checkpoint/trainable/adapt rows): called once by
+   * rt_main after the options, before init_params. NULL: set statically. */
+  void (*bind)(struct RtModel *model);
   void (*init_params)(RtRng *rng);
   void (*forward)(int m, int training);
   void (*backward)(int m);
@@ -928,7 +932,7 @@ int rt_gradcheck(const RtRun *run, const RtDataset *train);
 /* ---- rt_main.c ---- */
 
 /* The whole program: options, init, data, fit (or --gradcheck), test. */
-int rt_main(const RtModel *model, const RtFitConfig *config, int argc, char **argv);
+int rt_main(RtModel *model, const RtFitConfig *config, int argc, char **argv);
 
 /* ===== rt_image.c ===== */
 

@@ -1,7 +1,8 @@
 /*
  * rt_main.c — main of every generated program, its phases in order:
- * options, initial weights, data, then either --gradcheck or training
- * (fit, the weights to evaluate), and the test report. Everything a phase
+ * options, the model's storage bound (RtModel.bind), initial weights, data,
+ * then either --gradcheck or training (fit, the weights to evaluate), and
+ * the test report. Everything a phase
  * allocates is freed before the program returns. A PATH.tmp that a killed
  * save left beside the checkpoint is removed before training.
  */
@@ -25,13 +26,15 @@ static int train_and_evaluate(RtRun *run, RtDataset *train, RtDataset *val) {
   return rt_report(run, &fr);
 }
 
-int rt_main(const RtModel *model, const RtFitConfig *config, int argc, char **argv) {
+int rt_main(RtModel *model, const RtFitConfig *config, int argc, char **argv) {
   rt_init(argv); /* threads and OpenBLAS kernels for this machine (may restart once) */
   RtRun run;
   rt_run_init(&run, model, config);
   rt_options_parse(&run.opt, argc, argv, model->name);
   rt_run_set_out_dir(&run, run.opt.out_dir);
   setvbuf(stdout, NULL, _IOLBF, 0);
+  if (model->bind) /* the model's storage, from here on */
+    model->bind(model);
   RtRng init_rng;
   rt_rng_seed(&init_rng, run.opt.seed);
   model->init_params(&init_rng);

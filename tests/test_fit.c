@@ -385,7 +385,7 @@ static void l_step(long t) {
 static RtTensorRef l_tensors[] = {{"dense.kernel", l_params, LIN_IN * 2},
                                   {"dense.bias", l_params + LIN_IN * 2, 2}};
 
-static const RtModel LINEAR = {
+static RtModel LINEAR = {
     .name = "linear", .batch = LIN_BATCH, .n_classes = 2, .input_size = LIN_IN,
     .input_name = "x", .input_shape = "(2, 2)", .class_names = two_classes,
     .batch_x = l_x, .batch_labels = l_labels, .scores = l_probs,

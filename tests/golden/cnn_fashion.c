@@ -320,29 +320,20 @@ static void init_params(RtRng *rng) {
   rt_fill(dense_1_bias, 0.0f, 10); /* (10) */
 }
 
-/* ===== the recipe: the data, train and evaluate sections, read by rt_main ===== */
+/* ===== the model, as the runtime's training loop sees it ===== */
 
-/* the evaluate section: {text, what, class or target, layer, comparison, threshold} */
-static const RtExpectation EXPECTATIONS[] = {
-    {"accuracy > 0.90", RT_EXPECT_ACCURACY, -1, NULL, RT_CMP_GT, 0.90000000000000002},
-};
+#define N_CHECKPOINT_TENSORS 24 /* parameters, statistics, optimizer state */
+#define N_TRAINABLE_TENSORS 8  /* what --gradcheck perturbs */
+#define N_ADAPT_LAYERS 0
+static RtTensorRef checkpoint_tensors[N_CHECKPOINT_TENSORS];
+static RtTensorRef trainable_tensors[N_TRAINABLE_TENSORS];
 
-static const RtFitConfig CONFIG = {
-    .defaults = {.epochs = 10, .seed = 42, .out_dir = "runs/cnn_fashion", .data_dir = "/usr/share/datasets/fashion-mnist",
-                 .limit_train = 0, .limit_test = 0},
-    .validation = {.kind = RT_VAL_NONE},
-    .shuffle = 1,
-    .top_k = 5, /* the k of top_k_accuracy */
-    .terminate_on_nan = 1, /* the first non-finite loss stops the run */
-    .expect = EXPECTATIONS, .n_expect = 1,
-};
-
-/* ===== main: the storage, then the model as the runtime's training loop sees it ===== */
-
-int main(int argc, char **argv) {
+/* The storage, allocated, and where the model's tensors live in it, for the
+   runtime's loop: called by rt_main once, after the options, before
+   init_params. */
+static void bind_model(RtModel *model) {
   allocate_storage(); /* every block, once: a training step never allocates */
-  /* checkpoint: parameters, statistics and optimizer state, by name */
-  RtTensorRef checkpoint_tensors[] = {
+  const RtTensorRef checkpoint[N_CHECKPOINT_TENSORS] = {
       {"Conv_1.kernel", params + 0, 128},
       {"Conv_1.bias", params + 128, 32},
       {"Conv_2.kernel", params + 160, 4096},
@@ -368,8 +359,7 @@ int main(int argc, char **argv) {
       {"adam_m/dense_1.bias", adam_m + 302016, 10},
       {"adam_v/dense_1.bias", adam_v + 302016, 10},
   };
-  /* the tensors --gradcheck compares with finite differences */
-  const RtTensorRef trainable_tensors[] = {
+  const RtTensorRef trainable[N_TRAINABLE_TENSORS] = {
       {"Conv_1.kernel", Conv_1_kernel, 128},
       {"Conv_1.bias", Conv_1_bias, 32},
       {"Conv_2.kernel", Conv_2_kernel, 4096},
@@ -379,21 +369,43 @@ int main(int argc, char **argv) {
       {"dense_1.kernel", dense_1_kernel, 2560},
       {"dense_1.bias", dense_1_bias, 10},
   };
-  const RtModel model = {
-      .name = MODEL_NAME, .batch = BATCH, .n_classes = N_CLASSES,
-      .input_size = INPUT_SIZE, .input_name = "x", .input_shape = "(28, 28, 1)",
-      .input_rows = 28, .input_cols = 28, .input_channels = 1,
-      .class_names = CLASS_NAMES,
-      .batch_x = batch_x,
-      .batch_labels = batch_labels,
-      .scores = probs, /* softmax probabilities */
-      .params = params, .grads = grads, .n_params = N_PARAMS,
-      .loss_sum = &loss_sum, .learning_rate = &learning_rate, .dropout_rng = &dropout_rng,
-      .init_params = init_params, .forward = model_forward, .backward = model_backward,
-      .optimizer_step = optimizer_step,
-      .checkpoint = checkpoint_tensors,
-      .n_checkpoint = (int)(sizeof checkpoint_tensors / sizeof checkpoint_tensors[0]),
-      .trainable = trainable_tensors, .n_trainable = 8,
-  };
-  return rt_main(&model, &CONFIG, argc, argv);
+  memcpy(checkpoint_tensors, checkpoint, sizeof checkpoint);
+  memcpy(trainable_tensors, trainable, sizeof trainable);
+  model->batch_x = batch_x;
+  model->batch_labels = batch_labels;
+  model->scores = probs; /* softmax probabilities */
+  model->params = params;
+  model->grads = grads;
 }
+
+static RtModel MODEL = {
+    .name = MODEL_NAME, .batch = BATCH, .n_classes = N_CLASSES,
+    .input_size = INPUT_SIZE, .input_name = "x", .input_shape = "(28, 28, 1)",
+    .input_rows = 28, .input_cols = 28, .input_channels = 1,
+    .class_names = CLASS_NAMES,
+    .n_params = N_PARAMS,
+    .loss_sum = &loss_sum, .learning_rate = &learning_rate, .dropout_rng = &dropout_rng,
+    .bind = bind_model, .init_params = init_params, .forward = model_forward,
+    .backward = model_backward, .optimizer_step = optimizer_step,
+    .checkpoint = checkpoint_tensors, .n_checkpoint = N_CHECKPOINT_TENSORS,
+    .trainable = trainable_tensors, .n_trainable = N_TRAINABLE_TENSORS,
+};
+
+/* ===== the recipe: the data, train and evaluate sections, read by rt_main ===== */
+
+/* the evaluate section: {text, what, class or target, layer, comparison, threshold} */
+static const RtExpectation EXPECTATIONS[] = {
+    {"accuracy > 0.90", RT_EXPECT_ACCURACY, -1, NULL, RT_CMP_GT, 0.90000000000000002},
+};
+
+static const RtFitConfig CONFIG = {
+    .defaults = {.epochs = 10, .seed = 42, .out_dir = "runs/cnn_fashion", .data_dir = "/usr/share/datasets/fashion-mnist",
+                 .limit_train = 0, .limit_test = 0},
+    .validation = {.kind = RT_VAL_NONE},
+    .shuffle = 1,
+    .top_k = 5, /* the k of top_k_accuracy */
+    .terminate_on_nan = 1, /* the first non-finite loss stops the run */
+    .expect = EXPECTATIONS, .n_expect = 1,
+};
+
+int main(int argc, char **argv) { return rt_main(&MODEL, &CONFIG, argc, argv); }

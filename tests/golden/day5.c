@@ -275,6 +275,81 @@ static void init_params(RtRng *rng) {
   rt_fill(dense_2_bias, 0.0f, 10); /* (10) */
 }
 
+/* ===== the model, as the runtime's training loop sees it ===== */
+
+#define N_CHECKPOINT_TENSORS 21 /* parameters, statistics, optimizer state */
+#define N_TRAINABLE_TENSORS 6  /* what --gradcheck perturbs */
+#define N_ADAPT_LAYERS 1
+static RtTensorRef checkpoint_tensors[N_CHECKPOINT_TENSORS];
+static RtTensorRef trainable_tensors[N_TRAINABLE_TENSORS];
+static RtAdapt adapt_layers[N_ADAPT_LAYERS];
+
+/* The storage, allocated, and where the model's tensors live in it, for the
+   runtime's loop: called by rt_main once, after the options, before
+   init_params. */
+static void bind_model(RtModel *model) {
+  allocate_storage(); /* every block, once: a training step never allocates */
+  const RtTensorRef checkpoint[N_CHECKPOINT_TENSORS] = {
+      {"normalization.mean", params + 0, 1},
+      {"normalization.variance", params + 1, 1},
+      {"normalization.count", params + 2, 1},
+      {"dense.kernel", params + 3, 200704},
+      {"dense.bias", params + 200707, 256},
+      {"dense_1.kernel", params + 200963, 32768},
+      {"dense_1.bias", params + 233731, 128},
+      {"dense_2.kernel", params + 233859, 1280},
+      {"dense_2.bias", params + 235139, 10},
+      {"adam_m/dense.kernel", adam_m + 3, 200704},
+      {"adam_v/dense.kernel", adam_v + 3, 200704},
+      {"adam_m/dense.bias", adam_m + 200707, 256},
+      {"adam_v/dense.bias", adam_v + 200707, 256},
+      {"adam_m/dense_1.kernel", adam_m + 200963, 32768},
+      {"adam_v/dense_1.kernel", adam_v + 200963, 32768},
+      {"adam_m/dense_1.bias", adam_m + 233731, 128},
+      {"adam_v/dense_1.bias", adam_v + 233731, 128},
+      {"adam_m/dense_2.kernel", adam_m + 233859, 1280},
+      {"adam_v/dense_2.kernel", adam_v + 233859, 1280},
+      {"adam_m/dense_2.bias", adam_m + 235139, 10},
+      {"adam_v/dense_2.bias", adam_v + 235139, 10},
+  };
+  const RtTensorRef trainable[N_TRAINABLE_TENSORS] = {
+      {"dense.kernel", dense_kernel, 200704},
+      {"dense.bias", dense_bias, 256},
+      {"dense_1.kernel", dense_1_kernel, 32768},
+      {"dense_1.bias", dense_1_bias, 128},
+      {"dense_2.kernel", dense_2_kernel, 1280},
+      {"dense_2.bias", dense_2_bias, 10},
+  };
+  /* Normalization.adapt(): {layer, mean, variance, features, count, values per
+     statistic}, from the training split only */
+  const RtAdapt adapt[N_ADAPT_LAYERS] = {
+      {"normalization", normalization_mean, normalization_variance, 1, normalization_count, 784},
+  };
+  memcpy(checkpoint_tensors, checkpoint, sizeof checkpoint);
+  memcpy(trainable_tensors, trainable, sizeof trainable);
+  memcpy(adapt_layers, adapt, sizeof adapt);
+  model->batch_x = batch_x;
+  model->batch_labels = batch_labels;
+  model->batch_weights = batch_sample_weights;
+  model->scores = probs; /* softmax probabilities */
+  model->params = params;
+  model->grads = grads;
+}
+
+static RtModel MODEL = {
+    .name = MODEL_NAME, .batch = BATCH, .n_classes = N_CLASSES,
+    .input_size = INPUT_SIZE, .input_name = "x", .input_shape = "(28, 28)",
+    .input_rows = 28, .input_cols = 28, .input_channels = 1,
+    .class_names = CLASS_NAMES,
+    .n_params = N_PARAMS,
+    .loss_sum = &loss_sum, .learning_rate = &learning_rate, .dropout_rng = &dropout_rng,
+    .bind = bind_model, .init_params = init_params, .forward = model_forward,
+    .backward = model_backward, .optimizer_step = optimizer_step,
+    .checkpoint = checkpoint_tensors, .n_checkpoint = N_CHECKPOINT_TENSORS,
+    .trainable = trainable_tensors, .n_trainable = N_TRAINABLE_TENSORS,
+    .adapt = adapt_layers, .n_adapt = N_ADAPT_LAYERS,
+};
+
 /* ===== the recipe: the data, train and evaluate sections, read by rt_main ===== */
 
 /* keep train {...} seed 42: the manufactured imbalance */
@@ -303,65 +378,4 @@ static const RtFitConfig CONFIG = {
     .expect = EXPECTATIONS, .n_expect = 3,
 };
 
-/* ===== main: the storage, then the model as the runtime's training loop sees it ===== */
-
-int main(int argc, char **argv) {
-  allocate_storage(); /* every block, once: a training step never allocates */
-  /* checkpoint: parameters, statistics and optimizer state, by name */
-  RtTensorRef checkpoint_tensors[] = {
-      {"normalization.mean", params + 0, 1},
-      {"normalization.variance", params + 1, 1},
-      {"normalization.count", params + 2, 1},
-      {"dense.kernel", params + 3, 200704},
-      {"dense.bias", params + 200707, 256},
-      {"dense_1.kernel", params + 200963, 32768},
-      {"dense_1.bias", params + 233731, 128},
-      {"dense_2.kernel", params + 233859, 1280},
-      {"dense_2.bias", params + 235139, 10},
-      {"adam_m/dense.kernel", adam_m + 3, 200704},
-      {"adam_v/dense.kernel", adam_v + 3, 200704},
-      {"adam_m/dense.bias", adam_m + 200707, 256},
-      {"adam_v/dense.bias", adam_v + 200707, 256},
-      {"adam_m/dense_1.kernel", adam_m + 200963, 32768},
-      {"adam_v/dense_1.kernel", adam_v + 200963, 32768},
-      {"adam_m/dense_1.bias", adam_m + 233731, 128},
-      {"adam_v/dense_1.bias", adam_v + 233731, 128},
-      {"adam_m/dense_2.kernel", adam_m + 233859, 1280},
-      {"adam_v/dense_2.kernel", adam_v + 233859, 1280},
-      {"adam_m/dense_2.bias", adam_m + 235139, 10},
-      {"adam_v/dense_2.bias", adam_v + 235139, 10},
-  };
-  /* the tensors --gradcheck compares with finite differences */
-  const RtTensorRef trainable_tensors[] = {
-      {"dense.kernel", dense_kernel, 200704},
-      {"dense.bias", dense_bias, 256},
-      {"dense_1.kernel", dense_1_kernel, 32768},
-      {"dense_1.bias", dense_1_bias, 128},
-      {"dense_2.kernel", dense_2_kernel, 1280},
-      {"dense_2.bias", dense_2_bias, 10},
-  };
-  /* Normalization.adapt(): statistics of the training split only; the count is
-     the values averaged per statistic */
-  const RtAdapt adapt_layers[] = {
-      {"normalization", normalization_mean, normalization_variance, 1, normalization_count, 784},
-  };
-  const RtModel model = {
-      .name = MODEL_NAME, .batch = BATCH, .n_classes = N_CLASSES,
-      .input_size = INPUT_SIZE, .input_name = "x", .input_shape = "(28, 28)",
-      .input_rows = 28, .input_cols = 28, .input_channels = 1,
-      .class_names = CLASS_NAMES,
-      .batch_x = batch_x,
-      .batch_labels = batch_labels,
-      .batch_weights = batch_sample_weights,
-      .scores = probs, /* softmax probabilities */
-      .params = params, .grads = grads, .n_params = N_PARAMS,
-      .loss_sum = &loss_sum, .learning_rate = &learning_rate, .dropout_rng = &dropout_rng,
-      .init_params = init_params, .forward = model_forward, .backward = model_backward,
-      .optimizer_step = optimizer_step,
-      .checkpoint = checkpoint_tensors,
-      .n_checkpoint = (int)(sizeof checkpoint_tensors / sizeof checkpoint_tensors[0]),
-      .trainable = trainable_tensors, .n_trainable = 6,
-      .adapt = adapt_layers, .n_adapt = 1,
-  };
-  return rt_main(&model, &CONFIG, argc, argv);
-}
+int main(int argc, char **argv) { return rt_main(&MODEL, &CONFIG, argc, argv); }
