@@ -133,64 +133,50 @@ static inline void nn_bias_act(float *out, const float *x, const float *bias, si
       out[r * n + j] = nn_act1(x[r * n + j] + bias[j], act, alpha);
 }
 
-/* out (m, oh, ow, f) = act(conv(x (m, h, w, c), kernel (kh, kw, c, f)) + bias (f)),
- * direct; zero where the window hangs over the padding */
-static inline void nn_conv2d(float *out, const float *x, const float *kernel, const float *bias, int m,
-                      const NnWindow *g, int f, int act, float alpha) {
+/* out (m, oh, ow, f) = act(grouped convolution of x (m, h, w, c) + bias (f)),
+ * direct; the channels split into `groups` equal groups, output channel j
+ * seeing only its group's c / groups input channels; kernel (kh, kw,
+ * c / groups, f), Keras's layout; zero where the window hangs over the
+ * padding. groups 1 is Conv2D, groups c DepthwiseConv2D. */
+static inline void nn_grouped_conv2d(float *out, const float *x, const float *kernel,
+                                     const float *bias, int m, const NnWindow *g, int f,
+                                     int groups, int act, float alpha) {
+  int cg = g->c / groups, fg = f / groups;
   for (int n = 0; n < m; n++)
     for (int oy = 0; oy < g->oh; oy++)
       for (int ox = 0; ox < g->ow; ox++) {
         float *o = out + (((size_t)n * g->oh + oy) * g->ow + ox) * f;
-        for (int j = 0; j < f; j++)
-          o[j] = 0;
-        for (int ky = 0; ky < g->kh; ky++) {
-          int iy = oy * g->sh + ky - g->pad_top;
-          if (iy < 0 || iy >= g->h)
-            continue;
-          for (int kx = 0; kx < g->kw; kx++) {
-            int ix = ox * g->sw + kx - g->pad_left;
-            if (ix < 0 || ix >= g->w)
-              continue;
-            const float *xp = x + (((size_t)n * g->h + iy) * g->w + ix) * g->c;
-            const float *kp = kernel + ((size_t)ky * g->kw + kx) * g->c * f;
-            for (int ci = 0; ci < g->c; ci++)
-              for (int j = 0; j < f; j++)
-                o[j] += xp[ci] * kp[(size_t)ci * f + j];
+        for (int j = 0; j < f; j++) {
+          float s = bias ? bias[j] : 0;
+          const int c0 = (j / fg) * cg; /* the group's first input channel */
+          for (int ky = 0; ky < g->kh; ky++) {
+            int iy = oy * g->sh + ky - g->pad_top;
+            for (int kx = 0; kx < g->kw && iy >= 0 && iy < g->h; kx++) {
+              int ix = ox * g->sw + kx - g->pad_left;
+              if (ix < 0 || ix >= g->w)
+                continue;
+              const float *xp = x + (((size_t)n * g->h + iy) * g->w + ix) * g->c + c0;
+              const float *kp = kernel + ((size_t)ky * g->kw + kx) * cg * f + j;
+              for (int ci = 0; ci < cg; ci++)
+                s += xp[ci] * kp[(size_t)ci * f];
+            }
           }
+          o[j] = nn_act1(s, act, alpha);
         }
-        for (int j = 0; j < f; j++)
-          o[j] = nn_act1(o[j] + (bias ? bias[j] : 0), act, alpha);
       }
 }
 
-/* out (m, oh, ow, c*dm) = depthwise conv of x (m, h, w, c) with kernel (kh, kw, c, dm):
- * output channel ci*dm + k sees only input channel ci (Keras DepthwiseConv2D) */
-static inline void nn_depthwise2d(float *out, const float *x, const float *kernel, const float *bias,
-                           int m, const NnWindow *g, int dm, int act, float alpha) {
-  int f = g->c * dm;
-  for (int n = 0; n < m; n++)
-    for (int oy = 0; oy < g->oh; oy++)
-      for (int ox = 0; ox < g->ow; ox++) {
-        float *o = out + (((size_t)n * g->oh + oy) * g->ow + ox) * f;
-        for (int j = 0; j < f; j++)
-          o[j] = 0;
-        for (int ky = 0; ky < g->kh; ky++) {
-          int iy = oy * g->sh + ky - g->pad_top;
-          if (iy < 0 || iy >= g->h)
-            continue;
-          for (int kx = 0; kx < g->kw; kx++) {
-            int ix = ox * g->sw + kx - g->pad_left;
-            if (ix < 0 || ix >= g->w)
-              continue;
-            const float *xp = x + (((size_t)n * g->h + iy) * g->w + ix) * g->c;
-            const float *kp = kernel + ((size_t)ky * g->kw + kx) * f;
-            for (int j = 0; j < f; j++)
-              o[j] += xp[j / dm] * kp[j];
-          }
-        }
-        for (int j = 0; j < f; j++)
-          o[j] = nn_act1(o[j] + (bias ? bias[j] : 0), act, alpha);
-      }
+/* Conv2D: kernel (kh, kw, c, f) */
+static inline void nn_conv2d(float *out, const float *x, const float *kernel, const float *bias,
+                             int m, const NnWindow *g, int f, int act, float alpha) {
+  nn_grouped_conv2d(out, x, kernel, bias, m, g, f, 1, act, alpha);
+}
+
+/* DepthwiseConv2D: kernel (kh, kw, c, dm), output channel ci*dm + k from input ci */
+static inline void nn_depthwise2d(float *out, const float *x, const float *kernel,
+                                  const float *bias, int m, const NnWindow *g, int dm, int act,
+                                  float alpha) {
+  nn_grouped_conv2d(out, x, kernel, bias, m, g, g->c * dm, g->c, act, alpha);
 }
 
 /* out (m, oh, ow, c) = max (is_max) or mean over each window's cells inside

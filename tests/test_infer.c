@@ -98,6 +98,26 @@ START_TEST(test_conv2d_equals_im2col_gemm) {
 }
 END_TEST
 
+START_TEST(test_depthwise_equals_runtime) {
+  RtRng rng;
+  rt_rng_seed(&rng, 5);
+  for (int dm = 1; dm <= 2; dm++)
+    for (int same = 0; same <= 1; same++) {
+      int m = 2;
+      RtWindow g = window(8, 7, 3, 3, 2, same);
+      size_t out = (size_t)m * g.oh * g.ow * g.c * dm;
+      float *x = random_floats(&rng, (size_t)m * g.h * g.w * g.c);
+      float *kernel = random_floats(&rng, (size_t)9 * g.c * dm);
+      float *want = rt_malloc(sizeof(float) * out), *got = rt_malloc(sizeof(float) * out);
+      rt_depthwise_forward(want, x, kernel, m, &g, dm);
+      NnWindow ng = as_nn(&g);
+      nn_depthwise2d(got, x, kernel, NULL, m, &ng, dm, NN_ACT_NONE, 0);
+      assert_close(got, want, out);
+      free(x), free(kernel), free(want), free(got);
+    }
+}
+END_TEST
+
 START_TEST(test_pools_equal_runtime) {
   RtRng rng;
   rt_rng_seed(&rng, 3);
@@ -173,6 +193,7 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_dense_equals_gemm_and_epilogue);
   tcase_add_test(tc, test_conv2d_equals_im2col_gemm);
+  tcase_add_test(tc, test_depthwise_equals_runtime);
   tcase_add_test(tc, test_pools_equal_runtime);
   tcase_add_test(tc, test_batchnorm_softmax_normalize_equal_runtime);
   tcase_add_test(tc, test_pad_and_upsample);

@@ -24,30 +24,7 @@
 
 /* ---- helpers: temp directory, files, child runs ---- */
 
-static char tmp_dir[256];
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st, (void)flag, (void)ftw;
-  return remove(path);
-}
-
-static void setup_tmp_dir(void) {
-  const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-  snprintf(tmp_dir, sizeof tmp_dir, "%s/nnc_test_sources_XXXXXX", base);
-  ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
-}
-
-static void teardown_tmp_dir(void) {
-  nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *tmp_path(const char *name) {
-  static char buf[16][512];
-  static int next;
-  char *p = buf[next++ % 16];
-  ck_assert_int_lt(snprintf(p, sizeof buf[0], "%s/%s", tmp_dir, name), (int)sizeof buf[0]);
-  return p;
-}
+#include "tmpdir_test.h"
 
 static void make_dir(const char *name) {
   ck_assert_int_eq(mkdir(tmp_path(name), 0777), 0);
