@@ -50,6 +50,9 @@ mkdir pngs
 ./use_base --predict --out base --csv png.csv pngs/{0..4}.png >predict.txt
 [ "$(grep -c '^pngs/[0-4].png: .* 0\.[0-9]*, .* 0\.[0-9]*, .* 0\.[0-9]*$' predict.txt)" -eq 5 ] ||
   { cat predict.txt; fail "predict: not one top-3 line per PNG file"; }
+"$nnc" predict use_base.nn --ckpt base/best.ckpt --top 2 pngs/0.png >nnc-predict.txt
+grep -q '^pngs/0.png: [^,]* 0\.[0-9]*, [^,]* 0\.[0-9]*$' nnc-predict.txt ||
+  { cat nnc-predict.txt; fail "nnc predict"; }
 ./use_base --predict --out base --top 1 --csv test.csv --limit-test 5 test >test.txt
 grep -q '^test\[0\] (true: Ankle boot): ' test.txt || { cat test.txt; fail "predict test: labels"; }
 [ "$(head -1 png.csv | tr ',' '\n' | wc -l)" -eq 13 ] || fail "csv: 3 + 10 columns"
