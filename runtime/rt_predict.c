@@ -194,8 +194,8 @@ static void parse_predict(PredictOptions *p, RtRun *run, int argc, char **argv, 
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     char **slot = &argv[i];
-    if (!strcmp(a, "--predict") || !strcmp(a, "--quiet"))
-      run->opt.quiet |= a[2] == 'q';
+    if (!strcmp(a, "--quiet") || !strcmp(a, "--predict")) /* --predict: the mode itself */
+      run->opt.quiet |= !strcmp(a, "--quiet");
     else if (matches(a, "--ckpt"))
       p->ckpt = value_of(prog, argc, argv, &i, "--ckpt");
     else if (matches(a, "--csv"))
