@@ -302,6 +302,12 @@ static void emit_bn_grad_x(Emitter *e, const IrNode *n) {
             c_int(e, c_last_dim(n)));
 }
 
+/* a frozen batch norm (inference mode): dx = dout gamma / sqrt(moving_var + eps) */
+static void emit_bn_eval_grad_x(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, batchnorm_eval_backward_x, NULL, O, IN(0), IN(1), IN(2), c_rows(e, n),
+            c_int(e, c_last_dim(n)), c_float(e, n->bn.epsilon));
+}
+
 static void emit_depthwise_grad_x(Emitter *e, const IrNode *n) {
   EMIT_CALL(e, depthwise_backward_x, NULL, O, IN(0), IN(1), "m", c_window(e, n),
             c_int(e, n->depth_multiplier));

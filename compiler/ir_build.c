@@ -453,16 +453,6 @@ static const Expr *without_trainable(Builder *b, const Expr *e, const Arg **flag
   return copy;
 }
 
-/* Does a trainable parameter feed n? (a frozen batch norm's backward needs none) */
-static bool after_trainable(const IrNode *n) {
-  if (n->op == IR_PARAM)
-    return n->trainable;
-  for (int i = 0; i < n->n_in; i++)
-    if (after_trainable(n->in[i]))
-      return true;
-  return false;
-}
-
 /* trainable=false, as Keras's layer.trainable = False: the parameters built
  * since node `first` get no gradient and no optimizer state, and a batch
  * norm runs in inference mode (its moving statistics, also while training).
@@ -473,14 +463,8 @@ static bool freeze_layer(Builder *b, const Expr *call, const Arg *flag, int firs
     IrNode *n = b->g->nodes[i];
     params += n->op == IR_PARAM;
     n->trainable = n->op == IR_PARAM ? false : n->trainable;
-    if (n->op != IR_BATCHNORM)
-      continue;
-    if (after_trainable(n->in[0])) {
-      diag_error(b->diag, flag->loc, "a frozen batch_norm after a trainable layer is not supported "
-                 "(its inference-mode gradient is not implemented); freeze the layers before it too");
-      return false;
-    }
-    n->bn.frozen = true;
+    if (n->op == IR_BATCHNORM)
+      n->bn.frozen = true;
   }
   if (!params)
     diag_error(b->diag, flag->loc, "trainable=false on '%s', a layer without parameters", call->text);

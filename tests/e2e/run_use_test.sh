@@ -112,6 +112,17 @@ grep -qa 'adam_m/dense.kernel' frozen/best.ckpt || fail "no optimizer slots for 
 grep -q 'frozen: the moving statistics' use_frozen.c || fail "frozen batch norm not in inference mode"
 echo "ok: frozen layers bit-identical, no optimizer slots, initialized from the base"
 
+# a frozen batch norm after a trainable conv: the conv's gradient passes
+# through the inference-mode rule (checked against finite differences)
+sed -e 's/h = batch_norm(h, trainable=false)/h = batch_norm(h, trainable=false)\n  h = conv2d(h, 4, 3, activation=tanh)/' \
+    -e 's/conv2d(h, 4, 3, strides=2, activation=relu, trainable=false)/conv2d(h, 4, 3, strides=2, activation=tanh)/' \
+    -e 's/^  INIT$//; s/use_frozen/use_fbn/; /^  initialize/d' use_frozen.nn >use_fbn.nn
+grep -q 'conv2d(h, 4, 3, strides=2, activation=tanh)$' use_fbn.nn || { cat use_fbn.nn; fail "use_fbn.nn"; }
+"$nnc" build use_fbn.nn >/dev/null
+./use_fbn --gradcheck >gradcheck.txt 2>&1 || { cat gradcheck.txt; fail "gradcheck through a frozen batch norm"; }
+grep -q 'rt_batchnorm_eval_backward_x' use_fbn.c || fail "no inference-mode batch-norm gradient"
+echo "ok: gradient through a frozen batch norm"
+
 # ---- mismatches ----
 if ./use_wide --out wide >wide.log 2>&1; then fail "a shape mismatch accepted"; fi
 grep -q '^error: base/best.ckpt: cannot initialize model .use_wide. from it' wide.log &&
