@@ -200,6 +200,18 @@ static void grad_gap(Autodiff *ad, IrNode *n) {
 /* y = gamma xhat + beta: dgamma = sum(dy xhat), dbeta = sum(dy), dx from xhat and stats */
 static void grad_batchnorm(Autodiff *ad, IrNode *n) {
   IrNode *x = n->in[0], *gamma = n->in[1], *beta = n->in[2];
+  if (n->bn.frozen) { /* trainable=false: inference mode, dx = dy gamma / sqrt(var + eps) */
+    if (!x->requires_grad)
+      return;
+    IrNode *g = ir_add(ad->g, IR_BN_EVAL_GRAD_X, n->loc, n->layer, 3, n->grad, gamma, n->in[4]);
+    ir_set_shape(g, DT_F32, x->batched, x->rank, x->dims);
+    g->backward = true;
+    g->forward = n;
+    g->bn.epsilon = n->bn.epsilon;
+    g->name = arena_printf(ad->g->arena, "d(%s)", x->name ? x->name : "batch_norm.in");
+    add_grad(ad, x, g);
+    return;
+  }
   if (gamma->requires_grad)
     add_grad(ad, gamma, grad_node(ad, IR_BN_GRAD_GAMMA, n, gamma, 2, n->grad, n->xhat, NULL));
   if (beta->requires_grad)

@@ -347,6 +347,52 @@ static bool data_keep(Checker *c, const Item *it) {
   return true;
 }
 
+/* only [C, ...]: the classes every split keeps (the others' examples are
+ * dropped from the files as read), for a model trained on some classes */
+static bool data_only(Checker *c, const Item *it) {
+  if (!want_values(c, it, 1, "a list of classes, like: only [Sandal, Shirt]"))
+    return false;
+  const Expr *list = it->values->value;
+  if (list->kind != EX_LIST || !list->args)
+    return diag_error(c->diag, list->loc, "'only' expects a list of classes [C, ...]"), false;
+  for (const Arg *a = list->args; a; a = a->next) {
+    int id = class_id(c, a->value, a->loc);
+    if (id < 0)
+      return false;
+    c->prog->only_class[id] = true;
+  }
+  c->prog->only_given = true;
+  return true;
+}
+
+/* initialize [L, ...] from "CKPT", or initialize from "CKPT" (every layer
+ * whose tensors match): weights copied from another model's checkpoint by
+ * layer name; the names are checked against the model in ir_build.c, the
+ * tensors against the file when the program starts */
+static bool train_initialize(Checker *c, const Item *it) {
+  int n = arg_count(it->values);
+  const Arg *v = it->values;
+  const Expr *list = n == 3 ? v->value : NULL;
+  if (n == 3)
+    v = v->next;
+  if (it->value || (n != 2 && n != 3) || (list && list->kind != EX_LIST) ||
+      !is_word(v->value, "from") || v->next->value->kind != EX_STRING)
+    return diag_error(c->diag, it->loc, "'initialize' expects [LAYER, ...] from \"CKPT\", like: "
+                      "initialize [conv2d, conv2d_1] from \"runs/base/best.ckpt\" (no list: "
+                      "every layer that matches)"), false;
+  c->prog->init_from = v->next->value->text;
+  c->prog->init_loc = v->next->loc;
+  for (const Arg *a = list ? list->args : NULL; a; a = a->next) {
+    if (a->value->kind != EX_IDENT && a->value->kind != EX_STRING)
+      return diag_error(c->diag, a->loc, "a layer name, like conv2d_1"), false;
+    if (c->prog->n_init_layers >= MAX_INIT_LAYERS)
+      return diag_error(c->diag, a->loc, "too many layers to initialize"), false;
+    c->prog->init_layer_locs[c->prog->n_init_layers] = a->loc;
+    c->prog->init_layers[c->prog->n_init_layers++] = a->value->text;
+  }
+  return true;
+}
+
 /* oversample train [seed S]: repeat each class up to the largest one */
 static bool data_oversample(Checker *c, const Item *it) {
   int n = arg_count(it->values);
@@ -1031,6 +1077,7 @@ static const SettingRule DATA_RULES[] = {
     {"idx", data_idx},         {"classes", data_classes}, {"validation", data_validation},
     {"labels", data_labels},
     {"keep", data_keep},       {"limit", data_limit},     {"oversample", data_oversample},
+    {"only", data_only},
 };
 static const SettingRule TRAIN_RULES[] = {
     {"loss", train_loss},           {"class_weight", train_class_weight},
@@ -1039,6 +1086,7 @@ static const SettingRule TRAIN_RULES[] = {
     {"seed", train_seed},           {"checkpoint", train_checkpoint},
     {"early_stopping", train_early_stopping}, {"reduce_lr_on_plateau", train_reduce_lr},
     {"csv_logger", train_csv_logger}, {"metrics", train_metrics},
+    {"initialize", train_initialize},
 };
 
 static bool check_item(Checker *c, const Section *s, const Item *it, const SettingRule *rules,

@@ -155,6 +155,11 @@ static void emit_batchnorm(Emitter *e, const IrNode *n) {
   const IrNode *x = n->in[0];
   const char *rows = c_rows(e, x), *c = c_int(e, c_last_dim(x));
   const char *eps = c_float(e, n->bn.epsilon);
+  if (n->bn.frozen) { /* trainable=false: Keras runs a frozen BatchNormalization in inference mode */
+    P("  (void)training; /* frozen: the moving statistics, also while training */\n");
+    EMIT_CALL(e, batchnorm_eval_forward, NULL, O, IN(0), IN(1), IN(2), IN(3), IN(4), rows, c, eps);
+    return;
+  }
   P("  if (training) /* batch statistics; moving = moving * %g + batch * (1 - %g) */\n",
     n->bn.momentum, n->bn.momentum);
   EMIT_CALL_AT(e, "    ", NULL, batchnorm_train_forward, NULL, O, c_name(e, n->xhat),
@@ -295,6 +300,12 @@ static void emit_bn_grad_gamma(Emitter *e, const IrNode *n) {
 static void emit_bn_grad_x(Emitter *e, const IrNode *n) {
   EMIT_CALL(e, batchnorm_backward_x, NULL, O, IN(0), IN(1), IN(2), IN(3), c_rows(e, n),
             c_int(e, c_last_dim(n)));
+}
+
+/* a frozen batch norm (inference mode): dx = dout gamma / sqrt(moving_var + eps) */
+static void emit_bn_eval_grad_x(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, batchnorm_eval_backward_x, NULL, O, IN(0), IN(1), IN(2), c_rows(e, n),
+            c_int(e, c_last_dim(n)), c_float(e, n->bn.epsilon));
 }
 
 static void emit_depthwise_grad_x(Emitter *e, const IrNode *n) {

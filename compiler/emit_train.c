@@ -154,6 +154,18 @@ static void emit_recipe_tables(Emitter *e) {
       P("%s%d", i ? ", " : "", p->keep[i].count);
     P("};\n\n");
   }
+  if (p->only_given) {
+    P("/* only [...]: the classes every split keeps */\nstatic const uint8_t ONLY_CLASSES[] = {");
+    for (int c = 0; c < p->n_classes; c++)
+      P("%s%d", c ? ", " : "", p->only_class[c]);
+    P("};\n\n");
+  }
+  if (p->n_init_layers) {
+    P("/* initialize [...] from ... */\nstatic const char *const INIT_LAYERS[] = {");
+    for (int i = 0; i < p->n_init_layers; i++)
+      P("%s%s", i ? ", " : "", c_string(e, p->init_layers[i]));
+    P("};\n\n");
+  }
   if (p->class_weight_explicit) {
     P("static const float CLASS_WEIGHTS[N_CLASSES] = {\n");
     for (int c = 0; c < p->n_classes; c++)
@@ -205,6 +217,8 @@ static void emit_data_config(Emitter *e) {
   if (p->n_keep)
     P("    .keep_classes = KEEP_CLASSES, .keep_counts = KEEP_COUNTS, .n_keep = %d, "
       ".keep_seed = %ldu,\n", p->n_keep, p->keep_seed);
+  if (p->only_given)
+    P("    .only_classes = ONLY_CLASSES,\n");
   if (p->oversample)
     P("    .oversample = 1, .oversample_seed = %ldu,\n", p->oversample_seed);
   if (p->class_weight_balanced)
@@ -252,6 +266,9 @@ static void emit_config(Emitter *e) {
   if (!e->g->binary)
     P("    .top_k = %d, /* the k of top_k_accuracy */\n", p->top_k);
   P("    .terminate_on_nan = 1, /* the first non-finite loss stops the run */\n");
+  if (p->init_from)
+    P("    .init_from = %s, .init_layers = %s, .n_init_layers = %d,\n", c_string(e, p->init_from),
+      p->n_init_layers ? "INIT_LAYERS" : "NULL", p->n_init_layers);
   emit_callback_config(e);
   if (p->n_expect)
     P("    .expect = EXPECTATIONS, .n_expect = %d,\n", p->n_expect);

@@ -430,6 +430,47 @@ static IrNode *lookup_name(Builder *b, const Expr *e) {
   return NULL;
 }
 
+/* The call without its trainable= argument (a copy; *flag = that argument),
+ * so each layer's own argument list need not name it. */
+static const Expr *without_trainable(Builder *b, const Expr *e, const Arg **flag) {
+  *flag = NULL;
+  for (const Arg *a = e->args; a; a = a->next)
+    if (a->key && !strcmp(a->key, "trainable"))
+      *flag = a;
+  if (!*flag)
+    return e;
+  Expr *copy = ARENA_NEW(b->arena, Expr);
+  *copy = *e;
+  Arg **tail = &copy->args;
+  for (const Arg *a = e->args; a; a = a->next) {
+    if (a == *flag)
+      continue;
+    *tail = ARENA_NEW(b->arena, Arg);
+    **tail = *a;
+    tail = &(*tail)->next;
+  }
+  *tail = NULL;
+  return copy;
+}
+
+/* trainable=false, as Keras's layer.trainable = False: the parameters built
+ * since node `first` get no gradient and no optimizer state, and a batch
+ * norm runs in inference mode (its moving statistics, also while training).
+ * A layer without parameters has nothing to freeze: a located error. */
+static bool freeze_layer(Builder *b, const Expr *call, const Arg *flag, int first) {
+  int params = 0;
+  for (int i = first; i < b->g->n_nodes; i++) {
+    IrNode *n = b->g->nodes[i];
+    params += n->op == IR_PARAM;
+    n->trainable = n->op == IR_PARAM ? false : n->trainable;
+    if (n->op == IR_BATCHNORM)
+      n->bn.frozen = true;
+  }
+  if (!params)
+    diag_error(b->diag, flag->loc, "trainable=false on '%s', a layer without parameters", call->text);
+  return params > 0;
+}
+
 static IrNode *build_call(Builder *b, const Expr *e) {
   const LayerRule *rule = NULL;
   for (int i = 0; i < N_LAYERS; i++)
@@ -450,8 +491,15 @@ static IrNode *build_call(Builder *b, const Expr *e) {
     diag_error(b->diag, e->loc, "%s needs its input value as the first argument", e->text);
     return NULL;
   }
+  bool trainable = true;
+  const Arg *flag = NULL;
+  e = without_trainable(b, e, &flag);
+  if (flag && !arg_bool(b->diag, &(BoundArg){"trainable", flag->value, flag->loc}, &trainable))
+    return NULL;
   IrNode *x = build_value(b, e->args->value);
-  return x ? rule->fn(b, e, x) : NULL;
+  int first = b->g->n_nodes;
+  IrNode *y = x ? rule->fn(b, e, x) : NULL;
+  return y && !trainable && !freeze_layer(b, e, flag, first) ? NULL : y;
 }
 
 /* value = NAME | layer(value, ...) */
@@ -616,6 +664,25 @@ static bool check_expectations(Builder *b) {
   return true;
 }
 
+/* initialize [L, ...] from ...: each L a layer of this model with parameters. */
+static bool check_init_layers(Builder *b) {
+  const Program *p = b->prog;
+  for (int i = 0; i < p->n_init_layers; i++) {
+    const char *l = p->init_layers[i];
+    bool params = false;
+    for (int k = 0; k < b->g->n_nodes; k++)
+      params |= b->g->nodes[k]->op == IR_PARAM && !strcmp(b->g->nodes[k]->layer, l);
+    if (params)
+      continue;
+    const char *hint = layer_name_taken(b, l) ? NULL : closest_name(l, b->layer_names, b->n_layers);
+    diag_error(b->diag, p->init_layer_locs[i], "initialize: the model has no layer '%s'%s%s%s%s",
+               l, layer_name_taken(b, l) ? " with parameters" : "", hint ? "; did you mean '" : "",
+               hint ? hint : "", hint ? "'?" : "");
+    return false;
+  }
+  return true;
+}
+
 /* A file with a model alone (a backbone such as models/mobilenet_v2.nn) fails
  * at its loss; say what it can be used for. */
 static void note_backbone(Builder *b, const Ast *ast, const Section *model) {
@@ -643,7 +710,7 @@ static Graph *build_graph(Arena *a, const Ast *ast, const Program *prog, Diag *d
     note_backbone(&b, ast, model);
     return NULL;
   }
-  if (with_loss && !check_expectations(&b))
+  if (with_loss && (!check_expectations(&b) || !check_init_layers(&b)))
     return NULL;
   b.g->n_layers = b.n_layers;
   b.g->layer_names = ARENA_ARRAY(a, const char *, b.n_layers + 1);

@@ -28,6 +28,8 @@ static void usage(FILE *f) {
           "  summary    print the model's layers, output shapes and parameter counts\n"
           "  dump-ast   print the parsed file\n"
           "  export     write NAME.h + NAME.c (a C library) and NAME.onnx from a checkpoint\n"
+          "  predict    build, then classify images: nnc predict FILE.nn [--ckpt PATH]\n"
+          "             [--top K] [--csv FILE] INPUT... (PNG/JPEG files, IDX files or 'test')\n"
           "\n"
           "options:\n"
           "  -o EXE             name of the executable (default: NAME in the current directory)\n"
@@ -149,8 +151,9 @@ static int cmd_summary(const DriverOptions *opt) {
   return ok ? 0 : 1;
 }
 
-/* Builds, then replaces this process with the program. */
-static int cmd_run(DriverOptions *opt, int argc, char **argv, int rest) {
+/* Builds, then replaces this process with the program, its arguments
+ * `mode` (when not NULL) and then words[0..n). */
+static int build_and_exec(DriverOptions *opt, const char *mode, char **words, int n) {
   int rc = driver_build(opt);
   if (rc != 0)
     return rc;
@@ -163,13 +166,27 @@ static int cmd_run(DriverOptions *opt, int argc, char **argv, int rest) {
     *dot = '\0';
   snprintf(exe, sizeof exe, "%s%s", name && strchr(name, '/') ? "" : "./", name ? name : base);
   free(copy);
-  char **args = calloc((size_t)(argc - rest + 2), sizeof(char *));
-  args[0] = exe;
-  for (int i = rest; i < argc; i++)
-    args[i - rest + 1] = argv[i];
+  char **args = calloc((size_t)n + 3, sizeof(char *));
+  int k = 0;
+  args[k++] = exe;
+  if (mode)
+    args[k++] = (char *)mode;
+  for (int i = 0; i < n; i++)
+    args[k++] = words[i];
   execv(exe, args);
   fprintf(stderr, "nnc: error: cannot run '%s': %s\n", exe, strerror(errno));
   return 1;
+}
+
+static int cmd_run(DriverOptions *opt, int argc, char **argv, int rest) {
+  return build_and_exec(opt, NULL, argv + rest, argc - rest);
+}
+
+/* nnc predict FILE.nn [--ckpt PATH] [--top K] [--csv FILE] INPUT...: every
+ * word after FILE.nn goes to the program's predict mode (rt_predict.c). */
+static int cmd_predict(int argc, char **argv) {
+  DriverOptions opt = {.err = stderr, .input_path = argv[2]};
+  return build_and_exec(&opt, "--predict", argv + 3, argc - 3);
 }
 
 int main(int argc, char **argv) {
@@ -185,6 +202,8 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
+  if (!strcmp(argv[1], "predict"))
+    return cmd_predict(argc, argv);
   DriverOptions opt = {.err = stderr};
   int rest;
   int rc = parse_options(&opt, argc, argv, &rest);

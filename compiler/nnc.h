@@ -326,6 +326,7 @@ typedef struct {
 #define MAX_CLASSES 256
 #define MAX_KEEP_RULES 64
 #define MAX_EXPECTATIONS 64
+#define MAX_INIT_LAYERS 64
 
 /* Everything outside the model graph, validated (check.c fills it). */
 typedef struct {
@@ -356,6 +357,8 @@ typedef struct {
   const char *output_names[MAX_OUTPUTS];
   bool positive[MAX_OUTPUTS][MAX_CLASSES]; /* target k is 1 for class c */
   SrcLoc labels_loc;
+  bool only_given;                 /* only [C, ...]: every split keeps these classes alone */
+  bool only_class[MAX_CLASSES];
   bool oversample; /* oversample train [seed S] */
   long oversample_seed;
   /* train */
@@ -399,6 +402,11 @@ typedef struct {
   const char *csv_path;     /* relative to the output directory unless absolute */
   char csv_separator;
   bool csv_append;
+  const char *init_from;   /* initialize [L, ...] from "CKPT": copied after init */
+  SrcLoc init_loc;
+  const char *init_layers[MAX_INIT_LAYERS]; /* no list: every layer whose tensors match */
+  SrcLoc init_layer_locs[MAX_INIT_LAYERS];
+  int n_init_layers;
   /* evaluate */
   bool has_evaluate;
   Expectation expect[MAX_EXPECTATIONS];
@@ -555,6 +563,7 @@ struct IrNode {
   } rescale;              /* RESCALE, RESCALE_GRAD */
   struct {
     float momentum, epsilon;
+    bool frozen;          /* trainable=false: inference mode, also while training */
   } bn;                   /* BATCHNORM */
   int concat_offset;      /* CONCAT_GRAD: first column of this input in dout */
   bool has_target_shape;  /* RESHAPE from reshape(): dims set at build time */

@@ -204,6 +204,8 @@ typedef struct {
  * both NAME-images-idx3-ubyte.gz and the uncompressed name. Dies with a
  * message naming the file when it is missing, truncated or not IDX. */
 void rt_dataset_load_idx(RtDataset *out, const char *dir, const char *split);
+/* An IDX images file alone (no labels: y stays NULL), for predict mode. */
+void rt_dataset_load_idx_images(RtDataset *out, const char *images_path);
 /* Load from explicit image and label file paths. */
 void rt_dataset_load_idx_files(RtDataset *out, const char *images_path, const char *labels_path);
 /* Slices, splits, keep, oversample and adapt work on uint8 (x) and float
@@ -495,6 +497,8 @@ typedef struct {
   int limit_test;  /* 0 = all */
   int gradcheck;   /* 1 = check the analytic gradient against finite differences and exit */
   int quiet;
+  int evaluate;     /* --evaluate: load the checkpoint, report on the test split, no training */
+  const char *ckpt; /* --ckpt PATH: the checkpoint --evaluate reads (default OUT/best.ckpt) */
 } RtOptions;
 
 /* Parses --epochs N, --seed S, --out DIR, --data DIR, --limit-train N,
@@ -547,6 +551,10 @@ int rt_checkpoint_try_load(const char *path, RtTensorRef *tensors, int n_tensors
  * optimizer's slots when exporting, other layers when transferring). */
 int rt_checkpoint_try_load_some(const char *path, RtTensorRef *tensors, int n_tensors,
                                 RtCheckpointMeta *meta, char *err, size_t err_size);
+/* The file's tensor names and value counts (*n of each, malloc'd; names[i]
+ * too), after the same structure and checksum checks; 0 or -1 with err. */
+int rt_checkpoint_try_list(const char *path, char ***names, size_t **counts, int *n, char *err,
+                           size_t err_size);
 
 /* ===== rt_augment.c ===== */
 
@@ -843,6 +851,7 @@ typedef struct {
   const int *keep_classes, *keep_counts; /* keep train {...}: n_keep rules */
   int n_keep;
   uint64_t keep_seed;
+  const uint8_t *only_classes; /* only [...]: (n_classes) 1 = kept in every split; NULL: all */
   int oversample;
   uint64_t oversample_seed;
   RtClassWeightKind class_weight;
@@ -856,6 +865,9 @@ typedef struct {
   RtCheckpointConfig checkpoint;
   RtEarlyStoppingConfig early_stopping;
   RtReduceLrConfig reduce_lr;
+  const char *init_from;          /* initialize from "CKPT": NULL for none */
+  const char *const *init_layers; /* layers [...]; NULL: every layer whose tensors match */
+  int n_init_layers;
   /* evaluate */
   const RtExpectation *expect;
   int n_expect;
@@ -914,6 +926,9 @@ RtFitResult rt_fit(RtRun *run, const RtDataset *train, const RtDataset *val);
 /* The model's parameters after training: loads the best checkpoint (or saves
  * the final weights without a checkpoint callback); fr->best_epoch follows. */
 void rt_finish_training(RtRun *run, RtFitResult *fr);
+/* --evaluate: loads the checkpoint (--ckpt, default OUT/best.ckpt; another
+ * model's is refused) and runs rt_report with its epoch as the best epoch. */
+int rt_evaluate_checkpoint(RtRun *run);
 /* Evaluates the test split: report on stdout, metrics.json, expectations.
  * Returns the exit status (1 when an expectation failed). */
 int rt_report(const RtRun *run, const RtFitResult *fr);
@@ -928,6 +943,26 @@ int rt_check_expectations(const RtRun *run, const RtEvalResult *r, const RtClass
  * central differences at 12 random entries of each trainable tensor.
  * Returns 0 when every entry agrees (and at least 10 were checked). */
 int rt_gradcheck(const RtRun *run, const RtDataset *train);
+
+/* ---- rt_transfer.c ---- */
+
+/* initialize [L, ...] from "CKPT": copies the listed layers' tensors
+ * (all of them: no list) from the checkpoint into the model, after
+ * init_params and the data's adapt. A listed layer whose tensors the file
+ * lacks or holds with other sizes dies with a message naming the file and
+ * every such tensor; without a list, layers that do not match are skipped
+ * (named on stdout) and none matching at all is an error. */
+void rt_initialize_from(const RtRun *run);
+
+/* ---- rt_predict.c ---- */
+
+/* Is --predict among the words? */
+int rt_predict_requested(int argc, char **argv);
+/* --predict [--ckpt PATH] [--top K] [--csv FILE] INPUT...: loads the
+ * checkpoint, classifies PNG/JPEG files, IDX files or `test`, prints the top
+ * K classes per example, writes the CSV. Returns the exit status; errors
+ * name the file and exit non-zero. */
+int rt_predict_main(RtModel *model, const RtFitConfig *config, int argc, char **argv);
 
 /* ---- rt_main.c ---- */
 

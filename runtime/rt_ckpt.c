@@ -474,3 +474,29 @@ void rt_checkpoint_load(const char *path, RtTensorRef *tensors, int n_tensors,
   if (rt_checkpoint_try_load(path, tensors, n_tensors, meta, err, sizeof err) != 0)
     rt_die("%s", err);
 }
+
+int rt_checkpoint_try_list(const char *path, char ***names, size_t **counts, int *n, char *err,
+                           size_t err_size) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  if (read_whole_file(path, &buf, &len, err, err_size) != 0)
+    return -1;
+  CkptReader r = {.buf = buf, .len = len, .pos = 0};
+  CkptEntry *entries = NULL;
+  uint32_t n_entries = 0;
+  int rc = check_header(&r, path, err, err_size);
+  if (rc == 0)
+    rc = read_structure(&r, &entries, &n_entries, path, err, err_size);
+  *n = rc == 0 ? (int)n_entries : 0;
+  *names = rt_calloc((size_t)*n + 1, sizeof(char *));
+  *counts = rt_calloc((size_t)*n + 1, sizeof(size_t));
+  for (int i = 0; i < *n; i++) {
+    (*names)[i] = rt_malloc(entries[i].name_len + 1u);
+    memcpy((*names)[i], entries[i].name, entries[i].name_len);
+    (*names)[i][entries[i].name_len] = '\0';
+    (*counts)[i] = (size_t)entries[i].count;
+  }
+  free(entries);
+  free(buf);
+  return rc;
+}

@@ -471,6 +471,23 @@ void rt_batchnorm_eval_forward(float *out /* (rows, c) */, const float *x /* (ro
   }
 }
 
+void rt_batchnorm_eval_backward_x(float *dx /* (rows, c) */, const float *dout /* (rows, c) */,
+                                  const float *gamma /* (c) */, const float *moving_var /* (c) */,
+                                  int rows, int c, float eps) {
+  float scale[RT_CHANNEL_BLOCK];
+  for (int j0 = 0; j0 < c; j0 += RT_CHANNEL_BLOCK) {
+    const int nj = min_int(RT_CHANNEL_BLOCK, c - j0);
+    for (int j = 0; j < nj; j++) /* the forward pass's scale, as batchnorm_eval_forward */
+      scale[j] = gamma[j0 + j] / sqrtf(moving_var[j0 + j] + eps);
+    for (int r = 0; r < rows; r++) {
+      const float *g = dout + (size_t)r * c + j0;
+      float *d = dx + (size_t)r * c + j0;
+      for (int j = 0; j < nj; j++)
+        d[j] = g[j] * scale[j];
+    }
+  }
+}
+
 void rt_batchnorm_backward_gamma(float *dgamma /* (c) */, const float *dout /* (rows, c) */,
                                  const float *xhat /* (rows, c) */, int rows, int c) {
   double sum[RT_CHANNEL_BLOCK];

@@ -292,6 +292,12 @@ static void load_labels(RtDataset *out, const char *path, const char *images_pat
   idx_close(&f);
 }
 
+void rt_dataset_load_idx_images(RtDataset *out, const char *images_path) {
+  memset(out, 0, sizeof *out);
+  snprintf(out->images_path, sizeof out->images_path, "%s", images_path);
+  load_images(out, images_path);
+}
+
 void rt_dataset_load_idx_files(RtDataset *out, const char *images_path, const char *labels_path) {
   memset(out, 0, sizeof *out);
   snprintf(out->images_path, sizeof out->images_path, "%s", images_path);

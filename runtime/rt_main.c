@@ -28,6 +28,8 @@ static int train_and_evaluate(RtRun *run, RtDataset *train, RtDataset *val) {
 
 int rt_main(RtModel *model, const RtFitConfig *config, int argc, char **argv) {
   rt_init(argv); /* threads and OpenBLAS kernels for this machine (may restart once) */
+  if (rt_predict_requested(argc, argv)) /* --predict: no training (rt_predict.c) */
+    return rt_predict_main(model, config, argc, argv);
   RtRun run;
   rt_run_init(&run, model, config);
   rt_options_parse(&run.opt, argc, argv, model->name);
@@ -40,8 +42,15 @@ int rt_main(RtModel *model, const RtFitConfig *config, int argc, char **argv) {
   model->init_params(&init_rng);
   if (!run.opt.quiet)
     printf("threads: %d (OpenMP; OpenBLAS %s kernels)\n", rt_threads(), rt_blas_core());
+  if (run.opt.evaluate) { /* the test report of a saved checkpoint, no training */
+    int status = rt_evaluate_checkpoint(&run);
+    rt_run_free(&run);
+    return status;
+  }
   RtDataset train, val;
   rt_prepare_data(&run, &train, &val);
+  if (config->init_from) /* transfer learning: after init_params and adapt (rt_transfer.c) */
+    rt_initialize_from(&run);
   rt_rng_seed(model->dropout_rng, run.opt.seed + 2);
   int status = run.opt.gradcheck ? rt_gradcheck(&run, &train)
                                  : train_and_evaluate(&run, &train, &val);

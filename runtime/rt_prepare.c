@@ -74,11 +74,25 @@ static void keep_head(RtDataset *ds, int limit) {
   *ds = head;
 }
 
+/* ds without the examples of classes whose keep[c] is 0 (order kept). */
+static void drop_classes(RtDataset *ds, const uint8_t *keep, int n_classes) {
+  int *classes = rt_malloc(sizeof(int) * (size_t)n_classes), n = 0;
+  for (int c = 0; c < n_classes; c++)
+    if (!keep[c])
+      classes[n++] = c;
+  int *zeros = rt_calloc((size_t)n + 1, sizeof(int));
+  rt_dataset_keep(ds, classes, zeros, n, 0);
+  free(zeros);
+  free(classes);
+}
+
 /* The first `limit` examples of a split of an IDX directory, checked. */
 static void load_split(const RtRun *run, RtDataset *ds, const char *split, int limit,
                        const char *what) {
   rt_dataset_load_idx(ds, run->opt.data_dir, split);
   check_loaded(run->model, ds, what);
+  if (run->config->only_classes) /* only [...]: keep 0 examples of every other class */
+    drop_classes(ds, run->config->only_classes, run->model->n_classes);
   keep_head(ds, limit);
 }
 

@@ -28,6 +28,24 @@ void rt_finish_training(RtRun *run, RtFitResult *fr) {
   rt_checkpoint_save(run->checkpoint_path, model->checkpoint, model->n_checkpoint, &meta);
 }
 
+int rt_evaluate_checkpoint(RtRun *run) {
+  const RtModel *model = run->model;
+  const char *path = run->opt.ckpt ? run->opt.ckpt : run->checkpoint_path;
+  RtCheckpointMeta meta;
+  char err[4400];
+  if (rt_checkpoint_try_load(path, model->checkpoint, model->n_checkpoint, &meta, err,
+                             sizeof err) != 0)
+    rt_die("%s", err);
+  if (strcmp(meta.model, model->name) != 0)
+    rt_die("%s: checkpoint is for a different model: it was saved by model '%s', this is '%s'",
+           path, meta.model, model->name);
+  if (!run->opt.quiet)
+    printf("Loaded %s (epoch %d); evaluating without training\n", path, meta.epoch);
+  rt_mkdir_p(run->opt.out_dir);
+  RtFitResult fr = {.best_epoch = meta.epoch, .steps = meta.step};
+  return rt_report(run, &fr);
+}
+
 /* ---- the test report ---- */
 
 /* What the expectations read: one entry per class (per binary target). */
@@ -93,7 +111,10 @@ int rt_report(const RtRun *run, const RtFitResult *fr) {
     binary_report(run, &test, scores, fr->best_epoch, path, &t);
   else
     class_report(run, &test, scores, fr->best_epoch, path, &t);
-  printf("\nwrote %s/history.csv, %s and %s\n", run->opt.out_dir, path, run->checkpoint_path);
+  if (run->opt.evaluate) /* nothing trained: no history, no checkpoint written */
+    printf("\nwrote %s\n", path);
+  else
+    printf("\nwrote %s/history.csv, %s and %s\n", run->opt.out_dir, path, run->checkpoint_path);
   free(scores);
   rt_dataset_free(&test);
   int failed = 0;

@@ -169,6 +169,10 @@ static void print_usage(FILE *f, const char *prog, const char *model, const RtOp
           "  --limit-train N   use only the first N training examples (default %d, 0 = all)\n"
           "  --limit-test N    use only the first N test examples (default %d, 0 = all)\n"
           "  --gradcheck       compare analytic gradients with finite differences, then exit\n"
+          "  --evaluate        no training: load the checkpoint (--ckpt PATH, default\n"
+          "                    OUT/best.ckpt) and write the test report and metrics.json\n"
+          "  --predict [--ckpt PATH] [--top K] [--csv FILE] INPUT...\n"
+          "                    classify PNG/JPEG files, IDX files or 'test' (no training)\n"
           "  --quiet           print only the final results\n"
           "  --help            show this help and exit\n"
           "\n"
@@ -240,6 +244,8 @@ static int parse_flag(RtOptions *opt, const char *arg, const char *prog, const c
     opt->gradcheck = 1;
   else if (strcmp(arg, "--quiet") == 0)
     opt->quiet = 1;
+  else if (strcmp(arg, "--evaluate") == 0)
+    opt->evaluate = 1;
   else
     return 0;
   return 1;
@@ -258,6 +264,8 @@ static int parse_valued(RtOptions *opt, int argc, char **argv, int *i, const cha
     opt->data_dir = option_value(prog, argc, argv, i, eq);
   else if (is_option(arg, "--limit-train", &eq))
     opt->limit_train = parse_int(prog, "--limit-train", option_value(prog, argc, argv, i, eq), 0);
+  else if (is_option(arg, "--ckpt", &eq))
+    opt->ckpt = option_value(prog, argc, argv, i, eq);
   else if (is_option(arg, "--limit-test", &eq))
     opt->limit_test = parse_int(prog, "--limit-test", option_value(prog, argc, argv, i, eq), 0);
   else

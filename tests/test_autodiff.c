@@ -191,6 +191,70 @@ START_TEST(test_dense_on_the_raw_input_has_no_grad_x) {
 }
 END_TEST
 
+/* trainable=false: the layer's parameters get no gradient, nothing before
+ * it needs an input gradient, and a frozen batch norm runs in inference
+ * mode (its backward needs no batch statistics). */
+START_TEST(test_trainable_false_freezes_a_layer) {
+  TestCompile tc;
+  run_ok(&tc,
+         "model m(x: u8[8, 8, 1]) {\n"
+         "  h = conv2d(x, 4, 3, trainable=false)\n"
+         "  h = batch_norm(h, trainable=false)\n"
+         "  h = flatten(h)\n"
+         "  return dense(h, 10)\n"
+         "}\n" LOGITS, PASS_MEMPLAN, false);
+  const Graph *g = tc.c.graph;
+  assert_param_grads(g, 2); /* dense.kernel, dense.bias */
+  ck_assert(!tc_node(g, "conv2d.kernel")->trainable);
+  ck_assert(!tc_node(g, "batch_normalization.gamma")->trainable);
+  ck_assert_int_eq(tc_count_op(g, IR_BN_GRAD_X), 0);
+  ck_assert_int_eq(tc_count_op(g, IR_BN_GRAD_GAMMA), 0);
+  for (int i = 0; i < g->n_nodes; i++)
+    if (g->nodes[i]->op == IR_BATCHNORM)
+      ck_assert(g->nodes[i]->bn.frozen);
+  tc_end(&tc);
+}
+END_TEST
+
+/* A frozen batch norm after a trainable conv (Keras's fine-tuning with
+ * BatchNormalization kept in inference mode): the conv still gets its
+ * gradient, through the inference-mode rule, and gamma/beta none. */
+START_TEST(test_frozen_batch_norm_after_a_trainable_layer) {
+  TestCompile tc;
+  run_ok(&tc,
+         "model m(x: u8[8, 8, 1]) {\n"
+         "  h = batch_norm(conv2d(x, 4, 3), trainable=false)\n"
+         "  return dense(flatten(h), 10)\n"
+         "}\n" LOGITS, PASS_MEMPLAN, false);
+  const Graph *g = tc.c.graph;
+  assert_param_grads(g, 4); /* conv2d and dense: kernel and bias each */
+  ck_assert_int_eq(tc_count_op(g, IR_BN_EVAL_GRAD_X), 1);
+  ck_assert_int_eq(tc_count_op(g, IR_BN_GRAD_X), 0);
+  ck_assert_int_eq(tc_count_op(g, IR_BN_GRAD_GAMMA), 0);
+  tc_end(&tc);
+}
+END_TEST
+
+/* trainable=false where it cannot hold: a layer without parameters, a
+ * value other than true/false. */
+START_TEST(test_trainable_false_errors) {
+  static const char *const bodies[] = {
+      "  h = flatten(x, trainable=false)\n  return dense(h, 10)\n",
+      "  h = flatten(x)\n  return dense(h, 10, trainable=maybe)\n"};
+  static const char *const errors[] = {
+      "t.nn:2:18: error: trainable=false on 'flatten', a layer without parameters",
+      "t.nn:3:33: error: 'trainable' must be true or false"};
+  for (int i = 0; i < 2; i++) {
+    char text[512];
+    snprintf(text, sizeof text, "model m(x: u8[8, 8, 1]) {\n%s}\n" LOGITS, bodies[i]);
+    TestCompile tc;
+    ck_assert(!tc_run(&tc, text, PASS_MEMPLAN));
+    tc_assert_err_prefix(&tc, errors[i]);
+    tc_end(&tc);
+  }
+}
+END_TEST
+
 /* depthwise_conv2d: a kernel gradient, and an input gradient only where the
  * input needs one (not for the first layer); both keep the forward window. */
 START_TEST(test_depthwise_conv2d_gradients) {
@@ -635,6 +699,9 @@ static Suite *autodiff_suite(void) {
   tcase_add_test(ad, test_day5_backward_structure);
   tcase_add_test(ad, test_no_grad_for_the_input);
   tcase_add_test(ad, test_dense_on_the_raw_input_has_no_grad_x);
+  tcase_add_test(ad, test_trainable_false_freezes_a_layer);
+  tcase_add_test(ad, test_trainable_false_errors);
+  tcase_add_test(ad, test_frozen_batch_norm_after_a_trainable_layer);
   tcase_add_test(ad, test_value_used_twice_accumulates);
   tcase_add_test(ad, test_depthwise_conv2d_gradients);
   tcase_add_test(ad, test_spatial_gradients_and_lowering);

@@ -633,6 +633,39 @@ END_TEST
 /* Two training steps move the moving statistics by the momentum rule
  * (Keras: 0.99, from mean 0 and variance 1); evaluation then normalizes with
  * them, not with the batch's statistics. */
+/* A frozen batch norm's input gradient is the derivative of the evaluation
+ * forward pass: central differences of rt_batchnorm_eval_forward, which is
+ * linear in x, so they agree to rounding. */
+START_TEST(test_batchnorm_eval_backward) {
+  enum { ROWS = 7, C = 5 };
+  const float eps = 1e-3f;
+  float x[ROWS * C], dout[ROWS * C], dx[ROWS * C], out[ROWS * C];
+  float gamma[C], beta[C], mean[C], var[C];
+  RtRng rng;
+  rt_rng_seed(&rng, 6601);
+  fill_uniform(x, ROWS * C, -2.0f, 2.0f, &rng);
+  fill_uniform(dout, ROWS * C, -1.0f, 1.0f, &rng);
+  fill_uniform(gamma, C, 0.5f, 1.5f, &rng);
+  fill_uniform(beta, C, -0.5f, 0.5f, &rng);
+  fill_uniform(mean, C, -0.5f, 0.5f, &rng);
+  fill_uniform(var, C, 0.2f, 3.0f, &rng);
+  rt_batchnorm_eval_backward_x(dx, dout, gamma, var, ROWS, C, eps);
+  for (int i = 0; i < ROWS * C; i++) { /* d(sum dout * out)/dx_i */
+    const float h = 1e-2f, keep = x[i];
+    double loss[2];
+    for (int k = 0; k < 2; k++) {
+      x[i] = keep + (k ? -h : h);
+      rt_batchnorm_eval_forward(out, x, gamma, beta, mean, var, ROWS, C, eps);
+      loss[k] = 0;
+      for (int t = 0; t < ROWS * C; t++)
+        loss[k] += (double)dout[t] * out[t];
+    }
+    x[i] = keep;
+    ck_assert_double_eq_tol(dx[i], (loss[0] - loss[1]) / (2 * h), 1e-3);
+  }
+}
+END_TEST
+
 START_TEST(test_batchnorm_moving_and_eval) {
   enum { ROWS = 20, C = 4 };
   const float momentum = 0.99f, eps = 1e-3f;
@@ -768,6 +801,7 @@ static Suite *conv_suite(void) {
                       (int)(sizeof kBatchnormShapes / sizeof kBatchnormShapes[0]));
   tcase_add_test(bn, test_batchnorm_variance_precision);
   tcase_add_test(bn, test_batchnorm_moving_and_eval);
+  tcase_add_test(bn, test_batchnorm_eval_backward);
   suite_add_tcase(s, bn);
 
   TCase *misc = tcase_create("rescale and concat");

@@ -184,6 +184,11 @@ add_test(NAME examples
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/examples/run_examples_test.sh $<TARGET_FILE:nnc>
           $<TARGET_FILE:idx_to_png>)
 set_tests_properties(examples PROPERTIES TIMEOUT 600)
+# ---- using a trained model: predict, --evaluate, trainable=false, initialize from ----
+add_test(NAME e2e_use_model
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_use_test.sh $<TARGET_FILE:nnc>
+          $<TARGET_FILE:idx_to_png>)
+set_tests_properties(e2e_use_model PROPERTIES TIMEOUT 600)
 
 # ---- sanitizers: every test above, under -DNNC_SANITIZE=ON ----
 # Leak detection on, nothing suppressed (libgomp's and OpenBLAS's thread
