@@ -226,6 +226,7 @@ static bool data_classes(Checker *c, const Item *it) {
     return false;
   }
   c->prog->n_classes = n;
+  c->prog->source.classes_declared = true;
   return true;
 }
 
@@ -478,6 +479,11 @@ static bool data_idx(Checker *c, const Item *it) {
     return diag_error(c->diag, it->values->loc, "the IDX directory must be a string"), false;
   c->prog->data_dir = it->values->value->text;
   return true;
+}
+
+/* directory(...), csv(...), npy(...), cifar10(...): check_source.c */
+static bool data_source(Checker *c, const Item *it) {
+  return check_source_item(c->diag, c->prog, it);
 }
 
 /* ---- train section ---- */
@@ -1078,6 +1084,8 @@ static const SettingRule DATA_RULES[] = {
     {"labels", data_labels},
     {"keep", data_keep},       {"limit", data_limit},     {"oversample", data_oversample},
     {"only", data_only},
+    {"directory", data_source}, {"csv", data_source},     {"npy", data_source},
+    {"cifar10", data_source},
 };
 static const SettingRule TRAIN_RULES[] = {
     {"loss", train_loss},           {"class_weight", train_class_weight},
@@ -1260,7 +1268,7 @@ bool check_program(Program *prog, const Ast *ast, Arena *arena, Diag *diag) {
   Checker c = {.prog = prog, .arena = arena, .diag = diag};
   set_defaults(prog);
   if (!check_section_kinds(&c, ast) || !check_model_input(&c, ast_model_section(ast)) ||
-      !check_in_order(&c, ast) || !check_callbacks(&c))
+      !check_in_order(&c, ast) || !check_callbacks(&c) || !check_source_input(diag, prog))
     return false;
   default_loss_location(&c, ast);
   return check_loss_labels(&c);

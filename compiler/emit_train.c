@@ -211,8 +211,30 @@ static void emit_validation_config(Emitter *e) {
   }
 }
 
+/* A non-IDX source (IDX leaves .source zero: the IDX directory of .defaults). */
+static void emit_source_config(Emitter *e) {
+  static const char *const kinds[] = {"RT_SRC_IDX", "RT_SRC_DIRECTORY", "RT_SRC_CSV",
+                                      "RT_SRC_NPY", "RT_SRC_CIFAR10"};
+  const DataSource *s = &e->prog->source;
+  if (s->kind == SRC_IDX)
+    return;
+  const char *strings[][2] = {{"path", s->path}, {"test_path", s->test_path}, {"x", s->x},
+                              {"y", s->y}, {"test_x", s->test_x}, {"test_y", s->test_y},
+                              {"label", s->label}};
+  P("    .source = {.kind = %s", kinds[s->kind]);
+  for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+    if (strings[i][1])
+      P(", .%s = %s", strings[i][0], c_string(e, strings[i][1]));
+  if (s->height)
+    P(",\n               .height = %d, .width = %d, .channels = %d", s->height, s->width,
+      s->channels);
+  P("%s%s},\n", s->skip_bad ? ", .skip_bad = 1" : "",
+    s->classes_declared ? ", .classes_declared = 1" : "");
+}
+
 static void emit_data_config(Emitter *e) {
   const Program *p = e->prog;
+  emit_source_config(e);
   emit_validation_config(e);
   if (p->n_keep)
     P("    .keep_classes = KEEP_CLASSES, .keep_counts = KEEP_COUNTS, .n_keep = %d, "

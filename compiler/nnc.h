@@ -324,6 +324,19 @@ typedef struct {
 } Expectation;
 
 #define MAX_CLASSES 256
+
+/* The data section's source (check_source.c): IDX unless one of these. */
+typedef enum { SRC_IDX, SRC_DIRECTORY, SRC_CSV, SRC_NPY, SRC_CIFAR10 } SourceKind;
+typedef struct {
+  SourceKind kind;
+  SrcLoc loc;
+  const char *path, *test_path; /* directory, csv, cifar10 (test: a folder or file) */
+  const char *x, *y, *test_x, *test_y; /* npy */
+  const char *label;                   /* csv: the label column */
+  int height, width, channels;         /* directory: image_size, color_mode (0: the model's) */
+  bool skip_bad;                       /* directory: leave unreadable images out */
+  bool classes_declared;               /* a classes [...] setting names the classes */
+} DataSource;
 #define MAX_KEEP_RULES 64
 #define MAX_EXPECTATIONS 64
 #define MAX_INIT_LAYERS 64
@@ -338,6 +351,7 @@ typedef struct {
   /* data */
   const char *data_name;
   const char *data_dir; /* IDX directory */
+  DataSource source;    /* directory(...), csv(...), npy(...), cifar10(...); else IDX */
   int n_classes;
   const char *class_names[MAX_CLASSES];
   ValidationKind validation;
@@ -417,6 +431,16 @@ typedef struct {
 /* Validates sections and settings, fills prog. Returns false after reporting
  * the first error. The model section itself is lowered by ir_build.c. */
 bool check_program(Program *prog, const Ast *ast, Arena *arena, Diag *diag);
+
+/* ===== check_source.c ===== */
+
+/* One data-source setting of the data section (directory, csv, npy,
+ * cifar10): validated into p->source; a second source is an error. */
+bool check_source_item(Diag *d, Program *p, const Item *it);
+/* Once the model input is known: a source whose shape is declared
+ * (directory's image_size and color_mode, cifar10's 32x32x3) must match it;
+ * an error names both. Fills the directory's defaults from the input. */
+bool check_source_input(Diag *d, Program *p);
 /* Looks a class up by name or number; -1 if unknown. */
 int program_class_id(const Program *prog, const Expr *e);
 

@@ -843,10 +843,24 @@ typedef struct {
   double threshold;
 } RtExpectation;
 
+/* The data section's source: zero = IDX files in opt.data_dir. */
+typedef enum { RT_SRC_IDX, RT_SRC_DIRECTORY, RT_SRC_CSV, RT_SRC_NPY, RT_SRC_CIFAR10 } RtSourceKind;
+
+typedef struct {
+  RtSourceKind kind;
+  const char *path, *test_path;        /* directory, csv, cifar10 (test: folder or file) */
+  const char *x, *y, *test_x, *test_y; /* npy */
+  const char *label;                   /* csv: the label column */
+  int height, width, channels;         /* directory: decode to; cifar10: 32x32x3 */
+  int skip_bad;                        /* directory: leave bad images out, counted */
+  int classes_declared;                /* the .nn file names the classes: names must match */
+} RtSourceConfig;
+
 /* The .nn file's recipe. */
 typedef struct {
   RtOptions defaults; /* of the command-line options (out_dir, data_dir, epochs, ...) */
   /* data */
+  RtSourceConfig source;
   RtValidationConfig validation;
   const int *keep_classes, *keep_counts; /* keep train {...}: n_keep rules */
   int n_keep;
@@ -886,6 +900,17 @@ typedef struct {
 void rt_run_init(RtRun *run, const RtModel *model, const RtFitConfig *config);
 void rt_run_set_out_dir(RtRun *run, const char *out_dir);
 void rt_run_free(RtRun *run);
+
+/* ---- rt_source_load.c ---- */
+
+/* The training (test = 0) or test split of config->source (IDX files in
+ * opt.data_dir, an image folder, CSV, .npy, CIFAR-10), its classes checked
+ * against the model's and float features made u8 (whole numbers in 0..255
+ * only); prints how it was read unless quiet. Dies naming the file. */
+void rt_source_load(const RtRun *run, RtDataset *ds, int test);
+/* An image folder with a seeded validation split: Keras's split of the file
+ * list into *train and *val; returns 1. Any other source: returns 0. */
+int rt_source_load_split(const RtRun *run, RtDataset *train, RtDataset *val);
 
 /* ---- rt_prepare.c ---- */
 

@@ -89,7 +89,7 @@ static void drop_classes(RtDataset *ds, const uint8_t *keep, int n_classes) {
 /* The first `limit` examples of a split of an IDX directory, checked. */
 static void load_split(const RtRun *run, RtDataset *ds, const char *split, int limit,
                        const char *what) {
-  rt_dataset_load_idx(ds, run->opt.data_dir, split);
+  rt_source_load(run, ds, strcmp(split, "t10k") == 0); /* IDX or the data section's source */
   check_loaded(run->model, ds, what);
   if (run->config->only_classes) /* only [...]: keep 0 examples of every other class */
     drop_classes(ds, run->config->only_classes, run->model->n_classes);
@@ -182,8 +182,14 @@ void rt_prepare_data(RtRun *run, RtDataset *train, RtDataset *val) {
   const RtFitConfig *config = run->config;
   const RtModel *model = run->model;
   RtDataset full;
-  load_split(run, &full, "train", run->opt.limit_train, "training data");
-  validation_split(run, &full, train, val);
+  if (rt_source_load_split(run, train, val)) { /* an image folder split as Keras splits it */
+    check_loaded(model, train, "training data");
+    check_loaded(model, val, "validation data");
+    keep_head(train, run->opt.limit_train);
+  } else {
+    load_split(run, &full, "train", run->opt.limit_train, "training data");
+    validation_split(run, &full, train, val);
+  }
   if (config->n_keep) /* the manufactured imbalance */
     rt_dataset_keep(train, config->keep_classes, config->keep_counts, config->n_keep,
                     config->keep_seed);

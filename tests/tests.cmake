@@ -180,6 +180,14 @@ pkg_check_modules(LIBPNG_EX REQUIRED libpng)
 add_executable(idx_to_png tests/export/idx_to_png.c)
 target_include_directories(idx_to_png PRIVATE ${LIBPNG_EX_INCLUDE_DIRS})
 target_link_libraries(idx_to_png nncrt ${LIBPNG_EX_LINK_LIBRARIES})
+# tools/idx_to_folder: an IDX set as an image folder (scripts/make-fashion-folders.sh, tests)
+add_executable(idx_to_folder tools/idx_to_folder.c)
+target_include_directories(idx_to_folder PRIVATE ${LIBPNG_EX_INCLUDE_DIRS})
+target_link_libraries(idx_to_folder nncrt ${LIBPNG_EX_LINK_LIBRARIES})
+add_test(NAME e2e_sources
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_sources_test.sh $<TARGET_FILE:nnc>
+          $<TARGET_FILE:idx_to_folder>)
+set_tests_properties(e2e_sources PROPERTIES TIMEOUT 600)
 add_test(NAME examples
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/examples/run_examples_test.sh $<TARGET_FILE:nnc>
           $<TARGET_FILE:idx_to_png>)

@@ -1,0 +1,173 @@
+/*
+ * rt_source_load.c — the data section's sources other than IDX (image
+ * folders, CSV, .npy, CIFAR-10) loaded for rt_prepare.c: the readers are
+ * rt_folder.c and rt_sources.c; here is what the run adds to them — the
+ * source's classes checked against the model's, float features made the
+ * model's u8 input, and one line saying how the data was read.
+ *
+ * Every image folder is decoded once into memory (the loader of rt_loader.c
+ * is not wired into training yet); the line says so, with the size.
+ */
+#include "nnc_runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int all_numbers(const RtClassNames *names) {
+  for (int i = 0; i < names->count; i++) {
+    char *end;
+    (void)strtod(names->names[i], &end);
+    if (end == names->names[i] || *end)
+      return 0;
+  }
+  return 1;
+}
+
+/* The source's classes must be the model's: as many, and the same names
+ * when the .nn file declares them (numbered CSV labels only by count). */
+static void check_classes(const RtRun *run, const RtClassNames *names, const char *where) {
+  const RtModel *model = run->model;
+  if (names->count != model->n_classes)
+    rt_die("%s: the data has %d classes (%s%s), but model %s has %d classes", where,
+           names->count, names->count ? names->names[0] : "", names->count > 1 ? ", ..." : "",
+           model->name, model->n_classes);
+  if (!run->config->source.classes_declared || all_numbers(names))
+    return;
+  for (int i = 0; i < names->count; i++)
+    if (strcmp(names->names[i], model->class_names[i]) != 0)
+      rt_die("%s: class %d is '%s', but the data section's classes name it '%s'", where, i,
+             names->names[i], model->class_names[i]);
+}
+
+/* CSV and .npy float32 features: the model's input is u8, so they are taken
+ * when every value is a whole number in [0, 255], and refused otherwise. */
+static void float_to_u8(const RtRun *run, RtDataset *ds, const char *path) {
+  if (ds->x || !ds->xf)
+    return;
+  size_t n = (size_t)ds->count * ds->item_size;
+  uint8_t *x = rt_malloc(n ? n : 1);
+  for (size_t i = 0; i < n; i++) {
+    float v = ds->xf[i];
+    if (!(v >= 0.0f && v <= 255.0f) || v != (float)(int)v)
+      rt_die("%s: example %zu has the value %g, but model input %s is %s (u8): float inputs are "
+             "not supported yet; give whole numbers in 0..255", path, i / ds->item_size, (double)v,
+             run->model->input_name, run->model->input_shape);
+    x[i] = (uint8_t)v;
+  }
+  free(ds->xf);
+  ds->xf = NULL;
+  ds->x = x;
+}
+
+static void say(const RtRun *run, const char *what, const char *path, const RtDataset *ds,
+                const char *how) {
+  if (run->opt.quiet)
+    return;
+  printf("data: %s %s: %d examples of %dx%dx%d, %s (%.1f MiB)\n", what, path, ds->count, ds->rows,
+         ds->cols, ds->channels, how, (double)ds->count * (double)ds->item_size / 1048576.0);
+}
+
+static void skipped(const RtRun *run, const char *dir, int n) {
+  if (n && !run->opt.quiet)
+    printf("data: %s: skipped %d bad image%s (skip_bad)\n", dir, n, n == 1 ? "" : "s");
+}
+
+/* The image folder's training split, and with a seeded validation split
+ * Keras's own split of the file list (val then filled; else val NULL). */
+static void load_folder(const RtRun *run, RtDataset *train, RtDataset *val) {
+  const RtSourceConfig *s = &run->config->source;
+  const RtValidationConfig *v = &run->config->validation;
+  RtFolderOptions opt = {.skip_bad = s->skip_bad};
+  if (val) {
+    opt.validation_split = v->split;
+    opt.seed = v->seed;
+  }
+  RtClassNames classes;
+  int bad = rt_dataset_load_image_folder(train, val, &classes, s->path, s->height, s->width,
+                                         s->channels, &opt);
+  check_classes(run, &classes, s->path);
+  rt_class_names_free(&classes);
+  skipped(run, s->path, bad);
+  say(run, "image folder", s->path, train, val ? "training subset decoded into memory"
+                                                : "decoded into memory");
+}
+
+static void load_test_folder(const RtRun *run, RtDataset *test) {
+  const RtSourceConfig *s = &run->config->source;
+  if (!s->test_path)
+    rt_die("there is no test split: the data section's directory(\"%s\", ...) names no "
+           "test=\"FOLDER\"", s->path);
+  RtFileList files;
+  RtClassNames classes;
+  rt_image_folder_list(&files, &classes, s->path); /* the training folder's classes */
+  rt_file_list_free(&files);
+  int bad = rt_dataset_load_image_test_folder(test, s->test_path, &classes, s->path, s->height,
+                                              s->width, s->channels, s->skip_bad);
+  rt_class_names_free(&classes);
+  skipped(run, s->test_path, bad);
+  say(run, "test folder", s->test_path, test, "decoded into memory");
+}
+
+static void load_csv(const RtRun *run, RtDataset *ds, const char *path) {
+  RtClassNames classes;
+  rt_dataset_load_csv(ds, &classes, path, run->config->source.label);
+  check_classes(run, &classes, path);
+  rt_class_names_free(&classes);
+  float_to_u8(run, ds, path);
+  say(run, "CSV", path, ds, "read into memory");
+}
+
+static void load_npy(const RtRun *run, RtDataset *ds, const char *x, const char *y) {
+  rt_dataset_load_npy(ds, x, y);
+  float_to_u8(run, ds, x);
+  say(run, "NumPy", x, ds, "read into memory");
+}
+
+static void load_cifar10(const RtRun *run, RtDataset *ds, int test) {
+  const char *dir = run->config->source.path;
+  rt_dataset_load_cifar10_dir(ds, dir, test);
+  RtClassNames classes;
+  rt_cifar10_class_names(&classes);
+  check_classes(run, &classes, dir);
+  rt_class_names_free(&classes);
+  say(run, test ? "CIFAR-10 test batch in" : "CIFAR-10 training batches in", dir, ds,
+      "read into memory");
+}
+
+int rt_source_load_split(const RtRun *run, RtDataset *train, RtDataset *val) {
+  const RtValidationConfig *v = &run->config->validation;
+  if (run->config->source.kind != RT_SRC_DIRECTORY || v->kind != RT_VAL_SPLIT || !v->seeded)
+    return 0;
+  load_folder(run, train, val);
+  return 1;
+}
+
+void rt_source_load(const RtRun *run, RtDataset *ds, int test) {
+  const RtSourceConfig *s = &run->config->source;
+  switch (s->kind) {
+  case RT_SRC_IDX:
+    rt_dataset_load_idx(ds, run->opt.data_dir, test ? "t10k" : "train");
+    return;
+  case RT_SRC_DIRECTORY:
+    if (test)
+      load_test_folder(run, ds);
+    else
+      load_folder(run, ds, NULL);
+    return;
+  case RT_SRC_CSV:
+    if (test && !s->test_path)
+      rt_die("there is no test split: the data section's csv(\"%s\", ...) names no "
+             "test=\"FILE\"", s->path);
+    load_csv(run, ds, test ? s->test_path : s->path);
+    return;
+  case RT_SRC_NPY:
+    if (test && !s->test_x)
+      rt_die("there is no test split: the data section's npy(\"%s\", ...) names no test_x "
+             "and test_y", s->x);
+    load_npy(run, ds, test ? s->test_x : s->x, test ? s->test_y : s->y);
+    return;
+  case RT_SRC_CIFAR10:
+    load_cifar10(run, ds, test);
+    return;
+  }
+}
