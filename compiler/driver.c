@@ -79,6 +79,7 @@ bool compile_source(Compilation *c, const DriverOptions *opt, PassId last) {
     return true;
   if (!shape_infer(c->graph, &c->diag))
     return false;
+  c->graph->identity = graph_identity(c->graph, &c->prog); /* what checkpoints are matched by */
   after_ir_pass(c, opt, PASS_SHAPE);
   if (last == PASS_SHAPE)
     return true;

@@ -313,9 +313,12 @@ void emit_main(Emitter *e) {
     n_checkpoint);
   P("#define N_TRAINABLE_TENSORS %d  /* what --gradcheck perturbs */\n", n_trainable);
   P("#define N_ADAPT_LAYERS %d\n", n_adapt);
+  P("#define MODEL_IDENTITY 0x%016llxull /* the compiled graph's hash: checkpoints carry it */\n",
+    (unsigned long long)g->identity);
   emit_bind_model(e, n_trainable, n_adapt);
   P("static RtModel MODEL = {\n");
   P("    .name = MODEL_NAME, .batch = BATCH, .n_classes = N_CLASSES,\n");
+  P("    .identity = MODEL_IDENTITY,\n");
   P("    .input_size = INPUT_SIZE, .input_name = \"%s\", .input_shape = \"%s\",\n", g->input->name,
     input_shape_text(e));
   const IrNode *x = g->input; /* IDX images are (rows, cols) or (rows, cols, channels) */

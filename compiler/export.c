@@ -1,8 +1,10 @@
 /*
  * export.c — `nnc export FILE.nn [--ckpt PATH] [-o DIR]`: the trained model
  * for other programs. Compiles FILE.nn up to shape inference, loads the
- * parameters from the checkpoint (its model name, tensor names and sizes
- * must match: a checkpoint of another model is refused, naming the file),
+ * parameters from the checkpoint (its model name and identity, the hash of
+ * the compiled graph, must be this file's, and its tensor names and sizes
+ * must match: a checkpoint of another model or of another version of this
+ * one is refused, naming the file),
  * then hands the graph to the two back ends: export_c.c (NAME.h, NAME.c, an
  * inference-only C library) and export_onnx.c (NAME.onnx).
  */
@@ -48,9 +50,9 @@ bool export_load(ExportModel *m, Compilation *c, const char *ckpt_path, FILE *er
     fprintf(err, "nnc: error: %s\n", why);
     return false;
   }
-  if (strcmp(meta.model, g->model_name) != 0) {
-    fprintf(err, "nnc: error: %s is a checkpoint of model '%s', not of '%s'\n", ckpt_path,
-            meta.model, g->model_name);
+  if (rt_checkpoint_check_owner(ckpt_path, &meta, g->model_name, g->identity, NULL, why,
+                                sizeof why) != 0) {
+    fprintf(err, "nnc: error: %s\n", why);
     return false;
   }
   m->probs = g->loss->in[0];

@@ -641,6 +641,7 @@ typedef struct {
   size_t peak_live_bytes; /* memplan: the most arena bytes live at once (a lower bound) */
   bool has_backward;
   bool model_only;     /* ir_build_model: no labels, no loss (shapes and summary only) */
+  uint64_t identity;   /* graph_identity after shape inference (driver.c) */
 } Graph;
 
 Graph *ir_new_graph(Arena *a, const char *model_name, int batch_size);
@@ -692,6 +693,13 @@ Graph *ir_build_model(Arena *a, const Ast *ast, const Program *prog, Diag *diag)
 /* Infers dtype and shape of every node in schedule order; a mismatch is a
  * located error at the layer call. */
 bool shape_infer(Graph *g, Diag *diag);
+
+/* ===== identity.c ===== */
+
+/* The model's identity: FNV-1a/64 over the graph as shape inference leaves
+ * it and the loss, classes and optimizer (not the recipe). Checkpoints carry
+ * it; a program or `nnc export` refuses one whose identity differs. */
+uint64_t graph_identity(const Graph *g, const Program *prog);
 
 /* ===== autodiff.c ===== */
 

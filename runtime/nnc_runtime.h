@@ -19,6 +19,8 @@
  *   rt_train.c   monitors (checkpoint / early stopping decisions), history CSV,
  *                command-line options of the generated program
  *   rt_ckpt.c    checkpoint write (atomic: temp file + fsync + rename) and read
+ *   rt_resume.c  the run's identity (run id, run.json) and last.ckpt: the
+ *                state --resume continues from
  *   rt_augment.c Keras 3's random image augmentation layers (flip, rotation,
  *                zoom, translation, contrast, brightness, crop)
  *   rt_prepare.c the run's data: load, split, keep, adapt, oversample, class
@@ -499,6 +501,7 @@ typedef struct {
   int quiet;
   int evaluate;     /* --evaluate: load the checkpoint, report on the test split, no training */
   const char *ckpt; /* --ckpt PATH: the checkpoint --evaluate reads (default OUT/best.ckpt) */
+  int resume;      /* 1 = continue the interrupted run of out_dir from its last.ckpt */
 } RtOptions;
 
 /* Parses --epochs N, --seed S, --out DIR, --data DIR, --limit-train N,
@@ -517,17 +520,24 @@ typedef struct {
 
 typedef struct {
   char model[64];
+  uint64_t identity; /* RtModel.identity of the program that wrote it (0: none) */
+  char run_id[48];   /* the run that wrote it (RtRun.run_id; "": none) */
   int epoch;         /* epoch whose weights these are */
   long step;         /* optimizer steps taken (Adam's t) */
   double monitor;    /* value of the monitored metric */
 } RtCheckpointMeta;
 
-/* File layout (little-endian): magic "NNCKPT\0\0", u32 version, u32 tensor
- * count, meta, then per tensor: u32 name length, name bytes, u64 count, float
- * data; finally u32 CRC-32 of everything before it. Written to PATH.tmp,
- * fsync'd, then renamed over PATH, so a crash never leaves a torn file. */
+/* File layout (little-endian): magic "NNCKPT\0\0", u32 version (2), u32
+ * tensor count, meta, then per tensor: u32 name length, name bytes, u64
+ * count, float data; u64 state count, state words; finally u32 CRC-32 of
+ * everything before it. Written to PATH.tmp, fsync'd, then renamed over
+ * PATH, so a crash never leaves a torn file. */
 void rt_checkpoint_save(const char *path, const RtTensorRef *tensors, int n_tensors,
                         const RtCheckpointMeta *meta);
+/* The same with n_state words of resume state (last.ckpt, rt_resume.c). */
+void rt_checkpoint_save_state(const char *path, const RtTensorRef *tensors, int n_tensors,
+                              const RtCheckpointMeta *meta, const uint64_t *state,
+                              size_t n_state);
 /* Reads every tensor named in `tensors` (names and counts must match the
  * file). Dies with a message naming the file on a missing file, bad magic,
  * version, checksum or tensor mismatch. */
@@ -555,6 +565,23 @@ int rt_checkpoint_try_load_some(const char *path, RtTensorRef *tensors, int n_te
  * too), after the same structure and checksum checks; 0 or -1 with err. */
 int rt_checkpoint_try_list(const char *path, char ***names, size_t **counts, int *n, char *err,
                            size_t err_size);
+/* rt_checkpoint_try_load that also returns the state words: *state is
+ * malloc'd (*n_state words, 0 in a file saved without state). */
+int rt_checkpoint_try_load_state(const char *path, RtTensorRef *tensors, int n_tensors,
+                                 RtCheckpointMeta *meta, uint64_t **state, size_t *n_state,
+                                 char *err, size_t err_size);
+/* Only the meta (model name, identity, run id, epoch, step, monitor): reads
+ * the header and the meta, not the tensors (the checksum is checked by the
+ * load that follows). Returns 0, or -1 with "PATH: why" in err (missing,
+ * not a checkpoint, another format version, truncated). */
+int rt_checkpoint_read_meta(const char *path, RtCheckpointMeta *meta, char *err,
+                            size_t err_size);
+/* Is meta (read from path) this program's? The model name, then the
+ * identity, then (run_id not NULL) the run must match; returns 0, or -1
+ * with "PATH: why it is refused" in err. */
+int rt_checkpoint_check_owner(const char *path, const RtCheckpointMeta *meta, const char *model,
+                              uint64_t identity, const char *run_id, char *err,
+                              size_t err_size);
 
 /* ===== rt_augment.c ===== */
 
@@ -728,6 +755,7 @@ typedef struct {
 
 typedef struct RtModel {
   const char *name;
+  uint64_t identity;    /* the compiled model's hash (nnc's identity.c): checkpoints carry it */
   int batch;            /* rows every buffer holds */
   int n_classes;        /* classes of the data's labels */
   int n_outputs;        /* labels binary: targets per example; 0 for a classifier */
@@ -894,6 +922,8 @@ typedef struct {
   RtOptions opt;
   float *class_weight; /* (n_classes), the loss's weight of each class */
   char checkpoint_path[4096];
+  char last_path[4096]; /* out_dir/last.ckpt: the state --resume continues from */
+  char run_id[48];      /* drawn at start (rt_run_start), kept by --resume; "" in tests */
 } RtRun;
 
 /* opt = config->defaults, class weights 1; the checkpoint path from opt.out_dir. */
@@ -988,6 +1018,49 @@ int rt_predict_requested(int argc, char **argv);
  * K classes per example, writes the CSV. Returns the exit status; errors
  * name the file and exit non-zero. */
 int rt_predict_main(RtModel *model, const RtFitConfig *config, int argc, char **argv);
+/* ---- rt_resume.c ---- */
+
+/* Everything the rest of a run depends on besides the model's checkpoint
+ * tensors, as rt_fit keeps it after an epoch and its callbacks. */
+typedef struct {
+  int epoch;           /* epochs completed */
+  long steps;          /* optimizer steps taken (Adam's t) */
+  int best_epoch;      /* RtFitResult.best_epoch so far */
+  int stopped;         /* early stopping ended the run after `epoch` */
+  uint64_t seed;       /* the run's --seed (a resume must use the same) */
+  float learning_rate; /* as reduce_lr_on_plateau left it */
+  RtRng shuffle_rng, dropout_rng;
+  RtMonitor checkpoint, early; /* best, best_epoch, wait (name and mode are the recipe's) */
+  RtPlateau plateau;           /* its monitor's best, best_epoch, wait; cooldown_left */
+  long history_bytes, csv_log_bytes; /* history.csv's, the csv_logger's length after the row */
+  int n_order;         /* training examples */
+  int *order;          /* (n_order) the order the last shuffle left; owned by the caller */
+  float *best_params;  /* (model n_params) restore_best_weights' copy, or NULL */
+} RtResumeState;
+
+/* A new run id: UTC time, process id and 32 random bits,
+ * "20261201T030102Z-4242-5f3e9a1b". */
+void rt_run_new_id(char *buf, size_t size);
+/* Called once the output directory exists, before rt_fit: removes a stale
+ * last.ckpt.tmp; without --resume draws a new run id and removes the
+ * previous run's last.ckpt (this run starts over); with --resume takes the
+ * run id of out_dir/last.ckpt after checking that it is this model's (dies
+ * naming the file otherwise), or starts over with a note when there is no
+ * last.ckpt. Writes out_dir/run.json (model, identity, run id). */
+void rt_run_start(RtRun *run);
+/* last.ckpt = the model's checkpoint tensors, state->best_params (when not
+ * NULL) and the state, saved atomically. */
+void rt_resume_save(const RtRun *run, const RtResumeState *state);
+/* Loads last.ckpt into the model's tensors and *state (state->order and
+ * state->best_params must point at buffers of n_order ints and n_params
+ * floats, or NULL where the run keeps none). Dies naming the file when it is
+ * another model's or run's, or when it does not fit this run (another
+ * --seed, another number of training examples). */
+void rt_resume_load(const RtRun *run, RtResumeState *state);
+/* A log the resumed run appends to: cut back to `bytes`, its length when
+ * last.ckpt was saved (rows of epochs after it are written again). Dies
+ * naming the file when it is shorter than that. */
+void rt_resume_truncate_log(const char *path, long bytes);
 
 /* ---- rt_main.c ---- */
 

@@ -6,9 +6,16 @@
  *   "NNCKPT\0\0"                     magic, 8 bytes
  *   u32 version                      CKPT_VERSION
  *   u32 tensor count
- *   meta: char model[64], i32 epoch, i64 step, f64 monitor
+ *   meta: char model[64], u64 identity, char run[48], i32 epoch, i64 step,
+ *         f64 monitor
  *   per tensor: u32 name length, name bytes (no NUL), u64 count, count f32
+ *   u64 state count, count u64   the run's resume state (0 words but in last.ckpt)
  *   u32 CRC-32 (zlib crc32) of every byte before it
+ *
+ * Version 2 added the identity (RtModel.identity: a hash of the compiled
+ * graph), the run id and the state; a version 1 file is refused with a
+ * message. Whose file it is (model, identity, run) is checked by the
+ * callers (rt_checkpoint_check_owner), which know what they expect.
  *
  * Writing goes to PATH.tmp, is flushed and fsync'd, and is renamed over PATH
  * only when every write succeeded, so PATH is always either the previous
@@ -40,9 +47,10 @@
 
 #define CKPT_MAGIC "NNCKPT\0\0"
 #define CKPT_MAGIC_SIZE 8
-#define CKPT_VERSION 1u
+#define CKPT_VERSION 2u
 #define CKPT_MODEL_SIZE 64
-#define CKPT_META_SIZE (CKPT_MODEL_SIZE + 4 + 8 + 8)
+#define CKPT_RUN_SIZE 48
+#define CKPT_META_SIZE (CKPT_MODEL_SIZE + 8 + CKPT_RUN_SIZE + 4 + 8 + 8)
 #define CKPT_HEADER_SIZE (CKPT_MAGIC_SIZE + 4 + 4)
 #define CKPT_MIN_TENSOR_SIZE (4 + 8)
 #define FLOAT_CHUNK 4096
@@ -166,10 +174,12 @@ static void write_meta(CkptWriter *w, const RtCheckpointMeta *meta) {
     memset(&zero, 0, sizeof zero);
     meta = &zero;
   }
-  char model[CKPT_MODEL_SIZE] = {0};
-  size_t len = strnlen(meta->model, CKPT_MODEL_SIZE - 1);
-  memcpy(model, meta->model, len);
+  char model[CKPT_MODEL_SIZE] = {0}, run[CKPT_RUN_SIZE] = {0};
+  memcpy(model, meta->model, strnlen(meta->model, CKPT_MODEL_SIZE - 1));
+  memcpy(run, meta->run_id, strnlen(meta->run_id, CKPT_RUN_SIZE - 1));
   write_bytes(w, model, CKPT_MODEL_SIZE);
+  write_u64(w, meta->identity);
+  write_bytes(w, run, CKPT_RUN_SIZE);
   write_u32(w, (uint32_t)(int32_t)meta->epoch);
   write_u64(w, (uint64_t)(int64_t)meta->step);
   write_f64(w, meta->monitor);
@@ -222,8 +232,9 @@ static void check_tensors_to_save(const char *path, const RtTensorRef *tensors, 
       rt_die("%s: tensor %d has no name or no data", path, i);
 }
 
-void rt_checkpoint_save(const char *path, const RtTensorRef *tensors, int n_tensors,
-                        const RtCheckpointMeta *meta) {
+void rt_checkpoint_save_state(const char *path, const RtTensorRef *tensors, int n_tensors,
+                              const RtCheckpointMeta *meta, const uint64_t *state,
+                              size_t n_state) {
   char tmp[4096];
   if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
     rt_die("%s: path too long", path);
@@ -238,6 +249,9 @@ void rt_checkpoint_save(const char *path, const RtTensorRef *tensors, int n_tens
   write_meta(&w, meta);
   for (int i = 0; i < n_tensors; i++)
     write_tensor(&w, &tensors[i]);
+  write_u64(&w, (uint64_t)n_state);
+  for (size_t i = 0; i < n_state; i++)
+    write_u64(&w, state[i]);
   uint8_t crc[4];
   put_le32(crc, (uint32_t)w.crc);
   if (fwrite(crc, 1, 4, w.f) != 4)
@@ -249,6 +263,11 @@ void rt_checkpoint_save(const char *path, const RtTensorRef *tensors, int n_tens
     rt_die("%s: cannot rename %s over it: %s", path, tmp, strerror(err));
   }
   sync_parent_dir(path);
+}
+
+void rt_checkpoint_save(const char *path, const RtTensorRef *tensors, int n_tensors,
+                        const RtCheckpointMeta *meta) {
+  rt_checkpoint_save_state(path, tensors, n_tensors, meta, NULL, 0);
 }
 
 /* ---- reading ---- */
@@ -321,8 +340,11 @@ static int check_header(CkptReader *r, const char *path, char *err, size_t esz) 
   if (version != CKPT_VERSION)
     return set_error(err, esz, path,
                      "checkpoint format version %u, this program reads version %u: written by "
-                     "%s nnc; rebuild and retrain",
-                     version, CKPT_VERSION, version > CKPT_VERSION ? "a newer" : "an older");
+                     "%s nnc; rebuild and retrain%s",
+                     version, CKPT_VERSION, version > CKPT_VERSION ? "a newer" : "an older",
+                     version == 1 ? " (version 2 records the model's identity and the run that "
+                                    "wrote it, which a version 1 file cannot show)"
+                                  : "");
   r->pos = CKPT_HEADER_SIZE;
   return 0;
 }
@@ -352,9 +374,23 @@ static int read_entry(CkptReader *r, CkptEntry *e, uint32_t i, const char *path,
   return 0;
 }
 
-/* Tensor table and checksum. entries is allocated here (*n_entries of them). */
+/* Where the state words lie: *state (n words), after the tensors. */
+static int read_state(CkptReader *r, const uint8_t **state, uint64_t *n, const char *path,
+                      char *err, size_t esz) {
+  const uint8_t *p = take(r, 8);
+  if (!p)
+    return truncated(r, path, "the resume state", err, esz);
+  *n = get_le64(p);
+  if (*n > (r->len - r->pos) / 8)
+    return truncated(r, path, "the resume state", err, esz);
+  *state = take(r, 8 * (size_t)*n);
+  return 0;
+}
+
+/* Tensor table, state and checksum. entries is allocated here (*n_entries of them). */
 static int read_structure(CkptReader *r, CkptEntry **entries, uint32_t *n_entries,
-                          const char *path, char *err, size_t esz) {
+                          const uint8_t **state, uint64_t *n_state, const char *path, char *err,
+                          size_t esz) {
   *n_entries = get_le32(r->buf + CKPT_MAGIC_SIZE + 4);
   if (!take(r, CKPT_META_SIZE))
     return truncated(r, path, "the metadata", err, esz);
@@ -364,6 +400,8 @@ static int read_structure(CkptReader *r, CkptEntry **entries, uint32_t *n_entrie
   for (uint32_t i = 0; i < *n_entries; i++)
     if (read_entry(r, &(*entries)[i], i, path, err, esz) != 0)
       return -1;
+  if (read_state(r, state, n_state, path, err, esz) != 0)
+    return -1;
   if (r->len - r->pos < 4)
     return truncated(r, path, "the checksum", err, esz);
   uint32_t stored = get_le32(r->buf + r->pos);
@@ -418,54 +456,90 @@ static void read_meta(RtCheckpointMeta *meta, const uint8_t *p) {
   memcpy(meta->model, p, CKPT_MODEL_SIZE);
   meta->model[CKPT_MODEL_SIZE - 1] = '\0';
   p += CKPT_MODEL_SIZE;
+  meta->identity = get_le64(p);
+  p += 8;
+  memcpy(meta->run_id, p, CKPT_RUN_SIZE);
+  meta->run_id[CKPT_RUN_SIZE - 1] = '\0';
+  p += CKPT_RUN_SIZE;
   meta->epoch = (int32_t)get_le32(p);
   meta->step = (long)(int64_t)get_le64(p + 4);
   uint64_t bits = get_le64(p + 12);
   memcpy(&meta->monitor, &bits, 8);
 }
 
+/* What one load asks for: the tensors to fill (every one of the file's, or
+ * some), the meta, and the state words (NULL: not wanted). */
+typedef struct {
+  RtTensorRef *tensors;
+  int n_tensors;
+  bool every;
+  RtCheckpointMeta *meta;
+  uint64_t **state;
+  size_t *n_state;
+} LoadRequest;
+
+/* *q->state = a malloc'd copy of the n state words at p. */
+static void copy_state(const LoadRequest *q, const uint8_t *p, uint64_t n) {
+  *q->n_state = (size_t)n;
+  *q->state = rt_malloc(8 * (n ? (size_t)n : 1));
+  for (uint64_t i = 0; i < n; i++)
+    (*q->state)[i] = get_le64(p + 8 * i);
+}
+
 /* Checks and copies; buf is the whole file. */
 static int load_from_buffer(const uint8_t *buf, size_t len, const char *path,
-                            RtTensorRef *tensors, int n_tensors, bool every,
-                            RtCheckpointMeta *meta, char *err, size_t esz) {
+                            const LoadRequest *q, char *err, size_t esz) {
   CkptReader r = {.buf = buf, .len = len, .pos = 0};
   CkptEntry *entries = NULL;
   uint32_t n_entries = 0;
+  const uint8_t *state = NULL;
+  uint64_t n_state = 0;
   if (check_header(&r, path, err, esz) != 0 ||
-      read_structure(&r, &entries, &n_entries, path, err, esz) != 0) {
+      read_structure(&r, &entries, &n_entries, &state, &n_state, path, err, esz) != 0) {
     free(entries);
     return -1;
   }
-  const CkptEntry **found = rt_calloc(n_tensors > 0 ? (size_t)n_tensors : 1, sizeof *found);
-  int rc = match_tensors(found, entries, n_entries, tensors, n_tensors, every, path, err, esz);
-  for (int i = 0; rc == 0 && i < n_tensors; i++)
-    copy_floats(tensors[i].data, found[i]->data, tensors[i].count);
-  if (rc == 0 && meta)
-    read_meta(meta, buf + CKPT_HEADER_SIZE);
+  int n = q->n_tensors;
+  const CkptEntry **found = rt_calloc(n > 0 ? (size_t)n : 1, sizeof *found);
+  int rc = match_tensors(found, entries, n_entries, q->tensors, n, q->every, path, err, esz);
+  for (int i = 0; rc == 0 && i < n; i++)
+    copy_floats(q->tensors[i].data, found[i]->data, q->tensors[i].count);
+  if (rc == 0 && q->meta)
+    read_meta(q->meta, buf + CKPT_HEADER_SIZE);
+  if (rc == 0 && q->state)
+    copy_state(q, state, n_state);
   free(found);
   free(entries);
   return rc;
 }
 
-static int try_load(const char *path, RtTensorRef *tensors, int n_tensors, bool every,
-                    RtCheckpointMeta *meta, char *err, size_t err_size) {
+static int try_load(const char *path, const LoadRequest *q, char *err, size_t err_size) {
   uint8_t *buf = NULL;
   size_t len = 0;
   if (read_whole_file(path, &buf, &len, err, err_size) != 0)
     return -1;
-  int rc = load_from_buffer(buf, len, path, tensors, n_tensors, every, meta, err, err_size);
+  int rc = load_from_buffer(buf, len, path, q, err, err_size);
   free(buf);
   return rc;
 }
 
 int rt_checkpoint_try_load(const char *path, RtTensorRef *tensors, int n_tensors,
                            RtCheckpointMeta *meta, char *err, size_t err_size) {
-  return try_load(path, tensors, n_tensors, true, meta, err, err_size);
+  LoadRequest q = {tensors, n_tensors, true, meta, NULL, NULL};
+  return try_load(path, &q, err, err_size);
 }
 
 int rt_checkpoint_try_load_some(const char *path, RtTensorRef *tensors, int n_tensors,
                                 RtCheckpointMeta *meta, char *err, size_t err_size) {
-  return try_load(path, tensors, n_tensors, false, meta, err, err_size);
+  LoadRequest q = {tensors, n_tensors, false, meta, NULL, NULL};
+  return try_load(path, &q, err, err_size);
+}
+
+int rt_checkpoint_try_load_state(const char *path, RtTensorRef *tensors, int n_tensors,
+                                 RtCheckpointMeta *meta, uint64_t **state, size_t *n_state,
+                                 char *err, size_t err_size) {
+  LoadRequest q = {tensors, n_tensors, true, meta, state, n_state};
+  return try_load(path, &q, err, err_size);
 }
 
 void rt_checkpoint_load(const char *path, RtTensorRef *tensors, int n_tensors,
@@ -484,9 +558,11 @@ int rt_checkpoint_try_list(const char *path, char ***names, size_t **counts, int
   CkptReader r = {.buf = buf, .len = len, .pos = 0};
   CkptEntry *entries = NULL;
   uint32_t n_entries = 0;
+  const uint8_t *state = NULL;
+  uint64_t n_state = 0;
   int rc = check_header(&r, path, err, err_size);
   if (rc == 0)
-    rc = read_structure(&r, &entries, &n_entries, path, err, err_size);
+    rc = read_structure(&r, &entries, &n_entries, &state, &n_state, path, err, err_size);
   *n = rc == 0 ? (int)n_entries : 0;
   *names = rt_calloc((size_t)*n + 1, sizeof(char *));
   *counts = rt_calloc((size_t)*n + 1, sizeof(size_t));
@@ -499,4 +575,45 @@ int rt_checkpoint_try_list(const char *path, char ***names, size_t **counts, int
   free(entries);
   free(buf);
   return rc;
+}
+
+/* ---- whose checkpoint ---- */
+
+int rt_checkpoint_read_meta(const char *path, RtCheckpointMeta *meta, char *err,
+                            size_t err_size) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return set_error(err, err_size, path, errno == ENOENT ? "checkpoint not found"
+                                                          : "cannot open checkpoint: %s",
+                     strerror(errno));
+  uint8_t buf[CKPT_HEADER_SIZE + CKPT_META_SIZE];
+  size_t got = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  CkptReader r = {.buf = buf, .len = got, .pos = 0};
+  if (check_header(&r, path, err, err_size) != 0)
+    return -1;
+  if (got < sizeof buf)
+    return truncated(&r, path, "the metadata", err, err_size);
+  read_meta(meta, buf + CKPT_HEADER_SIZE);
+  return 0;
+}
+
+int rt_checkpoint_check_owner(const char *path, const RtCheckpointMeta *meta, const char *model,
+                              uint64_t identity, const char *run_id, char *err,
+                              size_t err_size) {
+  if (strcmp(meta->model, model) != 0)
+    return set_error(err, err_size, path, "a checkpoint of model '%s', not of '%s'", meta->model,
+                     model);
+  if (meta->identity != identity)
+    return set_error(err, err_size, path,
+                     "a checkpoint of another version of model '%s' (identity %016llx; this "
+                     "program's model is %016llx): the model's layers, shapes, loss or optimizer "
+                     "changed since it was written",
+                     model, (unsigned long long)meta->identity, (unsigned long long)identity);
+  if (run_id && strcmp(meta->run_id, run_id) != 0)
+    return set_error(err, err_size, path,
+                     "written by an earlier run (%s), not by this one (%s): nothing this run "
+                     "trained was saved there",
+                     meta->run_id[0] ? meta->run_id : "of unknown id", run_id);
+  return 0;
 }

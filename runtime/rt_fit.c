@@ -14,6 +14,11 @@
  * first non-finite one stops training with the parameters of the last
  * finite step (nothing non-finite is ever saved) and a message naming the
  * epoch, the step and, for a gradient, the tensor (so the layer).
+ *
+ * Resume: after every epoch's callbacks the state the rest of the run
+ * depends on is saved to last.ckpt (rt_resume.c); --resume restores it and
+ * continues with the next epoch, so the run ends as it would have without
+ * the interruption.
  */
 #include "nnc_runtime.h"
 
@@ -129,16 +134,22 @@ typedef struct {
   RtFitResult r;
 } Fit;
 
-static void open_logs(Fit *f) {
+/* resumed: the logs as they were after its epoch, appended to. */
+static void open_logs(Fit *f, const RtResumeState *resumed) {
   const RtFitConfig *config = f->config;
   const RtCsvLoggerConfig *csv = &config->csv_logger;
   char path[4096];
   f->n_columns = epoch_columns(config, f->columns);
   rt_path_join(path, sizeof path, f->run->opt.out_dir, "history.csv");
-  rt_csv_log_open(&f->history, path, ',', 0, f->columns, f->n_columns);
+  if (resumed)
+    rt_resume_truncate_log(path, resumed->history_bytes);
+  rt_csv_log_open(&f->history, path, ',', resumed != NULL, f->columns, f->n_columns);
   if (csv->enabled) { /* Keras's CSVLogger */
     rt_path_join(path, sizeof path, f->run->opt.out_dir, csv->path);
-    rt_csv_log_open(&f->csv_log, path, csv->separator, csv->append, f->columns, f->n_columns);
+    if (resumed)
+      rt_resume_truncate_log(path, resumed->csv_log_bytes);
+    rt_csv_log_open(&f->csv_log, path, csv->separator, csv->append || resumed, f->columns,
+                    f->n_columns);
   }
 }
 
@@ -150,7 +161,6 @@ static void fit_init(Fit *f, RtRun *run, const RtDataset *train, const RtDataset
   f->order = rt_malloc(sizeof(int) * (size_t)(train->count ? train->count : 1));
   for (int i = 0; i < train->count; i++)
     f->order[i] = i;
-  open_logs(f);
   if (c->metric_auc) {
     size_t k = (size_t)rt_model_scores(f->model);
     f->epoch_scores = rt_malloc(sizeof(float) * ((size_t)train->count + 1) * k);
@@ -243,6 +253,7 @@ static int stop_on_nan(Fit *f, int epoch, int after_backward) {
   const char *tensor = after_backward ? nonfinite_gradient(f->model) : NULL;
   if (after_backward ? !tensor : isfinite(loss))
     return 0;
+  int saved = f->config->checkpoint.enabled && f->r.best_epoch > 0; /* by this run */
   char what[256];
   if (tensor)
     snprintf(what, sizeof what, "the gradient of %s is not finite (loss %g)", tensor, loss);
@@ -251,8 +262,8 @@ static int stop_on_nan(Fit *f, int epoch, int after_backward) {
   fprintf(stderr,
           "error: epoch %d, step %ld: %s; training stopped (terminate_on_nan) with the weights "
           "of the last finite step%s%s\n",
-          epoch, f->r.steps + 1, what, f->config->checkpoint.enabled ? "; kept " : "",
-          f->config->checkpoint.enabled ? f->run->checkpoint_path : "");
+          epoch, f->r.steps + 1, what, saved ? "; kept " : "",
+          saved ? f->run->checkpoint_path : "");
   f->r.stopped_on_nan = 1;
   return 1;
 }
@@ -303,8 +314,10 @@ static double monitored(const Fit *f, const double *row, const char *name) {
 }
 
 static void save_checkpoint(Fit *f, int epoch, double value) {
-  RtCheckpointMeta meta = {.epoch = epoch, .step = f->r.steps, .monitor = value};
+  RtCheckpointMeta meta = {.identity = f->model->identity, .epoch = epoch, .step = f->r.steps,
+                           .monitor = value};
   snprintf(meta.model, sizeof meta.model, "%s", f->model->name);
+  snprintf(meta.run_id, sizeof meta.run_id, "%s", f->run->run_id);
   rt_checkpoint_save(f->run->checkpoint_path, f->model->checkpoint, f->model->n_checkpoint, &meta);
   f->r.best_epoch = epoch;
 }
@@ -397,13 +410,65 @@ static int end_epoch(Fit *f, int epoch, const RtEvalResult *train, double t0) {
   return c->early_stopping.enabled && early_stopping_callback(f, epoch, row);
 }
 
+/* ---- last.ckpt: the state to resume from ---- */
+
+static long log_length(const RtCsvLog *log) { return ftell(log->f); }
+
+/* last.ckpt after epoch's callbacks; stopped: early stopping ended the run. */
+static void save_resume_point(Fit *f, int epoch, int stopped) {
+  const RtFitConfig *c = f->config;
+  RtResumeState st = {
+      .epoch = epoch, .steps = f->r.steps, .best_epoch = f->r.best_epoch, .stopped = stopped,
+      .seed = f->run->opt.seed, .learning_rate = *f->model->learning_rate,
+      .shuffle_rng = f->shuffle_rng, .dropout_rng = *f->model->dropout_rng,
+      .checkpoint = f->checkpoint, .early = f->early, .plateau = f->plateau,
+      .history_bytes = log_length(&f->history),
+      .csv_log_bytes = c->csv_logger.enabled ? log_length(&f->csv_log) : 0,
+      .n_order = f->train->count, .order = f->order, .best_params = f->best_params};
+  rt_resume_save(f->run, &st);
+}
+
+static void restore_monitor(RtMonitor *m, const RtMonitor *saved) {
+  m->best = saved->best, m->best_epoch = saved->best_epoch, m->wait = saved->wait;
+}
+
+/* --resume: the state of last.ckpt. Returns the first epoch still to run
+ * (past the last when early stopping had ended the run). */
+static int resume_fit(Fit *f) {
+  RtResumeState st = {.n_order = f->train->count, .order = f->order,
+                      .best_params = f->best_params};
+  rt_resume_load(f->run, &st);
+  f->r.steps = st.steps, f->r.best_epoch = st.best_epoch, f->r.epochs_run = st.epoch;
+  *f->model->learning_rate = st.learning_rate;
+  f->shuffle_rng = st.shuffle_rng;
+  *f->model->dropout_rng = st.dropout_rng;
+  restore_monitor(&f->checkpoint, &st.checkpoint);
+  restore_monitor(&f->early, &st.early);
+  restore_monitor(&f->plateau.monitor, &st.plateau.monitor);
+  f->plateau.cooldown_left = st.plateau.cooldown_left;
+  open_logs(f, &st);
+  if (!f->run->opt.quiet)
+    printf("Resuming run %s from %s after epoch %d (step %ld)\n", f->run->run_id,
+           f->run->last_path, st.epoch, st.steps);
+  return st.stopped ? f->run->opt.epochs + 1 : st.epoch + 1;
+}
+
 RtFitResult rt_fit(RtRun *run, const RtDataset *train, const RtDataset *val) {
   Fit f;
   fit_init(&f, run, train, val);
-  for (int epoch = 1; epoch <= run->opt.epochs; epoch++) {
+  int first = 1;
+  if (run->opt.resume)
+    first = resume_fit(&f);
+  else
+    open_logs(&f, NULL);
+  for (int epoch = first; epoch <= run->opt.epochs; epoch++) {
     double t0 = rt_now();
     RtEvalResult metrics;
-    if (!train_epoch(&f, epoch, &metrics) || end_epoch(&f, epoch, &metrics, t0))
+    if (!train_epoch(&f, epoch, &metrics))
+      break;
+    int stop = end_epoch(&f, epoch, &metrics, t0);
+    save_resume_point(&f, epoch, stop);
+    if (stop)
       break;
   }
   if (!f.r.stopped_on_nan)

@@ -4,7 +4,8 @@
  * then either --gradcheck or training (fit, the weights to evaluate), and
  * the test report. Everything a phase
  * allocates is freed before the program returns. A PATH.tmp that a killed
- * save left beside the checkpoint is removed before training.
+ * save left beside the checkpoint is removed before training, and the run
+ * gets its id (or, with --resume, takes the interrupted run's: rt_run_start).
  */
 #include "nnc_runtime.h"
 
@@ -17,6 +18,7 @@ static int train_and_evaluate(RtRun *run, RtDataset *train, RtDataset *val) {
   rt_mkdir_p(run->opt.out_dir);
   if (rt_checkpoint_clean_stale(run->checkpoint_path))
     printf("note: removed %s.tmp, left by an interrupted save\n", run->checkpoint_path);
+  rt_run_start(run);
   RtFitResult fr = rt_fit(run, train, val);
   rt_dataset_free(train);
   rt_dataset_free(val);

@@ -28,6 +28,7 @@ void rt_run_set_out_dir(RtRun *run, const char *out_dir) {
   const char *file = run->config->checkpoint.file;
   rt_path_join(run->checkpoint_path, sizeof run->checkpoint_path, out_dir,
                file ? file : "best.ckpt");
+  rt_path_join(run->last_path, sizeof run->last_path, out_dir, "last.ckpt");
 }
 
 void rt_run_init(RtRun *run, const RtModel *model, const RtFitConfig *config) {

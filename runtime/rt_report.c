@@ -11,11 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Dies unless the checkpoint is this model's and was saved by this run: a
+ * file an earlier run left is never reported as this run's result. */
+static void check_own_checkpoint(const RtRun *run) {
+  RtCheckpointMeta meta;
+  char err[1024];
+  if (rt_checkpoint_read_meta(run->checkpoint_path, &meta, err, sizeof err) != 0 ||
+      rt_checkpoint_check_owner(run->checkpoint_path, &meta, run->model->name,
+                                run->model->identity, run->run_id, err, sizeof err) != 0)
+    rt_die("%s; it is not loaded, and there is no result of this run to report", err);
+}
+
 void rt_finish_training(RtRun *run, RtFitResult *fr) {
   const RtModel *model = run->model;
   const RtFitConfig *config = run->config;
   if (config->checkpoint.enabled) { /* the best checkpoint, not the last epoch */
     RtCheckpointMeta meta;
+    check_own_checkpoint(run);
     rt_checkpoint_load(run->checkpoint_path, model->checkpoint, model->n_checkpoint, &meta);
     fr->best_epoch = meta.epoch;
     if (!run->opt.quiet)
@@ -23,8 +35,9 @@ void rt_finish_training(RtRun *run, RtFitResult *fr) {
              config->checkpoint.monitor, meta.monitor);
     return;
   }
-  RtCheckpointMeta meta = {.epoch = fr->best_epoch, .step = fr->steps};
+  RtCheckpointMeta meta = {.identity = model->identity, .epoch = fr->best_epoch, .step = fr->steps};
   snprintf(meta.model, sizeof meta.model, "%s", model->name);
+  snprintf(meta.run_id, sizeof meta.run_id, "%s", run->run_id);
   rt_checkpoint_save(run->checkpoint_path, model->checkpoint, model->n_checkpoint, &meta);
 }
 

@@ -173,6 +173,7 @@ static void print_usage(FILE *f, const char *prog, const char *model, const RtOp
           "                    OUT/best.ckpt) and write the test report and metrics.json\n"
           "  --predict [--ckpt PATH] [--top K] [--csv FILE] INPUT...\n"
           "                    classify PNG/JPEG files, IDX files or 'test' (no training)\n"
+          "  --resume          continue the interrupted run of --out from its last.ckpt\n"
           "  --quiet           print only the final results\n"
           "  --help            show this help and exit\n"
           "\n"
@@ -233,7 +234,7 @@ static int is_option(const char *arg, const char *name, const char **eq) {
   return 1;
 }
 
-/* Options without a value: --gradcheck, --quiet, --help. Returns 1 if handled. */
+/* Options without a value: --gradcheck, --resume, --quiet, --help. Returns 1 if handled. */
 static int parse_flag(RtOptions *opt, const char *arg, const char *prog, const char *model,
                       const RtOptions *def) {
   if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -242,6 +243,8 @@ static int parse_flag(RtOptions *opt, const char *arg, const char *prog, const c
   }
   if (strcmp(arg, "--gradcheck") == 0)
     opt->gradcheck = 1;
+  else if (strcmp(arg, "--resume") == 0)
+    opt->resume = 1;
   else if (strcmp(arg, "--quiet") == 0)
     opt->quiet = 1;
   else if (strcmp(arg, "--evaluate") == 0)

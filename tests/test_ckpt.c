@@ -4,7 +4,10 @@
  * every load failure — missing, truncated, bad magic, version, checksum,
  * tensor mismatch — reported with a message naming the file; a stale
  * PATH.tmp removed at start, and a write past the file-size limit reported
- * in words (not a silent SIGXFSZ).
+ * in words (not a silent SIGXFSZ). Format 2: the model's identity, the run
+ * id and the resume state round-trip; the meta alone is read without the
+ * tensors; a file of another model, model version or run is refused with a
+ * message that says which and why; a version 1 file gets a clear message.
  */
 #define _XOPEN_SOURCE 700 /* mkdtemp, symlink, truncate */
 #include "nnc_runtime.h"
@@ -31,8 +34,10 @@ static float b_data[2] = {0.125f, -7.0f};
 static RtTensorRef saved_tensors[] = {{"dense/kernel", w_data, 6}, {"dense/bias", b_data, 2}};
 
 static RtCheckpointMeta saved_meta(void) {
-  RtCheckpointMeta meta = {.epoch = 7, .step = 1234567890123L, .monitor = 0.3125};
+  RtCheckpointMeta meta = {.identity = 0x0123456789abcdefull, .epoch = 7,
+                           .step = 1234567890123L, .monitor = 0.3125};
   snprintf(meta.model, sizeof meta.model, "mlp_day5");
+  snprintf(meta.run_id, sizeof meta.run_id, "20261201T030102Z-4242-5f3e9a1b");
   return meta;
 }
 
@@ -109,6 +114,8 @@ START_TEST(test_round_trip) {
   ck_assert_int_eq(memcmp(w, w_data, sizeof w), 0); /* bit-exact, -0.0 included */
   ck_assert_int_eq(memcmp(b, b_data, sizeof b), 0);
   ck_assert_str_eq(meta.model, "mlp_day5");
+  ck_assert_uint_eq(meta.identity, 0x0123456789abcdefull);
+  ck_assert_str_eq(meta.run_id, "20261201T030102Z-4242-5f3e9a1b");
   ck_assert_int_eq(meta.epoch, 7);
   ck_assert_int_eq(meta.step, 1234567890123L);
   ck_assert_double_eq(meta.monitor, 0.3125);
@@ -125,8 +132,9 @@ START_TEST(test_load_in_any_order) {
 END_TEST
 
 START_TEST(test_expected_size_and_no_tmp_left) {
-  /* 8 magic + 4 + 4 + meta 84 + (4 + 12 + 8 + 24) + (4 + 10 + 8 + 8) + 4 crc */
-  ck_assert_int_eq(file_size(ckpt_path), 8 + 4 + 4 + 84 + 48 + 30 + 4);
+  /* 8 magic + 4 + 4 + meta 140 + (4 + 12 + 8 + 24) + (4 + 10 + 8 + 8) + 8 state count
+     + 4 crc */
+  ck_assert_int_eq(file_size(ckpt_path), 8 + 4 + 4 + 140 + 48 + 30 + 8 + 4);
   ck_assert_int_eq(access(tmp_file_path, F_OK), -1);
 }
 END_TEST
@@ -241,7 +249,7 @@ START_TEST(test_missing_file) {
 END_TEST
 
 START_TEST(test_flipped_byte_is_corrupt) {
-  patch_byte(ckpt_path, file_size(ckpt_path) - 10, 0x40); /* inside dense/bias data */
+  patch_byte(ckpt_path, file_size(ckpt_path) - 14, 0x40); /* inside dense/bias data */
   assert_load_fails("corrupt: checksum mismatch");
 }
 END_TEST
@@ -276,10 +284,17 @@ START_TEST(test_wrong_magic) {
 END_TEST
 
 START_TEST(test_wrong_version) {
-  patch_u32(ckpt_path, 8, 2);
+  patch_u32(ckpt_path, 8, 3);
   assert_load_fails("written by a newer nnc; rebuild and retrain");
   patch_u32(ckpt_path, 8, 0);
   assert_load_fails("written by an older nnc; rebuild and retrain");
+  patch_u32(ckpt_path, 8, 1); /* before identities: says what it lacks */
+  assert_load_fails("version 1, this program reads version 2");
+  assert_load_fails("records the model's identity and the run");
+  RtCheckpointMeta meta;
+  char err[1024] = "";
+  ck_assert_int_eq(rt_checkpoint_read_meta(ckpt_path, &meta, err, sizeof err), -1);
+  ck_assert_msg(strstr(err, "version 1, this program reads version 2"), "%s", err);
 }
 END_TEST
 
@@ -326,12 +341,99 @@ static void load_corrupt(void) {
 }
 
 START_TEST(test_load_dies_naming_file) {
-  patch_byte(ckpt_path, 130, 0x01); /* inside dense/kernel data */
+  patch_byte(ckpt_path, 186, 0x01); /* inside dense/kernel data (it starts at 180) */
   ChildResult r = run_void_in_child(load_corrupt);
   ck_assert_int_eq(r.status, 1);
   char expected[512];
   snprintf(expected, sizeof expected, "error: %s: corrupt", ckpt_path);
   ck_assert_msg(strstr(r.err, expected), "stderr: %s", r.err);
+}
+END_TEST
+
+/* ---- format 2: state words, the meta alone, whose file it is ---- */
+
+START_TEST(test_state_round_trip) {
+  const uint64_t words[] = {0, 1, UINT64_MAX, 0x8000000000000000ull, 42};
+  RtCheckpointMeta meta = saved_meta();
+  rt_checkpoint_save_state(ckpt_path, saved_tensors, 2, &meta, words, 5);
+  float w[6], b[2];
+  RtTensorRef t[] = {{"dense/kernel", w, 6}, {"dense/bias", b, 2}};
+  uint64_t *state = NULL;
+  size_t n = 0;
+  char err[1024] = "";
+  ck_assert_msg(rt_checkpoint_try_load_state(ckpt_path, t, 2, &meta, &state, &n, err,
+                                             sizeof err) == 0, "%s", err);
+  ck_assert_uint_eq(n, 5);
+  ck_assert_int_eq(memcmp(state, words, sizeof words), 0);
+  ck_assert_int_eq(memcmp(w, w_data, sizeof w), 0);
+  free(state);
+  /* a plain load ignores the state */
+  ck_assert_msg(rt_checkpoint_try_load(ckpt_path, t, 2, &meta, err, sizeof err) == 0, "%s", err);
+}
+END_TEST
+
+START_TEST(test_state_empty_without_one) {
+  float w[6], b[2];
+  RtTensorRef t[] = {{"dense/kernel", w, 6}, {"dense/bias", b, 2}};
+  uint64_t *state = NULL;
+  size_t n = 99;
+  char err[1024] = "";
+  ck_assert_msg(rt_checkpoint_try_load_state(ckpt_path, t, 2, NULL, &state, &n, err,
+                                             sizeof err) == 0, "%s", err);
+  ck_assert_uint_eq(n, 0);
+  free(state);
+}
+END_TEST
+
+START_TEST(test_read_meta_alone) {
+  RtCheckpointMeta meta;
+  char err[1024] = "";
+  ck_assert_msg(rt_checkpoint_read_meta(ckpt_path, &meta, err, sizeof err) == 0, "%s", err);
+  ck_assert_str_eq(meta.model, "mlp_day5");
+  ck_assert_uint_eq(meta.identity, 0x0123456789abcdefull);
+  ck_assert_str_eq(meta.run_id, "20261201T030102Z-4242-5f3e9a1b");
+  ck_assert_int_eq(meta.epoch, 7);
+  ck_assert_int_eq(truncate(ckpt_path, 60), 0); /* inside the meta */
+  ck_assert_int_eq(rt_checkpoint_read_meta(ckpt_path, &meta, err, sizeof err), -1);
+  ck_assert_msg(strstr(err, "truncated") && strstr(err, ckpt_path), "%s", err);
+  unlink(ckpt_path);
+  ck_assert_int_eq(rt_checkpoint_read_meta(ckpt_path, &meta, err, sizeof err), -1);
+  ck_assert_msg(strstr(err, "checkpoint not found"), "%s", err);
+}
+END_TEST
+
+/* rt_checkpoint_check_owner's verdict on the fixture's file. */
+static int owner(const char *model, uint64_t identity, const char *run, char *err, size_t esz) {
+  RtCheckpointMeta meta = saved_meta();
+  return rt_checkpoint_check_owner(ckpt_path, &meta, model, identity, run, err, esz);
+}
+
+START_TEST(test_owner_checks) {
+  char err[1024] = "";
+  const char *run = "20261201T030102Z-4242-5f3e9a1b";
+  ck_assert_int_eq(owner("mlp_day5", 0x0123456789abcdefull, run, err, sizeof err), 0);
+  ck_assert_int_eq(owner("mlp_day5", 0x0123456789abcdefull, NULL, err, sizeof err), 0);
+  ck_assert_int_eq(owner("cnn", 0x0123456789abcdefull, run, err, sizeof err), -1);
+  ck_assert_msg(strstr(err, "a checkpoint of model 'mlp_day5', not of 'cnn'"), "%s", err);
+  ck_assert_int_eq(owner("mlp_day5", 0x1111, run, err, sizeof err), -1);
+  ck_assert_msg(strstr(err, ckpt_path) && strstr(err, "another version of model 'mlp_day5'") &&
+                    strstr(err, "0123456789abcdef") && strstr(err, "0000000000001111"),
+                "%s", err);
+  ck_assert_int_eq(owner("mlp_day5", 0x0123456789abcdefull, "20261202T000000Z-1-00000000", err,
+                         sizeof err), -1);
+  ck_assert_msg(strstr(err, "written by an earlier run (20261201T030102Z-4242-5f3e9a1b), not "
+                            "by this one (20261202T000000Z-1-00000000)"), "%s", err);
+}
+END_TEST
+
+START_TEST(test_run_ids_differ) {
+  char a[48], b[48];
+  rt_run_new_id(a, sizeof a);
+  rt_run_new_id(b, sizeof b);
+  ck_assert_str_ne(a, b); /* 32 random bits apart */
+  ck_assert_int_eq(a[8], 'T'); /* 20261201T030102Z-PID-RANDOM */
+  ck_assert_int_eq(a[15], 'Z');
+  ck_assert_int_eq(a[16], '-');
 }
 END_TEST
 
@@ -364,6 +466,15 @@ static Suite *ckpt_suite(void) {
   tcase_add_test(load, test_failed_load_leaves_tensors_alone);
   tcase_add_test(load, test_load_dies_naming_file);
   suite_add_tcase(s, load);
+  TCase *owners = tcase_create("identity and state");
+  tcase_add_checked_fixture(owners, setup, teardown);
+  tcase_set_timeout(owners, 120);
+  tcase_add_test(owners, test_state_round_trip);
+  tcase_add_test(owners, test_state_empty_without_one);
+  tcase_add_test(owners, test_read_meta_alone);
+  tcase_add_test(owners, test_owner_checks);
+  tcase_add_test(owners, test_run_ids_differ);
+  suite_add_tcase(s, owners);
   return s;
 }
 

@@ -9,7 +9,10 @@
  *             (the counter shows which epoch's weights were kept)
  *   linear    softmax regression on 4 pixels, 2 classes, plain SGD, with
  *             its true gradient or a wrong one: gradcheck, and whole runs of
- *             rt_main on tiny IDX files (expectations decide the exit code)
+ *             rt_main on tiny IDX files (expectations decide the exit code);
+ *             optionally noisy (inputs jittered from the dropout stream)
+ *             for --resume: a run cut short and resumed must end as the
+ *             uninterrupted one did
  */
 #define _XOPEN_SOURCE 700 /* mkdtemp, setenv */
 #include "nnc_runtime.h"
@@ -67,6 +70,7 @@ static float s_scores[SCRIPT_BATCH * 2];
 static RtRng s_rng;
 static double val_script[16]; /* validation loss of each epoch */
 static int eval_calls, train_steps, nan_at_step; /* nan_at_step: 0 = never */
+static int resume_next;                            /* fit_scripted's next run resumes */
 static int inf_grad_at_step;                       /* a gradient of inf there; 0 = never */
 
 static void s_init(RtRng *rng) {
@@ -124,6 +128,7 @@ static RtFitResult fit_scripted(const RtFitConfig *config, int epochs, const dou
   rt_run_set_out_dir(&run, tmp_dir);
   run.opt.epochs = epochs;
   run.opt.quiet = 1;
+  run.opt.resume = resume_next;
   RtDataset train, val;
   make_dataset(&train, 8);
   make_dataset(&val, 2);
@@ -343,6 +348,101 @@ START_TEST(test_nan_ignored_when_off) {
 }
 END_TEST
 
+/* ---- last.ckpt and --resume (scripted) ---- */
+
+static const RtFitConfig RESUMABLE = {
+    .validation = {.kind = RT_VAL_LAST, .last = 2},
+    .shuffle = 1,
+    .terminate_on_nan = 1,
+    .checkpoint = {.enabled = 1, .monitor = "val_loss", .mode = RT_MODE_MIN, .save_best_only = 1},
+    .early_stopping = {.enabled = 1, .monitor = "val_loss", .mode = RT_MODE_MIN, .patience = 5,
+                       .restore_best = 1},
+    .reduce_lr = {.enabled = 1, .monitor = "val_loss", .mode = RT_MODE_MIN, .factor = 0.5,
+                  .min_lr = 0.1, .patience = 1},
+};
+
+/* last.ckpt after each epoch holds the counters, the monitors, the rate,
+ * the order and the log lengths as the epoch's callbacks left them. */
+START_TEST(test_last_checkpoint_state) {
+  s_lr = 1.0f;
+  const double script[] = {1.0, 0.5, 0.7};
+  fit_scripted(&RESUMABLE, 3, script, 3);
+  RtRun run;
+  rt_run_init(&run, &SCRIPTED, &RESUMABLE);
+  rt_run_set_out_dir(&run, tmp_dir);
+  int order[8];
+  float best[1] = {-1};
+  RtResumeState st = {.n_order = 8, .order = order, .best_params = best};
+  s_params[0] = -1;
+  rt_resume_load(&run, &st);
+  ck_assert_int_eq(st.epoch, 3);
+  ck_assert_int_eq(st.steps, 6);
+  ck_assert_int_eq(st.best_epoch, 2);
+  ck_assert_int_eq(st.stopped, 0);
+  ck_assert_float_eq(s_params[0], 6);  /* the weights after epoch 3 */
+  ck_assert_float_eq(best[0], 4);      /* restore_best_weights' copy: epoch 2's */
+  ck_assert_double_eq(st.checkpoint.best, 0.5);
+  ck_assert_int_eq(st.checkpoint.best_epoch, 2);
+  ck_assert_int_eq(st.early.wait, 1);
+  ck_assert_int_eq(st.plateau.monitor.wait, 0); /* reset by the reduction */
+  ck_assert_float_eq(st.learning_rate, 0.5f);    /* halved after epoch 3 */
+  ck_assert_float_eq(st.learning_rate, s_lr);
+  int seen[8] = {0};
+  for (int i = 0; i < 8; i++)
+    seen[order[i]]++;
+  for (int i = 0; i < 8; i++)
+    ck_assert_int_eq(seen[i], 1); /* a permutation */
+  struct stat sb;
+  ck_assert_int_eq(stat(tmp_path("history.csv"), &sb), 0);
+  ck_assert_int_eq(st.history_bytes, sb.st_size);
+  rt_run_free(&run);
+}
+END_TEST
+
+/* An epoch interrupted after its history row was written: the resumed run
+ * cuts the row off and writes it again, once. */
+START_TEST(test_resume_cuts_logs_back) {
+  const double script[] = {1.0, 0.5, 0.7, 0.8};
+  fit_scripted(&RESUMABLE, 2, script, 4);
+  FILE *f = fopen(tmp_path("history.csv"), "a");
+  fputs("3,junk of an interrupted epoch\n", f);
+  fclose(f);
+  resume_next = 1;
+  RtFitResult r = fit_scripted(&RESUMABLE, 4, script, 4); /* epochs 3 and 4: 0.7, 0.8 */
+  ck_assert_int_eq(r.epochs_run, 4);
+  ck_assert_int_eq(r.steps, 8);
+  ck_assert_int_eq(r.best_epoch, 2);
+  const char *text = read_text(tmp_path("history.csv"));
+  ck_assert_ptr_null(strstr(text, "junk"));
+  double lr[8];
+  ck_assert_int_eq(logged_rates(lr, 8), 4);
+}
+END_TEST
+
+static void resume_other_model(void *arg) {
+  (void)arg;
+  const double script[] = {1.0, 0.5};
+  fit_scripted(&RESUMABLE, 1, script, 2);
+  RtModel other = SCRIPTED;
+  other.identity = 42;
+  RtRun run;
+  rt_run_init(&run, &other, &RESUMABLE);
+  rt_run_set_out_dir(&run, tmp_dir);
+  int order[8];
+  float best[1];
+  RtResumeState st = {.n_order = 8, .order = order, .best_params = best};
+  rt_resume_load(&run, &st);
+}
+
+START_TEST(test_resume_refuses_other_identity) {
+  ChildResult r = run_in_child(resume_other_model, NULL);
+  ck_assert_int_eq(r.status, 1);
+  ck_assert_msg(strstr(r.err, "last.ckpt: a checkpoint of another version of model 'scripted'") &&
+                    strstr(r.err, "--resume refuses it"),
+                "stderr: %s", r.err);
+}
+END_TEST
+
 /* ---- the linear model: softmax regression on 4 pixels ---- */
 
 #define LIN_BATCH 8
@@ -354,7 +454,7 @@ static uint8_t l_x[LIN_BATCH * LIN_IN], l_labels[LIN_BATCH];
 static float l_xf[LIN_BATCH * LIN_IN], l_logits[LIN_BATCH * 2], l_probs[LIN_BATCH * 2],
     l_dlogits[LIN_BATCH * 2];
 static RtRng l_rng;
-static int wrong_gradient;
+static int wrong_gradient, noisy;
 
 static void l_init(RtRng *rng) {
   rt_init_glorot_uniform(l_kernel, LIN_IN * 2, LIN_IN, 2, rng);
@@ -362,8 +462,9 @@ static void l_init(RtRng *rng) {
 }
 
 static void l_forward(int m, int training) {
-  (void)training;
   rt_rescale_u8_forward(l_xf, l_x, 1.0f / 255, 0.0f, (size_t)m * LIN_IN);
+  for (int i = 0; noisy && training && i < m * LIN_IN; i++) /* a random stream to resume */
+    l_xf[i] *= 0.5f + rt_rng_uniform(&l_rng);
   rt_matmul_forward(l_logits, l_xf, l_kernel, m, LIN_IN, 2);
   rt_bias_act_forward(l_logits, l_bias, m, 2, RT_ACT_NONE, 0.0f);
   l_loss_sum = rt_softmax_xent_forward(l_probs, l_logits, l_labels, NULL, 0.0f, m, 2);
@@ -558,6 +659,139 @@ START_TEST(test_main_bad_validation_label_names_file) {
 }
 END_TEST
 
+/* ---- --resume and run identity through rt_main ---- */
+
+/* rt_main with --out tmp/OUT and up to 4 more options. */
+typedef struct {
+  const char *out;
+  const char *extra[5]; /* NULL-terminated */
+} MainArgs;
+
+static void run_main_with(void *arg) {
+  const MainArgs *a = arg;
+  setenv("OPENBLAS_CORETYPE", rt_blas_core(), 0); /* no restart inside the test */
+  char *argv[16] = {"linear", "--data", tmp_dir, "--out", (char *)tmp_path(a->out), "--quiet"};
+  int argc = 6;
+  for (int i = 0; a->extra[i]; i++)
+    argv[argc++] = (char *)a->extra[i];
+  argv[argc] = NULL;
+  fflush(NULL);
+  _exit(rt_main(&LINEAR, &main_config, argc, argv));
+}
+
+static void main_ok(const char *out, const char *e0, const char *e1, const char *e2) {
+  MainArgs a = {out, {e0, e1, e2, NULL}};
+  ChildResult r = run_in_child(run_main_with, &a);
+  ck_assert_msg(r.status == 0, "status %d\nstdout: %s\nstderr: %s", r.status, r.out, r.err);
+}
+
+/* Shuffling, a random stream, reduce_lr, early stopping, a csv_logger. */
+static void set_resume_config(void) {
+  set_main_config(NULL, 0);
+  main_config.reduce_lr = (RtReduceLrConfig){.enabled = 1, .monitor = "val_loss",
+                                             .mode = RT_MODE_MIN, .factor = 0.5,
+                                             .min_lr = 0.01, .patience = 1};
+  main_config.early_stopping = (RtEarlyStoppingConfig){
+      .enabled = 1, .monitor = "val_loss", .mode = RT_MODE_MIN, .patience = 4, .restore_best = 1};
+  main_config.csv_logger = (RtCsvLoggerConfig){.enabled = 1, .path = "log.csv", .separator = ','};
+  noisy = 1;
+}
+
+/* A log without its last (seconds) column. */
+static char *without_seconds(const char *path) {
+  const char *text = read_text(path);
+  char *out = calloc(strlen(text) + 1, 1), *o = out;
+  for (const char *line = text; *line;) {
+    const char *end = strchr(line, '\n'), *cut = end;
+    while (cut > line && cut[-1] != ',')
+      cut--;
+    memcpy(o, line, (size_t)(cut - line));
+    o += cut - line;
+    *o++ = '\n';
+    line = end + 1;
+  }
+  return out;
+}
+
+/* The final weights of a run directory (its best.ckpt). */
+static void final_weights(const char *out, float *w) {
+  char path[512], err[1024];
+  snprintf(path, sizeof path, "%s/best.ckpt", tmp_path(out));
+  RtTensorRef t[] = {{"dense.kernel", w, LIN_IN * 2}, {"dense.bias", w + LIN_IN * 2, 2}};
+  ck_assert_msg(rt_checkpoint_try_load(path, t, 2, NULL, err, sizeof err) == 0, "%s", err);
+}
+
+/* A run cut short after 5 epochs and resumed to 12 ends as a 12-epoch run. */
+START_TEST(test_main_resume_matches_uninterrupted) {
+  write_linear_data(-1);
+  set_resume_config();
+  main_ok("whole", "--epochs", "12", NULL);
+  main_ok("part", "--epochs", "5", NULL);
+  main_ok("part", "--epochs", "12", "--resume");
+  float a[LIN_IN * 2 + 2], b[LIN_IN * 2 + 2];
+  final_weights("whole", a);
+  final_weights("part", b);
+  ck_assert_msg(memcmp(a, b, sizeof a) == 0, "the resumed run's weights differ");
+  char *whole = without_seconds(tmp_path("whole/history.csv"));
+  ck_assert_msg(strchr(whole, '\n') && strlen(whole) > 0, "empty history");
+  int rows = -1;
+  for (const char *p = whole; (p = strchr(p, '\n')); p++)
+    rows++;
+  ck_assert_msg(rows > 5, "the whole run stopped after %d epochs: nothing was resumed", rows);
+  ck_assert_str_eq(without_seconds(tmp_path("part/history.csv")), whole);
+  char *log = without_seconds(tmp_path("whole/log.csv"));
+  ck_assert_str_eq(without_seconds(tmp_path("part/log.csv")), log);
+  char *metrics = strdup(read_text(tmp_path("whole/metrics.json")));
+  ck_assert_str_eq(read_text(tmp_path("part/metrics.json")), metrics);
+  ck_assert_ptr_nonnull(strstr(read_text(tmp_path("part/run.json")), "\"resumed_after_epoch\": 5"));
+  free(whole), free(log), free(metrics);
+}
+END_TEST
+
+static void resume_as_other_version(void *arg) {
+  LINEAR.identity = 0x5eed; /* another compile of "linear" */
+  run_main_with(arg);
+}
+
+START_TEST(test_main_resume_refuses_other_identity) {
+  write_linear_data(-1);
+  set_resume_config();
+  main_ok("x", "--epochs", "3", NULL);
+  MainArgs a = {"x", {"--resume", NULL}};
+  ChildResult r = run_in_child(resume_as_other_version, &a);
+  ck_assert_int_eq(r.status, 1);
+  ck_assert_msg(strstr(r.err, "x/last.ckpt: a checkpoint of another version of model 'linear'") &&
+                    strstr(r.err, "--resume refuses it"),
+                "stderr: %s", r.err);
+}
+END_TEST
+
+/* The checkpoint an earlier run left is never loaded as this run's. */
+static void finish_as_another_run(void *arg) {
+  (void)arg;
+  RtRun run;
+  rt_run_init(&run, &LINEAR, &main_config);
+  rt_run_set_out_dir(&run, tmp_path("y"));
+  snprintf(run.run_id, sizeof run.run_id, "20261201T000000Z-1-00000001");
+  RtFitResult fr = {0};
+  rt_finish_training(&run, &fr);
+  _exit(0);
+}
+
+START_TEST(test_finish_refuses_earlier_run) {
+  write_linear_data(-1);
+  set_main_config(NULL, 0);
+  main_ok("y", "--epochs", "2", NULL);
+  ChildResult r = run_in_child(finish_as_another_run, NULL);
+  ck_assert_int_eq(r.status, 1);
+  ck_assert_msg(strstr(r.err, "y/best.ckpt: written by an earlier run (") &&
+                    strstr(r.err, "not by this one (20261201T000000Z-1-00000001)") &&
+                    strstr(r.err, "no result of this run to report"),
+                "stderr: %s", r.err);
+  ck_assert_ptr_null(strstr(r.out, "Loaded"));
+}
+END_TEST
+
 static Suite *fit_suite(void) {
   Suite *s = suite_create("fit");
   TCase *tc = tcase_create("callbacks");
@@ -574,6 +808,9 @@ static Suite *fit_suite(void) {
   tcase_add_test(tc, test_nan_message_names_epoch_and_step);
   tcase_add_test(tc, test_nonfinite_gradient_stops_naming_tensor);
   tcase_add_test(tc, test_nan_ignored_when_off);
+  tcase_add_test(tc, test_last_checkpoint_state);
+  tcase_add_test(tc, test_resume_cuts_logs_back);
+  tcase_add_test(tc, test_resume_refuses_other_identity);
   suite_add_tcase(s, tc);
   tc = tcase_create("gradcheck");
   tcase_set_timeout(tc, 120);
@@ -588,6 +825,9 @@ static Suite *fit_suite(void) {
   tcase_add_test(tc, test_main_empty_validation_is_an_error);
   tcase_add_test(tc, test_main_bad_test_label_names_file_and_example);
   tcase_add_test(tc, test_main_bad_validation_label_names_file);
+  tcase_add_test(tc, test_main_resume_matches_uninterrupted);
+  tcase_add_test(tc, test_main_resume_refuses_other_identity);
+  tcase_add_test(tc, test_finish_refuses_earlier_run);
   suite_add_tcase(s, tc);
   return s;
 }

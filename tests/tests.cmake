@@ -57,6 +57,9 @@ foreach(suite test_parse test_check test_shape test_autodiff test_scale)
   nnc_check_test(${suite} nnccore tests/${suite}.c)
   target_compile_definitions(${suite} PRIVATE NNC_SOURCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
 endforeach()
+# the model's identity (identity.c) and nnc export's check of it
+nnc_check_test(test_identity nnccore tests/test_identity.c)
+target_compile_definitions(test_identity PRIVATE NNC_SOURCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
 
 file(GLOB NNC_ERROR_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/tests/errors/*.nn)
 foreach(nn ${NNC_ERROR_TESTS})
@@ -175,6 +178,11 @@ set_tests_properties(export_spatial_cnn PROPERTIES TIMEOUT 600)
 add_test(NAME e2e_runtime_guards
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_guard_test.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e)
+
+# kill -9 at a random moment, --resume: bit-identical to an uninterrupted run
+add_test(NAME e2e_resume
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_resume_test.sh $<TARGET_FILE:nnc>)
+set_tests_properties(e2e_resume PROPERTIES TIMEOUT 900)
 # ---- examples/: built and run as examples/README.md says ----
 pkg_check_modules(LIBPNG_EX REQUIRED libpng)
 add_executable(idx_to_png tests/export/idx_to_png.c)

@@ -47,6 +47,7 @@ fi
 grep -q "epoch 1, step [0-9]*: the loss is .*nan.*terminate_on_nan" nan.err ||
   { cat nan.err; fail "no terminate_on_nan message naming epoch and step"; }
 ! grep -q "Loaded\|test:" nan.txt || { cat nan.txt; fail "the stopped run reported a result"; }
+! grep -q "kept" nan.err || { cat nan.err; fail "the stopped run claims an earlier run's file"; }
 cmp -s good.ckpt D/best.ckpt || fail "the stopped run changed the last good checkpoint"
 [ ! -e D/best.ckpt.tmp ] || fail "temporary checkpoint left behind"
 

@@ -325,6 +325,7 @@ static void init_params(RtRng *rng) {
 #define N_CHECKPOINT_TENSORS 24 /* parameters, statistics, optimizer state */
 #define N_TRAINABLE_TENSORS 8  /* what --gradcheck perturbs */
 #define N_ADAPT_LAYERS 0
+#define MODEL_IDENTITY 0xc0a1d5687becca9dull /* the compiled graph's hash: checkpoints carry it */
 static RtTensorRef checkpoint_tensors[N_CHECKPOINT_TENSORS];
 static RtTensorRef trainable_tensors[N_TRAINABLE_TENSORS];
 
@@ -380,6 +381,7 @@ static void bind_model(RtModel *model) {
 
 static RtModel MODEL = {
     .name = MODEL_NAME, .batch = BATCH, .n_classes = N_CLASSES,
+    .identity = MODEL_IDENTITY,
     .input_size = INPUT_SIZE, .input_name = "x", .input_shape = "(28, 28, 1)",
     .input_rows = 28, .input_cols = 28, .input_channels = 1,
     .class_names = CLASS_NAMES,
