@@ -43,6 +43,8 @@ int rt_main(RtModel *model, const RtFitConfig *config, int argc, char **argv) {
   RtDataset train, val;
   rt_prepare_data(&run, &train, &val);
   rt_rng_seed(model->dropout_rng, run.opt.seed + 2);
+  if (model->augment_rng) /* a stream of its own: other models' runs are unchanged */
+    rt_rng_seed(model->augment_rng, run.opt.seed + 3);
   int status = run.opt.gradcheck ? rt_gradcheck(&run, &train)
                                  : train_and_evaluate(&run, &train, &val);
   rt_dataset_free(&train); /* freeing twice is harmless: free zeroes the dataset */
