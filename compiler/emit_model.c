@@ -71,6 +71,59 @@ static void emit_dropout(Emitter *e, const IrNode *n) {
   P("    memcpy(%s, %s, sizeof(float) * %s);\n", O, IN(0), c_count(e, n));
 }
 
+/* Keras's augmentation layers: random in training (augment_rng, its own
+ * stream), the identity in evaluation (random_crop: the centred window). */
+static void emit_augment(Emitter *e, const IrNode *n) {
+  static const char *const flips[] = {"RT_FLIP_HORIZONTAL_AND_VERTICAL", "RT_FLIP_HORIZONTAL",
+                                      "RT_FLIP_VERTICAL"};
+  static const char *const fills[] = {"RT_FILL_REFLECT", "RT_FILL_WRAP", "RT_FILL_CONSTANT",
+                                      "RT_FILL_NEAREST"};
+  static const char *const interps[] = {"RT_INTERP_BILINEAR", "RT_INTERP_NEAREST"};
+  const IrNode *x = n->in[0];
+  const char *h = c_int(e, x->dims[0]), *w = c_int(e, x->dims[1]), *c = c_int(e, x->dims[2]);
+  const char *lo = c_float(e, n->aug.lo), *hi = c_float(e, n->aug.hi);
+  const char *wlo = c_float(e, n->aug.wlo), *whi = c_float(e, n->aug.whi);
+  const char *fill = fills[n->aug.mode], *interp = interps[n->aug.interp], *rng = "&augment_rng";
+  const char *I = "    ";
+  P("  if (training) { /* %s */\n", n->layer);
+  switch (n->aug.kind) {
+  case AUG_FLIP:
+    EMIT_CALL_AT(e, I, NULL, random_flip_forward, NULL, O, IN(0), "m", h, w, c, flips[n->aug.mode],
+                 rng);
+    break;
+  case AUG_ROTATION:
+    EMIT_CALL_AT(e, I, NULL, random_rotation_forward, NULL, O, IN(0), "m", h, w, c, lo, hi, fill,
+                 interp, "0.0f", rng);
+    break;
+  case AUG_ZOOM:
+    EMIT_CALL_AT(e, I, NULL, random_zoom_forward, NULL, O, IN(0), "m", h, w, c, lo, hi, wlo, whi,
+                 c_int(e, n->aug.width_from_height), fill, interp, "0.0f", rng);
+    break;
+  case AUG_TRANSLATION:
+    EMIT_CALL_AT(e, I, NULL, random_translation_forward, NULL, O, IN(0), "m", h, w, c, lo, hi, wlo,
+                 whi, fill, interp, "0.0f", rng);
+    break;
+  case AUG_CONTRAST:
+    EMIT_CALL_AT(e, I, NULL, random_contrast_forward, NULL, O, IN(0), "m", h, w, c, lo, hi,
+                 "0.0f", "255.0f", rng);
+    break;
+  case AUG_BRIGHTNESS:
+    EMIT_CALL_AT(e, I, NULL, random_brightness_forward, NULL, O, IN(0), "m", h, w, c, lo, hi,
+                 "0.0f", "255.0f", rng);
+    break;
+  case AUG_CROP:
+    EMIT_CALL_AT(e, I, NULL, random_crop_forward, NULL, O, IN(0), "m", h, w, c,
+                 c_int(e, n->aug.crop_h), c_int(e, n->aug.crop_w), rng);
+    P("  } else { /* the centred window */\n");
+    EMIT_CALL_AT(e, I, NULL, random_crop_infer, NULL, O, IN(0), "m", h, w, c,
+                 c_int(e, n->aug.crop_h), c_int(e, n->aug.crop_w));
+    P("  }\n");
+    return;
+  }
+  P("  } else { /* the identity in evaluation */\n");
+  P("    memcpy(%s, %s, sizeof(float) * %s);\n  }\n", O, IN(0), c_count(e, n));
+}
+
 static void emit_add(Emitter *e, const IrNode *n) {
   EMIT_CALL(e, add_forward, NULL, O, IN(0), IN(1), c_count(e, n));
 }
@@ -447,6 +500,8 @@ static void emit_group(Emitter *e, const Group *gr, bool backward) {
 void emit_layers(Emitter *e, Group *fw, int n_fw, Group *bw, int n_bw) {
   P("/* ===== layers ===== */\n\n");
   P("static RtRng dropout_rng; /* dropout masks */\n");
+  if (graph_augments(e->g))
+    P("static RtRng augment_rng; /* the augmentation layers' draws */\n");
   P("static float learning_rate = LEARNING_RATE; /* %s */\n",
     e->prog->reduce_lr.enabled     ? "lowered by reduce_lr_on_plateau"
     : e->prog->schedule != SCHED_CONSTANT ? "set by the schedule every step"

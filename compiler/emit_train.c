@@ -331,6 +331,8 @@ void emit_main(Emitter *e) {
     P("    .class_names = CLASS_NAMES,\n");
   P("    .n_params = N_PARAMS,\n");
   P("    .loss_sum = &loss_sum, .learning_rate = &learning_rate, .dropout_rng = &dropout_rng,\n");
+  if (graph_augments(g))
+    P("    .augment_rng = &augment_rng,\n");
   P("    .bind = bind_model, .init_params = init_params, .forward = model_forward,\n");
   P("    .backward = model_backward, .optimizer_step = optimizer_step,\n");
   P("    .checkpoint = checkpoint_tensors, .n_checkpoint = N_CHECKPOINT_TENSORS,\n");

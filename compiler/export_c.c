@@ -41,9 +41,9 @@ static void mark_needed(CExport *x, const IrNode *n) {
     mark_needed(x, n->in[k]);
 }
 
-/* Views, casts and dropout (the identity here) are their input's buffer. */
+/* Views, casts, dropout and augmentation (the identity here) are their input's buffer. */
 static bool same_buffer_as_input(const IrNode *n) {
-  return n->op == IR_DROPOUT || n->op == IR_RESHAPE || n->op == IR_CAST;
+  return n->op == IR_DROPOUT || n->op == IR_AUGMENT || n->op == IR_RESHAPE || n->op == IR_CAST;
 }
 
 /* "w_dense_kernel" for parameters, "a_dense_out" for activations, "x" for the

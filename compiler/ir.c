@@ -192,3 +192,10 @@ void ir_float_text(char *buf, size_t size, double v) {
       break;
   }
 }
+
+bool graph_augments(const Graph *g) {
+  for (int i = 0; i < g->n_nodes; i++)
+    if (g->nodes[i]->op == IR_AUGMENT || g->nodes[i]->op == IR_RANDOM_CROP)
+      return true;
+  return false;
+}

@@ -412,6 +412,10 @@ static const LayerRule LAYERS[] = {
     {"avg_pool2d", layer_pool},             {"global_average_pool2d", layer_global_pool},
     {"batch_norm", layer_batch_norm},       {"reshape", layer_reshape},
     {"rescaling", layer_rescaling},         {"concat", layer_concat},
+    {"random_flip", layer_augment},         {"random_rotation", layer_augment},
+    {"random_zoom", layer_augment},         {"random_translation", layer_augment},
+    {"random_contrast", layer_augment},     {"random_brightness", layer_augment},
+    {"random_crop", layer_augment},
 };
 #define N_LAYERS ((int)(sizeof(LAYERS) / sizeof(LAYERS[0])))
 

@@ -61,4 +61,8 @@ IrNode *layer_upsampling2d(Builder *b, const Expr *call, IrNode *x);
 IrNode *layer_pool(Builder *b, const Expr *call, IrNode *x);        /* max_pool2d, avg_pool2d */
 IrNode *layer_global_pool(Builder *b, const Expr *call, IrNode *x); /* global_average_pool2d */
 
+/* ---- ir_build_augment.c: random_flip, random_rotation, random_zoom, random_translation,
+ * random_contrast, random_brightness, random_crop (the call's name picks which) ---- */
+IrNode *layer_augment(Builder *b, const Expr *call, IrNode *x);
+
 #endif

@@ -552,6 +552,10 @@ typedef enum {
 #define MAX_TENSOR_ELEMS (1 << 30)   /* values in one parameter tensor */
 #define IR_MAX_RANK 8
 
+/* The augmentation layers (IR_AUGMENT; random_crop is IR_RANDOM_CROP). */
+typedef enum { AUG_FLIP, AUG_ROTATION, AUG_ZOOM, AUG_TRANSLATION, AUG_CONTRAST, AUG_BRIGHTNESS,
+               AUG_CROP } AugmentKind;
+
 typedef struct IrNode IrNode;
 struct IrNode {
   int id;
@@ -593,6 +597,15 @@ struct IrNode {
   bool has_target_shape;  /* RESHAPE from reshape(): dims set at build time */
   bool has_bias;          /* MATMUL, DEPTHWISE after fusion: in[2] is the epilogue bias */
   float rate;             /* DROPOUT */
+  struct {
+    AugmentKind kind;
+    int mode;             /* flip: RtFlipMode's order; others: fill_mode (RtFillMode's order) */
+    int interp;           /* 0 bilinear, 1 nearest */
+    float lo, hi;         /* the factor's range (zoom, translation: the height's) */
+    float wlo, whi;       /* zoom, translation: the width's */
+    int width_from_height; /* zoom with width_factor=None */
+    int crop_h, crop_w;   /* RANDOM_CROP */
+  } aug;                  /* AUGMENT, RANDOM_CROP */
   float smoothing;        /* loss nodes and their gradients: label_smoothing */
   bool per_feature;       /* NORMALIZE: axis=-1 */
   IrNode *mask;           /* DROPOUT: its SCRATCH mask (a side output) */
@@ -675,6 +688,8 @@ void ir_replace_uses(Graph *g, IrNode *from, IrNode *to);
 IrNode *ir_storage_root(IrNode *n);
 /* Formats a shape "(B, 28, 28)" into an arena string. */
 const char *ir_shape_str(Arena *a, const IrNode *n);
+/* Has the graph an augmentation layer (its program then has augment_rng)? */
+bool graph_augments(const Graph *g);
 /* The float nearest v in the fewest digits that read back as that float
  * ("0.3", not "0.300000012"), as printf's %g writes them (no suffix). */
 void ir_float_text(char *buf, size_t size, double v);

@@ -178,6 +178,41 @@ static bool shape_rescale(Shaper *s, IrNode *n) {
   return true;
 }
 
+/* Does a trainable parameter feed n? (a layer's parameters are its direct
+ * inputs, so the search stops at the first layer that has any) */
+static bool fed_by_trainable(const IrNode *n) {
+  for (int k = 0; k < n->n_in; k++)
+    if (n->in[k]->op == IR_PARAM && n->in[k]->trainable)
+      return true;
+  for (int k = 0; k < n->n_in; k++)
+    if (fed_by_trainable(n->in[k]))
+      return true;
+  return false;
+}
+
+/* augmentation: batches of (h, w, c) images; random_crop makes (crop_h,
+ * crop_w, c). No gradient flows through them, so nothing trainable may come
+ * before one (Keras puts them first, or in the input pipeline). */
+static bool shape_augment(Shaper *s, IrNode *n) {
+  IrNode *x = n->in[0];
+  if (!x->batched || x->rank != 3) {
+    diag_error(s->diag, n->loc, "%s needs a batch of images (height, width, channels), got %s",
+               n->layer, ir_shape_str(s->g->arena, x));
+    return false;
+  }
+  if (fed_by_trainable(x)) {
+    diag_error(s->diag, n->loc, "%s has no gradient: it must come before every trainable layer "
+               "(augment the input, then learn)", n->layer);
+    return false;
+  }
+  ir_set_shape(n, DT_F32, true, 3, x->dims);
+  if (n->op == IR_RANDOM_CROP) {
+    n->dims[0] = n->aug.crop_h;
+    n->dims[1] = n->aug.crop_w;
+  }
+  return true;
+}
+
 /* concat: equal shapes but for the last axis, which adds up */
 static bool shape_concat(Shaper *s, IrNode *n) {
   IrNode *a = n->in[0], *b = n->in[1];

@@ -183,6 +183,26 @@ typedef struct {
  * includes it to know each kernel's name and number of arguments, so a
  * renamed kernel or a changed argument count breaks nnc's own build. */
 #define RT_KERNEL(ret, name, params) ret rt_##name params;
+/* The augmentation kernels' modes (rt_augment.c, below). */
+/* How a sample point outside the image is filled (Keras's fill_mode; the
+ * image "abcd" is extended as shown):
+ *   REFLECT   d c b a | a b c d | d c b a   (about the edge of the last pixel)
+ *   WRAP      a b c d | a b c d | a b c d
+ *   CONSTANT  k k k k | a b c d | k k k k   (k = fill_value)
+ *   NEAREST   a a a a | a b c d | d d d d
+ * The rule extends the pixel GRID; interpolation then reads the extended
+ * grid (keras.ops.image.affine_transform / map_coordinates, as the JAX,
+ * NumPy and torch backends compute it). */
+typedef enum { RT_FILL_REFLECT, RT_FILL_WRAP, RT_FILL_CONSTANT, RT_FILL_NEAREST } RtFillMode;
+/* BILINEAR: the four neighbours weighted by distance. NEAREST: the pixel at
+ * the rounded coordinate (halves to even, as NumPy / JAX round). */
+typedef enum { RT_INTERP_BILINEAR, RT_INTERP_NEAREST } RtInterpolation;
+typedef enum {
+  RT_FLIP_HORIZONTAL_AND_VERTICAL, /* Keras's default mode */
+  RT_FLIP_HORIZONTAL,              /* left-right */
+  RT_FLIP_VERTICAL,                /* top-bottom */
+} RtFlipMode;
+
 #include "rt_kernels.def"
 #undef RT_KERNEL
 
@@ -608,24 +628,7 @@ int rt_checkpoint_check_owner(const char *path, const RtCheckpointMeta *meta, co
  * the range [lower, upper] = [-|f|, |f|], a pair (a, b) means [a, b]; each
  * layer below says what it draws from the range. */
 
-/* How a sample point outside the image is filled (Keras's fill_mode; the
- * image "abcd" is extended as shown):
- *   REFLECT   d c b a | a b c d | d c b a   (about the edge of the last pixel)
- *   WRAP      a b c d | a b c d | a b c d
- *   CONSTANT  k k k k | a b c d | k k k k   (k = fill_value)
- *   NEAREST   a a a a | a b c d | d d d d
- * The rule extends the pixel GRID; interpolation then reads the extended
- * grid (keras.ops.image.affine_transform / map_coordinates, as the JAX,
- * NumPy and torch backends compute it). */
-typedef enum { RT_FILL_REFLECT, RT_FILL_WRAP, RT_FILL_CONSTANT, RT_FILL_NEAREST } RtFillMode;
-/* BILINEAR: the four neighbours weighted by distance. NEAREST: the pixel at
- * the rounded coordinate (halves to even, as NumPy / JAX round). */
-typedef enum { RT_INTERP_BILINEAR, RT_INTERP_NEAREST } RtInterpolation;
-typedef enum {
-  RT_FLIP_HORIZONTAL_AND_VERTICAL, /* Keras's default mode */
-  RT_FLIP_HORIZONTAL,              /* left-right */
-  RT_FLIP_VERTICAL,                /* top-bottom */
-} RtFlipMode;
+/* RtFillMode, RtInterpolation, RtFlipMode: declared before rt_kernels.def, above. */
 
 /* Keras's image transform without its projective terms: output pixel
  * (x, y) (x the column, y the row, pixel centres on integers) takes the
@@ -777,6 +780,7 @@ typedef struct RtModel {
   double *loss_sum;      /* the batch's (weighted) loss sum, set by forward */
   float *learning_rate;  /* read by optimizer_step; lowered by reduce_lr */
   RtRng *dropout_rng;
+  RtRng *augment_rng;    /* the augmentation layers' draws; NULL when there are none */
   /* the model's code */
   /* Sets the fields and tables above that name storage (the batch block,
    * scores, params, grads, checkpoint/trainable/adapt rows): called once by

@@ -21,6 +21,8 @@
 
 static double batch_loss(const RtModel *model, int m) {
   rt_rng_seed(model->dropout_rng, 12345); /* the same dropout mask every time */
+  if (model->augment_rng) /* and the same augmented images */
+    rt_rng_seed(model->augment_rng, 54321);
   model->forward(m, 1);
   return *model->loss_sum / m;
 }

@@ -54,6 +54,8 @@ int rt_main(RtModel *model, const RtFitConfig *config, int argc, char **argv) {
   if (config->init_from) /* transfer learning: after init_params and adapt (rt_transfer.c) */
     rt_initialize_from(&run);
   rt_rng_seed(model->dropout_rng, run.opt.seed + 2);
+  if (model->augment_rng) /* a stream of its own: other models' runs are unchanged */
+    rt_rng_seed(model->augment_rng, run.opt.seed + 3);
   int status = run.opt.gradcheck ? rt_gradcheck(&run, &train)
                                  : train_and_evaluate(&run, &train, &val);
   rt_dataset_free(&train); /* freeing twice is harmless: free zeroes the dataset */

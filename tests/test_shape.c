@@ -213,6 +213,39 @@ START_TEST(test_residual_add) {
 }
 END_TEST
 
+/* The augmentation layers keep the image's shape (random_crop makes its
+ * own), and one that a trainable layer feeds is a located error. */
+START_TEST(test_augmentation_shapes) {
+  TestCompile tc;
+  build_ok(&tc, "model m(x: u8[28, 28, 1]) {\n"
+                "  h = random_flip(x, mode=horizontal)\n"
+                "  h = random_rotation(h, [-0.1, 0.2], fill_mode=constant)\n"
+                "  h = random_crop(h, 20, 24)\n"
+                "  return dense(flatten(h), 10)\n"
+                "}\n" LOGITS);
+  const IrNode *flip = tc_node(tc.c.graph, "random_flip.out");
+  ck_assert_int_eq(flip->op, IR_AUGMENT);
+  tc_assert_shape(flip, true, 28, 28, 1);
+  const IrNode *rot = tc_node(tc.c.graph, "random_rotation.out");
+  ck_assert(rot->aug.kind == AUG_ROTATION && rot->aug.mode == 2);
+  ck_assert_float_eq(rot->aug.lo, -0.1f);
+  ck_assert_float_eq(rot->aug.hi, 0.2f);
+  const IrNode *crop = tc_node(tc.c.graph, "random_crop.out");
+  ck_assert_int_eq(crop->op, IR_RANDOM_CROP);
+  tc_assert_shape(crop, true, 20, 24, 1);
+  tc_end(&tc);
+  build_fails("model m(x: u8[28, 28, 1]) {\n"
+              "  h = conv2d(x, 4, 3)\n"
+              "  h = random_zoom(h, 0.1)\n"
+              "  return dense(flatten(h), 10)\n"
+              "}\n" LOGITS,
+              "t.nn:3:7: error: random_zoom has no gradient: it must come before every trainable "
+              "layer (augment the input, then learn)\n"
+              "    h = random_zoom(h, 0.1)\n"
+              "        ^~~~~~~~~~~\n");
+}
+END_TEST
+
 START_TEST(test_input_is_cast_once) {
   TestCompile tc;
   build_ok(&tc, "model m(x: u8[16]) {\n"
@@ -741,6 +774,7 @@ static Suite *shape_suite(void) {
   tcase_add_test(build, test_per_feature_normalization);
   tcase_add_test(build, test_layer_names);
   tcase_add_test(build, test_residual_add);
+  tcase_add_test(build, test_augmentation_shapes);
   tcase_add_test(build, test_input_is_cast_once);
   suite_add_tcase(s, build);
   TCase *errors = tcase_create("errors");
