@@ -728,6 +728,8 @@ void summary_print_memory(FILE *out, const Graph *g, const Program *prog);
 
 typedef struct {
   const char *source_path; /* the .nn file, named in the banner */
+  const char *source_text; /* the .nn source, embedded for report.html; NULL: left out */
+  const char *summary_text; /* `nnc summary`'s table, embedded for report.html; NULL: left out */
 } EmitOptions;
 
 void emit_c(FILE *out, const Graph *g, const Program *prog, const EmitOptions *opt);

@@ -495,12 +495,36 @@ typedef struct {
   int limit_test;  /* 0 = all */
   int gradcheck;   /* 1 = check the analytic gradient against finite differences and exit */
   int quiet;
+  int verbose, verbose_given; /* --verbose 0|1|2 (Keras's); not given: 1 */
 } RtOptions;
 
 /* Parses --epochs N, --seed S, --out DIR, --data DIR, --limit-train N,
- * --limit-test N, --gradcheck, --quiet, --help. Unknown options: message and exit 2.
+ * --limit-test N, --gradcheck, --quiet, --verbose N, --help. Unknown options: message and exit 2.
  * --help prints usage (program name and model name shown) and exits 0. */
 void rt_options_parse(RtOptions *opt, int argc, char **argv, const char *model_name);
+
+/* ===== rt_progress.c ===== */
+
+/* --verbose as Keras means it: 0 silent, 1 a progress bar per epoch on a
+ * terminal (one line per epoch elsewhere), 2 one line per epoch. */
+int rt_verbosity(const RtOptions *opt);
+/* verbose 1 and stdout a terminal */
+int rt_progress_bar_wanted(const RtOptions *opt);
+
+typedef struct {
+  int steps;
+  double t0, last_draw;
+} RtProgress;
+
+/* "Epoch E/N", then the bar of `steps` steps. */
+void rt_progress_begin(RtProgress *p, int epoch, int epochs, int steps);
+/* After step `step` (1..steps): the bar, the ETA and the running metrics
+ * (names[i]: values[i]), redrawn in place at most every 0.1 s. */
+void rt_progress_step(RtProgress *p, int step, const char *const *names, const double *values,
+                      int n);
+/* The full bar, the epoch's time and time per step, the epoch's metrics, lr. */
+void rt_progress_end(RtProgress *p, double seconds, const char *const *names,
+                     const double *values, int n, double lr);
 
 /* ===== rt_ckpt.c ===== */
 
@@ -757,6 +781,13 @@ typedef struct RtModel {
   int n_trainable;
   const RtAdapt *adapt;
   int n_adapt;
+  /* report.html: the first layer's kernel, a checkpoint tensor by name
+   * (name NULL: none); dims dense {in, units}, conv {kh, kw, c, filters} */
+  struct {
+    const char *name;
+    RtFirstLayerKind kind;
+    int dims[4];
+  } first_kernel;
 } RtModel;
 
 /* scores per example: the binary targets, or one per class */
@@ -859,6 +890,12 @@ typedef struct {
   /* evaluate */
   const RtExpectation *expect;
   int n_expect;
+  /* what report.html shows that only the compiler knows (rt_run_report.c) */
+  struct {
+    const char *source_path, *source_text, *summary_text;
+    const RtKeyValue *hyper;
+    int n_hyper;
+  } report;
 } RtFitConfig;
 
 /* One run: the model, its recipe, the options in force, the class weights. */
@@ -921,6 +958,13 @@ int rt_report(const RtRun *run, const RtFitResult *fr);
  * class, or per binary target); prints each, returns how many failed. */
 int rt_check_expectations(const RtRun *run, const RtEvalResult *r, const RtClassStats *stats,
                           const double *auc);
+
+/* ---- rt_run_report.c ---- */
+
+/* The plots and report.html in the run directory (after metrics.json):
+ * scores (test->count, n_scores) are the test split's. Warns on failure. */
+void rt_write_run_report(const RtRun *run, const RtFitResult *fr, const RtDataset *test,
+                         const float *scores);
 
 /* ---- rt_gradcheck.c ---- */
 

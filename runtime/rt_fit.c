@@ -126,6 +126,8 @@ typedef struct {
   RtMonitor checkpoint, early;
   RtPlateau plateau;
   float *best_params; /* early stopping's restore_best_weights */
+  int bar_on;         /* --verbose 1 on a terminal: Keras's progress bar */
+  RtProgress bar;
   RtFitResult r;
 } Fit;
 
@@ -151,6 +153,7 @@ static void fit_init(Fit *f, RtRun *run, const RtDataset *train, const RtDataset
   for (int i = 0; i < train->count; i++)
     f->order[i] = i;
   open_logs(f);
+  f->bar_on = !run->opt.quiet && rt_progress_bar_wanted(&run->opt);
   if (c->metric_auc) {
     size_t k = (size_t)rt_model_scores(f->model);
     f->epoch_scores = rt_malloc(sizeof(float) * ((size_t)train->count + 1) * k);
@@ -212,6 +215,14 @@ static void add_batch_metrics(const Fit *f, EpochSums *s, int start, int m) {
   }
 }
 
+/* The bar after each step: the running loss and accuracy of the epoch so far. */
+static void show_progress(Fit *f, const EpochSums *s, int seen) {
+  static const char *const names[] = {"loss", "accuracy"};
+  const double values[] = {s->loss / seen, s->correct / s->weight};
+  int steps = (seen + f->model->batch - 1) / f->model->batch;
+  rt_progress_step(&f->bar, steps, names, values, 2);
+}
+
 /* ---- terminate_on_nan ---- */
 
 /* The first trainable tensor whose gradient has an inf or nan entry (its
@@ -264,6 +275,9 @@ static int train_epoch(Fit *f, int epoch, RtEvalResult *out) {
   EpochSums s = {0, 0, 0, 0};
   if (f->config->shuffle)
     rt_rng_shuffle(&f->shuffle_rng, f->order, train->count);
+  if (f->bar_on)
+    rt_progress_begin(&f->bar, epoch, f->run->opt.epochs,
+                      (train->count + model->batch - 1) / model->batch);
   for (int start = 0; start < train->count; start += model->batch) {
     int m = train->count - start < model->batch ? train->count - start : model->batch;
     rt_load_batch(f->run, train, f->order + start, m);
@@ -276,6 +290,8 @@ static int train_epoch(Fit *f, int epoch, RtEvalResult *out) {
     model->optimizer_step(++f->r.steps);
     s.loss += *model->loss_sum;
     add_batch_metrics(f, &s, start, m);
+    if (f->bar_on)
+      show_progress(f, &s, start + m);
   }
   out->loss = s.loss / train->count;
   out->accuracy = s.correct / s.weight;
@@ -294,6 +310,17 @@ static void print_epoch(const Fit *f, int epoch, const double *row, double secon
     if (f->config->validation.kind != RT_VAL_NONE || strncmp(f->columns[i], "val_", 4) != 0)
       printf(" - %s: %.4f", f->columns[i], row[i]);
   printf(" - lr: %.1e\n", *f->model->learning_rate);
+}
+
+/* The bar's last state: the same values as print_epoch's line. */
+static void finish_bar(Fit *f, const double *row, double seconds) {
+  const char *names[MAX_COLUMNS];
+  double values[MAX_COLUMNS];
+  int n = 0;
+  for (int i = 1; i < f->n_columns - 2; i++)
+    if (f->config->validation.kind != RT_VAL_NONE || strncmp(f->columns[i], "val_", 4) != 0)
+      names[n] = f->columns[i], values[n++] = row[i];
+  rt_progress_end(&f->bar, seconds, names, values, n, *f->model->learning_rate);
 }
 
 /* ---- callbacks ---- */
@@ -388,7 +415,9 @@ static int end_epoch(Fit *f, int epoch, const RtEvalResult *train, double t0) {
   rt_csv_log_row(&f->history, row);
   if (c->csv_logger.enabled)
     rt_csv_log_row(&f->csv_log, row);
-  if (!f->run->opt.quiet)
+  if (f->bar_on)
+    finish_bar(f, row, seconds);
+  else if (!f->run->opt.quiet && rt_verbosity(&f->run->opt) != 0)
     print_epoch(f, epoch, row, seconds);
   if (c->checkpoint.enabled)
     checkpoint_callback(f, epoch, row);

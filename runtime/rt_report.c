@@ -94,6 +94,7 @@ int rt_report(const RtRun *run, const RtFitResult *fr) {
   else
     class_report(run, &test, scores, fr->best_epoch, path, &t);
   printf("\nwrote %s/history.csv, %s and %s\n", run->opt.out_dir, path, run->checkpoint_path);
+  rt_write_run_report(run, fr, &test, scores);
   free(scores);
   rt_dataset_free(&test);
   int failed = 0;

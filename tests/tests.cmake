@@ -155,6 +155,12 @@ add_test(NAME build_portable_fallback
 add_test(NAME e2e_keras_callbacks
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_keras_callbacks_test.sh $<TARGET_FILE:nnc>)
 
+# Keras's progress bar on a pty, --verbose, the run directory's plots and report.html
+add_test(NAME e2e_progress_report
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_progress_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/small_mlp.nn)
+set_tests_properties(e2e_progress_report PROPERTIES TIMEOUT 300)
+
 add_test(NAME build_outputs
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_outputs_test.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/small_mlp.nn)
