@@ -321,6 +321,9 @@ static void emit_config(Emitter *e) {
   P("    .shuffle = %d,\n", p->shuffle);
   if (p->metric_top_k || p->metric_auc)
     P("    .metric_top_k = %d, .metric_auc = %d,\n", p->metric_top_k, p->metric_auc);
+  if (p->metric_precision || p->metric_recall)
+    P("    .metric_precision = %d, .metric_recall = %d, /* macro averages */\n",
+      p->metric_precision, p->metric_recall);
   if (!e->g->binary)
     P("    .top_k = %d, /* the k of top_k_accuracy */\n", p->top_k);
   P("    .terminate_on_nan = 1, /* the first non-finite loss stops the run */\n");

@@ -881,6 +881,7 @@ typedef struct {
   /* train */
   int shuffle;
   int metric_top_k, metric_auc; /* logged every epoch */
+  int metric_precision, metric_recall; /* macro averages over the classes, every epoch */
   int top_k;                    /* the k of every top-k accuracy; 0: Keras's 5 */
   int terminate_on_nan;         /* stop at the first non-finite loss (default on) */
   RtCsvLoggerConfig csv_logger;
@@ -929,6 +930,8 @@ void rt_load_batch(const RtRun *run, const RtDataset *ds, const int *idx, int m)
 typedef struct {
   double loss, accuracy, top_k_accuracy; /* top k (config->top_k); NAN for binary targets */
   double auc; /* macro ROC AUC, when the scores were kept */
+  double precision, recall; /* macro averages of the argmax predictions, when a confusion
+                               matrix was kept */
 } RtEvalResult;
 
 typedef struct {
