@@ -26,9 +26,10 @@ typedef struct {
 static const char *const SECTION_KINDS[] = {"model", "data", "train", "evaluate"};
 /* What an epoch logs: loss and accuracy always, the metrics setting's too,
  * each on the training split and as val_NAME on the validation split. */
-static const char *const EPOCH_METRICS[] = {"loss", "accuracy", "top_k_accuracy", "auc"};
+static const char *const EPOCH_METRICS[] = {"loss", "accuracy", "top_k_accuracy", "auc",
+                                            "precision", "recall"};
 static const char *const VAL_EPOCH_METRICS[] = {"val_loss", "val_accuracy", "val_top_k_accuracy",
-                                                "val_auc"};
+                                                "val_auc", "val_precision", "val_recall"};
 static const char *const FASHION_CLASSES[] = {"T-shirt/top", "Trouser", "Pullover", "Dress",
                                               "Coat",        "Sandal",  "Shirt",    "Sneaker",
                                               "Bag",         "Ankle boot"};
@@ -122,10 +123,10 @@ static int class_id(Checker *c, const Expr *e, SrcLoc loc) {
 
 /* The names monitor= may take, in log order; returns how many. */
 static int monitor_names(const Program *p, const char **names) {
-  bool on[] = {true, true, p->metric_top_k, p->metric_auc};
+  bool on[] = {true, true, p->metric_top_k, p->metric_auc, p->metric_precision, p->metric_recall};
   int n = 0;
   for (int pass = 0; pass < 2; pass++)
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 6; i++)
       if (on[i])
         names[n++] = pass ? VAL_EPOCH_METRICS[i] : EPOCH_METRICS[i];
   return n;
@@ -136,7 +137,7 @@ static bool check_monitor(Checker *c, const BoundArg *b, Callback *cb) {
     cb->monitor = "val_loss"; /* Keras's default */
     return true;
   }
-  const char *names[8];
+  const char *names[12];
   int n = monitor_names(c->prog, names);
   int i = arg_choice(c->diag, b, names, n);
   if (i < 0) {
@@ -147,7 +148,8 @@ static bool check_monitor(Checker *c, const BoundArg *b, Callback *cb) {
     diag_note(c->diag, b->value->loc, "the metrics logged each epoch are %s", list);
     const char *name = b->value->text ? b->value->text : "";
     const char *bare = strncmp(name, "val_", 4) ? name : name + 4;
-    if (!strcmp(bare, "auc") || !strcmp(bare, "top_k_accuracy"))
+    if (!strcmp(bare, "auc") || !strcmp(bare, "top_k_accuracy") || !strcmp(bare, "precision") ||
+        !strcmp(bare, "recall"))
       diag_note(c->diag, b->value->loc, "%s is logged with: metrics [accuracy, %s] in the train "
                 "section", name, bare);
     return false;
@@ -172,7 +174,8 @@ static bool check_mode(Checker *c, const BoundArg *b, Callback *cb) {
   if (m < 0)
     return false;
   if (m == 0)
-    cb->mode = strstr(cb->monitor, "acc") || strstr(cb->monitor, "auc") ? MODE_MAX : MODE_MIN;
+    cb->mode = strstr(cb->monitor, "acc") || strstr(cb->monitor, "auc") ||
+                       strstr(cb->monitor, "precision") || strstr(cb->monitor, "recall") ? MODE_MAX : MODE_MIN;
   else
     cb->mode = m == 1 ? MODE_MIN : MODE_MAX;
   return true;
@@ -864,10 +867,12 @@ static bool metric_arguments(Checker *c, const Expr *call, int metric) {
   return true;
 }
 
-/* metrics [accuracy, top_k_accuracy, auc]: what each epoch logs beside the
- * loss (Keras's compile(metrics=[...])); accuracy is always logged */
+/* metrics [accuracy, top_k_accuracy, auc, precision, recall]: what each
+ * epoch logs beside the loss (Keras's compile(metrics=[...])); accuracy is
+ * always logged. precision and recall are macro averages over the classes of
+ * the argmax predictions (a class never predicted has precision 0). */
 static bool train_metrics(Checker *c, const Item *it) {
-  static const char *const known[] = {"accuracy", "top_k_accuracy", "auc"};
+  static const char *const known[] = {"accuracy", "top_k_accuracy", "auc", "precision", "recall"};
   Program *p = c->prog;
   if (!want_values(c, it, 1, "a list, like: metrics [accuracy, top_k_accuracy, auc]"))
     return false;
@@ -882,17 +887,24 @@ static bool train_metrics(Checker *c, const Item *it) {
     if (k == COUNT(known)) {
       const char *hint = closest_name(name, known, COUNT(known));
       diag_error(c->diag, a->loc, "unknown metric '%s'%s%s%s", name,
-                 hint ? "; did you mean '" : " (supported: accuracy, top_k_accuracy, auc)",
+                 hint ? "; did you mean '"
+                      : " (supported: accuracy, top_k_accuracy, auc, precision, recall)",
                  hint ? hint : "", hint ? "'?" : "");
       return false;
     }
     if (k == 1 && p->labels == LABELS_BINARY)
       return diag_error(c->diag, a->loc, "top_k_accuracy ranks classes, but the data section "
                         "declares binary targets"), false;
+    if (k >= 3 && p->labels == LABELS_BINARY)
+      return diag_error(c->diag, a->loc, "%s as a training metric is per class, but the data "
+                        "section declares binary targets (expect precision[TARGET] in the "
+                        "evaluate section reports it per target)", name), false;
     if (a->value->kind == EX_CALL && !metric_arguments(c, a->value, k))
       return false;
     p->metric_top_k |= k == 1;
     p->metric_auc |= k == 2;
+    p->metric_precision |= k == 3;
+    p->metric_recall |= k == 4;
   }
   return true;
 }

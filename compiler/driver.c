@@ -124,6 +124,25 @@ static char *derived_path(const char *input, const char *suffix) {
   return out;
 }
 
+/* `nnc summary`'s table of the same source (the model without its loss, as
+ * Keras's summary()), for report.html; NULL when it cannot be made. */
+static char *summary_text(const Compilation *c, const DriverOptions *opt) {
+  DriverOptions model_only = *opt;
+  model_only.input_text = c->src.text;
+  model_only.summary_only = true;
+  model_only.dump_pass = NULL;
+  Compilation s;
+  char *text = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&text, &size);
+  if (f && compile_source(&s, &model_only, PASS_SHAPE))
+    summary_print(f, s.graph);
+  if (f)
+    fclose(f);
+  compilation_free(&s);
+  return text;
+}
+
 /* Writes the C through PATH.tmp and a rename, so a failed write never leaves
  * a half file; a path that exists and is not a regular file (/dev/null, a
  * FIFO) is written in place: a rename would replace the device itself. */
@@ -131,8 +150,11 @@ static bool write_c(const Compilation *c, const DriverOptions *opt, const char *
   OutFile out;
   if (!out_open(&out, c_path, opt->err))
     return false;
-  EmitOptions eo = {.source_path = opt->input_path};
+  char *summary = summary_text(c, opt);
+  EmitOptions eo = {.source_path = opt->input_path, .source_text = c->src.text,
+                    .summary_text = summary};
   emit_c(out.f, c->graph, &c->prog, &eo);
+  free(summary);
   return out_close(&out, opt->err);
 }
 

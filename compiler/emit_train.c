@@ -272,10 +272,82 @@ static void emit_callback_config(Emitter *e) {
       rl->cooldown, rl->verbose ? "" : ", .silent = 1");
 }
 
+/* ---- what report.html shows that only the compiler knows ---- */
+
+/* A long text as one C string literal, a line of text per line of C: like
+ * c_string, and '?' escaped too (no trigraph can form under -std=c11). */
+static void emit_text_literal(Emitter *e, const char *name, const char *text) {
+  P("static const char %s[] =", name);
+  if (!*text)
+    P(" \"\"");
+  while (*text) {
+    P("\n    \"");
+    for (; *text && *text != '\n'; text++) {
+      unsigned char ch = (unsigned char)*text;
+      if (ch == '"' || ch == '\\' || ch == '?')
+        P("\\%c", ch);
+      else if (ch < 0x20 || ch == 0x7f)
+        P("\\%03o", ch);
+      else
+        P("%c", ch);
+    }
+    if (*text == '\n')
+      P("\\n"), text++;
+    P("\"");
+  }
+  P(";\n\n");
+}
+
+static const char *optimizer_text(Emitter *e) {
+  const Program *p = e->prog;
+  static const char *const names[] = {"adam", "rmsprop", "sgd", "adamw"};
+  const char *lr = p->schedule == SCHED_CONSTANT
+                       ? arena_printf(e->g->arena, "%g", p->learning_rate)
+                       : arena_printf(e->g->arena, "a schedule from %g", p->learning_rate);
+  return arena_printf(e->g->arena, "%s(learning_rate=%s)", names[p->optimizer], lr);
+}
+
+/* {key, value}: the recipe's hyper-parameters, in the order the report shows them */
+static void emit_hyper_table(Emitter *e) {
+  const Program *p = e->prog;
+  static const char *const losses[] = {"sparse_categorical_crossentropy",
+                                       "categorical_crossentropy", "binary_crossentropy"};
+  const char *weights = p->class_weight_balanced   ? "balanced"
+                        : p->class_weight_explicit ? "explicit"
+                                                   : "none";
+  P("static const RtKeyValue HYPER_PARAMETERS[] = {\n");
+  P("    {\"optimizer\", %s},\n", c_string(e, optimizer_text(e)));
+  P("    {\"loss\", \"%s\"},\n", losses[p->loss]);
+  P("    {\"batch_size\", \"%d\"},\n", p->batch_size);
+  P("    {\"shuffle\", \"%s\"},\n", p->shuffle ? "true" : "false");
+  P("    {\"class_weight\", \"%s\"},\n", weights);
+  if (p->label_smoothing > 0)
+    P("    {\"label_smoothing\", \"%g\"},\n", p->label_smoothing);
+  P("};\n\n");
+}
+
+static void emit_report_tables(Emitter *e) {
+  P("/* for report.html: the .nn source, `nnc summary`'s table, the hyper-parameters */\n");
+  if (e->opt->source_text)
+    emit_text_literal(e, "NN_SOURCE", e->opt->source_text);
+  if (e->opt->summary_text)
+    emit_text_literal(e, "MODEL_SUMMARY", e->opt->summary_text);
+  emit_hyper_table(e);
+}
+
+static void emit_report_config(Emitter *e) {
+  P("    .report = {.source_path = %s, .source_text = %s, .summary_text = %s,\n"
+    "               .hyper = HYPER_PARAMETERS,\n"
+    "               .n_hyper = sizeof HYPER_PARAMETERS / sizeof HYPER_PARAMETERS[0]},\n",
+    e->opt->source_path ? c_string(e, e->opt->source_path) : "NULL",
+    e->opt->source_text ? "NN_SOURCE" : "NULL", e->opt->summary_text ? "MODEL_SUMMARY" : "NULL");
+}
+
 static void emit_config(Emitter *e) {
   const Program *p = e->prog;
   P("/* ===== the recipe: the data, train and evaluate sections, read by rt_main ===== */\n\n");
   emit_recipe_tables(e);
+  emit_report_tables(e);
   P("static const RtFitConfig CONFIG = {\n");
   P("    .defaults = {.epochs = %d, .seed = %ld, .out_dir = \"runs/%s\", .data_dir = %s,\n"
     "                 .limit_train = %d, .limit_test = %d},\n",
@@ -285,6 +357,9 @@ static void emit_config(Emitter *e) {
   P("    .shuffle = %d,\n", p->shuffle);
   if (p->metric_top_k || p->metric_auc)
     P("    .metric_top_k = %d, .metric_auc = %d,\n", p->metric_top_k, p->metric_auc);
+  if (p->metric_precision || p->metric_recall)
+    P("    .metric_precision = %d, .metric_recall = %d, /* macro averages */\n",
+      p->metric_precision, p->metric_recall);
   if (!e->g->binary)
     P("    .top_k = %d, /* the k of top_k_accuracy */\n", p->top_k);
   P("    .terminate_on_nan = 1, /* the first non-finite loss stops the run */\n");
@@ -294,10 +369,32 @@ static void emit_config(Emitter *e) {
   emit_callback_config(e);
   if (p->n_expect)
     P("    .expect = EXPECTATIONS, .n_expect = %d,\n", p->n_expect);
+  emit_report_config(e);
   P("};\n\n");
 }
 
 /* ---- MODEL and main ---- */
+
+/* The first layer's kernel (the first trainable rank-2 or rank-4 parameter
+ * named *.kernel), drawn as images in report.html; NULL when there is none. */
+static const IrNode *first_kernel(const Graph *g) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const IrNode *n = g->nodes[i];
+    const char *dot = n->op == IR_PARAM && n->trainable ? strrchr(n->name, '.') : NULL;
+    if (dot && !strcmp(dot, ".kernel") && (n->rank == 2 || n->rank == 4))
+      return n;
+  }
+  return NULL;
+}
+
+static void emit_first_kernel(Emitter *e) {
+  const IrNode *k = first_kernel(e->g);
+  if (!k)
+    return;
+  P("    .first_kernel = {\"%s\", %s, {%d, %d, %d, %d}}, /* report.html */\n", k->name,
+    k->rank == 2 ? "RT_FIRST_DENSE" : "RT_FIRST_CONV", k->dims[0], k->dims[1],
+    k->rank == 4 ? k->dims[2] : 0, k->rank == 4 ? k->dims[3] : 0);
+}
 
 /* "(28, 28)": the input's per-example shape */
 static const char *input_shape_text(Emitter *e) {
@@ -340,6 +437,7 @@ void emit_main(Emitter *e) {
     P("    .trainable = trainable_tensors, .n_trainable = N_TRAINABLE_TENSORS,\n");
   if (n_adapt)
     P("    .adapt = adapt_layers, .n_adapt = N_ADAPT_LAYERS,\n");
+  emit_first_kernel(e);
   P("};\n\n");
   emit_config(e);
   P("int main(int argc, char **argv) { return rt_main(&MODEL, &CONFIG, argc, argv); }\n");

@@ -26,6 +26,8 @@ static void usage(FILE *f) {
           "  run        build, then run the executable (options after -- go to it)\n"
           "  check      run every compiler pass and report errors; write nothing\n"
           "  summary    print the model's layers, output shapes and parameter counts\n"
+          "  compare    A.nn B.nn [...] [--runs DIR ...] [--out DIR]: layers, parameters,\n"
+          "             FLOPs, memory and the runs' metrics side by side, compare.html\n"
           "  dump-ast   print the parsed file\n"
           "  export     write NAME.h + NAME.c (a C library) and NAME.onnx from a checkpoint\n"
           "  predict    build, then classify images: nnc predict FILE.nn [--ckpt PATH]\n"
@@ -189,6 +191,29 @@ static int cmd_predict(int argc, char **argv) {
   return build_and_exec(&opt, "--predict", argv + 3, argc - 3);
 }
 
+/* nnc compare A.nn B.nn [C.nn ...] [--runs DIR ...] [--out DIR] */
+static int cmd_compare(int argc, char **argv) {
+  const char **paths = calloc((size_t)argc, sizeof *paths);
+  const char **runs = calloc((size_t)argc, sizeof *runs);
+  const char *out_dir = NULL;
+  int n = 0, n_runs = 0, in_runs = 0;
+  for (int i = 2; i < argc; i++) {
+    if (!strcmp(argv[i], "--runs"))
+      in_runs = 1;
+    else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+      out_dir = argv[++i], in_runs = 0;
+    else if (in_runs)
+      runs[n_runs++] = argv[i];
+    else
+      paths[n++] = argv[i];
+  }
+  DriverOptions opt = {.err = stderr};
+  int rc = driver_compare(&opt, paths, n, runs, n_runs, out_dir);
+  free(paths);
+  free(runs);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
     usage(stdout);
@@ -204,6 +229,8 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "predict"))
     return cmd_predict(argc, argv);
+  if (!strcmp(argv[1], "compare"))
+    return cmd_compare(argc, argv);
   DriverOptions opt = {.err = stderr};
   int rest;
   int rc = parse_options(&opt, argc, argv, &rest);

@@ -412,6 +412,7 @@ typedef struct {
   bool metric_top_k;        /* metrics [..., top_k_accuracy]: logged every epoch */
   int top_k;                /* top_k_accuracy(k=N): the k of every top-k accuracy (Keras: 5) */
   bool metric_auc;          /* metrics [..., auc] */
+  bool metric_precision, metric_recall; /* metrics [..., precision, recall]: macro averages */
   bool csv_logger;          /* csv_logger(filename, separator=",", append=false) */
   const char *csv_path;     /* relative to the output directory unless absolute */
   char csv_separator;
@@ -784,6 +785,8 @@ void summary_print_memory(FILE *out, const Graph *g, const Program *prog);
 
 typedef struct {
   const char *source_path; /* the .nn file, named in the banner */
+  const char *source_text; /* the .nn source, embedded for report.html; NULL: left out */
+  const char *summary_text; /* `nnc summary`'s table, embedded for report.html; NULL: left out */
 } EmitOptions;
 
 void emit_c(FILE *out, const Graph *g, const Program *prog, const EmitOptions *opt);
@@ -837,6 +840,29 @@ void compilation_free(Compilation *c);
 const char *pass_name(PassId p);
 /* `nnc build`: every pass, emit C, run the C compiler. Exit status. */
 int driver_build(const DriverOptions *opt);
+
+/* ===== compare.c ===== */
+
+#define COMPARE_MAX_LAYERS 4096
+
+/* One layer as `nnc compare` diffs it. */
+typedef struct {
+  const char *name, *kind, *shape; /* "dense_1", "Dense", "(None, 128)" */
+  size_t params;
+} CompareLayer;
+
+/* The layers of a shaped graph, in order (at most COMPARE_MAX_LAYERS). */
+void compare_layers(const Graph *g, CompareLayer *layers, int *n);
+/* FLOPs of one forward pass per example (a multiply-add is 2): dense and
+ * conv2d MACs, depthwise windows; other ops are not counted. */
+double compare_flops(const Graph *g);
+/* Layers b against layers a by name: "- " removed, "+ " added, "~ " changed
+ * (class, output shape or parameters); returns the number of lines. */
+int compare_diff(FILE *out, const CompareLayer *a, int na, const CompareLayer *b, int nb);
+/* `nnc compare`: the table, the layer diffs, compare.html and the overlaid
+ * curves in out_dir (NULL: .). run_dirs[i] is file i's run (else runs/MODEL). */
+int driver_compare(const DriverOptions *opt, const char *const *paths, int n,
+                   const char *const *run_dirs, int n_run_dirs, const char *out_dir);
 
 /* ===== export.c ===== */
 

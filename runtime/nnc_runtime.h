@@ -522,12 +522,36 @@ typedef struct {
   int evaluate;     /* --evaluate: load the checkpoint, report on the test split, no training */
   const char *ckpt; /* --ckpt PATH: the checkpoint --evaluate reads (default OUT/best.ckpt) */
   int resume;      /* 1 = continue the interrupted run of out_dir from its last.ckpt */
+  int verbose, verbose_given; /* --verbose 0|1|2 (Keras's); not given: 1 */
 } RtOptions;
 
 /* Parses --epochs N, --seed S, --out DIR, --data DIR, --limit-train N,
- * --limit-test N, --gradcheck, --quiet, --help. Unknown options: message and exit 2.
+ * --limit-test N, --gradcheck, --quiet, --verbose N, --help. Unknown options: message and exit 2.
  * --help prints usage (program name and model name shown) and exits 0. */
 void rt_options_parse(RtOptions *opt, int argc, char **argv, const char *model_name);
+
+/* ===== rt_progress.c ===== */
+
+/* --verbose as Keras means it: 0 silent, 1 a progress bar per epoch on a
+ * terminal (one line per epoch elsewhere), 2 one line per epoch. */
+int rt_verbosity(const RtOptions *opt);
+/* verbose 1 and stdout a terminal */
+int rt_progress_bar_wanted(const RtOptions *opt);
+
+typedef struct {
+  int steps;
+  double t0, last_draw;
+} RtProgress;
+
+/* "Epoch E/N", then the bar of `steps` steps. */
+void rt_progress_begin(RtProgress *p, int epoch, int epochs, int steps);
+/* After step `step` (1..steps): the bar, the ETA and the running metrics
+ * (names[i]: values[i]), redrawn in place at most every 0.1 s. */
+void rt_progress_step(RtProgress *p, int step, const char *const *names, const double *values,
+                      int n);
+/* The full bar, the epoch's time and time per step, the epoch's metrics, lr. */
+void rt_progress_end(RtProgress *p, double seconds, const char *const *names,
+                     const double *values, int n, double lr);
 
 /* ===== rt_ckpt.c ===== */
 
@@ -797,6 +821,13 @@ typedef struct RtModel {
   int n_trainable;
   const RtAdapt *adapt;
   int n_adapt;
+  /* report.html: the first layer's kernel, a checkpoint tensor by name
+   * (name NULL: none); dims dense {in, units}, conv {kh, kw, c, filters} */
+  struct {
+    const char *name;
+    RtFirstLayerKind kind;
+    int dims[4];
+  } first_kernel;
 } RtModel;
 
 /* scores per example: the binary targets, or one per class */
@@ -905,6 +936,7 @@ typedef struct {
   /* train */
   int shuffle;
   int metric_top_k, metric_auc; /* logged every epoch */
+  int metric_precision, metric_recall; /* macro averages over the classes, every epoch */
   int top_k;                    /* the k of every top-k accuracy; 0: Keras's 5 */
   int terminate_on_nan;         /* stop at the first non-finite loss (default on) */
   RtCsvLoggerConfig csv_logger;
@@ -917,6 +949,12 @@ typedef struct {
   /* evaluate */
   const RtExpectation *expect;
   int n_expect;
+  /* what report.html shows that only the compiler knows (rt_run_report.c) */
+  struct {
+    const char *source_path, *source_text, *summary_text;
+    const RtKeyValue *hyper;
+    int n_hyper;
+  } report;
 } RtFitConfig;
 
 /* One run: the model, its recipe, the options in force, the class weights. */
@@ -963,6 +1001,8 @@ void rt_load_batch(const RtRun *run, const RtDataset *ds, const int *idx, int m)
 typedef struct {
   double loss, accuracy, top_k_accuracy; /* top k (config->top_k); NAN for binary targets */
   double auc; /* macro ROC AUC, when the scores were kept */
+  double precision, recall; /* macro averages of the argmax predictions, when a confusion
+                               matrix was kept */
 } RtEvalResult;
 
 typedef struct {
@@ -995,6 +1035,13 @@ int rt_report(const RtRun *run, const RtFitResult *fr);
  * class, or per binary target); prints each, returns how many failed. */
 int rt_check_expectations(const RtRun *run, const RtEvalResult *r, const RtClassStats *stats,
                           const double *auc);
+
+/* ---- rt_run_report.c ---- */
+
+/* The plots and report.html in the run directory (after metrics.json):
+ * scores (test->count, n_scores) are the test split's. Warns on failure. */
+void rt_write_run_report(const RtRun *run, const RtFitResult *fr, const RtDataset *test,
+                         const float *scores);
 
 /* ---- rt_gradcheck.c ---- */
 

@@ -30,6 +30,24 @@
 
 /* ---- evaluation ---- */
 
+/* precision and recall as training metrics: the plain mean over the classes
+ * of TP / (TP + FP) and TP / (TP + FN) of the argmax predictions (sklearn's
+ * average="macro" with zero_division=0: a class never predicted, or absent,
+ * counts 0). Keras's Precision() thresholds each one-hot entry at 0.5 and
+ * averages over all entries; with softmax outputs the argmax is the
+ * prediction a classifier makes, so the per-class average is the one the
+ * test report and the expectations use too. */
+static void macro_precision_recall(const RtConfusion *cm, double *precision, double *recall) {
+  RtClassStats *stats = rt_malloc(sizeof(RtClassStats) * (size_t)cm->n_classes);
+  rt_confusion_stats(stats, cm);
+  *precision = *recall = 0;
+  for (int c = 0; c < cm->n_classes; c++) {
+    *precision += stats[c].precision / cm->n_classes;
+    *recall += stats[c].recall / cm->n_classes;
+  }
+  free(stats);
+}
+
 /* top_k_accuracy's k: the recipe's, or Keras's 5 */
 static int top_k_of(const RtFitConfig *config) { return config->top_k > 0 ? config->top_k : 5; }
 
@@ -70,20 +88,27 @@ RtEvalResult rt_evaluate(const RtRun *run, const RtDataset *ds, RtConfusion *cm,
   int n = ds->count > 0 ? ds->count : 1;
   double auc = scores ? mean_auc(model, scores, ds->y, ds->count) : NAN;
   if (model->n_outputs) /* Keras's binary_accuracy: the share of all n * k entries */
-    return (RtEvalResult){loss / n, (double)correct / ((double)n * k), NAN, auc};
-  return (RtEvalResult){loss / n, (double)correct / n, (double)top_k / n, auc};
+    return (RtEvalResult){loss / n, (double)correct / ((double)n * k), NAN, auc, NAN, NAN};
+  RtEvalResult r = {loss / n, (double)correct / n, (double)top_k / n, auc, NAN, NAN};
+  if (cm)
+    macro_precision_recall(cm, &r.precision, &r.recall);
+  return r;
 }
 
 /* ---- the epoch log ---- */
 
-/* epoch, loss, accuracy, [top_k_accuracy, auc,] val_..., lr, seconds */
+/* epoch, loss, accuracy, [top_k_accuracy, auc, precision, recall,] val_..., lr, seconds */
+#define N_METRICS 6
 static int epoch_columns(const RtFitConfig *config, const char **names) {
-  static const char *const train[] = {"loss", "accuracy", "top_k_accuracy", "auc"};
-  static const char *const val[] = {"val_loss", "val_accuracy", "val_top_k_accuracy", "val_auc"};
-  int on[] = {1, 1, config->metric_top_k, config->metric_auc}, n = 0;
+  static const char *const train[] = {"loss", "accuracy", "top_k_accuracy", "auc", "precision",
+                                      "recall"};
+  static const char *const val[] = {"val_loss", "val_accuracy", "val_top_k_accuracy", "val_auc",
+                                    "val_precision", "val_recall"};
+  int on[] = {1, 1, config->metric_top_k, config->metric_auc, config->metric_precision,
+              config->metric_recall}, n = 0;
   names[n++] = "epoch";
   for (int pass = 0; pass < 2; pass++)
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < N_METRICS; i++)
       if (on[i])
         names[n++] = pass ? val[i] : train[i];
   names[n++] = "lr";
@@ -94,12 +119,13 @@ static int epoch_columns(const RtFitConfig *config, const char **names) {
 /* The values of one row, in epoch_columns's order. */
 static void epoch_values(const RtFitConfig *config, double *v, int epoch, const RtEvalResult *t,
                          const RtEvalResult *val, double lr, double seconds) {
-  int on[] = {1, 1, config->metric_top_k, config->metric_auc}, n = 0;
+  int on[] = {1, 1, config->metric_top_k, config->metric_auc, config->metric_precision,
+              config->metric_recall}, n = 0;
   v[n++] = epoch;
   for (int pass = 0; pass < 2; pass++) {
     const RtEvalResult *r = pass ? val : t;
-    const double x[] = {r->loss, r->accuracy, r->top_k_accuracy, r->auc};
-    for (int i = 0; i < 4; i++)
+    const double x[] = {r->loss, r->accuracy, r->top_k_accuracy, r->auc, r->precision, r->recall};
+    for (int i = 0; i < N_METRICS; i++)
       if (on[i])
         v[n++] = x[i];
   }
@@ -131,6 +157,10 @@ typedef struct {
   RtMonitor checkpoint, early;
   RtPlateau plateau;
   float *best_params; /* early stopping's restore_best_weights */
+  int bar_on;         /* --verbose 1 on a terminal: Keras's progress bar */
+  int want_pr;        /* metrics [precision] or [recall]: the epochs' confusion matrices */
+  RtConfusion epoch_cm;
+  RtProgress bar;
   RtFitResult r;
 } Fit;
 
@@ -161,6 +191,10 @@ static void fit_init(Fit *f, RtRun *run, const RtDataset *train, const RtDataset
   f->order = rt_malloc(sizeof(int) * (size_t)(train->count ? train->count : 1));
   for (int i = 0; i < train->count; i++)
     f->order[i] = i;
+  f->bar_on = !run->opt.quiet && rt_progress_bar_wanted(&run->opt);
+  f->want_pr = (c->metric_precision || c->metric_recall) && !f->model->n_outputs;
+  if (f->want_pr)
+    rt_confusion_init(&f->epoch_cm, f->model->n_classes);
   if (c->metric_auc) {
     size_t k = (size_t)rt_model_scores(f->model);
     f->epoch_scores = rt_malloc(sizeof(float) * ((size_t)train->count + 1) * k);
@@ -189,6 +223,8 @@ static void fit_free(Fit *f) {
   free(f->val_scores);
   free(f->best_params);
   free(f->order);
+  if (f->want_pr)
+    rt_confusion_free(&f->epoch_cm);
 }
 
 /* ---- one epoch ---- */
@@ -198,7 +234,7 @@ typedef struct {
   double loss, correct, weight, top_k;
 } EpochSums;
 
-static void add_batch_metrics(const Fit *f, EpochSums *s, int start, int m) {
+static void add_batch_metrics(Fit *f, EpochSums *s, int start, int m) {
   const RtModel *model = f->model;
   const float *scores = model->scores;
   int k = rt_model_scores(model);
@@ -213,6 +249,9 @@ static void add_batch_metrics(const Fit *f, EpochSums *s, int start, int m) {
     else
       s->weight += m;
   }
+  for (int i = 0; f->want_pr && i < m; i++) /* unweighted, as Keras's Precision and Recall */
+    rt_confusion_add(&f->epoch_cm, model->batch_labels[i],
+                     rt_argmax(scores + (size_t)i * k, k));
   if (f->config->metric_top_k)
     s->top_k += rt_count_top_k(scores, model->batch_labels, m, k, top_k_of(f->config));
   if (f->config->metric_auc) {
@@ -220,6 +259,21 @@ static void add_batch_metrics(const Fit *f, EpochSums *s, int start, int m) {
     for (int i = 0; i < m; i++)
       f->epoch_labels[start + i] = f->train->y[f->order[start + i]];
   }
+}
+
+/* The bar after each step: the running loss and accuracy of the epoch so far. */
+static void show_progress(Fit *f, const EpochSums *s, int seen) {
+  static const char *const names[] = {"loss", "accuracy"};
+  const double values[] = {s->loss / seen, s->correct / s->weight};
+  int steps = (seen + f->model->batch - 1) / f->model->batch;
+  rt_progress_step(&f->bar, steps, names, values, 2);
+}
+
+/* The epoch's confusion matrix back to zeros (before training, before validation). */
+static void clear_confusion(Fit *f) {
+  size_t k = (size_t)f->epoch_cm.n_classes;
+  if (f->want_pr)
+    memset(f->epoch_cm.counts, 0, sizeof(long) * k * k);
 }
 
 /* ---- terminate_on_nan ---- */
@@ -275,6 +329,10 @@ static int train_epoch(Fit *f, int epoch, RtEvalResult *out) {
   EpochSums s = {0, 0, 0, 0};
   if (f->config->shuffle)
     rt_rng_shuffle(&f->shuffle_rng, f->order, train->count);
+  clear_confusion(f);
+  if (f->bar_on)
+    rt_progress_begin(&f->bar, epoch, f->run->opt.epochs,
+                      (train->count + model->batch - 1) / model->batch);
   for (int start = 0; start < train->count; start += model->batch) {
     int m = train->count - start < model->batch ? train->count - start : model->batch;
     rt_load_batch(f->run, train, f->order + start, m);
@@ -287,6 +345,8 @@ static int train_epoch(Fit *f, int epoch, RtEvalResult *out) {
     model->optimizer_step(++f->r.steps);
     s.loss += *model->loss_sum;
     add_batch_metrics(f, &s, start, m);
+    if (f->bar_on)
+      show_progress(f, &s, start + m);
   }
   out->loss = s.loss / train->count;
   out->accuracy = s.correct / s.weight;
@@ -294,6 +354,9 @@ static int train_epoch(Fit *f, int epoch, RtEvalResult *out) {
   out->auc = f->config->metric_auc ? mean_auc(model, f->epoch_scores, f->epoch_labels,
                                               train->count)
                                    : NAN;
+  out->precision = out->recall = NAN;
+  if (f->want_pr)
+    macro_precision_recall(&f->epoch_cm, &out->precision, &out->recall);
   return 1;
 }
 
@@ -305,6 +368,17 @@ static void print_epoch(const Fit *f, int epoch, const double *row, double secon
     if (f->config->validation.kind != RT_VAL_NONE || strncmp(f->columns[i], "val_", 4) != 0)
       printf(" - %s: %.4f", f->columns[i], row[i]);
   printf(" - lr: %.1e\n", *f->model->learning_rate);
+}
+
+/* The bar's last state: the same values as print_epoch's line. */
+static void finish_bar(Fit *f, const double *row, double seconds) {
+  const char *names[MAX_COLUMNS];
+  double values[MAX_COLUMNS];
+  int n = 0;
+  for (int i = 1; i < f->n_columns - 2; i++)
+    if (f->config->validation.kind != RT_VAL_NONE || strncmp(f->columns[i], "val_", 4) != 0)
+      names[n] = f->columns[i], values[n++] = row[i];
+  rt_progress_end(&f->bar, seconds, names, values, n, *f->model->learning_rate);
 }
 
 /* ---- callbacks ---- */
@@ -392,16 +466,19 @@ static void fit_finish(Fit *f) {
  * Returns 1 when early stopping ends the run. */
 static int end_epoch(Fit *f, int epoch, const RtEvalResult *train, double t0) {
   const RtFitConfig *c = f->config;
-  RtEvalResult val = {NAN, NAN, NAN, NAN};
+  RtEvalResult val = {NAN, NAN, NAN, NAN, NAN, NAN};
+  clear_confusion(f);
   if (c->validation.kind != RT_VAL_NONE)
-    val = rt_evaluate(f->run, f->val, NULL, f->val_scores);
+    val = rt_evaluate(f->run, f->val, f->want_pr ? &f->epoch_cm : NULL, f->val_scores);
   double seconds = rt_now() - t0, row[MAX_COLUMNS];
   f->r.epochs_run = epoch;
   epoch_values(c, row, epoch, train, &val, *f->model->learning_rate, seconds);
   rt_csv_log_row(&f->history, row);
   if (c->csv_logger.enabled)
     rt_csv_log_row(&f->csv_log, row);
-  if (!f->run->opt.quiet)
+  if (f->bar_on)
+    finish_bar(f, row, seconds);
+  else if (!f->run->opt.quiet && rt_verbosity(&f->run->opt) != 0)
     print_epoch(f, epoch, row, seconds);
   if (c->checkpoint.enabled)
     checkpoint_callback(f, epoch, row);

@@ -128,6 +128,7 @@ int rt_report(const RtRun *run, const RtFitResult *fr) {
     printf("\nwrote %s\n", path);
   else
     printf("\nwrote %s/history.csv, %s and %s\n", run->opt.out_dir, path, run->checkpoint_path);
+  rt_write_run_report(run, fr, &test, scores);
   free(scores);
   rt_dataset_free(&test);
   int failed = 0;

@@ -175,6 +175,8 @@ static void print_usage(FILE *f, const char *prog, const char *model, const RtOp
           "                    classify PNG/JPEG files, IDX files or 'test' (no training)\n"
           "  --resume          continue the interrupted run of --out from its last.ckpt\n"
           "  --quiet           print only the final results\n"
+          "  --verbose N       0 silent, 1 a progress bar on a terminal (else as 2), 2 one line\n"
+          "                    per epoch (default 1)\n"
           "  --help            show this help and exit\n"
           "\n"
           "environment: OMP_NUM_THREADS (threads, now %d), OMP_WAIT_POLICY,\n"
@@ -214,6 +216,16 @@ static uint64_t parse_u64(const char *prog, const char *option, const char *text
     exit(2);
   }
   return (uint64_t)value;
+}
+
+/* --verbose: 0, 1 or 2 */
+static int parse_verbose(const char *prog, const char *text) {
+  int v = parse_int(prog, "--verbose", text, 0);
+  if (v > 2) {
+    fprintf(stderr, "%s: error: --verbose needs 0, 1 or 2, got '%s'\n", prog, text);
+    exit(2);
+  }
+  return v;
 }
 
 /* The option's value: after '=' in the same word, else the next word. */
@@ -271,7 +283,10 @@ static int parse_valued(RtOptions *opt, int argc, char **argv, int *i, const cha
     opt->ckpt = option_value(prog, argc, argv, i, eq);
   else if (is_option(arg, "--limit-test", &eq))
     opt->limit_test = parse_int(prog, "--limit-test", option_value(prog, argc, argv, i, eq), 0);
-  else
+  else if (is_option(arg, "--verbose", &eq)) {
+    opt->verbose = parse_verbose(prog, option_value(prog, argc, argv, i, eq));
+    opt->verbose_given = 1;
+  } else
     return 0;
   return 1;
 }

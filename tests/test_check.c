@@ -385,6 +385,31 @@ START_TEST(test_keras_spellings) {
 }
 END_TEST
 
+/* metrics [precision, recall]: logged each epoch, monitored (mode max) */
+START_TEST(test_precision_recall_metrics) {
+  TestCompile tc;
+  check_ok(&tc, "data d { validation last 100 }\n"
+                "train { metrics [accuracy, precision, recall]\n"
+                "  checkpoint(monitor=val_recall)\n"
+                "  early_stopping(monitor=precision) }\n");
+  ck_assert(tc.c.prog.metric_precision);
+  ck_assert(tc.c.prog.metric_recall);
+  ck_assert_str_eq(tc.c.prog.checkpoint.monitor, "val_recall");
+  ck_assert_int_eq(tc.c.prog.checkpoint.mode, MODE_MAX);
+  ck_assert_int_eq(tc.c.prog.early_stopping.mode, MODE_MAX);
+  tc_end(&tc);
+  check_ok(&tc, "train { metrics [recall] }\n");
+  ck_assert(!tc.c.prog.metric_precision);
+  tc_end(&tc);
+  /* a monitor that is not logged names the setting that logs it */
+  ck_assert(!tc_run(&tc, MODEL "data d { validation last 100 }\n"
+                         "train { checkpoint(monitor=val_precision) }\n", PASS_CHECK));
+  ck_assert_msg(strstr(tc_err(&tc), "val_precision is logged with: metrics [accuracy, precision]"),
+                "got:\n%s", tc_err(&tc));
+  tc_end(&tc);
+}
+END_TEST
+
 /* top_k_accuracy(k=N): any k up to the number of classes */
 START_TEST(test_top_k_metric_argument) {
   TestCompile tc;
@@ -908,6 +933,7 @@ static Suite *check_suite(void) {
   tcase_add_test(settings, test_positional_optimizer_arguments);
   tcase_add_test(settings, test_keras_spellings);
   tcase_add_test(settings, test_top_k_metric_argument);
+  tcase_add_test(settings, test_precision_recall_metrics);
   tcase_add_test(settings, test_train_errors);
   suite_add_tcase(s, settings);
   TCase *names = tcase_create("names");

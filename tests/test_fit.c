@@ -168,6 +168,33 @@ START_TEST(test_history_rows) {
 }
 END_TEST
 
+/* metrics [precision, recall]: macro averages over the classes of the argmax
+ * predictions, train and val_. Every example is class 0 and predicted 0, so
+ * class 0 has precision and recall 1, and class 1 (never predicted, never
+ * present) counts 0: both averages are 0.5. val_recall is monitorable. */
+START_TEST(test_precision_recall_columns) {
+  RtFitConfig config = BASE;
+  config.metric_precision = config.metric_recall = 1;
+  config.checkpoint = (RtCheckpointConfig){.enabled = 1, .monitor = "val_recall",
+                                           .mode = RT_MODE_MAX, .save_best_only = 1};
+  const double script[] = {0.5, 0.25};
+  RtFitResult r = fit_scripted(&config, 2, script, 2);
+  ck_assert_int_eq(r.best_epoch, 1); /* val_recall never improves after epoch 1 */
+  const char *text = read_text(tmp_path("history.csv"));
+  const char *rows[] = {"epoch,loss,accuracy,precision,recall,val_loss,val_accuracy,"
+                        "val_precision,val_recall,lr,seconds\n",
+                        "1,1.000000,1.000000,0.500000,0.500000,0.500000,1.000000,0.500000,"
+                        "0.500000,1,",
+                        "2,1.000000,1.000000,0.500000,0.500000,0.250000,1.000000,0.500000,"
+                        "0.500000,1,"};
+  for (int i = 0; i < 3; i++) {
+    ck_assert_msg(strncmp(text, rows[i], strlen(rows[i])) == 0, "row %d: got %.90s, want %s", i,
+                  text, rows[i]);
+    text = strchr(text, '\n') + 1;
+  }
+}
+END_TEST
+
 START_TEST(test_early_stopping_restores_best) {
   RtFitConfig config = BASE;
   config.early_stopping = (RtEarlyStoppingConfig){
@@ -798,6 +825,7 @@ static Suite *fit_suite(void) {
   tcase_add_checked_fixture(tc, setup_tmp_dir, teardown_tmp_dir);
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_history_rows);
+  tcase_add_test(tc, test_precision_recall_columns);
   tcase_add_test(tc, test_early_stopping_restores_best);
   tcase_add_test(tc, test_early_stopping_without_restore);
   tcase_add_test(tc, test_checkpoint_saves_best_only);

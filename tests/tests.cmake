@@ -53,7 +53,7 @@ nnc_check_test(test_sources nncrt tests/test_sources.c)
 # NNC_SOURCE_DIR), one CTest per malformed input in tests/errors/ (its first
 # line says `# expect: LINE:COL: error: ...`), and a seeded mutation test
 # that nnc never crashes on a damaged day5.nn.
-foreach(suite test_parse test_check test_shape test_autodiff test_scale)
+foreach(suite test_parse test_check test_shape test_autodiff test_scale test_compare)
   nnc_check_test(${suite} nnccore tests/${suite}.c)
   target_compile_definitions(${suite} PRIVATE NNC_SOURCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
 endforeach()
@@ -81,7 +81,8 @@ get_target_property(nnc_core_sources nnccore SOURCES)
 set(nnc_fuzz_sources ${CMAKE_CURRENT_SOURCE_DIR}/tests/fuzz/fuzz_front.c)
 list(FILTER nnc_core_sources INCLUDE REGEX "\\.c$") # not the generated parser.h, lexer.h
 # nor nnc export (checkpoints, protobuf-c): it reads no .nn text of its own
-list(FILTER nnc_core_sources EXCLUDE REGEX "(export|export_c|export_onnx|onnx_write|nnc_infer_text)\\.c$")
+# nor nnc compare (run directories: the runtime's readers and plots)
+list(FILTER nnc_core_sources EXCLUDE REGEX "(export|export_c|export_onnx|onnx_write|nnc_infer_text|compare)\\.c$")
 foreach(src ${nnc_core_sources})
   get_filename_component(src ${src} ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
   list(APPEND nnc_fuzz_sources ${src})
@@ -157,6 +158,17 @@ add_test(NAME build_portable_fallback
 
 add_test(NAME e2e_keras_callbacks
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_keras_callbacks_test.sh $<TARGET_FILE:nnc>)
+
+# nnc compare: two small models, short runs, the table, the diff, compare.html
+add_test(NAME e2e_compare
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_compare_test.sh $<TARGET_FILE:nnc>)
+set_tests_properties(e2e_compare PROPERTIES TIMEOUT 300)
+
+# Keras's progress bar on a pty, --verbose, the run directory's plots and report.html
+add_test(NAME e2e_progress_report
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_progress_test.sh $<TARGET_FILE:nnc>
+          ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/small_mlp.nn)
+set_tests_properties(e2e_progress_report PROPERTIES TIMEOUT 300)
 
 add_test(NAME build_outputs
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_outputs_test.sh $<TARGET_FILE:nnc>

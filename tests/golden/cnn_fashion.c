@@ -391,6 +391,7 @@ static RtModel MODEL = {
     .backward = model_backward, .optimizer_step = optimizer_step,
     .checkpoint = checkpoint_tensors, .n_checkpoint = N_CHECKPOINT_TENSORS,
     .trainable = trainable_tensors, .n_trainable = N_TRAINABLE_TENSORS,
+    .first_kernel = {"Conv_1.kernel", RT_FIRST_CONV, {2, 2, 1, 32}}, /* report.html */
 };
 
 /* ===== the recipe: the data, train and evaluate sections, read by rt_main ===== */
@@ -398,6 +399,60 @@ static RtModel MODEL = {
 /* the evaluate section: {text, what, class or target, layer, comparison, threshold} */
 static const RtExpectation EXPECTATIONS[] = {
     {"accuracy > 0.90", RT_EXPECT_ACCURACY, -1, NULL, RT_CMP_GT, 0.90000000000000002},
+};
+
+/* for report.html: the .nn source, `nnc summary`'s table, the hyper-parameters */
+static const char NN_SOURCE[] =
+    "# Seed 002's CNN: Fashion-MNIST scaled to [0, 1], two conv + max-pool blocks,\n"
+    "# dense 256 relu, dense 10 softmax; Adam, batch 64, 10 epochs.\n"
+    "model cnn_fashion(x: u8[28, 28, 1]) {\n"
+    "  h = rescaling(x, 1/255)              # the seed divides by 255 in numpy\n"
+    "  h = conv2d(h, 32, kernel_size=[2, 2], activation=relu, name=\"Conv_1\")\n"
+    "  h = max_pool2d(h)\n"
+    "  h = conv2d(h, 32, kernel_size=[2, 2], activation=relu, name=\"Conv_2\")\n"
+    "  h = max_pool2d(h)\n"
+    "  h = flatten(h)\n"
+    "  h = dense(h, 256, activation=relu)\n"
+    "  return dense(h, 10, activation=softmax)\n"
+    "}\n"
+    "data fashion_mnist {                   # the class names default to Fashion-MNIST's\n"
+    "}\n"
+    "train {\n"
+    "  loss sparse_categorical_crossentropy\n"
+    "  optimizer adam\n"
+    "  epochs 10\n"
+    "  batch_size 64\n"
+    "  seed 42\n"
+    "}\n"
+    "evaluate test {\n"
+    "  expect accuracy > 0.90\n"
+    "}\n";
+
+static const char MODEL_SUMMARY[] =
+    "Model: \"cnn_fashion\"\n"
+    "───────────────────────────────────────────────────────────────────────────\n"
+    " Layer (type)                             Output Shape              Param #\n"
+    "───────────────────────────────────────────────────────────────────────────\n"
+    " input_layer (InputLayer)                 (None, 28, 28, 1)               0\n"
+    " rescaling (Rescaling)                    (None, 28, 28, 1)               0\n"
+    " Conv_1 (Conv2D)                          (None, 27, 27, 32)            160\n"
+    " max_pooling2d (MaxPooling2D)             (None, 13, 13, 32)              0\n"
+    " Conv_2 (Conv2D)                          (None, 12, 12, 32)          4,128\n"
+    " max_pooling2d_1 (MaxPooling2D)           (None, 6, 6, 32)                0\n"
+    " flatten (Flatten)                        (None, 1152)                    0\n"
+    " dense (Dense)                            (None, 256)               295,168\n"
+    " dense_1 (Dense)                          (None, 10)                  2,570\n"
+    "───────────────────────────────────────────────────────────────────────────\n"
+    " Total params: 302,026 (1.15 MB)\n"
+    " Trainable params: 302,026 (1.15 MB)\n"
+    " Non-trainable params: 0 (0.00 B)\n";
+
+static const RtKeyValue HYPER_PARAMETERS[] = {
+    {"optimizer", "adam(learning_rate=0.001)"},
+    {"loss", "sparse_categorical_crossentropy"},
+    {"batch_size", "64"},
+    {"shuffle", "true"},
+    {"class_weight", "none"},
 };
 
 static const RtFitConfig CONFIG = {
@@ -408,6 +463,9 @@ static const RtFitConfig CONFIG = {
     .top_k = 5, /* the k of top_k_accuracy */
     .terminate_on_nan = 1, /* the first non-finite loss stops the run */
     .expect = EXPECTATIONS, .n_expect = 1,
+    .report = {.source_path = "models/cnn_fashion.nn", .source_text = NN_SOURCE, .summary_text = MODEL_SUMMARY,
+               .hyper = HYPER_PARAMETERS,
+               .n_hyper = sizeof HYPER_PARAMETERS / sizeof HYPER_PARAMETERS[0]},
 };
 
 int main(int argc, char **argv) { return rt_main(&MODEL, &CONFIG, argc, argv); }

@@ -350,6 +350,7 @@ static RtModel MODEL = {
     .checkpoint = checkpoint_tensors, .n_checkpoint = N_CHECKPOINT_TENSORS,
     .trainable = trainable_tensors, .n_trainable = N_TRAINABLE_TENSORS,
     .adapt = adapt_layers, .n_adapt = N_ADAPT_LAYERS,
+    .first_kernel = {"dense.kernel", RT_FIRST_DENSE, {784, 256, 0, 0}}, /* report.html */
 };
 
 /* ===== the recipe: the data, train and evaluate sections, read by rt_main ===== */
@@ -365,6 +366,80 @@ static const RtExpectation EXPECTATIONS[] = {
     {"params(normalization) == 3", RT_EXPECT_PARAMS, 0, "normalization", RT_CMP_EQ, 3},
 };
 
+/* for report.html: the .nn source, `nnc summary`'s table, the hyper-parameters */
+static const char NN_SOURCE[] =
+    "# Day 5 — Fashion-MNIST classification, end to end.\n"
+    "#\n"
+    "# The Keras tutorial in shared/reference/seeds/000 written in .nn: a\n"
+    "# Normalization layer adapted on the training split, a manufactured class\n"
+    "# imbalance (300 examples each of the three footwear classes) corrected with\n"
+    "# balanced class weights, dropout, Adam, sparse cross-entropy from logits,\n"
+    "# the best epoch checkpointed on val_accuracy, early stopping on val_loss\n"
+    "# with restore-best, and a confusion matrix of the best checkpoint on the\n"
+    "# test set.\n"
+    "\n"
+    "model fashion_mlp(x: u8[28, 28]) {\n"
+    "  h = normalization(x, axis=none)      # one mean and variance, adapted on the training split\n"
+    "  h = flatten(h)                       # (28, 28) -> (784)\n"
+    "  h = dense(h, 256, activation=relu)\n"
+    "  h = dropout(h, 0.3)\n"
+    "  h = dense(h, 128, activation=relu)\n"
+    "  h = dropout(h, 0.3)\n"
+    "  return dense(h, 10)                  # logits: no softmax here\n"
+    "}\n"
+    "\n"
+    "data fashion_mnist {\n"
+    "  idx \"/usr/share/datasets/fashion-mnist\"\n"
+    "  classes [\"T-shirt/top\", \"Trouser\", \"Pullover\", \"Dress\", \"Coat\",\n"
+    "           \"Sandal\", \"Shirt\", \"Sneaker\", \"Bag\", \"Ankle boot\"]\n"
+    "  validation last 5000                 # the last 5000 training images; the test split is touched once\n"
+    "  keep train {Sandal: 300, Sneaker: 300, \"Ankle boot\": 300} seed 42\n"
+    "}\n"
+    "\n"
+    "train {\n"
+    "  loss sparse_categorical_crossentropy(from_logits=true)\n"
+    "  class_weight balanced                # w_c = N / (C * n_c), training loss only\n"
+    "  optimizer adam(learning_rate=1e-3)\n"
+    "  epochs 40\n"
+    "  batch_size 128\n"
+    "  shuffle true\n"
+    "  seed 42\n"
+    "  checkpoint(monitor=val_accuracy, save_best_only=true)\n"
+    "  early_stopping(monitor=val_loss, patience=5, restore_best_weights=true)\n"
+    "}\n"
+    "\n"
+    "evaluate test {\n"
+    "  expect accuracy > 0.80               # the model trained\n"
+    "  expect recall[Sneaker] > 0.80        # class weights worked\n"
+    "  expect params(normalization) == 3    # the statistics travel with the model\n"
+    "}\n";
+
+static const char MODEL_SUMMARY[] =
+    "Model: \"fashion_mlp\"\n"
+    "───────────────────────────────────────────────────────────────────────────\n"
+    " Layer (type)                             Output Shape              Param #\n"
+    "───────────────────────────────────────────────────────────────────────────\n"
+    " input_layer (InputLayer)                 (None, 28, 28)                  0\n"
+    " normalization (Normalization)            (None, 28, 28)                  3\n"
+    " flatten (Flatten)                        (None, 784)                     0\n"
+    " dense (Dense)                            (None, 256)               200,960\n"
+    " dropout (Dropout)                        (None, 256)                     0\n"
+    " dense_1 (Dense)                          (None, 128)                32,896\n"
+    " dropout_1 (Dropout)                      (None, 128)                     0\n"
+    " dense_2 (Dense)                          (None, 10)                  1,290\n"
+    "───────────────────────────────────────────────────────────────────────────\n"
+    " Total params: 235,149 (918.55 KB)\n"
+    " Trainable params: 235,146 (918.54 KB)\n"
+    " Non-trainable params: 3 (16.00 B)\n";
+
+static const RtKeyValue HYPER_PARAMETERS[] = {
+    {"optimizer", "adam(learning_rate=0.001)"},
+    {"loss", "sparse_categorical_crossentropy"},
+    {"batch_size", "128"},
+    {"shuffle", "true"},
+    {"class_weight", "balanced"},
+};
+
 static const RtFitConfig CONFIG = {
     .defaults = {.epochs = 40, .seed = 42, .out_dir = "runs/fashion_mlp", .data_dir = "/usr/share/datasets/fashion-mnist",
                  .limit_train = 0, .limit_test = 0},
@@ -378,6 +453,9 @@ static const RtFitConfig CONFIG = {
     .early_stopping = {.enabled = 1, .monitor = "val_loss", .mode = RT_MODE_MIN, .min_delta = 0,
                        .patience = 5, .restore_best = 1},
     .expect = EXPECTATIONS, .n_expect = 3,
+    .report = {.source_path = "models/day5.nn", .source_text = NN_SOURCE, .summary_text = MODEL_SUMMARY,
+               .hyper = HYPER_PARAMETERS,
+               .n_hyper = sizeof HYPER_PARAMETERS / sizeof HYPER_PARAMETERS[0]},
 };
 
 int main(int argc, char **argv) { return rt_main(&MODEL, &CONFIG, argc, argv); }
