@@ -255,6 +255,8 @@ static void emit_config(Emitter *e) {
   emit_callback_config(e);
   if (p->n_expect)
     P("    .expect = EXPECTATIONS, .n_expect = %d,\n", p->n_expect);
+  if (e->opt->mpi) /* the one line --mpi changes: libnncrt_mpi.a's MPI_Init and allreduce */
+    P("    .distributed = rt_mpi_init, /* nnc build --mpi: data-parallel under mpirun */\n");
   P("};\n\n");
 }
 
