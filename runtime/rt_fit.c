@@ -337,7 +337,8 @@ static void save_checkpoint(Fit *f, int epoch, double value) {
   RtCheckpointMeta meta = {.epoch = epoch, .step = f->r.steps, .monitor = value};
   snprintf(meta.model, sizeof meta.model, "%s", f->model->name);
   if (rt_is_root(f->run)) /* under mpirun, rank 0 alone writes files */
-    rt_checkpoint_save(f->run->checkpoint_path, f->model->checkpoint, f->model->n_checkpoint, &meta);
+    rt_checkpoint_save(f->run->checkpoint_path, f->model->checkpoint, f->model->n_checkpoint,
+                       &meta);
   f->r.best_epoch = epoch;
 }
 
