@@ -6,6 +6,7 @@
 #    process, to float rounding (tests/e2e/ckpt_compare.py, tensor by tensor),
 #    the same history.csv, and only rank 0 speaks;
 #  - a batch that does not divide among the ranks is an error naming both;
+#  - a rank that stops with an error ends the job with a message naming it;
 #  - a rank killed mid-run ends the job with mpirun naming the rank, and the
 #    last checkpoint is whole and loads (nnc export reads it).
 # usage: run_mpi_test.sh NNC RUNTIME_DIR E2E_DIR
@@ -61,6 +62,13 @@ grep -q "expect accuracy" np2.txt || fail "-np 2 did not evaluate the test split
 if "${mpirun[@]}" -np 3 ./mpi --out np3 > np3.txt 2>&1; then fail "-np 3 with batch 64 ran"; fi
 grep -q "batch size 64 does not divide among the 3 processes" np3.txt ||
   { cat np3.txt; fail "no message naming the batch size and the process count"; }
+
+# ---- a rank that stops with an error ends the job, naming itself ----
+if "${mpirun[@]}" -np 2 ./mpi --out nodata --data "$work/no-such-dir" > nodata.txt 2>&1; then
+  fail "-np 2 without data exited 0"
+fi
+grep -q "error: rank [01] of 2 stopped before the end of the run" nodata.txt ||
+  { cat nodata.txt; fail "no message naming the rank that stopped"; }
 
 # ---- a rank killed mid-run ----
 "${mpirun[@]}" -np 2 ./mpi --out killed --epochs 100000 > killed.txt 2>&1 &
