@@ -18,6 +18,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* libnncrt_mpi.a and libmpi for --mpi; "" where nnc was built without Open MPI */
+#ifndef NNC_RUNTIME_MPI_LIB
+#define NNC_RUNTIME_MPI_LIB ""
+#define NNC_MPI_LIBS ""
+#endif
+
 static const char *const PASS_NAMES[PASS_COUNT] = {
     [PASS_PARSE] = "parse",     [PASS_CHECK] = "check",       [PASS_BUILD] = "build",
     [PASS_SHAPE] = "shape",     [PASS_AUTODIFF] = "autodiff", [PASS_LOWER] = "lower",
@@ -152,7 +158,7 @@ static bool write_c(const Compilation *c, const DriverOptions *opt, const char *
     return false;
   char *summary = summary_text(c, opt);
   EmitOptions eo = {.source_path = opt->input_path, .source_text = c->src.text,
-                    .summary_text = summary};
+                    .summary_text = summary, .mpi = opt->mpi};
   emit_c(out.f, c->graph, &c->prog, &eo);
   free(summary);
   return out_close(&out, opt->err);
@@ -180,8 +186,14 @@ static bool run_cc(const DriverOptions *opt, const char *c_path, const char *exe
   argv[n++] = "-o";
   argv[n++] = exe_path;
   argv[n++] = c_path;
+  if (opt->mpi) /* before libnncrt.a: rt_mpi.c calls into it */
+    argv[n++] = NNC_RUNTIME_MPI_LIB;
   argv[n++] = NNC_RUNTIME_LIB;
   for (char *tok = strtok(blas, " "); tok && n < 74; tok = strtok(NULL, " "))
+    argv[n++] = tok;
+  char mpi_libs[512];
+  snprintf(mpi_libs, sizeof mpi_libs, "%s", opt->mpi ? NNC_MPI_LIBS : "");
+  for (char *tok = strtok(mpi_libs, " "); tok && n < 76; tok = strtok(NULL, " "))
     argv[n++] = tok;
   argv[n++] = "-lz";
   argv[n++] = "-lm";
@@ -233,6 +245,11 @@ static bool executable_path_ok(const DriverOptions *opt, const char *exe) {
 }
 
 int driver_build(const DriverOptions *opt) {
+  if (opt->mpi && !*NNC_RUNTIME_MPI_LIB) {
+    fprintf(opt->err, "nnc: error: --mpi: this nnc was built without Open MPI (install "
+            "openmpi-bin and libopenmpi-dev, then configure and build nnc again)\n");
+    return 1;
+  }
   Compilation c;
   if (!compile_source(&c, opt, PASS_MEMPLAN)) {
     compilation_free(&c);

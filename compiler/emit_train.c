@@ -370,6 +370,8 @@ static void emit_config(Emitter *e) {
   if (p->n_expect)
     P("    .expect = EXPECTATIONS, .n_expect = %d,\n", p->n_expect);
   emit_report_config(e);
+  if (e->opt->mpi) /* the one line --mpi changes: libnncrt_mpi.a's MPI_Init and allreduce */
+    P("    .distributed = rt_mpi_init, /* nnc build --mpi: data-parallel under mpirun */\n");
   P("};\n\n");
 }
 

@@ -2,7 +2,7 @@
  * main.c — the nnc command line.
  *
  *   nnc build FILE.nn [-o EXE] [--emit-c FILE.c] [--emit-only] [--dump-ir=PASS] [--no-fuse]
- *                     [--portable]
+ *                     [--portable] [--mpi]
  *   nnc run   FILE.nn [-- PROGRAM-OPTIONS]      build, then run the program
  *   nnc check FILE.nn [--dump-ir=PASS]          run every pass, write nothing
  *   nnc summary FILE.nn                          Keras-style parameter table
@@ -41,6 +41,7 @@ static void usage(FILE *f) {
           "                     memplan, or all\n"
           "  --no-fuse          skip the fusion pass\n"
           "  --portable         compile the program for any x86-64 (no -march=native)\n"
+          "  --mpi              data-parallel training under mpirun -np N (Open MPI)\n"
           "  --max-memory SIZE  an error if training needs more (bytes, or K, M, G, T);\n"
           "                     without it, more than this machine's memory is a warning\n"
           "  --ckpt PATH        export: the checkpoint (default: runs/NAME/best.ckpt)\n"
@@ -96,6 +97,8 @@ static int parse_options(DriverOptions *opt, int argc, char **argv, int *rest) {
       opt->no_fuse = true;
     } else if (!strcmp(a, "--portable")) {
       opt->portable = true;
+    } else if (!strcmp(a, "--mpi")) {
+      opt->mpi = true;
     } else if (!strcmp(a, "--ckpt") && i + 1 < argc) {
       opt->ckpt_path = argv[++i];
     } else if (a[0] == '-' || opt->input_path) {

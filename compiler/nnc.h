@@ -787,6 +787,7 @@ typedef struct {
   const char *source_path; /* the .nn file, named in the banner */
   const char *source_text; /* the .nn source, embedded for report.html; NULL: left out */
   const char *summary_text; /* `nnc summary`'s table, embedded for report.html; NULL: left out */
+  bool mpi;                /* nnc build --mpi: the recipe names rt_mpi_init */
 } EmitOptions;
 
 void emit_c(FILE *out, const Graph *g, const Program *prog, const EmitOptions *opt);
@@ -815,6 +816,7 @@ typedef struct {
   bool summary_only;     /* stop after shapes; build the model without its loss */
   bool emit_only;        /* write C, do not run cc */
   bool portable;         /* compile without -march=native */
+  bool mpi;              /* data-parallel under mpirun: link libnncrt_mpi.a and libmpi */
   const char *ckpt_path; /* nnc export: the checkpoint (NULL = runs/NAME/best.ckpt) */
   const char *out_dir;   /* nnc export: where NAME.h, NAME.c, NAME.onnx go (NULL = .) */
   size_t max_memory;     /* --max-memory: planned training memory above it is an error */

@@ -918,6 +918,22 @@ typedef struct {
   int skip_bad;                        /* directory: leave bad images out, counted */
   int classes_declared;                /* the .nn file names the classes: names must match */
 } RtSourceConfig;
+/* Data-parallel training (nnc build --mpi): the hooks rt_mpi_init
+ * (runtime/rt_mpi.c, in libnncrt_mpi.a, linked only with --mpi) returns.
+ * The runtime itself knows nothing of MPI: a run without them (dist NULL)
+ * is the single-process one, and every hook below is a collective call that
+ * every rank makes at the same point. */
+typedef struct {
+  int rank, size;
+  void (*sum_floats)(float *x, size_t n);   /* in place: the sum over the ranks */
+  void (*sum_doubles)(double *x, size_t n); /* in place */
+  void (*broadcast_floats)(float *x, size_t n); /* rank 0's values to every rank */
+  void (*finalize)(void); /* the normal end: every rank calls it once */
+} RtDistributed;
+
+/* MPI_Init and the hooks; any exit of a rank before finalize (rt_die, a
+ * signal) ends every rank with a message naming it. */
+const RtDistributed *rt_mpi_init(int *argc, char ***argv);
 
 /* The .nn file's recipe. */
 typedef struct {
@@ -955,6 +971,8 @@ typedef struct {
     const RtKeyValue *hyper;
     int n_hyper;
   } report;
+  /* nnc build --mpi: rt_mpi_init; NULL: one process */
+  const RtDistributed *(*distributed)(int *argc, char ***argv);
 } RtFitConfig;
 
 /* One run: the model, its recipe, the options in force, the class weights. */
@@ -966,6 +984,7 @@ typedef struct {
   char checkpoint_path[4096];
   char last_path[4096]; /* out_dir/last.ckpt: the state --resume continues from */
   char run_id[48];      /* drawn at start (rt_run_start), kept by --resume; "" in tests */
+  const RtDistributed *dist; /* under mpirun (rt_dist.c); NULL: one process */
 } RtRun;
 
 /* opt = config->defaults, class weights 1; the checkpoint path from opt.out_dir. */
@@ -1019,6 +1038,38 @@ RtEvalResult rt_evaluate(const RtRun *run, const RtDataset *ds, RtConfusion *cm,
  * csv_logger, checkpoint, reduce_lr, early stopping (restoring the best
  * weights). val is not read without a validation split. */
 RtFitResult rt_fit(RtRun *run, const RtDataset *train, const RtDataset *val);
+
+/* ---- rt_dist.c: the training loop's side of data parallelism ----
+ * Every function is the single-process behaviour when run->dist is NULL. */
+
+/* rank 0, or the only process: it alone logs and writes files */
+static inline int rt_is_root(const RtRun *run) { return !run->dist || run->dist->rank == 0; }
+/* After the options: the global batch must divide among the ranks (an
+ * error naming both numbers); ranks other than 0 go quiet; each rank's
+ * dropout stream gets its own seed (rank 0 keeps the single-process one). */
+void rt_dist_start(RtRun *run);
+/* The seed of a per-rank stream (dropout, augmentation): seed on rank 0
+ * and in one process, a different one on every other rank. */
+uint64_t rt_dist_seed(const RtRun *run, uint64_t seed);
+/* This rank's rows of a global batch of m: returns their count, *first the
+ * first row. Rows are split as evenly as possible (the first m % N ranks
+ * take one more), so a full batch gives every rank batch / N. */
+int rt_dist_part(const RtRun *run, int m, int *first);
+/* This rank's examples [*lo, *hi) of count (evaluation). */
+void rt_dist_range(const RtRun *run, int count, int *lo, int *hi);
+/* forward(part, 1) on this rank's rows (none: loss 0), then the loss summed
+ * over the ranks: every rank sees the global batch's loss. */
+void rt_dist_forward(const RtRun *run, int part);
+/* backward(part), then the gradients averaged over the ranks weighted by
+ * part / m, so they are the gradient of the mean loss over the global
+ * batch of m, as one process computes it. */
+void rt_dist_backward(const RtRun *run, int part, int m);
+/* x (n) summed over the ranks, in place. */
+void rt_dist_sum(const RtRun *run, double *x, size_t n);
+void rt_dist_sum_floats(const RtRun *run, float *x, size_t n);
+/* End of an epoch: rank 0's parameters to every rank (the batch-norm
+ * moving statistics differ: each rank's saw only its shards). */
+void rt_dist_sync_params(const RtRun *run);
 
 /* ---- rt_report.c ---- */
 

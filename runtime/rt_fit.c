@@ -66,8 +66,12 @@ RtEvalResult rt_evaluate(const RtRun *run, const RtDataset *ds, RtConfusion *cm,
   int k = rt_model_scores(model), *idx = rt_malloc(sizeof(int) * (size_t)model->batch);
   double loss = 0;
   long correct = 0, top_k = 0;
-  for (int start = 0; start < ds->count; start += model->batch) {
-    int m = ds->count - start < model->batch ? ds->count - start : model->batch;
+  int lo, hi; /* this rank's examples: all of them in one process */
+  rt_dist_range(run, ds->count, &lo, &hi);
+  if (scores && run->dist) /* each rank fills its rows; the sum over the ranks is every row */
+    memset(scores, 0, sizeof(float) * (size_t)ds->count * k);
+  for (int start = lo; start < hi; start += model->batch) {
+    int m = hi - start < model->batch ? hi - start : model->batch;
     for (int i = 0; i < m; i++)
       idx[i] = start + i;
     rt_load_batch(run, ds, idx, m);
@@ -85,6 +89,13 @@ RtEvalResult rt_evaluate(const RtRun *run, const RtDataset *ds, RtConfusion *cm,
       rt_confusion_add(cm, model->batch_labels[i], rt_argmax(model->scores + (size_t)i * k, k));
   }
   free(idx);
+  if (run->dist) {
+    double sums[3] = {loss, (double)correct, (double)top_k};
+    rt_dist_sum(run, sums, 3);
+    loss = sums[0], correct = (long)sums[1], top_k = (long)sums[2];
+    if (scores)
+      rt_dist_sum_floats(run, scores, (size_t)ds->count * k);
+  }
   int n = ds->count > 0 ? ds->count : 1;
   double auc = scores ? mean_auc(model, scores, ds->y, ds->count) : NAN;
   if (model->n_outputs) /* Keras's binary_accuracy: the share of all n * k entries */
@@ -170,6 +181,8 @@ static void open_logs(Fit *f, const RtResumeState *resumed) {
   const RtCsvLoggerConfig *csv = &config->csv_logger;
   char path[4096];
   f->n_columns = epoch_columns(config, f->columns);
+  if (!rt_is_root(f->run))
+    return; /* under mpirun, rank 0 alone writes files */
   rt_path_join(path, sizeof path, f->run->opt.out_dir, "history.csv");
   if (resumed)
     rt_resume_truncate_log(path, resumed->history_bytes);
@@ -215,8 +228,9 @@ static void fit_init(Fit *f, RtRun *run, const RtDataset *train, const RtDataset
 }
 
 static void fit_free(Fit *f) {
-  rt_csv_log_close(&f->history);
-  if (f->config->csv_logger.enabled)
+  if (rt_is_root(f->run))
+    rt_csv_log_close(&f->history);
+  if (f->config->csv_logger.enabled && rt_is_root(f->run))
     rt_csv_log_close(&f->csv_log);
   free(f->epoch_scores);
   free(f->epoch_labels);
@@ -276,6 +290,18 @@ static void clear_confusion(Fit *f) {
     memset(f->epoch_cm.counts, 0, sizeof(long) * k * k);
 }
 
+/* Under mpirun: the sums of every rank's rows (the loss is summed per step). */
+static void reduce_epoch_sums(Fit *f, EpochSums *s) {
+  double sums[3] = {s->correct, s->weight, s->top_k};
+  rt_dist_sum(f->run, sums, 3);
+  s->correct = sums[0], s->weight = sums[1], s->top_k = sums[2];
+  if (!f->epoch_scores)
+    return;
+  rt_dist_sum_floats(f->run, f->epoch_scores, (size_t)f->train->count * rt_model_scores(f->model));
+  for (int i = 0; i < f->train->count; i++)
+    f->epoch_labels[i] = f->train->y[f->order[i]];
+}
+
 /* ---- terminate_on_nan ---- */
 
 /* The first trainable tensor whose gradient has an inf or nan entry (its
@@ -333,21 +359,26 @@ static int train_epoch(Fit *f, int epoch, RtEvalResult *out) {
   if (f->bar_on)
     rt_progress_begin(&f->bar, epoch, f->run->opt.epochs,
                       (train->count + model->batch - 1) / model->batch);
+  if (f->epoch_scores && f->run->dist) /* each rank fills its rows, summed below */
+    memset(f->epoch_scores, 0, sizeof(float) * (size_t)train->count * rt_model_scores(model));
   for (int start = 0; start < train->count; start += model->batch) {
     int m = train->count - start < model->batch ? train->count - start : model->batch;
-    rt_load_batch(f->run, train, f->order + start, m);
-    model->forward(m, 1);
+    int first, part = rt_dist_part(f->run, m, &first); /* this rank's rows: all in one process */
+    rt_load_batch(f->run, train, f->order + start + first, part);
+    rt_dist_forward(f->run, part); /* forward; loss_sum: the global batch's */
     if (stop_on_nan(f, epoch, 0))
       return 0;
-    model->backward(m);
+    rt_dist_backward(f->run, part, m); /* backward; the global batch's gradient */
     if (stop_on_nan(f, epoch, 1))
       return 0;
     model->optimizer_step(++f->r.steps);
     s.loss += *model->loss_sum;
-    add_batch_metrics(f, &s, start, m);
+    add_batch_metrics(f, &s, start + first, part);
     if (f->bar_on)
       show_progress(f, &s, start + m);
   }
+  if (f->run->dist)
+    reduce_epoch_sums(f, &s);
   out->loss = s.loss / train->count;
   out->accuracy = s.correct / s.weight;
   out->top_k_accuracy = s.top_k / train->count; /* unweighted */
@@ -392,7 +423,9 @@ static void save_checkpoint(Fit *f, int epoch, double value) {
                            .monitor = value};
   snprintf(meta.model, sizeof meta.model, "%s", f->model->name);
   snprintf(meta.run_id, sizeof meta.run_id, "%s", f->run->run_id);
-  rt_checkpoint_save(f->run->checkpoint_path, f->model->checkpoint, f->model->n_checkpoint, &meta);
+  if (rt_is_root(f->run)) /* under mpirun, rank 0 alone writes files */
+    rt_checkpoint_save(f->run->checkpoint_path, f->model->checkpoint, f->model->n_checkpoint,
+                       &meta);
   f->r.best_epoch = epoch;
 }
 
@@ -468,13 +501,15 @@ static int end_epoch(Fit *f, int epoch, const RtEvalResult *train, double t0) {
   const RtFitConfig *c = f->config;
   RtEvalResult val = {NAN, NAN, NAN, NAN, NAN, NAN};
   clear_confusion(f);
+  rt_dist_sync_params(f->run); /* under mpirun: rank 0's batch-norm statistics everywhere */
   if (c->validation.kind != RT_VAL_NONE)
     val = rt_evaluate(f->run, f->val, f->want_pr ? &f->epoch_cm : NULL, f->val_scores);
   double seconds = rt_now() - t0, row[MAX_COLUMNS];
   f->r.epochs_run = epoch;
   epoch_values(c, row, epoch, train, &val, *f->model->learning_rate, seconds);
-  rt_csv_log_row(&f->history, row);
-  if (c->csv_logger.enabled)
+  if (rt_is_root(f->run))
+    rt_csv_log_row(&f->history, row);
+  if (c->csv_logger.enabled && rt_is_root(f->run))
     rt_csv_log_row(&f->csv_log, row);
   if (f->bar_on)
     finish_bar(f, row, seconds);
@@ -494,6 +529,9 @@ static long log_length(const RtCsvLog *log) { return ftell(log->f); }
 /* last.ckpt after epoch's callbacks; stopped: early stopping ended the run. */
 static void save_resume_point(Fit *f, int epoch, int stopped) {
   const RtFitConfig *c = f->config;
+  if (!rt_is_root(f->run)) /* under mpirun, rank 0 alone writes files (its dropout stream is
+                              the one saved: a resume continues as one process would) */
+    return;
   RtResumeState st = {
       .epoch = epoch, .steps = f->r.steps, .best_epoch = f->r.best_epoch, .stopped = stopped,
       .seed = f->run->opt.seed, .learning_rate = *f->model->learning_rate,

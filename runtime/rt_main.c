@@ -15,8 +15,9 @@
  * split is read. Exits non-zero when terminate_on_nan stopped the run: a
  * result the run did not earn is not reported. */
 static int train_and_evaluate(RtRun *run, RtDataset *train, RtDataset *val) {
-  rt_mkdir_p(run->opt.out_dir);
-  if (rt_checkpoint_clean_stale(run->checkpoint_path))
+  if (rt_is_root(run)) /* under mpirun, rank 0 alone writes files */
+    rt_mkdir_p(run->opt.out_dir);
+  if (rt_is_root(run) && rt_checkpoint_clean_stale(run->checkpoint_path))
     printf("note: removed %s.tmp, left by an interrupted save\n", run->checkpoint_path);
   rt_run_start(run);
   RtFitResult fr = rt_fit(run, train, val);
@@ -24,6 +25,9 @@ static int train_and_evaluate(RtRun *run, RtDataset *train, RtDataset *val) {
   rt_dataset_free(val);
   if (fr.stopped_on_nan)
     return 1;
+  if (!rt_is_root(run))
+    return 0; /* under mpirun, rank 0 alone tests the trained model, */
+  run->dist = NULL; /* on the whole test split */
   rt_finish_training(run, &fr);
   return rt_report(run, &fr);
 }
@@ -36,6 +40,9 @@ int rt_main(RtModel *model, const RtFitConfig *config, int argc, char **argv) {
   rt_run_init(&run, model, config);
   rt_options_parse(&run.opt, argc, argv, model->name);
   rt_run_set_out_dir(&run, run.opt.out_dir);
+  const RtDistributed *dist = config->distributed ? config->distributed(&argc, &argv) : NULL;
+  run.dist = dist; /* nnc build --mpi: this process is one rank of mpirun's */
+  rt_dist_start(&run);
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (model->bind) /* the model's storage, from here on */
     model->bind(model);
@@ -53,7 +60,7 @@ int rt_main(RtModel *model, const RtFitConfig *config, int argc, char **argv) {
   rt_prepare_data(&run, &train, &val);
   if (config->init_from) /* transfer learning: after init_params and adapt (rt_transfer.c) */
     rt_initialize_from(&run);
-  rt_rng_seed(model->dropout_rng, run.opt.seed + 2);
+  rt_rng_seed(model->dropout_rng, rt_dist_seed(&run, run.opt.seed + 2)); /* per rank */
   if (model->augment_rng) /* a stream of its own: other models' runs are unchanged */
     rt_rng_seed(model->augment_rng, run.opt.seed + 3);
   int status = run.opt.gradcheck ? rt_gradcheck(&run, &train)
@@ -61,5 +68,7 @@ int rt_main(RtModel *model, const RtFitConfig *config, int argc, char **argv) {
   rt_dataset_free(&train); /* freeing twice is harmless: free zeroes the dataset */
   rt_dataset_free(&val);
   rt_run_free(&run);
+  if (dist)
+    dist->finalize();
   return status;
 }

@@ -98,6 +98,12 @@ static int adopt_last_run(RtRun *run) {
 }
 
 void rt_run_start(RtRun *run) {
+  if (run->opt.resume && run->dist) /* every rank would need the saved weights and streams */
+    rt_die("--resume under mpirun is not supported yet: resume with one process");
+  if (!rt_is_root(run)) { /* under mpirun, rank 0 alone reads and writes the run's files */
+    rt_run_new_id(run->run_id, sizeof run->run_id);
+    return;
+  }
   if (rt_checkpoint_clean_stale(run->last_path))
     printf("note: removed %s.tmp, left by an interrupted save\n", run->last_path);
   int resumed_after = run->opt.resume ? adopt_last_run(run) : -1;

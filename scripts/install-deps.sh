@@ -5,7 +5,7 @@
 # dataset-fashion-mnist), gnuplot-nox and a font (the plots, drawn by gnuplot at the end
 # of a run), protobuf-c and Debian's onnx.proto (ONNX export); for the tests clang with
 # libFuzzer (the fuzz_front test), chromium (opens report.html headless), python3-onnx
-# and Node.js (ONNX's checker and ONNX Runtime check exports).
+# and Node.js (ONNX's checker and ONNX Runtime check exports); Open MPI (nnc build --mpi).
 # With --bench also what bench/run and bench/memory compare against
 # (python3-torch, the PyTorch references) and measure with (/usr/bin/time).
 set -euo pipefail
@@ -13,6 +13,9 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config flex bison libopenblas-dev zlib1g-dev check libjansson-dev
   libpng-dev libjpeg-dev dataset-fashion-mnist gnuplot-nox fonts-dejavu-core chromium
   libonnx-dev protobuf-c-compiler libprotobuf-c-dev python3-onnx clang libclang-rt-14-dev)
+# Open MPI: `nnc build --mpi` (data-parallel training under mpirun) and its two-rank
+# tests; only programs built with --mpi use it, the rest of nnc builds without it.
+packages+=(openmpi-bin libopenmpi-dev)
 [ "${1:-}" = --bench ] && packages+=(python3-torch python3-numpy time)
 
 missing=()

@@ -244,3 +244,13 @@ add_test(NAME e2e_vgg16_batch32
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_vgg16_test.sh $<TARGET_FILE:nnc>
           $<TARGET_FILE:make_idx> ${CMAKE_CURRENT_SOURCE_DIR}/models)
 set_tests_properties(e2e_vgg16_batch32 PROPERTIES RUN_SERIAL TRUE TIMEOUT 1500)
+# ---- nnc build --mpi: two ranks on this machine (only where Open MPI is installed) ----
+find_program(MPIRUN mpirun)
+if(MPI_C_FOUND AND MPIRUN)
+  add_test(NAME e2e_mpi
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_mpi_test.sh $<TARGET_FILE:nnc>
+            ${CMAKE_CURRENT_SOURCE_DIR}/runtime ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e)
+  set_tests_properties(e2e_mpi PROPERTIES TIMEOUT 600)
+else()
+  message(STATUS "mpirun or Open MPI not found: the e2e_mpi test is off (install openmpi-bin)")
+endif()

@@ -1,0 +1,73 @@
+/*
+ * rt_mpi.c — the MPI side of data-parallel training: MPI_Init and the
+ * collective hooks of RtDistributed (runtime/rt_dist.c uses them). Built
+ * into libnncrt_mpi.a, which only `nnc build --mpi` links (with libmpi), so
+ * a program built without --mpi has no MPI in it.
+ *
+ * Faults: MPI_COMM_WORLD keeps MPI_ERRORS_ARE_FATAL, so a failed collective
+ * ends the job. A rank that exits before the run's end (rt_die, or a return
+ * from main without finalize) says so, naming itself, and MPI_Abort ends
+ * every rank; one killed by a signal is reported by mpirun ("process rank N
+ * ... exited on signal ..."), which then ends the others. Checkpoints are
+ * written by rank 0 through a temporary file and a rename, so a job ended
+ * at any point leaves the last complete one.
+ */
+#include "nnc_runtime.h"
+
+#include <limits.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static RtDistributed dist;
+static int finalized;
+
+/* MPI counts are ints: a block of more than INT_MAX values goes in pieces. */
+static void sum_in_place(void *x, size_t n, MPI_Datatype type, size_t size) {
+  for (size_t done = 0; done < n;) {
+    int count = n - done > INT_MAX ? INT_MAX : (int)(n - done);
+    MPI_Allreduce(MPI_IN_PLACE, (char *)x + done * size, count, type, MPI_SUM, MPI_COMM_WORLD);
+    done += (size_t)count;
+  }
+}
+
+static void sum_floats(float *x, size_t n) { sum_in_place(x, n, MPI_FLOAT, sizeof *x); }
+
+static void sum_doubles(double *x, size_t n) { sum_in_place(x, n, MPI_DOUBLE, sizeof *x); }
+
+static void broadcast_floats(float *x, size_t n) {
+  for (size_t done = 0; done < n;) {
+    int count = n - done > INT_MAX ? INT_MAX : (int)(n - done);
+    MPI_Bcast(x + done, count, MPI_FLOAT, 0, MPI_COMM_WORLD);
+    done += (size_t)count;
+  }
+}
+
+static void finalize(void) {
+  finalized = 1;
+  MPI_Finalize();
+}
+
+/* atexit: a rank leaving early would leave the others waiting in a
+ * collective forever; end them all instead. */
+static void abort_unless_finalized(void) {
+  if (finalized)
+    return;
+  fflush(stdout);
+  fprintf(stderr, "error: rank %d of %d stopped before the end of the run; ending every rank "
+          "(the last checkpoint written stays as it was)\n", dist.rank, dist.size);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+}
+
+const RtDistributed *rt_mpi_init(int *argc, char ***argv) {
+  int provided; /* MPI is called from the main thread only, outside OpenMP regions */
+  MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+  MPI_Comm_rank(MPI_COMM_WORLD, &dist.rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &dist.size);
+  dist.sum_floats = sum_floats;
+  dist.sum_doubles = sum_doubles;
+  dist.broadcast_floats = broadcast_floats;
+  dist.finalize = finalize;
+  atexit(abort_unless_finalized);
+  return &dist;
+}
