@@ -10,7 +10,7 @@
  * Invariant on success: prog holds only valid values (positive sizes,
  * class ids < n_classes, known monitor names).
  */
-#include "check.h"
+#include "checker.h"
 
 #include <math.h>
 #include <stddef.h>

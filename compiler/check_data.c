@@ -2,7 +2,7 @@
  * check_data.c — the data section's settings (classes, validation, limits,
  * keep and only, oversampling, labels, idx; the sources are check_source.c).
  */
-#include "check.h"
+#include "checker.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -2,7 +2,7 @@
  * check_evaluate.c — the evaluate section: expect lines, resolved against
  * the classes (or binary targets) and the metrics.
  */
-#include "check.h"
+#include "checker.h"
 
 #include <math.h>
 #include <stddef.h>

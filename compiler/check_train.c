@@ -3,7 +3,7 @@
  * the labels), class weights, the optimizer and its learning-rate schedules,
  * epochs, batch size, seed, shuffle, the callbacks, metrics and initialize.
  */
-#include "check.h"
+#include "checker.h"
 
 #include <math.h>
 #include <stddef.h>

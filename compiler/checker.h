@@ -1,5 +1,5 @@
 /*
- * check.h — what the files of the semantic check share (not part of nnc.h):
+ * checker.h — what the files of the semantic check share (not part of nnc.h):
  *
  *   check.c           sections in order, the dispatch of settings to their
  *                     rules, the model's input, the callbacks' cross-checks,
@@ -10,8 +10,8 @@
  *                     schedules, callbacks, metrics, initialize)
  *   check_evaluate.c  the evaluate section's expectations
  */
-#ifndef NNC_CHECK_H
-#define NNC_CHECK_H
+#ifndef NNC_CHECKER_H
+#define NNC_CHECKER_H
 
 #include "nnc.h"
 
