@@ -108,19 +108,7 @@ static void check_gradient(const char *what, ObjectiveFn objective, void *ctx,
 static void assert_close(const char *what, const float *got /* (count) */,
                          const double *want /* (count) */, size_t count, double atol,
                          double rtol) {
-  double worst_excess = 0.0, worst_diff = 0.0;
-  size_t worst_at = 0;
-  for (size_t i = 0; i < count; i++) {
-    double diff = fabs(got[i] - want[i]);
-    double excess = diff - (atol + rtol * fabs(want[i]));
-    if (excess > worst_excess || !(diff == diff)) {
-      worst_excess = excess == excess ? excess : INFINITY;
-      worst_diff = diff;
-      worst_at = i;
-    }
-  }
-  ck_assert_msg(worst_excess <= 0.0, "%s: max difference %.3g at index %zu (got %.9g, want %.9g)",
-                what, worst_diff, worst_at, (double)got[worst_at], want[worst_at]);
+  assert_close_nhwc(what, got, want, count, atol, rtol, NULL); /* a flat index on failure */
 }
 
 static void assert_close_f(const char *what, const float *got, const float *want,
