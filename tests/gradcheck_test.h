@@ -127,4 +127,30 @@ static inline void assert_close_nhwc(const char *what, const float *got /* (coun
                 what, worst_diff, where, (double)got[worst_at], want[worst_at]);
 }
 
+/* ---- buffers and references for the kernel suites ---- */
+
+/* zeroed, at least one element */
+static inline float *new_floats(size_t count) {
+  return rt_calloc(count ? count : 1, sizeof(float));
+}
+
+static inline double *new_doubles(size_t count) {
+  return rt_calloc(count ? count : 1, sizeof(double));
+}
+
+static inline void fill_uniform(float *p /* (count) */, size_t count, float lo, float hi,
+                                RtRng *rng) {
+  for (size_t i = 0; i < count; i++)
+    p[i] = lo + (hi - lo) * rt_rng_uniform(rng);
+}
+
+/* sum a[i] b[i] in double: the objective L = sum(out * r) of a reference */
+static inline double dot_ref(const double *a /* (count) */, const float *b /* (count) */,
+                         size_t count) {
+  double sum = 0.0;
+  for (size_t i = 0; i < count; i++)
+    sum += a[i] * b[i];
+  return sum;
+}
+
 #endif

@@ -35,19 +35,6 @@
 
 /* ===== helpers ===== */
 
-static float *new_floats(size_t count) {
-  return rt_calloc(count ? count : 1, sizeof(float));
-}
-
-static double *new_doubles(size_t count) {
-  return rt_calloc(count ? count : 1, sizeof(double));
-}
-
-static void fill_uniform(float *p /* (count) */, size_t count, float lo, float hi,
-                         RtRng *rng) {
-  for (size_t i = 0; i < count; i++)
-    p[i] = lo + (hi - lo) * rt_rng_uniform(rng);
-}
 
 /* Distinct values -(0.05 + 0.01 k), k a random permutation of 0..count-1:
  * all negative (so a zero from the padding would win a max if it could) and
@@ -62,13 +49,6 @@ static void fill_distinct_negative(float *p /* (count) */, size_t count, RtRng *
   free(perm);
 }
 
-static double dot_double(const double *a /* (count) */, const float *b /* (count) */,
-                         size_t count) {
-  double sum = 0.0;
-  for (size_t i = 0; i < count; i++)
-    sum += a[i] * b[i];
-  return sum;
-}
 
 /* The backward kernels here are linear in each input (or smooth near the
  * test points): tight tolerances. */
@@ -210,7 +190,7 @@ typedef struct {
 static double conv_objective(void *p) {
   ConvCtx *c = p;
   conv_reference(c->ref, c->x, c->kernel, c->m, &c->win, c->filters);
-  return dot_double(c->ref, c->r, (size_t)c->m * c->win.oh * c->win.ow * c->filters);
+  return dot_ref(c->ref, c->r, (size_t)c->m * c->win.oh * c->win.ow * c->filters);
 }
 
 static ConvCtx conv_ctx_new(const ConvShape *s, uint64_t seed) {
@@ -311,7 +291,7 @@ typedef struct {
 static double pool_objective(void *p) {
   PoolCtx *c = p;
   pool_reference(c->ref, c->x, c->m, &c->win, c->kind);
-  return dot_double(c->ref, c->r, (size_t)c->m * c->win.oh * c->win.ow * c->win.c);
+  return dot_ref(c->ref, c->r, (size_t)c->m * c->win.oh * c->win.ow * c->win.c);
 }
 
 /* One pooling kernel pair on one shape: forward against the reference, then
@@ -456,7 +436,7 @@ static double global_pool_objective(void *p) {
         sum += g->x[((size_t)n * g->hw + q) * g->c + j];
       g->ref[(size_t)n * g->c + j] = sum / g->hw;
     }
-  return dot_double(g->ref, g->r, (size_t)g->m * g->c);
+  return dot_ref(g->ref, g->r, (size_t)g->m * g->c);
 }
 
 START_TEST(test_global_avgpool) {
@@ -524,7 +504,7 @@ typedef struct {
 static double batchnorm_objective(void *p) {
   BatchnormCtx *b = p;
   batchnorm_reference(b->ref, NULL, NULL, NULL, b->x, b->gamma, b->beta, b->rows, b->c, b->eps);
-  return dot_double(b->ref, b->r, (size_t)b->rows * b->c);
+  return dot_ref(b->ref, b->r, (size_t)b->rows * b->c);
 }
 
 /* rows = m * h * w; c = 70 crosses the kernels' 64-channel block. */
@@ -722,7 +702,7 @@ static double rescale_objective(void *p) {
   RescaleCtx *s = p;
   for (size_t i = 0; i < s->count; i++)
     s->ref[i] = (double)s->x[i] * s->scale + s->offset;
-  return dot_double(s->ref, s->r, s->count);
+  return dot_ref(s->ref, s->r, s->count);
 }
 
 START_TEST(test_rescale) {

@@ -51,16 +51,6 @@ static const ActCase kActs[] = {
 
 /* ===== helpers ===== */
 
-static float *new_floats(size_t count) {
-  return rt_calloc(count ? count : 1, sizeof(float));
-}
-
-static void fill_uniform(float *p /* (count) */, size_t count, float lo, float hi,
-                         RtRng *rng) {
-  for (size_t i = 0; i < count; i++)
-    p[i] = lo + (hi - lo) * rt_rng_uniform(rng);
-}
-
 /* Values with lo <= |p| <= hi and random sign: keeps relu inputs off the kink. */
 static void fill_away_from_zero(float *p /* (count) */, size_t count, float lo, float hi,
                                 RtRng *rng) {

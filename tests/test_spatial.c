@@ -29,27 +29,7 @@ static const GradCheck kGradCheck = {1e-3f, 1e-3, 1e-4, NULL, NULL};
 
 /* ===== helpers ===== */
 
-static float *new_floats(size_t count) {
-  return rt_calloc(count ? count : 1, sizeof(float));
-}
 
-static double *new_doubles(size_t count) {
-  return rt_calloc(count ? count : 1, sizeof(double));
-}
-
-static void fill_uniform(float *p /* (count) */, size_t count, float lo, float hi,
-                         RtRng *rng) {
-  for (size_t i = 0; i < count; i++)
-    p[i] = lo + (hi - lo) * rt_rng_uniform(rng);
-}
-
-static double dot_double(const double *a /* (count) */, const float *b /* (count) */,
-                         size_t count) {
-  double sum = 0.0;
-  for (size_t i = 0; i < count; i++)
-    sum += a[i] * b[i];
-  return sum;
-}
 
 static void check_gradient(const char *what, ObjectiveFn objective, void *ctx, float *input,
                            const float *analytic, size_t count, const Shape4 *shape) {
@@ -130,7 +110,7 @@ static size_t dw_out_count(const DepthwiseCtx *d) {
 static double depthwise_objective(void *p) {
   DepthwiseCtx *d = p;
   depthwise_reference(d->ref, d->x, d->kernel, d->m, &d->win, d->dm);
-  return dot_double(d->ref, d->r, dw_out_count(d));
+  return dot_ref(d->ref, d->r, dw_out_count(d));
 }
 
 static DepthwiseCtx depthwise_ctx_new(const DepthwiseShape *s, int m, uint64_t seed) {
@@ -264,7 +244,7 @@ static void pad_reference(double *ref, const float *x, int m, const PadShape *s)
 static double pad_objective(void *p) {
   PadCtx *c = p;
   pad_reference(c->ref, c->x, c->m, c->s);
-  return dot_double(c->ref, c->r, (size_t)c->m * pad_oh(c->s) * pad_ow(c->s) * c->s->c);
+  return dot_ref(c->ref, c->r, (size_t)c->m * pad_oh(c->s) * pad_ow(c->s) * c->s->c);
 }
 
 START_TEST(test_zero_pad) {
@@ -332,7 +312,7 @@ static void upsample_reference(double *ref, const float *x, int m, const Upsampl
 static double upsample_objective(void *p) {
   UpsampleCtx *c = p;
   upsample_reference(c->ref, c->x, c->m, c->s);
-  return dot_double(c->ref, c->r, (size_t)c->m * c->s->h * c->s->sy * c->s->w * c->s->sx * c->s->c);
+  return dot_ref(c->ref, c->r, (size_t)c->m * c->s->h * c->s->sy * c->s->w * c->s->sx * c->s->c);
 }
 
 START_TEST(test_upsample_nearest) {
