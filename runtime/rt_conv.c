@@ -216,6 +216,24 @@ void rt_maxpool_forward(float *out /* (m, oh, ow, c) */, const float *x /* (m, h
                      maxpool_forward_rows(out + n0 * os, x + n0 * xs, (int)(n1 - n0), win));
 }
 
+/* Windows that tile the input (stride = window, the usual 2x2 pooling)
+ * never share a cell, so backward can write every cell of a window, the
+ * gradient at the winner and 0 elsewhere, instead of zeroing dx and
+ * scattering into it: one vectorized store per cell, no second pass. Only
+ * the cells no window covers (the last row or column of an odd size under
+ * 'valid') are zeroed apart. */
+static int windows_tile(const RtWindow *win) { return win->sh == win->kh && win->sw == win->kw; }
+
+static void zero_uncovered(float *dxn, const RtWindow *win) {
+  const int c = win->c;
+  const int covered_h = min_int(win->h, win->oh * win->kh - win->pad_top);
+  const int covered_w = min_int(win->w, win->ow * win->kw - win->pad_left);
+  const size_t x_row = (size_t)win->w * c;
+  for (int y = 0; y < covered_h; y++)
+    rt_fill(dxn + y * x_row + (size_t)covered_w * c, 0.0f, (size_t)(win->w - covered_w) * c);
+  rt_fill(dxn + covered_h * x_row, 0.0f, (size_t)(win->h - covered_h) * x_row);
+}
+
 /* relu != 0: the maximum's gradient passes only where x > 0 (the fused
  * relu gradient of a relu -> max-pool pair; x is then the relu's output). */
 RT_ALWAYS_INLINE void maxpool_backward_body(float *restrict dx, const float *restrict dout,
@@ -223,13 +241,17 @@ RT_ALWAYS_INLINE void maxpool_backward_body(float *restrict dx, const float *res
                                             const int relu, const int c) {
   const int h = win->h, w = win->w, oh = win->oh, ow = win->ow;
   const size_t x_row = (size_t)w * c;
-  rt_fill(dx, 0.0f, (size_t)m * h * x_row);
-  float best[RT_CHANNEL_BLOCK];
+  const int tiled = windows_tile(win);
+  if (!tiled)
+    rt_fill(dx, 0.0f, (size_t)m * h * x_row);
+  float best[RT_CHANNEL_BLOCK], grad[RT_CHANNEL_BLOCK];
   int at[RT_CHANNEL_BLOCK]; /* offset of the winning cell in the image */
   const float *g = dout;
   for (int n = 0; n < m; n++) {
     const float *xn = x + (size_t)n * h * x_row;
     float *dxn = dx + (size_t)n * h * x_row;
+    if (tiled)
+      zero_uncovered(dxn, win);
     for (int oy = 0; oy < oh; oy++) {
       int iy0 = oy * win->sh - win->pad_top, ky_lo, ky_hi;
       window_range(iy0, win->kh, h, &ky_lo, &ky_hi);
@@ -258,7 +280,19 @@ RT_ALWAYS_INLINE void maxpool_backward_body(float *restrict dx, const float *res
               }
             }
           for (int j = 0; j < nj; j++)
-            dxn[at[j] + j0 + j] += relu && !(best[j] > 0.0f) ? 0.0f : g[j0 + j];
+            grad[j] = relu && !(best[j] > 0.0f) ? 0.0f : g[j0 + j];
+          if (!tiled) {
+            for (int j = 0; j < nj; j++)
+              dxn[at[j] + j0 + j] += grad[j];
+            continue;
+          }
+          for (int ky = ky_lo; ky < ky_hi; ky++)
+            for (int kx = kx_lo; kx < kx_hi; kx++) {
+              const int cell = (int)((size_t)(iy0 + ky) * x_row + (size_t)(ix0 + kx) * c);
+              float *d = dxn + cell + j0;
+              for (int j = 0; j < nj; j++)
+                d[j] = at[j] == cell ? grad[j] : 0.0f;
+            }
         }
       }
     }

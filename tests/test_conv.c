@@ -274,6 +274,8 @@ static const PoolShape kPoolShapes[] = {
     {6, 7, 2, 2, 3, 2, 1, 1}, /* non-square window, strides (2, 1) */
     {4, 4, 8, 3, 3, 1, 1, 0}, /* 8 channels */
     {3, 3, 70, 2, 2, 1, 1, 1}, /* more channels than the kernels' channel block */
+    {7, 5, 2, 2, 2, 2, 2, 1}, /* tiling same windows: the last row and column padded */
+    {8, 7, 70, 3, 3, 3, 3, 0}, /* tiling 3x3 windows, uncovered cells, 70 channels */
 };
 #define N_POOL_SHAPES ((int)(sizeof kPoolShapes / sizeof kPoolShapes[0]))
 
