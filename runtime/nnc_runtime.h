@@ -136,9 +136,6 @@ typedef enum {
 /* Every act kernel takes `alpha`, used by LEAKY_RELU and ELU and ignored by
  * the others. Every derivative is written in terms of the forward OUTPUT. */
 
-/* rt_dropout_forward draws its mask in chunks of this many values (rt_kernels.def). */
-#define RT_DROPOUT_CHUNK 4096
-
 /* out += a (count): accumulation of fan-out gradients. */
 void rt_accumulate(float *out, const float *a, size_t count);
 

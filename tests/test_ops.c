@@ -469,6 +469,18 @@ START_TEST(test_dropout_statistics) {
   rt_dropout_forward(out, mask1, x, rate, count, &b);
   rt_set_threads(threads);
   ck_assert_int_eq(memcmp(mask, mask1, count * sizeof(float)), 0);
+  /* independence: neighbours dropped together, and the same unit dropped
+   * by two successive draws, each with probability rate^2 (sd ~0.001) */
+  rt_dropout_forward(out, mask1, x, rate, count, &a);
+  size_t both_neighbours = 0, both_draws = 0;
+  for (size_t i = 0; i < count; i++) {
+    both_neighbours += i + 1 < count && mask[i] == 0.0f && mask[i + 1] == 0.0f;
+    both_draws += mask[i] == 0.0f && mask1[i] == 0.0f;
+  }
+  ck_assert_msg(fabs((double)both_neighbours / count - rate * rate) < 0.01 &&
+                    fabs((double)both_draws / count - rate * rate) < 0.01,
+                "pairs dropped together: neighbours %.4f, successive draws %.4f, want %.3f",
+                (double)both_neighbours / count, (double)both_draws / count, rate * rate);
   free(mask1);
   /* rate 0: everything kept, unscaled; in place (out == x) works. */
   rt_dropout_forward(x, mask, x, 0.0f, count, &rng);
