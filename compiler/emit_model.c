@@ -21,11 +21,16 @@ static void emit_cast(Emitter *e, const IrNode *n) {
 static void emit_normalize(Emitter *e, const IrNode *n) {
   const IrNode *x = n->in[0];
   int features = n->per_feature ? c_last_dim(x) : (int)ir_elems(x);
-  size_t rows_per_example = ir_elems(x) / (size_t)features;
-  P("  /* (x - mean) / max(sqrt(variance), 1e-7), fused with the uint8 -> float conversion */\n");
-  EMIT_CALL(e, normalize_u8_forward, NULL, O, IN(0), IN(1), IN(2),
-            arena_printf(e->g->arena, "m * %zu", rows_per_example), c_int(e, features),
-            c_int(e, n->per_feature));
+  const char *rows = arena_printf(e->g->arena, "m * %zu", ir_elems(x) / (size_t)features);
+  if (x->dtype == DT_U8) {
+    P("  /* (x - mean) / max(sqrt(variance), 1e-7), fused with the uint8 -> float conversion */\n");
+    EMIT_CALL(e, normalize_u8_forward, NULL, O, IN(0), IN(1), IN(2), rows, c_int(e, features),
+              c_int(e, n->per_feature));
+  } else { /* an f32 input */
+    P("  /* (x - mean) / max(sqrt(variance), 1e-7) */\n");
+    EMIT_CALL(e, normalize_forward, NULL, O, IN(0), IN(1), IN(2), rows, c_int(e, features),
+              c_int(e, n->per_feature));
+  }
 }
 
 static void emit_rescale(Emitter *e, const IrNode *n) {

@@ -161,6 +161,28 @@ START_TEST(test_per_feature_normalization) {
 }
 END_TEST
 
+/* An f32[...] input is float already: layers read it without a cast, and
+ * normalization is the float kernel's (emit_normalize); a u8 input is cast. */
+START_TEST(test_f32_input) {
+  TestCompile tc;
+  build_ok(&tc, "model m(x: f32[4]) {\n"
+                "  h = dense(normalization(x), 8, activation=relu)\n"
+                "  return dense(add(h, dense(x, 8)), 10, activation=softmax)\n"
+                "}\n");
+  const Graph *g = tc.c.graph;
+  ck_assert_int_eq(g->input->dtype, DT_F32);
+  tc_assert_shape(g->input, true, 4);
+  ck_assert_int_eq(tc_count_op(g, IR_CAST), 0);
+  ck_assert_ptr_eq(tc_node(g, "normalization.out")->in[0], g->input);
+  ck_assert_ptr_eq(tc_node(g, "dense_1.matmul")->in[0], g->input);
+  tc_end(&tc);
+  build_ok(&tc, "model m(x: u8[4]) {\n  return dense(x, 10, activation=softmax)\n}\n");
+  ck_assert_int_eq(tc.c.graph->input->dtype, DT_U8);
+  ck_assert_int_eq(tc_count_op(tc.c.graph, IR_CAST), 1);
+  tc_end(&tc);
+}
+END_TEST
+
 START_TEST(test_layer_names) {
   TestCompile tc;
   build_ok(&tc, HEAD "  h = flatten(x)\n"
@@ -772,6 +794,7 @@ static Suite *shape_suite(void) {
   suite_add_tcase(s, day5);
   TCase *build = tcase_create("build");
   tcase_add_test(build, test_per_feature_normalization);
+  tcase_add_test(build, test_f32_input);
   tcase_add_test(build, test_layer_names);
   tcase_add_test(build, test_residual_add);
   tcase_add_test(build, test_augmentation_shapes);

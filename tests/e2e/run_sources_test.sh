@@ -43,7 +43,7 @@ run() { "$nnc" run "$1.nn" -- --out "out_$1" >"$1.log" 2>&1; }
 
 model folder "28, 28, 1" 'directory("train", color_mode=grayscale, test="test"); validation split 0.2 seed 1337' >folder.nn
 run folder || { cat folder.log; fail "image folder"; }
-grep -q "data: image folder train: 800 examples of 28x28x1, training subset decoded into memory" folder.log ||
+grep -q "data: image folder train: 800 examples of 28x28x1 uint8, training subset decoded into memory" folder.log ||
   { cat folder.log; fail "the folder's line"; }
 grep -q "validation: 200 examples" folder.log || fail "Keras's split (200 of 1000)"
 grep -q "test: 300 examples" folder.log || fail "the test folder"
