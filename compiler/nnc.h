@@ -606,6 +606,8 @@ struct IrNode {
     float lo, hi;         /* the factor's range (zoom, translation: the height's) */
     float wlo, whi;       /* zoom, translation: the width's */
     int width_from_height; /* zoom with width_factor=None */
+    float fill_value;     /* rotation, zoom, translation: fill_mode=constant's value */
+    float value_lo, value_hi; /* contrast, brightness: value_range, the clip */
     int crop_h, crop_w;   /* RANDOM_CROP */
   } aug;                  /* AUGMENT, RANDOM_CROP */
   float smoothing;        /* loss nodes and their gradients: label_smoothing */

@@ -268,6 +268,57 @@ START_TEST(test_augmentation_shapes) {
 }
 END_TEST
 
+/* fill_value (rotation, zoom, translation; Keras's 0.0, only with
+ * fill_mode=constant) and value_range (contrast, brightness; Keras's
+ * [0, 255]) reach the node; bad ones are located errors. */
+START_TEST(test_augmentation_options) {
+  TestCompile tc;
+  build_ok(&tc, "model m(x: u8[28, 28, 1]) {\n"
+                "  h = random_rotation(x, 0.1, fill_mode=constant, fill_value=7)\n"
+                "  h = random_zoom(h, 0.1, fill_mode=constant, fill_value=-0.5)\n"
+                "  h = random_translation(h, 0.1, 0.1)\n"
+                "  h = rescaling(h, 1/255)\n"
+                "  h = random_contrast(h, 0.2, value_range=[0, 1])\n"
+                "  h = random_brightness(h, 0.1, value_range=[-1, 1])\n"
+                "  h = random_brightness(h, 0.1, name=\"plain\")\n"
+                "  return dense(flatten(h), 10)\n"
+                "}\n" LOGITS);
+  const Graph *g = tc.c.graph;
+  ck_assert_float_eq(tc_node(g, "random_rotation.out")->aug.fill_value, 7.0f);
+  ck_assert_float_eq(tc_node(g, "random_zoom.out")->aug.fill_value, -0.5f);
+  ck_assert_float_eq(tc_node(g, "random_translation.out")->aug.fill_value, 0.0f);
+  const IrNode *contrast = tc_node(g, "random_contrast.out");
+  ck_assert(contrast->aug.value_lo == 0.0f && contrast->aug.value_hi == 1.0f);
+  const IrNode *bright = tc_node(g, "random_brightness.out");
+  ck_assert(bright->aug.value_lo == -1.0f && bright->aug.value_hi == 1.0f);
+  const IrNode *plain = tc_node(g, "plain.out");
+  ck_assert(plain->aug.value_lo == 0.0f && plain->aug.value_hi == 255.0f);
+  tc_end(&tc);
+  build_fails("model m(x: u8[28, 28, 1]) {\n"
+              "  h = random_zoom(x, 0.1, fill_value=3)\n"
+              "  return dense(flatten(h), 10)\n"
+              "}\n" LOGITS,
+              "t.nn:2:27: error: fill_value is used only with fill_mode=constant (this layer's "
+              "fill_mode is reflect)\n"
+              "    h = random_zoom(x, 0.1, fill_value=3)\n"
+              "                            ^~~~~~~~~~\n");
+  build_fails("model m(x: u8[28, 28, 1]) {\n"
+              "  h = random_contrast(x, 0.1, value_range=255)\n"
+              "  return dense(flatten(h), 10)\n"
+              "}\n" LOGITS,
+              "t.nn:2:31: error: 'value_range' is a pair [low, high], e.g. [0, 1]\n"
+              "    h = random_contrast(x, 0.1, value_range=255)\n"
+              "                                ^~~~~~~~~~~\n");
+  build_fails("model m(x: u8[28, 28, 1]) {\n"
+              "  h = random_brightness(x, 0.1, value_range=[1, 1])\n"
+              "  return dense(flatten(h), 10)\n"
+              "}\n" LOGITS,
+              "t.nn:2:45: error: 'value_range': low and high are both 1\n"
+              "    h = random_brightness(x, 0.1, value_range=[1, 1])\n"
+              "                                              ^\n");
+}
+END_TEST
+
 START_TEST(test_input_is_cast_once) {
   TestCompile tc;
   build_ok(&tc, "model m(x: u8[16]) {\n"
@@ -798,6 +849,7 @@ static Suite *shape_suite(void) {
   tcase_add_test(build, test_layer_names);
   tcase_add_test(build, test_residual_add);
   tcase_add_test(build, test_augmentation_shapes);
+  tcase_add_test(build, test_augmentation_options);
   tcase_add_test(build, test_input_is_cast_once);
   suite_add_tcase(s, build);
   TCase *errors = tcase_create("errors");
