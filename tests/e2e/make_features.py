@@ -13,8 +13,6 @@ made here (no download, no numpy), seeded so every run writes the same bytes.
 """
 import os, random, struct, sys
 
-out = sys.argv[1]
-os.makedirs(out, exist_ok=True)
 rng = random.Random(20261201)
 
 SPECIES = {  # mean, standard deviation per measurement
@@ -35,6 +33,7 @@ def iris(path, n):
 
 
 def npy(path, descr, shape, data):
+    """A version 1.0 .npy file of C-order data (run_sources_test.sh imports it too)."""
     head = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
         descr, "".join("%d," % s for s in shape))
     head += " " * (63 - (len(head) + 10) % 64) + "\n"
@@ -49,9 +48,15 @@ def blobs(prefix, n):
     npy(prefix + "y.npy", "|u1", (n,), bytes(ys))
 
 
-iris(os.path.join(out, "iris_train.csv"), 300)
-iris(os.path.join(out, "iris_test.csv"), 150)
-blobs(os.path.join(out, "blobs_"), 400)
-blobs(os.path.join(out, "blobs_test_"), 200)
-npy(os.path.join(out, "pixels_x.npy"), "|u1", (400, 6),
-    bytes(rng.randrange(256) for _ in range(400 * 6)))
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    iris(os.path.join(out, "iris_train.csv"), 300)
+    iris(os.path.join(out, "iris_test.csv"), 150)
+    blobs(os.path.join(out, "blobs_"), 400)
+    blobs(os.path.join(out, "blobs_test_"), 200)
+    npy(os.path.join(out, "pixels_x.npy"), "|u1", (400, 6),
+        bytes(rng.randrange(256) for _ in range(400 * 6)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
