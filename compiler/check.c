@@ -318,13 +318,13 @@ static bool check_callbacks(Checker *c) {
   return true;
 }
 
-/* The model's one input, x: u8[28, 28]: its type and at most 4 dimensions,
- * each positive, together at most MAX_EXAMPLE_ELEMS values. */
+/* The model's one input, x: u8[28, 28] or x: f32[4]: its type and at most 4
+ * dimensions, each positive, together at most MAX_EXAMPLE_ELEMS values. */
 static bool check_model_input(Checker *c, const Section *model) {
   const Param *p = model->params;
-  if (strcmp(p->dtype, "u8") != 0) {
-    diag_error(c->diag, p->dtype_loc, "input type '%s' is not supported: IDX images are u8",
-               p->dtype);
+  if (strcmp(p->dtype, "u8") != 0 && strcmp(p->dtype, "f32") != 0) {
+    diag_error(c->diag, p->dtype_loc, "input type '%s' is not supported: u8 (images, raw "
+               "values 0..255) or f32 (float features, fed as they are)", p->dtype);
     return false;
   }
   if (p->next) {
@@ -352,6 +352,7 @@ static bool check_model_input(Checker *c, const Section *model) {
   }
   prog->input_name = p->name;
   prog->input_loc = p->loc;
+  prog->input_f32 = strcmp(p->dtype, "f32") == 0;
   return true;
 }
 

@@ -273,8 +273,8 @@ static void emit_constants(Emitter *e) {
     g->batch_size);
   P("#define N_CLASSES %d\n", g->n_classes);
   P("#define N_SCORES %s /* model outputs per example */\n", g->binary ? "N_OUTPUTS" : "N_CLASSES");
-  P("#define INPUT_SIZE %zu      /* %s: u8 (%s per example */\n", ir_elems(g->input), g->input->name,
-    ir_shape_str(g->arena, g->input) + 4);
+  P("#define INPUT_SIZE %zu      /* %s: %s (%s per example */\n", ir_elems(g->input),
+    g->input->name, ir_dtype_name(g->input->dtype), ir_shape_str(g->arena, g->input) + 4);
   P("#define N_PARAMS %zu   /* floats in the parameter block */\n", emit_param_floats(g));
   P("#define LEARNING_RATE %.17g%s\n", p->learning_rate,
     p->learning_rate == (long)p->learning_rate ? ".0" : "");

@@ -21,11 +21,16 @@ static void emit_cast(Emitter *e, const IrNode *n) {
 static void emit_normalize(Emitter *e, const IrNode *n) {
   const IrNode *x = n->in[0];
   int features = n->per_feature ? c_last_dim(x) : (int)ir_elems(x);
-  size_t rows_per_example = ir_elems(x) / (size_t)features;
-  P("  /* (x - mean) / max(sqrt(variance), 1e-7), fused with the uint8 -> float conversion */\n");
-  EMIT_CALL(e, normalize_u8_forward, NULL, O, IN(0), IN(1), IN(2),
-            arena_printf(e->g->arena, "m * %zu", rows_per_example), c_int(e, features),
-            c_int(e, n->per_feature));
+  const char *rows = arena_printf(e->g->arena, "m * %zu", ir_elems(x) / (size_t)features);
+  if (x->dtype == DT_U8) {
+    P("  /* (x - mean) / max(sqrt(variance), 1e-7), fused with the uint8 -> float conversion */\n");
+    EMIT_CALL(e, normalize_u8_forward, NULL, O, IN(0), IN(1), IN(2), rows, c_int(e, features),
+              c_int(e, n->per_feature));
+  } else { /* an f32 input */
+    P("  /* (x - mean) / max(sqrt(variance), 1e-7) */\n");
+    EMIT_CALL(e, normalize_forward, NULL, O, IN(0), IN(1), IN(2), rows, c_int(e, features),
+              c_int(e, n->per_feature));
+  }
 }
 
 static void emit_rescale(Emitter *e, const IrNode *n) {
@@ -84,6 +89,8 @@ static void emit_augment(Emitter *e, const IrNode *n) {
   const char *lo = c_float(e, n->aug.lo), *hi = c_float(e, n->aug.hi);
   const char *wlo = c_float(e, n->aug.wlo), *whi = c_float(e, n->aug.whi);
   const char *fill = fills[n->aug.mode], *interp = interps[n->aug.interp], *rng = "&augment_rng";
+  const char *fill_value = c_float(e, n->aug.fill_value);
+  const char *vlo = c_float(e, n->aug.value_lo), *vhi = c_float(e, n->aug.value_hi);
   const char *I = "    ";
   P("  if (training) { /* %s */\n", n->layer);
   switch (n->aug.kind) {
@@ -93,23 +100,23 @@ static void emit_augment(Emitter *e, const IrNode *n) {
     break;
   case AUG_ROTATION:
     EMIT_CALL_AT(e, I, NULL, random_rotation_forward, NULL, O, IN(0), "m", h, w, c, lo, hi, fill,
-                 interp, "0.0f", rng);
+                 interp, fill_value, rng);
     break;
   case AUG_ZOOM:
     EMIT_CALL_AT(e, I, NULL, random_zoom_forward, NULL, O, IN(0), "m", h, w, c, lo, hi, wlo, whi,
-                 c_int(e, n->aug.width_from_height), fill, interp, "0.0f", rng);
+                 c_int(e, n->aug.width_from_height), fill, interp, fill_value, rng);
     break;
   case AUG_TRANSLATION:
     EMIT_CALL_AT(e, I, NULL, random_translation_forward, NULL, O, IN(0), "m", h, w, c, lo, hi, wlo,
-                 whi, fill, interp, "0.0f", rng);
+                 whi, fill, interp, fill_value, rng);
     break;
   case AUG_CONTRAST:
-    EMIT_CALL_AT(e, I, NULL, random_contrast_forward, NULL, O, IN(0), "m", h, w, c, lo, hi,
-                 "0.0f", "255.0f", rng);
+    EMIT_CALL_AT(e, I, NULL, random_contrast_forward, NULL, O, IN(0), "m", h, w, c, lo, hi, vlo,
+                 vhi, rng);
     break;
   case AUG_BRIGHTNESS:
     EMIT_CALL_AT(e, I, NULL, random_brightness_forward, NULL, O, IN(0), "m", h, w, c, lo, hi,
-                 "0.0f", "255.0f", rng);
+                 vlo, vhi, rng);
     break;
   case AUG_CROP:
     EMIT_CALL_AT(e, I, NULL, random_crop_forward, NULL, O, IN(0), "m", h, w, c,

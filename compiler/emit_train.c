@@ -421,6 +421,8 @@ void emit_main(Emitter *e) {
   P("    .input_size = INPUT_SIZE, .input_name = \"%s\", .input_shape = \"%s\",\n", g->input->name,
     input_shape_text(e));
   const IrNode *x = g->input; /* IDX images are (rows, cols) or (rows, cols, channels) */
+  if (x->dtype == DT_F32)
+    P("    .input_f32 = 1, /* float features, fed as they are */\n");
   if (x->rank == 2 || x->rank == 3)
     P("    .input_rows = %d, .input_cols = %d, .input_channels = %d,\n", x->dims[0], x->dims[1],
       x->rank == 3 ? x->dims[2] : 1);

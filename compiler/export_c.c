@@ -286,18 +286,11 @@ static bool emit_forward(CExport *x) {
   return true;
 }
 
-static void emit_api_bodies(CExport *x) {
+/* NAME_predict_u8: uint8 examples (IDX files, images) cast a chunk at a time;
+ * only for a u8 input (an f32 input's examples are floats already). */
+static void emit_predict_u8(CExport *x) {
   const char *nm = x->m->name;
   size_t in = ir_elems(x->m->g->input);
-  Q("/* ===== the API (%s.h) ===== */\n\n", nm);
-  Q("int %s_predict(const float *x, int n, float *probs) {\n", nm);
-  Q("  if (n < 0 || (n > 0 && (!x || !probs)))\n    return -1;\n");
-  Q("  for (int i = 0; i < n; i += %s_BATCH) {\n", nm);
-  Q("    int m = n - i < %s_BATCH ? n - i : %s_BATCH;\n", nm, nm);
-  Q("    const float *p = forward(x + (size_t)i * %s_INPUT_SIZE, m);\n", nm);
-  Q("    memcpy(probs + (size_t)i * %s_N_SCORES, p, sizeof(float) * (size_t)m * %s_N_SCORES);\n",
-    nm, nm);
-  Q("  }\n  return 0;\n}\n\n");
   Q("int %s_predict_u8(const uint8_t *x, int n, float *probs) {\n", nm);
   Q("  static float chunk[%s_BATCH * %zu];\n", nm, in);
   Q("  if (n < 0 || (n > 0 && (!x || !probs)))\n    return -1;\n");
@@ -307,6 +300,21 @@ static void emit_api_bodies(CExport *x) {
   Q("    memcpy(probs + (size_t)i * %s_N_SCORES, forward(chunk, m),\n"
     "           sizeof(float) * (size_t)m * %s_N_SCORES);\n", nm, nm);
   Q("  }\n  return 0;\n}\n\n");
+}
+
+static void emit_api_bodies(CExport *x) {
+  const char *nm = x->m->name;
+  Q("/* ===== the API (%s.h) ===== */\n\n", nm);
+  Q("int %s_predict(const float *x, int n, float *probs) {\n", nm);
+  Q("  if (n < 0 || (n > 0 && (!x || !probs)))\n    return -1;\n");
+  Q("  for (int i = 0; i < n; i += %s_BATCH) {\n", nm);
+  Q("    int m = n - i < %s_BATCH ? n - i : %s_BATCH;\n", nm, nm);
+  Q("    const float *p = forward(x + (size_t)i * %s_INPUT_SIZE, m);\n", nm);
+  Q("    memcpy(probs + (size_t)i * %s_N_SCORES, p, sizeof(float) * (size_t)m * %s_N_SCORES);\n",
+    nm, nm);
+  Q("  }\n  return 0;\n}\n\n");
+  if (x->m->g->input->dtype == DT_U8)
+    emit_predict_u8(x);
   Q("int %s_top(const float *probs) {\n  int best = 0;\n", nm);
   Q("  for (int j = 1; j < %s_N_SCORES; j++)\n    if (probs[j] > probs[best])\n"
     "      best = j;\n  return best;\n}\n", nm);
@@ -329,9 +337,11 @@ static void write_header(CExport *x) {
   const char *nm = m->name;
   const IrNode *in = m->g->input;
   Q("/*\n * %s.h — model '%s', exported by nnc %s for inference.\n *\n", nm, nm, NNC_VERSION);
-  Q(" * Input: %zu uint8 values per example, shaped (%s as the .nn file declares\n"
-    " * it, raw pixels: the model's own preprocessing (its normalization or\n"
-    " * rescaling layers) is inside.\n", ir_elems(in), ir_shape_str(x->m->g->arena, in) + 4);
+  bool u8 = in->dtype == DT_U8;
+  Q(" * Input: %zu %s values per example, shaped (%s as the .nn file declares\n"
+    " * it, %s: the model's own preprocessing (its normalization or\n"
+    " * rescaling layers) is inside.\n", ir_elems(in), u8 ? "uint8" : "float32",
+    ir_shape_str(x->m->g->arena, in) + 4, u8 ? "raw pixels" : "the features as trained on");
   Q(" * Output: %d %s per example.\n", m->n_scores,
     m->g->binary ? "sigmoid probabilities (one per target)" : "class probabilities (softmax)");
   Q(" * Not reentrant: one static buffer per layer (call from one thread at a time).\n */\n");
@@ -344,10 +354,13 @@ static void write_header(CExport *x) {
     nm, m->n_scores, nm, EXPORT_BATCH);
   Q("extern const char *const %s_class_names[%s_N_SCORES];\n\n", nm, nm);
   Q("/* probs (n, %s_N_SCORES) for x (n, %s_INPUT_SIZE) given as floats in the\n"
-    " * input's own units (0..255 for images). Returns 0, or -1 for bad arguments. */\n", nm, nm);
+    " * input's own units (%s). Returns 0, or -1 for bad arguments. */\n", nm, nm,
+    u8 ? "0..255 for images" : "the training data's values");
   Q("int %s_predict(const float *x, int n, float *probs);\n", nm);
-  Q("/* The same from uint8 examples, as the IDX files and images hold them. */\n");
-  Q("int %s_predict_u8(const uint8_t *x, int n, float *probs);\n", nm);
+  if (u8) {
+    Q("/* The same from uint8 examples, as the IDX files and images hold them. */\n");
+    Q("int %s_predict_u8(const uint8_t *x, int n, float *probs);\n", nm);
+  }
   Q("/* The index of the largest of one example's %s_N_SCORES probabilities. */\n", nm);
   Q("int %s_top(const float *probs);\n\n#endif\n", nm);
 }

@@ -334,10 +334,15 @@ bool export_onnx(const ExportModel *m, const char *dir) {
   mark_needed(needed, m->probs);
   int64_t dims[IR_MAX_RANK + 1];
   batched_dims(g->input, dims);
-  onnx_input(x->onnx, g->input->name, ONNX_UINT8, dims, g->input->rank + 1);
-  OnnxNode *cast = onnx_node(x->onnx, "Cast", "input_float", &g->input->name, 1, "input_float");
-  onnx_attr_int(cast, "to", ONNX_FLOAT);
-  x->tensor[g->input->id] = "input_float";
+  if (g->input->dtype == DT_F32) { /* f32[...]: the features as they are */
+    onnx_input(x->onnx, g->input->name, ONNX_FLOAT, dims, g->input->rank + 1);
+    x->tensor[g->input->id] = g->input->name;
+  } else { /* u8 pixels, cast once */
+    onnx_input(x->onnx, g->input->name, ONNX_UINT8, dims, g->input->rank + 1);
+    OnnxNode *cast = onnx_node(x->onnx, "Cast", "input_float", &g->input->name, 1, "input_float");
+    onnx_attr_int(cast, "to", ONNX_FLOAT);
+    x->tensor[g->input->id] = "input_float";
+  }
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
     if (!needed[n->id] || n->op == IR_INPUT || n->op == IR_PARAM)

@@ -124,6 +124,7 @@ size_t ir_elems(const IrNode *n) {
 }
 
 size_t ir_dtype_size(DType dt) { return dt == DT_U8 ? 1 : 4; }
+const char *ir_dtype_name(DType dt) { return dt == DT_U8 ? "u8" : "f32"; }
 
 void ir_compact(Graph *g) {
   int j = 0;

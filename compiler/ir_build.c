@@ -81,9 +81,10 @@ IrNode *build_out_name(Builder *b, IrNode *n) {
   return n;
 }
 
-/* The model input as float, for layers other than normalization. */
+/* The model input as float, for layers other than normalization (an f32
+ * input is one already). */
 IrNode *build_as_float(Builder *b, IrNode *x, const Expr *call) {
-  if (x != b->g->input)
+  if (x != b->g->input || x->dtype == DT_F32)
     return x;
   if (!b->input_float) {
     b->input_float = ir_add(b->g, IR_CAST, call->loc, "input_cast", 1, x);
@@ -536,12 +537,12 @@ static bool bind_name(Builder *b, const char *name, IrNode *n, SrcLoc loc) {
 
 /* ---- inputs, body, loss ---- */
 
-/* x: u8[28, 28], as check.c validated it */
+/* x: u8[28, 28] or x: f32[4], as check.c validated it */
 static bool build_input(Builder *b) {
   const Program *p = b->prog;
   IrNode *x = ir_add(b->g, IR_INPUT, p->input_loc, "input", 0);
   x->name = p->input_name;
-  ir_set_shape(x, DT_U8, true, p->input_rank, p->input_dims);
+  ir_set_shape(x, p->input_f32 ? DT_F32 : DT_U8, true, p->input_rank, p->input_dims);
   b->g->input = x;
   return bind_name(b, p->input_name, x, p->input_loc);
 }

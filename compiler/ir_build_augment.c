@@ -3,11 +3,14 @@
  * random image layers with their defaults:
  *
  *   random_flip(x, mode="horizontal_and_vertical")
- *   random_rotation(x, factor, fill_mode="reflect", interpolation="bilinear")
- *   random_zoom(x, height_factor, width_factor=None, fill_mode=, interpolation=)
- *   random_translation(x, height_factor, width_factor, fill_mode=, interpolation=)
- *   random_contrast(x, factor)          value_range (0, 255)
- *   random_brightness(x, factor)        value_range (0, 255)
+ *   random_rotation(x, factor, fill_mode="reflect", interpolation="bilinear",
+ *                   fill_value=0.0)
+ *   random_zoom(x, height_factor, width_factor=None, fill_mode=, interpolation=,
+ *               fill_value=)
+ *   random_translation(x, height_factor, width_factor, fill_mode=, interpolation=,
+ *                      fill_value=)
+ *   random_contrast(x, factor, value_range=[0, 255])
+ *   random_brightness(x, factor, value_range=[0, 255])
  *   random_crop(x, height, width)
  *
  * A factor is a number f (the range [-|f|, |f|]) or a pair [lo, hi]. Each
@@ -16,6 +19,7 @@
  */
 #include "ir_build.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -53,30 +57,68 @@ static bool factor(Builder *b, const BoundArg *arg, double lo, double hi, float 
   return true;
 }
 
-/* fill_mode and interpolation, when given */
-static bool sampling(Builder *b, const BoundArg *fill, const BoundArg *interp, IrNode *n) {
+enum { FILL_CONSTANT = 2 }; /* FILL_MODES' "constant" */
+
+/* fill_mode, interpolation and fill_value, when given (a[0..2]). Keras
+ * ignores a fill_value without fill_mode="constant"; here it is an error,
+ * as the value would never show. */
+static bool sampling(Builder *b, const BoundArg *a, IrNode *n) {
+  const BoundArg *fill = &a[0], *interp = &a[1], *value = &a[2];
   n->aug.mode = fill->value ? arg_choice(b->diag, fill, FILL_MODES, 4) : 0;
   n->aug.interp = interp->value ? arg_choice(b->diag, interp, INTERPOLATIONS, 2) : 0;
-  return n->aug.mode >= 0 && n->aug.interp >= 0;
+  if (n->aug.mode < 0 || n->aug.interp < 0)
+    return false;
+  double v = 0.0;
+  if (value->value && !arg_number(b->diag, value, -FLT_MAX, FLT_MAX, &v))
+    return false;
+  if (value->value && n->aug.mode != FILL_CONSTANT) {
+    diag_error(b->diag, value->loc, "fill_value is used only with fill_mode=constant (this "
+               "layer's fill_mode is %s)", FILL_MODES[n->aug.mode]);
+    return false;
+  }
+  n->aug.fill_value = (float)v;
+  return true;
+}
+
+/* value_range=[low, high] (Keras's default [0, 255]): the values' range,
+ * which contrast and brightness clip to and brightness scales by. */
+static bool value_range(Builder *b, const BoundArg *arg, IrNode *n) {
+  n->aug.value_lo = 0.0f;
+  n->aug.value_hi = 255.0f;
+  if (!arg->value)
+    return true;
+  if (arg->value->kind != EX_LIST) {
+    diag_error(b->diag, arg->loc, "'value_range' is a pair [low, high], e.g. [0, 1]");
+    return false;
+  }
+  if (!factor(b, arg, -FLT_MAX, FLT_MAX, &n->aug.value_lo, &n->aug.value_hi))
+    return false;
+  if (n->aug.value_lo == n->aug.value_hi) {
+    diag_error(b->diag, arg->value->loc, "'value_range': low and high are both %g",
+               (double)n->aug.value_lo);
+    return false;
+  }
+  return true;
 }
 
 typedef struct {
   const char *name, *keras_class;
   AugmentKind kind;
-  const char *const args[6]; /* after the input; "name" last */
+  const char *const args[7]; /* after the input; "name" last */
   int n_args, n_required;    /* counting the input */
 } AugmentLayer;
 
 static const AugmentLayer AUGMENT_LAYERS[] = {
     {"random_flip", "RandomFlip", AUG_FLIP, {"mode", "name"}, 3, 1},
     {"random_rotation", "RandomRotation", AUG_ROTATION,
-     {"factor", "fill_mode", "interpolation", "name"}, 5, 2},
+     {"factor", "fill_mode", "interpolation", "fill_value", "name"}, 6, 2},
     {"random_zoom", "RandomZoom", AUG_ZOOM,
-     {"height_factor", "width_factor", "fill_mode", "interpolation", "name"}, 6, 2},
+     {"height_factor", "width_factor", "fill_mode", "interpolation", "fill_value", "name"}, 7, 2},
     {"random_translation", "RandomTranslation", AUG_TRANSLATION,
-     {"height_factor", "width_factor", "fill_mode", "interpolation", "name"}, 6, 3},
-    {"random_contrast", "RandomContrast", AUG_CONTRAST, {"factor", "name"}, 3, 2},
-    {"random_brightness", "RandomBrightness", AUG_BRIGHTNESS, {"factor", "name"}, 3, 2},
+     {"height_factor", "width_factor", "fill_mode", "interpolation", "fill_value", "name"}, 7, 3},
+    {"random_contrast", "RandomContrast", AUG_CONTRAST, {"factor", "value_range", "name"}, 4, 2},
+    {"random_brightness", "RandomBrightness", AUG_BRIGHTNESS, {"factor", "value_range", "name"},
+     4, 2},
     {"random_crop", "RandomCrop", AUG_CROP, {"height", "width", "name"}, 4, 3},
 };
 
@@ -88,22 +130,22 @@ static bool augment_args(Builder *b, const AugmentLayer *L, const BoundArg *a, I
     n->aug.mode = a[1].value ? arg_choice(b->diag, &a[1], FLIP_MODES, 3) : 0;
     return n->aug.mode >= 0;
   case AUG_ROTATION:
-    return factor(b, &a[1], -1, 1, &n->aug.lo, &n->aug.hi) && sampling(b, &a[2], &a[3], n);
+    return factor(b, &a[1], -1, 1, &n->aug.lo, &n->aug.hi) && sampling(b, &a[2], n);
   case AUG_ZOOM:
     n->aug.width_from_height = !a[2].value;
     return factor(b, &a[1], -1, 1, &n->aug.lo, &n->aug.hi) &&
            (!a[2].value || factor(b, &a[2], -1, 1, &n->aug.wlo, &n->aug.whi)) &&
-           sampling(b, &a[3], &a[4], n);
+           sampling(b, &a[3], n);
   case AUG_TRANSLATION:
     return factor(b, &a[1], -1, 1, &n->aug.lo, &n->aug.hi) &&
-           factor(b, &a[2], -1, 1, &n->aug.wlo, &n->aug.whi) && sampling(b, &a[3], &a[4], n);
+           factor(b, &a[2], -1, 1, &n->aug.wlo, &n->aug.whi) && sampling(b, &a[3], n);
   case AUG_CONTRAST: /* Keras documents [1 - f, 1 + f]: the kernel's bounds are f and f */
     if (!factor(b, &a[1], 0, 1, &n->aug.lo, &n->aug.hi))
       return false;
     n->aug.lo = -n->aug.lo;
-    return true;
+    return value_range(b, &a[2], n);
   case AUG_BRIGHTNESS:
-    return factor(b, &a[1], -1, 1, &n->aug.lo, &n->aug.hi);
+    return factor(b, &a[1], -1, 1, &n->aug.lo, &n->aug.hi) && value_range(b, &a[2], n);
   case AUG_CROP:
     if (!arg_int(b->diag, &a[1], 1, 16384, &h) || !arg_int(b->diag, &a[2], 1, 16384, &w))
       return false;
@@ -119,10 +161,10 @@ IrNode *layer_augment(Builder *b, const Expr *call, IrNode *x) {
   for (size_t i = 0; i < sizeof AUGMENT_LAYERS / sizeof AUGMENT_LAYERS[0]; i++)
     if (strcmp(call->text, AUGMENT_LAYERS[i].name) == 0)
       L = &AUGMENT_LAYERS[i];
-  const char *names[7] = {"input"};
+  const char *names[8] = {"input"};
   for (int i = 1; i < L->n_args; i++)
     names[i] = L->args[i - 1];
-  BoundArg a[7];
+  BoundArg a[8];
   if (!bind_args(b->diag, call, L->name, names, L->n_args, L->n_required, a))
     return NULL;
   const char *layer = build_layer_name(b, L->name, L->keras_class, &a[L->n_args - 1]);

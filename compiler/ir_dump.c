@@ -19,7 +19,7 @@ static void dump_node(FILE *out, const Graph *g, const IrNode *n) {
     fprintf(out, "%s%%%d", k ? ", " : "", n->in[k]->id);
   fputc(')', out);
   if (n->rank || n->batched)
-    fprintf(out, "  %s%s", n->dtype == DT_U8 ? "u8" : "f32", ir_shape_str(g->arena, n));
+    fprintf(out, "  %s%s", ir_dtype_name(n->dtype), ir_shape_str(g->arena, n));
   if (n->name)
     fprintf(out, "  %s", n->name);
   if ((n->op == IR_ACT || n->op == IR_ACT_GRAD || n->op == IR_ACT_DROPOUT_GRAD ||

@@ -343,9 +343,10 @@ typedef struct {
 
 /* Everything outside the model graph, validated (check.c fills it). */
 typedef struct {
-  /* the model's input, as declared: x: u8[28, 28] */
+  /* the model's input, as declared: x: u8[28, 28] (images) or x: f32[4] (features) */
   const char *input_name;
   SrcLoc input_loc;
+  bool input_f32; /* f32[...]: float features fed as they are; else u8 */
   int input_dims[4];
   int input_rank;
   /* data */
@@ -605,6 +606,8 @@ struct IrNode {
     float lo, hi;         /* the factor's range (zoom, translation: the height's) */
     float wlo, whi;       /* zoom, translation: the width's */
     int width_from_height; /* zoom with width_factor=None */
+    float fill_value;     /* rotation, zoom, translation: fill_mode=constant's value */
+    float value_lo, value_hi; /* contrast, brightness: value_range, the clip */
     int crop_h, crop_w;   /* RANDOM_CROP */
   } aug;                  /* AUGMENT, RANDOM_CROP */
   float smoothing;        /* loss nodes and their gradients: label_smoothing */
@@ -663,6 +666,7 @@ IrNode *ir_add(Graph *g, IrOp op, SrcLoc loc, const char *layer, int n_in, ...);
 void ir_set_shape(IrNode *n, DType dt, bool batched, int rank, const int *dims);
 size_t ir_elems(const IrNode *n); /* per example when batched */
 size_t ir_dtype_size(DType dt);
+const char *ir_dtype_name(DType dt); /* "u8", "f32": as the .nn file writes it */
 const OpInfo *ir_op_info(IrOp op);
 const char *ir_op_name(IrOp op);
 const char *ir_act_name(Activation act);

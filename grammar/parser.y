@@ -124,7 +124,7 @@ params
   | params ',' param              { $$ = ast_param_append($1, $3); }
   ;
 
-/* param = IDENT ":" DTYPE "[" dims "]"      e.g.  x: u8[28, 28] */
+/* param = IDENT ":" DTYPE "[" dims "]"      e.g.  x: u8[28, 28], x: f32[4] */
 param
   : IDENT ':' IDENT '[' dims ']'  { $$ = ast_param(A, @1, $1, $3, @3, $5.head); }
   ;

@@ -227,6 +227,9 @@ void rt_dataset_load_idx(RtDataset *out, const char *dir, const char *split);
 void rt_dataset_load_idx_images(RtDataset *out, const char *images_path);
 /* Load from explicit image and label file paths. */
 void rt_dataset_load_idx_files(RtDataset *out, const char *images_path, const char *labels_path);
+/* Bytes of one item (uint8 or float), and item i's first byte. */
+size_t rt_dataset_item_bytes(const RtDataset *ds);
+const void *rt_dataset_item(const RtDataset *ds, size_t i);
 /* Slices, splits, keep, oversample and adapt work on uint8 (x) and float
  * (xf) items alike; the results keep the input's kind. */
 /* out = rows [start, start + count) of in (copies). */
@@ -783,14 +786,15 @@ typedef struct RtModel {
   int batch;            /* rows every buffer holds */
   int n_classes;        /* classes of the data's labels */
   int n_outputs;        /* labels binary: targets per example; 0 for a classifier */
-  size_t input_size;    /* bytes of one example */
+  size_t input_size;    /* values of one example */
+  int input_f32;        /* the input is f32[...] (float features), else u8 */
   int input_rows, input_cols, input_channels; /* what IDX images must be; 0: size only */
   const char *input_name, *input_shape; /* "x", "(28, 28)": for messages */
   const char *const *class_names;  /* (n_classes) */
   const char *const *target_names; /* (n_outputs), labels binary */
   const uint8_t *target_table;     /* (n_classes, n_outputs): target k of class c */
   /* the batch block the forward pass reads */
-  uint8_t *batch_x;      /* (batch, input_size) */
+  void *batch_x;         /* (batch, input_size) uint8, or float with input_f32 */
   uint8_t *batch_labels; /* (batch) class labels; NULL with binary targets */
   float *batch_targets;  /* (batch, n_outputs) binary targets; NULL for a classifier */
   float *batch_weights;  /* (batch) sample weights; NULL when the loss takes none */
@@ -993,9 +997,17 @@ void rt_run_free(RtRun *run);
 
 /* The training (test = 0) or test split of config->source (IDX files in
  * opt.data_dir, an image folder, CSV, .npy, CIFAR-10), its classes checked
- * against the model's and float features made u8 (whole numbers in 0..255
- * only); prints how it was read unless quiet. Dies naming the file. */
+ * against the model's and its values made the model input's type
+ * (rt_dataset_to_input_type); prints how it was read unless quiet. Dies
+ * naming the file. */
 void rt_source_load(const RtRun *run, RtDataset *ds, int test);
+/* ds's items as the model input's type, as Keras's fit casts its arrays to
+ * the Input's dtype, but never losing a value: uint8 data for an f32 input
+ * widened to float (0..255, no scaling); float data (CSV, .npy float32) for
+ * a u8 input taken when every value is a whole number in 0..255, else dies
+ * with "PATH: example I has the value V (float32 data), but model input X
+ * (SHAPE) is u8, ..." and what to declare instead. path names the file in messages. */
+void rt_dataset_to_input_type(const RtModel *model, RtDataset *ds, const char *path);
 /* An image folder with a seeded validation split: Keras's split of the file
  * list into *train and *val; returns 1. Any other source: returns 0. */
 int rt_source_load_split(const RtRun *run, RtDataset *train, RtDataset *val);

@@ -356,13 +356,17 @@ void rt_dataset_load_idx(RtDataset *out, const char *dir, const char *split) {
 
 /* Items are uint8 in x, or float32 in xf when x is NULL (CSV, .npy): the
  * functions below move whole items as bytes, whichever they are. */
-static size_t item_bytes(const RtDataset *ds) {
+size_t rt_dataset_item_bytes(const RtDataset *ds) {
   return ds->item_size * (ds->x ? 1 : sizeof(float));
 }
+
+static size_t item_bytes(const RtDataset *ds) { return rt_dataset_item_bytes(ds); }
 
 static uint8_t *item_at(const RtDataset *ds, size_t i) {
   return (ds->x ? ds->x : (uint8_t *)ds->xf) + item_bytes(ds) * i;
 }
+
+const void *rt_dataset_item(const RtDataset *ds, size_t i) { return item_at(ds, i); }
 
 /* out (a copy of in's header) gets fresh storage for count items of in's type. */
 static void alloc_items(RtDataset *out, const RtDataset *in, int count) {

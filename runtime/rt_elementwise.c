@@ -76,26 +76,39 @@ void rt_fill(float *p /* (count) */, float value, size_t count) {
 
 /* ----- input conversion ----- */
 
+/* (x - mean) / max(sqrt(var), 1e-7) of m rows of features, x of any number
+ * type (uint8 pixels, float features). Divides (rather than multiplying by
+ * a reciprocal) to match Keras bit for bit. */
+#define RT_NORMALIZE_BODY(T)                                                                     \
+  do {                                                                                         \
+    if (!per_feature) {                                                                        \
+      float mu = mean[0], sd = fmaxf(sqrtf(var[0]), RT_NORM_STD_FLOOR);                         \
+      size_t count = (size_t)m * features;                                                     \
+      for (size_t i = 0; i < count; i++)                                                       \
+        out[i] = ((float)x[i] - mu) / sd;                                                      \
+      return;                                                                                  \
+    }                                                                                          \
+    for (int i = 0; i < m; i++) {                                                              \
+      const T *xi = x + (size_t)i * features;                                                  \
+      float *oi = out + (size_t)i * features;                                                  \
+      for (int j = 0; j < features; j++)                                                       \
+        oi[j] = ((float)xi[j] - mean[j]) / fmaxf(sqrtf(var[j]), RT_NORM_STD_FLOOR);            \
+    }                                                                                          \
+  } while (0)
+
 void rt_normalize_u8_forward(float *out /* (m, features) */,
                              const uint8_t *x /* (m, features) */,
                              const float *mean /* (1) or (features) */,
                              const float *var /* (1) or (features) */, int m, int features,
                              int per_feature) {
-  if (!per_feature) {
-    /* Divide (rather than multiply by a reciprocal) to match Keras bit for bit. */
-    float mu = mean[0];
-    float sd = fmaxf(sqrtf(var[0]), RT_NORM_STD_FLOOR);
-    size_t count = (size_t)m * features;
-    for (size_t i = 0; i < count; i++)
-      out[i] = ((float)x[i] - mu) / sd;
-    return;
-  }
-  for (int i = 0; i < m; i++) {
-    const uint8_t *xi = x + (size_t)i * features;
-    float *oi = out + (size_t)i * features;
-    for (int j = 0; j < features; j++)
-      oi[j] = ((float)xi[j] - mean[j]) / fmaxf(sqrtf(var[j]), RT_NORM_STD_FLOOR);
-  }
+  RT_NORMALIZE_BODY(uint8_t);
+}
+
+void rt_normalize_forward(float *out /* (m, features) */, const float *x /* (m, features) */,
+                          const float *mean /* (1) or (features) */,
+                          const float *var /* (1) or (features) */, int m, int features,
+                          int per_feature) {
+  RT_NORMALIZE_BODY(float);
 }
 
 void rt_cast_u8_forward(float *out /* (count) */, const uint8_t *x /* (count) */,

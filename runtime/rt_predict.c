@@ -18,11 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The examples to classify: items in the model's input layout, a name and
- * a label (-1 unknown) each. */
+/* The examples to classify: items in the model's input layout and type
+ * (uint8, or float for an f32 input), a name and a label (-1 unknown) each. */
 typedef struct {
   int count, cap;
-  size_t item_size;
+  size_t item_size; /* bytes */
   uint8_t *x;
   int *label;
   char **name;
@@ -34,7 +34,7 @@ typedef struct {
   int first_input; /* argv index of the first INPUT; inputs are the non-option words */
 } PredictOptions;
 
-static void inputs_add(Inputs *in, const uint8_t *item, int label, const char *name) {
+static void inputs_add(Inputs *in, const void *item, int label, const char *name) {
   if (in->count == in->cap) {
     in->cap = in->cap ? 2 * in->cap : 64;
     in->x = realloc(in->x, (size_t)in->cap * in->item_size);
@@ -74,12 +74,19 @@ static int is_idx_file(const char *path) {
  * differs; channels must match (an IDX file has no colour model to convert). */
 static void add_dataset(Inputs *in, const RtModel *model, const RtDataset *ds, const char *label,
                         int labelled) {
+  char name[4200];
+  if (!ds->x) { /* float items of the model's own shape (the test split of an f32 input) */
+    for (int i = 0; i < ds->count; i++) {
+      snprintf(name, sizeof name, "%s[%d]", label, i);
+      inputs_add(in, rt_dataset_item(ds, (size_t)i), labelled ? ds->y[i] : -1, name);
+    }
+    return;
+  }
   if (ds->channels != model->input_channels)
     rt_die("%s: images have %d channel%s but the model input %s is %s: cannot convert",
            ds->images_path, ds->channels, ds->channels == 1 ? "" : "s", model->input_name,
            model->input_shape);
   uint8_t *item = rt_malloc(in->item_size);
-  char name[4200];
   for (int i = 0; i < ds->count; i++) {
     const uint8_t *px = ds->x + (size_t)i * ds->item_size;
     if (ds->rows == model->input_rows && ds->cols == model->input_cols)
@@ -137,12 +144,14 @@ static void add_input(Inputs *in, const RtRun *run, const char *arg) {
   if (!strcmp(arg, "test")) {
     RtDataset test;
     rt_load_test(run, &test);
-    if (!test.x)
-      rt_die("%s: float inputs cannot be predicted yet", test.images_path);
     add_dataset(in, model, &test, "test", 1);
     rt_dataset_free(&test);
     return;
   }
+  if (model->input_f32)
+    rt_die("%s: model input %s %s is f32 (float features), not an image: predict its examples "
+           "from the data section's test split (--predict test)", arg, model->input_name,
+           model->input_shape);
   if (model->input_rows <= 0 || model->input_channels <= 0 ||
       model->input_size != (size_t)model->input_rows * model->input_cols * model->input_channels)
     rt_die("%s: the model input %s %s is not an image: cannot resize to it", arg,
@@ -241,7 +250,11 @@ static void forward_all(const RtRun *run, const Inputs *in, float *probs) {
   const RtModel *model = run->model;
   int k = rt_model_scores(model);
   uint8_t *labels = rt_calloc((size_t)in->count + 1, 1);
-  RtDataset ds = {.count = in->count, .item_size = in->item_size, .x = in->x, .y = labels};
+  RtDataset ds = {.count = in->count, .item_size = model->input_size, .y = labels};
+  if (model->input_f32)
+    ds.xf = (float *)(void *)in->x;
+  else
+    ds.x = in->x;
   int *idx = rt_malloc(sizeof(int) * (size_t)model->batch);
   for (int start = 0; start < in->count; start += model->batch) {
     int m = in->count - start < model->batch ? in->count - start : model->batch;
@@ -357,7 +370,7 @@ int rt_predict_main(RtModel *model, const RtFitConfig *config, int argc, char **
   if (model->bind)
     model->bind(model);
   load_weights(model, p.ckpt ? p.ckpt : run.checkpoint_path, run.opt.quiet);
-  Inputs in = {.item_size = model->input_size};
+  Inputs in = {.item_size = model->input_size * (model->input_f32 ? sizeof(float) : 1)};
   for (int i = 1; i < argc; i++)
     if (words[i])
       add_input(&in, &run, words[i]);

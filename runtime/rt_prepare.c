@@ -141,6 +141,7 @@ static void validation_split(const RtRun *run, RtDataset *full, RtDataset *train
     break;
   case RT_VAL_FILES:
     rt_dataset_load_idx_files(val, v->images, v->labels);
+    rt_dataset_to_input_type(run->model, val, v->images);
     check_loaded(run->model, val, "validation data");
     *train = *full;
     break;
@@ -209,11 +210,14 @@ void rt_prepare_data(RtRun *run, RtDataset *train, RtDataset *val) {
 
 void rt_load_batch(const RtRun *run, const RtDataset *ds, const int *idx, int m) {
   const RtModel *model = run->model;
-  size_t size = model->input_size;
+  size_t size = rt_dataset_item_bytes(ds);
+  if (!ds->x != !!model->input_f32 || ds->item_size != model->input_size)
+    rt_die("internal error: a batch of %s items for model input %s %s", ds->x ? "uint8" : "float",
+           model->input_name, model->input_shape);
   int k = model->n_outputs;
   for (int i = 0; i < m; i++) {
     int y = ds->y[idx[i]];
-    memcpy(model->batch_x + (size_t)i * size, ds->x + (size_t)idx[i] * size, size);
+    memcpy((uint8_t *)model->batch_x + (size_t)i * size, rt_dataset_item(ds, (size_t)idx[i]), size);
     if (model->batch_targets) { /* the class's binary targets */
       const uint8_t *row = model->target_table + (size_t)y * (size_t)k;
       for (int j = 0; j < k; j++)

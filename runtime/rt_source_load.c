@@ -2,8 +2,8 @@
  * rt_source_load.c — the data section's sources other than IDX (image
  * folders, CSV, .npy, CIFAR-10) loaded for rt_prepare.c: the readers are
  * rt_folder.c and rt_sources.c; here is what the run adds to them — the
- * source's classes checked against the model's, float features made the
- * model's u8 input, and one line saying how the data was read.
+ * source's classes checked against the model's, the values made the model
+ * input's type (u8 or f32), and one line saying how the data was read.
  *
  * Every image folder is decoded once into memory (the loader of rt_loader.c
  * is not wired into training yet); the line says so, with the size.
@@ -39,19 +39,19 @@ static void check_classes(const RtRun *run, const RtClassNames *names, const cha
              names->names[i], model->class_names[i]);
 }
 
-/* CSV and .npy float32 features: the model's input is u8, so they are taken
- * when every value is a whole number in [0, 255], and refused otherwise. */
-static void float_to_u8(const RtRun *run, RtDataset *ds, const char *path) {
-  if (ds->x || !ds->xf)
-    return;
+/* Float data (CSV, .npy float32) for a u8 input: taken when every value is
+ * a whole number in 0..255 (pixels written as numbers), refused otherwise:
+ * Keras would cast 0.5 to 0 without a word. */
+static void float_to_u8(const RtModel *model, RtDataset *ds, const char *path) {
   size_t n = (size_t)ds->count * ds->item_size;
   uint8_t *x = rt_malloc(n ? n : 1);
   for (size_t i = 0; i < n; i++) {
     float v = ds->xf[i];
     if (!(v >= 0.0f && v <= 255.0f) || v != (float)(int)v)
-      rt_die("%s: example %zu has the value %g, but model input %s is %s (u8): float inputs are "
-             "not supported yet; give whole numbers in 0..255", path, i / ds->item_size, (double)v,
-             run->model->input_name, run->model->input_shape);
+      rt_die("%s: example %zu has the value %g (float32 data), but model input %s %s is u8, "
+             "which takes whole numbers in 0..255: declare the input f32[...] to train on the "
+             "values as they are", path, i / ds->item_size, (double)v, model->input_name,
+             model->input_shape);
     x[i] = (uint8_t)v;
   }
   free(ds->xf);
@@ -59,12 +59,34 @@ static void float_to_u8(const RtRun *run, RtDataset *ds, const char *path) {
   ds->x = x;
 }
 
-static void say(const RtRun *run, const char *what, const char *path, const RtDataset *ds,
-                const char *how) {
+/* uint8 data (IDX, images, .npy uint8, CIFAR-10) for an f32 input: every
+ * value as a float, 0..255 (no 1/255: a rescaling layer says that). */
+static void u8_to_float(RtDataset *ds) {
+  size_t n = (size_t)ds->count * ds->item_size;
+  float *xf = rt_malloc(sizeof(float) * (n ? n : 1));
+  for (size_t i = 0; i < n; i++)
+    xf[i] = (float)ds->x[i];
+  free(ds->x);
+  ds->x = NULL;
+  ds->xf = xf;
+}
+
+void rt_dataset_to_input_type(const RtModel *model, RtDataset *ds, const char *path) {
+  if (model->input_f32 && ds->x)
+    u8_to_float(ds);
+  else if (!model->input_f32 && !ds->x && ds->xf)
+    float_to_u8(model, ds, path);
+}
+
+/* ds as read from path: made the model input's type, then one line saying how. */
+static void loaded(const RtRun *run, const char *what, const char *path, RtDataset *ds,
+                   const char *how) {
+  rt_dataset_to_input_type(run->model, ds, path);
   if (run->opt.quiet)
     return;
-  printf("data: %s %s: %d examples of %dx%dx%d, %s (%.1f MiB)\n", what, path, ds->count, ds->rows,
-         ds->cols, ds->channels, how, (double)ds->count * (double)ds->item_size / 1048576.0);
+  printf("data: %s %s: %d examples of %dx%dx%d %s, %s (%.1f MiB)\n", what, path, ds->count,
+         ds->rows, ds->cols, ds->channels, ds->x ? "uint8" : "float32", how,
+         (double)ds->count * (double)rt_dataset_item_bytes(ds) / 1048576.0);
 }
 
 static void skipped(const RtRun *run, const char *dir, int n) {
@@ -88,7 +110,9 @@ static void load_folder(const RtRun *run, RtDataset *train, RtDataset *val) {
   check_classes(run, &classes, s->path);
   rt_class_names_free(&classes);
   skipped(run, s->path, bad);
-  say(run, "image folder", s->path, train, val ? "training subset decoded into memory"
+  if (val)
+    rt_dataset_to_input_type(run->model, val, s->path);
+  loaded(run, "image folder", s->path, train, val ? "training subset decoded into memory"
                                                 : "decoded into memory");
 }
 
@@ -105,7 +129,7 @@ static void load_test_folder(const RtRun *run, RtDataset *test) {
                                               s->width, s->channels, s->skip_bad);
   rt_class_names_free(&classes);
   skipped(run, s->test_path, bad);
-  say(run, "test folder", s->test_path, test, "decoded into memory");
+  loaded(run, "test folder", s->test_path, test, "decoded into memory");
 }
 
 static void load_csv(const RtRun *run, RtDataset *ds, const char *path) {
@@ -113,14 +137,12 @@ static void load_csv(const RtRun *run, RtDataset *ds, const char *path) {
   rt_dataset_load_csv(ds, &classes, path, run->config->source.label);
   check_classes(run, &classes, path);
   rt_class_names_free(&classes);
-  float_to_u8(run, ds, path);
-  say(run, "CSV", path, ds, "read into memory");
+  loaded(run, "CSV", path, ds, "read into memory");
 }
 
 static void load_npy(const RtRun *run, RtDataset *ds, const char *x, const char *y) {
   rt_dataset_load_npy(ds, x, y);
-  float_to_u8(run, ds, x);
-  say(run, "NumPy", x, ds, "read into memory");
+  loaded(run, "NumPy", x, ds, "read into memory");
 }
 
 static void load_cifar10(const RtRun *run, RtDataset *ds, int test) {
@@ -130,7 +152,7 @@ static void load_cifar10(const RtRun *run, RtDataset *ds, int test) {
   rt_cifar10_class_names(&classes);
   check_classes(run, &classes, dir);
   rt_class_names_free(&classes);
-  say(run, test ? "CIFAR-10 test batch in" : "CIFAR-10 training batches in", dir, ds,
+  loaded(run, test ? "CIFAR-10 test batch in" : "CIFAR-10 training batches in", dir, ds,
       "read into memory");
 }
 
@@ -147,6 +169,7 @@ void rt_source_load(const RtRun *run, RtDataset *ds, int test) {
   switch (s->kind) {
   case RT_SRC_IDX:
     rt_dataset_load_idx(ds, run->opt.data_dir, test ? "t10k" : "train");
+    rt_dataset_to_input_type(run->model, ds, ds->images_path);
     return;
   case RT_SRC_DIRECTORY:
     if (test)

@@ -342,8 +342,8 @@ static void npy_parse_descr(RtNpy *out, const char *header, const char *path) {
     out->type = RT_NPY_I64;
   else
     rt_die("%s: dtype '%s' is not supported (uint8 '|u1' or float32 '<f4'; labels also "
-           "'<i4' or '<i8')",
-           path, descr);
+           "'<i4' or '<i8')%s",
+           path, descr, !strcmp(descr, "<f8") ? ": save the array as x.astype(\"float32\")" : "");
 }
 
 static void npy_parse_shape(RtNpy *out, const char *header, const char *path) {

@@ -23,6 +23,7 @@ check mnist_mlp 407,050 407,050 0
 check cnn_bn_gap 458,122 457,162 960
 check mobilenet_v2 2,257,984 2,223,872 34,112  # keras.applications.MobileNetV2(include_top=False)
 check vgg16 14,719,818 14,719,818 0
+check iris_f32 140 131 9  # keras.Input((4,)), Normalization(axis=-1) adapted, Dense 16, Dense 3
 # Keras's VGG16(include_top=False): the rows up to block5_pool, without the head
 backbone=$("$nnc" summary "$models/vgg16.nn" | sed -n '/input_layer/,/block5_pool/p' |
   awk '{gsub(",", "", $NF); s += $NF} END {print s}')

@@ -653,6 +653,69 @@ START_TEST(test_brightness) {
 }
 END_TEST
 
+/* ----- the layers' options: fill_value, value_range ----- */
+
+/* fill_value (fill_mode="constant"): the pixels a rotation, zoom or shift
+ * brings in from outside the image are exactly that value, whatever it is;
+ * the ones it keeps come from the image (values 1..64, never a fill). */
+START_TEST(test_fill_value_in_filled_pixels) {
+  enum { H = 8, W = 8 };
+  float x[H * W], out[H * W];
+  for (int i = 0; i < H * W; i++)
+    x[i] = (float)(i + 1);
+  RtRng rng;
+  rt_rng_seed(&rng, 31);
+  const float values[3] = {0.0f, 7.0f, -2.5f};
+  for (int v = 0; v < 3; v++) {
+    const float k = values[v];
+    /* down 2 rows (0.25 of 8): rows 0-1 filled, rows 2-7 are rows 0-5 */
+    rt_random_translation_forward(out, x, 1, H, W, 1, 0.25f, 0.25f, 0, 0, RT_FILL_CONSTANT,
+                                  RT_INTERP_NEAREST, k, &rng);
+    int wrong = 0;
+    for (int i = 0; i < H * W; i++)
+      wrong += out[i] != (i < 2 * W ? k : x[i - 2 * W]);
+    ck_assert_msg(!wrong, "translation, fill_value %g: %d pixels wrong", (double)k, wrong);
+    /* zoom out 2x (factor 1): the corners sample outside, the centre inside */
+    rt_random_zoom_forward(out, x, 1, H, W, 1, 1.0f, 1.0f, 1.0f, 1.0f, 0, RT_FILL_CONSTANT,
+                           RT_INTERP_NEAREST, k, &rng);
+    ck_assert(out[0] == k && out[W - 1] == k && out[H * W - 1] == k);
+    ck_assert(out[(H / 2) * W + W / 2] >= 1.0f);
+    /* 45 degrees (0.125 of a turn): the corners come from outside */
+    rt_random_rotation_forward(out, x, 1, H, W, 1, 0.125f, 0.125f, RT_FILL_CONSTANT,
+                               RT_INTERP_NEAREST, k, &rng);
+    ck_assert(out[0] == k && out[W - 1] == k && out[(H - 1) * W] == k && out[H * W - 1] == k);
+    ck_assert(out[(H / 2) * W + W / 2] >= 1.0f);
+  }
+}
+END_TEST
+
+/* value_range: contrast and brightness clip to it (Keras's [0, 255] by
+ * default; [0, 1] for images already rescaled). */
+START_TEST(test_value_range_clips) {
+  const float img[4] = {0.0f, 0.1f, 0.9f, 1.0f}; /* mean 0.5 */
+  float out[4];
+  RtRng rng;
+  rt_rng_seed(&rng, 32);
+  /* contrast k = 2 ([1 - lower, 1 + upper] = {2}): (x - 0.5) 2 + 0.5 */
+  rt_random_contrast_forward(out, img, 1, 2, 2, 1, -1.0f, 1.0f, 0, 1, &rng);
+  const float clipped[4] = {0, 0, 1, 1};
+  check_row(out, clipped, 4, "contrast 2 in [0, 1]");
+  rt_random_contrast_forward(out, img, 1, 2, 2, 1, -1.0f, 1.0f, 0, 255, &rng);
+  const float low_only[4] = {0, 0, 1.3f, 1.5f};
+  check_row(out, low_only, 4, "contrast 2 in [0, 255]");
+  rt_random_contrast_forward(out, img, 1, 2, 2, 1, -1.0f, 1.0f, -1, 1, &rng);
+  const float high_only[4] = {-0.5f, -0.3f, 1, 1};
+  check_row(out, high_only, 4, "contrast 2 in [-1, 1]");
+  /* brightness +0.5 of the range: 1 in [-1, 1] (0.5 * 2), clipped at 1 */
+  rt_random_brightness_forward(out, img, 1, 2, 2, 1, 0.5f, 0.5f, -1, 1, &rng);
+  const float bright[4] = {1, 1, 1, 1};
+  check_row(out, bright, 4, "brightness +1 in [-1, 1]");
+  rt_random_brightness_forward(out, img, 1, 2, 2, 1, -0.25f, -0.25f, -1, 1, &rng);
+  const float darker[4] = {-0.5f, -0.4f, 0.4f, 0.5f};
+  check_row(out, darker, 4, "brightness -0.5 in [-1, 1]");
+}
+END_TEST
+
 /* ----- crop ----- */
 
 START_TEST(test_random_crop_training) {
@@ -780,6 +843,8 @@ static Suite *augment_suite(void) {
   tcase_add_test(stats, test_contrast_reference);
   tcase_add_test(stats, test_contrast_statistics);
   tcase_add_test(stats, test_brightness);
+  tcase_add_test(stats, test_fill_value_in_filled_pixels);
+  tcase_add_test(stats, test_value_range_clips);
   suite_add_tcase(s, stats);
   return s;
 }

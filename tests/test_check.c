@@ -894,11 +894,12 @@ START_TEST(test_bug_keep_before_classes_picks_a_wrong_class) {
 }
 END_TEST
 
-/* The model input, x: u8[28, 28]: type, count and dimensions. */
+/* The model input, x: u8[28, 28] or f32[4]: type, count and dimensions. */
 START_TEST(test_input_errors) {
-  check_text_fails("model m(x: f32[28, 28]) {\n  return dense(flatten(x), 10)\n}\n",
-              "t.nn:1:12: error: input type 'f32' is not supported: IDX images are u8\n"
-              "  model m(x: f32[28, 28]) {\n"
+  check_text_fails("model m(x: f64[28, 28]) {\n  return dense(flatten(x), 10)\n}\n",
+              "t.nn:1:12: error: input type 'f64' is not supported: u8 (images, raw values "
+              "0..255) or f32 (float features, fed as they are)\n"
+              "  model m(x: f64[28, 28]) {\n"
               "             ^~~\n");
   check_text_fails("model m(x: u8[28, 0]) {\n  return dense(flatten(x), 10)\n}\n",
               "t.nn:1:19: error: 'dimension' must be between 1 and 1.04858e+06, got 0\n"

@@ -161,6 +161,28 @@ START_TEST(test_per_feature_normalization) {
 }
 END_TEST
 
+/* An f32[...] input is float already: layers read it without a cast, and
+ * normalization is the float kernel's (emit_normalize); a u8 input is cast. */
+START_TEST(test_f32_input) {
+  TestCompile tc;
+  build_ok(&tc, "model m(x: f32[4]) {\n"
+                "  h = dense(normalization(x), 8, activation=relu)\n"
+                "  return dense(add(h, dense(x, 8)), 10, activation=softmax)\n"
+                "}\n");
+  const Graph *g = tc.c.graph;
+  ck_assert_int_eq(g->input->dtype, DT_F32);
+  tc_assert_shape(g->input, true, 4);
+  ck_assert_int_eq(tc_count_op(g, IR_CAST), 0);
+  ck_assert_ptr_eq(tc_node(g, "normalization.out")->in[0], g->input);
+  ck_assert_ptr_eq(tc_node(g, "dense_1.matmul")->in[0], g->input);
+  tc_end(&tc);
+  build_ok(&tc, "model m(x: u8[4]) {\n  return dense(x, 10, activation=softmax)\n}\n");
+  ck_assert_int_eq(tc.c.graph->input->dtype, DT_U8);
+  ck_assert_int_eq(tc_count_op(tc.c.graph, IR_CAST), 1);
+  tc_end(&tc);
+}
+END_TEST
+
 START_TEST(test_layer_names) {
   TestCompile tc;
   build_ok(&tc, HEAD "  h = flatten(x)\n"
@@ -243,6 +265,57 @@ START_TEST(test_augmentation_shapes) {
               "layer (augment the input, then learn)\n"
               "    h = random_zoom(h, 0.1)\n"
               "        ^~~~~~~~~~~\n");
+}
+END_TEST
+
+/* fill_value (rotation, zoom, translation; Keras's 0.0, only with
+ * fill_mode=constant) and value_range (contrast, brightness; Keras's
+ * [0, 255]) reach the node; bad ones are located errors. */
+START_TEST(test_augmentation_options) {
+  TestCompile tc;
+  build_ok(&tc, "model m(x: u8[28, 28, 1]) {\n"
+                "  h = random_rotation(x, 0.1, fill_mode=constant, fill_value=7)\n"
+                "  h = random_zoom(h, 0.1, fill_mode=constant, fill_value=-0.5)\n"
+                "  h = random_translation(h, 0.1, 0.1)\n"
+                "  h = rescaling(h, 1/255)\n"
+                "  h = random_contrast(h, 0.2, value_range=[0, 1])\n"
+                "  h = random_brightness(h, 0.1, value_range=[-1, 1])\n"
+                "  h = random_brightness(h, 0.1, name=\"plain\")\n"
+                "  return dense(flatten(h), 10)\n"
+                "}\n" LOGITS);
+  const Graph *g = tc.c.graph;
+  ck_assert_float_eq(tc_node(g, "random_rotation.out")->aug.fill_value, 7.0f);
+  ck_assert_float_eq(tc_node(g, "random_zoom.out")->aug.fill_value, -0.5f);
+  ck_assert_float_eq(tc_node(g, "random_translation.out")->aug.fill_value, 0.0f);
+  const IrNode *contrast = tc_node(g, "random_contrast.out");
+  ck_assert(contrast->aug.value_lo == 0.0f && contrast->aug.value_hi == 1.0f);
+  const IrNode *bright = tc_node(g, "random_brightness.out");
+  ck_assert(bright->aug.value_lo == -1.0f && bright->aug.value_hi == 1.0f);
+  const IrNode *plain = tc_node(g, "plain.out");
+  ck_assert(plain->aug.value_lo == 0.0f && plain->aug.value_hi == 255.0f);
+  tc_end(&tc);
+  build_fails("model m(x: u8[28, 28, 1]) {\n"
+              "  h = random_zoom(x, 0.1, fill_value=3)\n"
+              "  return dense(flatten(h), 10)\n"
+              "}\n" LOGITS,
+              "t.nn:2:27: error: fill_value is used only with fill_mode=constant (this layer's "
+              "fill_mode is reflect)\n"
+              "    h = random_zoom(x, 0.1, fill_value=3)\n"
+              "                            ^~~~~~~~~~\n");
+  build_fails("model m(x: u8[28, 28, 1]) {\n"
+              "  h = random_contrast(x, 0.1, value_range=255)\n"
+              "  return dense(flatten(h), 10)\n"
+              "}\n" LOGITS,
+              "t.nn:2:31: error: 'value_range' is a pair [low, high], e.g. [0, 1]\n"
+              "    h = random_contrast(x, 0.1, value_range=255)\n"
+              "                                ^~~~~~~~~~~\n");
+  build_fails("model m(x: u8[28, 28, 1]) {\n"
+              "  h = random_brightness(x, 0.1, value_range=[1, 1])\n"
+              "  return dense(flatten(h), 10)\n"
+              "}\n" LOGITS,
+              "t.nn:2:45: error: 'value_range': low and high are both 1\n"
+              "    h = random_brightness(x, 0.1, value_range=[1, 1])\n"
+              "                                              ^\n");
 }
 END_TEST
 
@@ -772,9 +845,11 @@ static Suite *shape_suite(void) {
   suite_add_tcase(s, day5);
   TCase *build = tcase_create("build");
   tcase_add_test(build, test_per_feature_normalization);
+  tcase_add_test(build, test_f32_input);
   tcase_add_test(build, test_layer_names);
   tcase_add_test(build, test_residual_add);
   tcase_add_test(build, test_augmentation_shapes);
+  tcase_add_test(build, test_augmentation_options);
   tcase_add_test(build, test_input_is_cast_once);
   suite_add_tcase(s, build);
   TCase *errors = tcase_create("errors");

@@ -186,6 +186,12 @@ add_test(NAME export_spatial_cnn
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/export/run_export_test.sh $<TARGET_FILE:nnc>
           ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/spatial_cnn.nn --epochs 1)
 set_tests_properties(export_spatial_cnn PROPERTIES TIMEOUT 600)
+# augmentation layers (the identity at inference) with their options: the
+# exported model gives the training program's predictions
+add_test(NAME export_augment
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/export/run_augment_export_test.sh
+          $<TARGET_FILE:nnc> ${CMAKE_CURRENT_SOURCE_DIR})
+set_tests_properties(export_augment PROPERTIES TIMEOUT 600)
 # the generated program's run-time guards: terminate_on_nan, empty validation
 add_test(NAME e2e_runtime_guards
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_guard_test.sh $<TARGET_FILE:nnc>
@@ -208,6 +214,11 @@ add_test(NAME e2e_sources
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_sources_test.sh $<TARGET_FILE:nnc>
           $<TARGET_FILE:idx_to_folder>)
 set_tests_properties(e2e_sources PROPERTIES TIMEOUT 600)
+# f32[...] inputs: CSV and float32 .npy features train, mismatches die naming
+# the file, predict and export (C library, ONNX Runtime) agree
+add_test(NAME e2e_float_input
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_float_input_test.sh $<TARGET_FILE:nnc>)
+set_tests_properties(e2e_float_input PROPERTIES TIMEOUT 600)
 add_test(NAME examples
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/examples/run_examples_test.sh $<TARGET_FILE:nnc>
           $<TARGET_FILE:idx_to_png>)

@@ -43,7 +43,7 @@ run() { "$nnc" run "$1.nn" -- --out "out_$1" >"$1.log" 2>&1; }
 
 model folder "28, 28, 1" 'directory("train", color_mode=grayscale, test="test"); validation split 0.2 seed 1337' >folder.nn
 run folder || { cat folder.log; fail "image folder"; }
-grep -q "data: image folder train: 800 examples of 28x28x1, training subset decoded into memory" folder.log ||
+grep -q "data: image folder train: 800 examples of 28x28x1 uint8, training subset decoded into memory" folder.log ||
   { cat folder.log; fail "the folder's line"; }
 grep -q "validation: 200 examples" folder.log || fail "Keras's split (200 of 1000)"
 grep -q "test: 300 examples" folder.log || fail "the test folder"
@@ -68,8 +68,10 @@ if run three; then fail "3 classes for a 10-class model"; fi
 grep -q "3 classes.*10 classes" three.log || { cat three.log; fail "the class counts"; }
 
 # CSV, .npy and CIFAR-10 files, written by Python without numpy
-python3 - <<'PY'
-import random, struct
+NNC_E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) python3 - <<'PY'
+import os, random, struct, sys
+sys.path.insert(0, os.environ["NNC_E2E_DIR"])
+from make_features import npy
 random.seed(1)
 def row(label):
     return [label * 20 + random.randint(0, 9) for _ in range(4)]
@@ -79,12 +81,6 @@ with open("t.csv", "w") as f:
         f.write(",".join(map(str, row(i % 3))) + ",%s\n" % ["setosa", "versicolor", "virginica"][i % 3])
 with open("bad.csv", "w") as f:
     f.write("a,b,c,d,species\n1,2,3,4,setosa\n1,2,x,4,versicolor\n")
-def npy(path, descr, shape, data):
-    head = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
-        descr, "".join("%d," % s for s in shape))
-    head += " " * (63 - (len(head) + 10) % 64) + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(head)) + head.encode() + data)
 n = 200
 ys = [i % 10 for i in range(n)]
 npy("x.npy", "|u1", (n, 28, 28), bytes((y * 25 + i) % 256 for y in ys for i in range(784)))

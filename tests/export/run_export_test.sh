@@ -4,7 +4,8 @@
 # A model trained briefly, then `nnc export`ed; the exported C library is
 # built alone (plain loops, -std=c99 -Wall -Wextra -Werror -pedantic; and
 # again with -DNNC_INFER_CBLAS against OpenBLAS), and ONNX Runtime (npm
-# onnxruntime-node) runs NAME.onnx after ONNX's own checker. All three give
+# onnxruntime-node) runs NAME.onnx after ONNX's own checker. All three, and
+# the training program itself (--predict test, its CSV's 6 decimals), give
 # the probabilities of the first 200 test images, which must agree to 1e-5.
 set -euo pipefail
 nnc=$1 model=$2
@@ -33,6 +34,10 @@ python3 "$here/idx_head.py" "$data/t10k-images-idx3-ubyte.gz" 200 x.bin
   "lib/$name.onnx"
 node "$here/../onnx/run_onnx.js" "lib/$name.onnx" x.bin 200 >onnx.txt
 
+./prog --predict test --out run --limit-test 200 --csv program.csv --quiet >/dev/null
+cut -d, -f4- program.csv | tail -n +2 >program.txt
+
 python3 "$here/compare_probs.py" plain.txt onnx.txt 1e-5
 python3 "$here/compare_probs.py" blas.txt onnx.txt 1e-5
-echo "PASS: $name exported; C library (plain and OpenBLAS) and ONNX Runtime agree"
+python3 "$here/compare_probs.py" program.txt onnx.txt 1e-5
+echo "PASS: $name exported; C library (plain and OpenBLAS), ONNX Runtime and the training program agree"

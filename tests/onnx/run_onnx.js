@@ -1,6 +1,7 @@
 // run_onnx.js MODEL.onnx INPUT.bin N — runs an exported model in ONNX Runtime
 // (its CPU provider) on N examples read as raw bytes (uint8, the model's
-// input shape) and prints one line of probabilities per example.
+// input shape; float32 little-endian when the model's input is FLOAT, an
+// f32[...] input) and prints one line of probabilities per example.
 const fs = require('fs');
 const ort = require('onnxruntime-node');
 
@@ -13,7 +14,11 @@ const ort = require('onnxruntime-node');
   const perExample = bytes.length / n;
   const meta = session.inputMetadata ? session.inputMetadata[0] : null;
   let dims = meta && meta.shape ? meta.shape.slice(1) : [perExample];
-  const x = new ort.Tensor('uint8', Uint8Array.from(bytes), [n, ...dims]);
+  const float = meta && meta.type === 'float32';
+  const values = float
+    ? new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length))
+    : Uint8Array.from(bytes);
+  const x = new ort.Tensor(float ? 'float32' : 'uint8', values, [n, ...dims]);
   const out = await session.run({[inputName]: x});
   const probs = out[session.outputNames[0]];
   const k = probs.data.length / n;
