@@ -48,13 +48,16 @@ static void emit_rescale(Emitter *e, const IrNode *n) {
 static void emit_matmul(Emitter *e, const IrNode *n) {
   const IrNode *x = n->in[0];
   int k = c_last_dim(x), nn = n->units;
-  EMIT_CALL(e, matmul_forward,
-            arena_printf(e->g->arena, "%s = %s . (%d, %d)", c_shape(e, n), c_shape(e, x), k, nn),
-            O, IN(0), IN(1), c_rows(e, x), c_int(e, k), c_int(e, nn));
-  if (n->has_bias)
-    EMIT_CALL(e, bias_act_forward,
-              arena_printf(e->g->arena, "epilogue: + bias, %s", ir_act_name(n->act)), O, IN(2),
-              c_rows(e, n), c_int(e, nn), ACT_ARGS);
+  const char *product =
+      arena_printf(e->g->arena, "%s = %s . (%d, %d)", c_shape(e, n), c_shape(e, x), k, nn);
+  if (!n->has_bias) {
+    EMIT_CALL(e, matmul_forward, product, O, IN(0), IN(1), c_rows(e, x), c_int(e, k),
+              c_int(e, nn));
+    return;
+  }
+  EMIT_CALL(e, matmul_bias_act_forward,
+            arena_printf(e->g->arena, "%s, epilogue + bias, %s", product, ir_act_name(n->act)), O,
+            IN(0), IN(1), IN(2), c_rows(e, x), c_int(e, k), c_int(e, nn), ACT_ARGS);
 }
 
 static void emit_bias_add(Emitter *e, const IrNode *n) {

@@ -130,8 +130,8 @@ void rt_cast_u8_forward(float *out /* (count) */, const uint8_t *x /* (count) */
     }                                                                                            \
   }
 
-static void bias_act_rows(float *out /* (m, n), in place */, const float *bias /* (n) */,
-                         int m, int n, RtAct act, float alpha) {
+void rt_bias_act_rows(float *out /* (m, n), in place */, const float *bias /* (n) */, int m,
+                      int n, RtAct act, float alpha) {
   switch (act) {
   case RT_ACT_NONE:
     RT_BIAS_ACT_ROWS(v);
@@ -254,7 +254,7 @@ static void act_backward_span(float *dx /* (count) */, const float *dout /* (cou
 
 void rt_bias_act_forward(float *out, const float *bias, int m, int n, RtAct act, float alpha) {
   RT_PARALLEL_SLICES(m, (double)m * n, r0, r1,
-                     bias_act_rows(out + r0 * n, bias, (int)(r1 - r0), n, act, alpha));
+                     rt_bias_act_rows(out + r0 * n, bias, (int)(r1 - r0), n, act, alpha));
 }
 
 void rt_act_forward(float *out, const float *x, size_t count, RtAct act, float alpha) {

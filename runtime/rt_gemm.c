@@ -2,8 +2,9 @@
  * rt_gemm.c — dense layers' GEMMs: out = x . w and its two gradients, on
  * OpenBLAS's sgemm, split across the threads into independent row (or
  * column) blocks so no partial sums are ever added; a plain loop for weight
- * gradients with a short reduction (k <= 8), measured faster on the CNNs'
- * first convolution. Convolutions reach them through im2col (rt_conv.c).
+ * gradients and products with a short reduction (k <= 8), measured faster
+ * on the CNNs' first convolution; and the GEMM fused with its bias +
+ * activation epilogue, a block of rows at a time. Convolutions reach them through im2col (rt_conv.c).
  *
  * Conventions (see nnc_runtime.h): arguments are outputs, inputs, weights,
  * sizes; matrices are row-major; m is the rows present in this batch.
@@ -47,6 +48,29 @@ static void matmul_backward_w_short_k(float *restrict dw /* (k, n) */,
   }
 }
 
+/* Rows [0, m) of out = x . w, on the calling thread: a plain loop for a
+ * short k (sgemm's packing and zeroing cost more than the arithmetic). */
+static void matmul_rows(float *restrict out, const float *restrict x, const float *restrict w,
+                        int m, int k, int n) {
+  if (k > SHORT_REDUCTION) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, x, k, w, n, 0.0f, out,
+                n);
+    return;
+  }
+  for (int i = 0; i < m; i++) {
+    float *restrict o = out + (size_t)i * n;
+    const float *xi = x + (size_t)i * k;
+    for (int j = 0; j < n; j++)
+      o[j] = 0.0f;
+    for (int kk = 0; kk < k; kk++) {
+      const float a = xi[kk];
+      const float *wr = w + (size_t)kk * n;
+      for (int j = 0; j < n; j++)
+        o[j] += a * wr[j];
+    }
+  }
+}
+
 void rt_matmul_forward(float *out /* (m, n) */, const float *x /* (m, k) */,
                        const float *w /* (k, n) */, int m, int k, int n) {
   if (m == 0 || n == 0)
@@ -61,8 +85,35 @@ void rt_matmul_forward(float *out /* (m, n) */, const float *x /* (m, k) */,
     int r0, r1;
     part(m, omp_get_num_threads(), omp_get_thread_num(), &r0, &r1);
     if (r1 > r0)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, n, k, 1.0f,
-                  x + (size_t)r0 * k, k, w, n, 0.0f, out + (size_t)r0 * n, n);
+      matmul_rows(out + (size_t)r0 * n, x + (size_t)r0 * k, w, r1 - r0, k, n);
+  }
+}
+
+/* Rows per block of the fused GEMM + epilogue: about 64 KB of output, so
+ * the epilogue reads what the GEMM just wrote from L2, not from memory (a
+ * first convolution's output is 6 MB a batch). */
+static int epilogue_rows(int n) { return n >= 256 ? 64 : 16384 / n; }
+
+void rt_matmul_bias_act_forward(float *out /* (m, n) */, const float *x /* (m, k) */,
+                                const float *w /* (k, n) */, const float *bias /* (n) */, int m,
+                                int k, int n, RtAct act, float alpha) {
+  if (m == 0 || n == 0)
+    return;
+  const int block = epilogue_rows(n);
+  int threads = rt_threads_for((double)m * (k + 1) * n);
+#pragma omp parallel num_threads(threads)
+  { /* rows [r0, r1) of out, a block at a time: GEMM, then + bias and act */
+    int r0, r1;
+    part(m, omp_get_num_threads(), omp_get_thread_num(), &r0, &r1);
+    for (int b0 = r0; b0 < r1; b0 += block) {
+      int rows = r1 - b0 < block ? r1 - b0 : block;
+      float *o = out + (size_t)b0 * n;
+      if (k == 0)
+        rt_fill(o, 0.0f, (size_t)rows * n);
+      else
+        matmul_rows(o, x + (size_t)b0 * k, w, rows, k, n);
+      rt_bias_act_rows(o, bias, rows, n, act, alpha);
+    }
   }
 }
 

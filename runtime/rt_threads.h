@@ -41,4 +41,8 @@ static inline void rt_slice(long total, int parts, int t, long *lo, long *hi) {
     }                                                                                            \
   } while (0)
 
+/* The serial bodies some kernels share across runtime files (rt_elementwise.c):
+ * out (m, n) += bias, then the activation, in place. */
+void rt_bias_act_rows(float *out, const float *bias, int m, int n, RtAct act, float alpha);
+
 #endif

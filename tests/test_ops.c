@@ -268,6 +268,39 @@ START_TEST(test_bias_act_forward_matches_unfused) {
 }
 END_TEST
 
+/* The fused GEMM + epilogue equals the two kernels in turn, bit for bit
+ * (the same rows through the same sgemm or short-k loop), for a short k, a
+ * long one, k = 0, and more rows than one block, on 1 and 2 threads. */
+static const int kFusedShapes[][3] = {{3000, 4, 32}, {700, 128, 32}, {65, 1152, 256},
+                                      {9, 0, 5},     {1, 3, 10},     {2000, 9, 7}};
+
+START_TEST(test_matmul_bias_act_matches_unfused) {
+  const int m = kFusedShapes[_i][0], k = kFusedShapes[_i][1], n = kFusedShapes[_i][2];
+  RtRng rng;
+  rt_rng_seed(&rng, 260 + _i);
+  float *x = new_floats((size_t)m * k + 1), *w = new_floats((size_t)k * n + 1);
+  float *bias = new_floats((size_t)n), *want = new_floats((size_t)m * n);
+  float *got = new_floats((size_t)m * n);
+  fill_uniform(x, (size_t)m * k, -1.0f, 1.0f, &rng);
+  fill_uniform(w, (size_t)k * n, -1.0f, 1.0f, &rng);
+  fill_uniform(bias, (size_t)n, -1.0f, 1.0f, &rng);
+  const int threads = rt_threads();
+  for (int t = 1; t <= 2; t++) {
+    rt_set_threads(t);
+    const ActCase a = kActs[(_i + t) % N_ACTS];
+    rt_matmul_forward(want, x, w, m, k, n);
+    rt_bias_act_forward(want, bias, m, n, a.act, a.alpha);
+    rt_fill(got, NAN, (size_t)m * n);
+    rt_matmul_bias_act_forward(got, x, w, bias, m, k, n, a.act, a.alpha);
+    ck_assert_msg(memcmp(got, want, (size_t)m * n * sizeof(float)) == 0,
+                  "matmul + bias + %s (m=%d k=%d n=%d, %d threads) differs from the unfused kernels",
+                  a.name, m, k, n, t);
+  }
+  rt_set_threads(threads);
+  free(x), free(w), free(bias), free(want), free(got);
+}
+END_TEST
+
 /* ===== activations ===== */
 
 typedef struct {
@@ -981,6 +1014,8 @@ static Suite *ops_suite(void) {
   tcase_add_test(dense, test_matmul_empty_batch);
   tcase_add_loop_test(dense, test_bias_act_gradients, 0, N_ACTS);
   tcase_add_loop_test(dense, test_bias_act_forward_matches_unfused, 0, N_ACTS);
+  tcase_add_loop_test(dense, test_matmul_bias_act_matches_unfused, 0,
+                      (int)(sizeof kFusedShapes / sizeof kFusedShapes[0]));
   suite_add_tcase(s, dense);
 
   TCase *elementwise = tcase_create("elementwise");

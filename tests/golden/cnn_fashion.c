@@ -180,8 +180,7 @@ static void rescaling_forward(int m, int training) {
 static void Conv_1_forward(int m, int training) {
   (void)training;
   rt_im2col(Conv_1_cols, rescaling_out, m, &Conv_1_window); /* (m, 27, 27, 4): the 2x2 window under each output pixel */
-  rt_matmul_forward(Conv_1_out, Conv_1_cols, Conv_1_kernel, m * 729, 4, 32); /* (m, 27, 27, 32) = (m, 27, 27, 4) . (4, 32) */
-  rt_bias_act_forward(Conv_1_out, Conv_1_bias, m * 729, 32, RT_ACT_RELU, 0.0f); /* epilogue: + bias, relu */
+  rt_matmul_bias_act_forward(Conv_1_out, Conv_1_cols, Conv_1_kernel, Conv_1_bias, m * 729, 4, 32, RT_ACT_RELU, 0.0f); /* (m, 27, 27, 32) = (m, 27, 27, 4) . (4, 32), epilogue + bias, relu */
 }
 
 /* max_pooling2d_forward: max_pooling2d layer 'max_pooling2d' (models/cnn_fashion.nn line 6) */
@@ -195,8 +194,7 @@ static void max_pooling2d_forward(int m, int training) {
 static void Conv_2_forward(int m, int training) {
   (void)training;
   rt_im2col(Conv_2_cols, max_pooling2d_out, m, &Conv_2_window); /* (m, 12, 12, 128): the 2x2 window under each output pixel */
-  rt_matmul_forward(Conv_2_out, Conv_2_cols, Conv_2_kernel, m * 144, 128, 32); /* (m, 12, 12, 32) = (m, 12, 12, 128) . (128, 32) */
-  rt_bias_act_forward(Conv_2_out, Conv_2_bias, m * 144, 32, RT_ACT_RELU, 0.0f); /* epilogue: + bias, relu */
+  rt_matmul_bias_act_forward(Conv_2_out, Conv_2_cols, Conv_2_kernel, Conv_2_bias, m * 144, 128, 32, RT_ACT_RELU, 0.0f); /* (m, 12, 12, 32) = (m, 12, 12, 128) . (128, 32), epilogue + bias, relu */
 }
 
 /* max_pooling2d_1_forward: max_pooling2d layer 'max_pooling2d_1' (models/cnn_fashion.nn line 8) */
@@ -209,16 +207,14 @@ static void max_pooling2d_1_forward(int m, int training) {
    fused: matmul + bias_add + relu */
 static void dense_forward(int m, int training) {
   (void)training;
-  rt_matmul_forward(dense_out, max_pooling2d_1_out, dense_kernel, m, 1152, 256); /* (m, 256) = (m, 1152) . (1152, 256) */
-  rt_bias_act_forward(dense_out, dense_bias, m, 256, RT_ACT_RELU, 0.0f); /* epilogue: + bias, relu */
+  rt_matmul_bias_act_forward(dense_out, max_pooling2d_1_out, dense_kernel, dense_bias, m, 1152, 256, RT_ACT_RELU, 0.0f); /* (m, 256) = (m, 1152) . (1152, 256), epilogue + bias, relu */
 }
 
 /* dense_1_forward: dense layer 'dense_1' (models/cnn_fashion.nn line 11)
    fused: matmul + bias_add */
 static void dense_1_forward(int m, int training) {
   (void)training;
-  rt_matmul_forward(dense_1_preact, dense_out, dense_1_kernel, m, 256, 10); /* (m, 10) = (m, 256) . (256, 10) */
-  rt_bias_act_forward(dense_1_preact, dense_1_bias, m, 10, RT_ACT_NONE, 0.0f); /* epilogue: + bias, linear */
+  rt_matmul_bias_act_forward(dense_1_preact, dense_out, dense_1_kernel, dense_1_bias, m, 256, 10, RT_ACT_NONE, 0.0f); /* (m, 10) = (m, 256) . (256, 10), epilogue + bias, linear */
 }
 
 /* loss_forward: loss layer 'loss' (models/cnn_fashion.nn line 16)

@@ -161,8 +161,7 @@ static void normalization_forward(int m, int training) {
    fused: matmul + bias_add + relu */
 static void dense_forward(int m, int training) {
   (void)training;
-  rt_matmul_forward(dense_out, normalization_out, dense_kernel, m, 784, 256); /* (m, 256) = (m, 784) . (784, 256) */
-  rt_bias_act_forward(dense_out, dense_bias, m, 256, RT_ACT_RELU, 0.0f); /* epilogue: + bias, relu */
+  rt_matmul_bias_act_forward(dense_out, normalization_out, dense_kernel, dense_bias, m, 784, 256, RT_ACT_RELU, 0.0f); /* (m, 256) = (m, 784) . (784, 256), epilogue + bias, relu */
 }
 
 /* dropout_forward: dropout layer 'dropout' (models/day5.nn line 15) */
@@ -177,8 +176,7 @@ static void dropout_forward(int m, int training) {
    fused: matmul + bias_add + relu */
 static void dense_1_forward(int m, int training) {
   (void)training;
-  rt_matmul_forward(dense_1_out, dropout_out, dense_1_kernel, m, 256, 128); /* (m, 128) = (m, 256) . (256, 128) */
-  rt_bias_act_forward(dense_1_out, dense_1_bias, m, 128, RT_ACT_RELU, 0.0f); /* epilogue: + bias, relu */
+  rt_matmul_bias_act_forward(dense_1_out, dropout_out, dense_1_kernel, dense_1_bias, m, 256, 128, RT_ACT_RELU, 0.0f); /* (m, 128) = (m, 256) . (256, 128), epilogue + bias, relu */
 }
 
 /* dropout_1_forward: dropout layer 'dropout_1' (models/day5.nn line 17) */
@@ -193,8 +191,7 @@ static void dropout_1_forward(int m, int training) {
    fused: matmul + bias_add */
 static void dense_2_forward(int m, int training) {
   (void)training;
-  rt_matmul_forward(dense_2_out, dropout_1_out, dense_2_kernel, m, 128, 10); /* (m, 10) = (m, 128) . (128, 10) */
-  rt_bias_act_forward(dense_2_out, dense_2_bias, m, 10, RT_ACT_NONE, 0.0f); /* epilogue: + bias, linear */
+  rt_matmul_bias_act_forward(dense_2_out, dropout_1_out, dense_2_kernel, dense_2_bias, m, 128, 10, RT_ACT_NONE, 0.0f); /* (m, 10) = (m, 128) . (128, 10), epilogue + bias, linear */
 }
 
 /* loss_forward: loss layer 'loss' (models/day5.nn line 30)
