@@ -28,7 +28,7 @@ typedef struct {
 } LoaderSlot;
 
 struct RtLoader {
-  const RtFileList *files;
+  RtFileList files; /* a copy of the caller's header: paths and labels are borrowed */
   int *order; /* (n) indices into files, the epoch's order */
   int n, batch, n_batches;
   int h, w, channels;
@@ -58,10 +58,10 @@ static void fill_batch(RtLoader *l, int b) {
   slot->err[0] = '\0';
   for (int i = 0; i < rows; i++) {
     int f = l->order[start + i];
-    if (rt_image_try_load(l->files->paths[f], l->channels, l->h, l->w, x + l->item * i,
+    if (rt_image_try_load(l->files.paths[f], l->channels, l->h, l->w, x + l->item * i,
                           slot->err, sizeof slot->err) != 0)
       break;
-    y[i] = l->files->labels[f];
+    y[i] = l->files.labels[f];
   }
   slot->rows = rows;
 }
@@ -93,7 +93,7 @@ RtLoader *rt_loader_start(const RtFileList *files, const int *order, int n, int 
     rt_die("rt_loader_start: bad arguments (n %d, batch %d, %dx%dx%d, depth %d, threads %d)", n,
            batch, h, w, channels, depth, threads);
   RtLoader *l = rt_calloc(1, sizeof *l);
-  l->files = files;
+  l->files = *files;
   l->n = n, l->batch = batch, l->n_batches = (n + batch - 1) / batch;
   l->h = h, l->w = w, l->channels = channels;
   l->item = (size_t)h * w * channels;
