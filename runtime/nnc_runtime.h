@@ -220,11 +220,17 @@ typedef struct {
   uint8_t *y; /* (count) */
   char images_path[4096], labels_path[4096];
   float *xf;  /* (count, item_size) float32 items when x is NULL (rt_sources.c) */
-  /* A streamed image folder (x and xf NULL): paths[i] (each malloc'd) is
+  /* A streamed image folder (x and xf NULL, rt_dataset_streamed): paths[i] (each malloc'd) is
    * example i's file, decoded to rows x cols x channels when a batch needs
    * it (rt_load_batch, or ahead of the step by rt_loader.c); y is in memory. */
   char **paths;
 } RtDataset;
+
+/* paths is read only when x and xf are NULL, so code that fills x by hand
+ * need not set it either. */
+static inline int rt_dataset_streamed(const RtDataset *ds) {
+  return !ds->x && !ds->xf && ds->paths;
+}
 
 /* Load one split ("train" or "t10k") of an IDX dataset directory, accepting
  * both NAME-images-idx3-ubyte.gz and the uncompressed name. Dies with a

@@ -358,7 +358,7 @@ void rt_dataset_load_idx(RtDataset *out, const char *dir, const char *split) {
  * functions below move whole items as bytes, whichever they are. A
  * streamed dataset has no item bytes: its examples move as file names. */
 static size_t item_bytes(const RtDataset *ds) {
-  if (ds->paths)
+  if (rt_dataset_streamed(ds))
     return 0;
   return ds->item_size * (ds->x ? 1 : sizeof(float));
 }
@@ -378,7 +378,7 @@ static char *copy_path(const char *path) {
 static void alloc_items(RtDataset *out, const RtDataset *in, int count) {
   size_t bytes = item_bytes(in) * (size_t)count;
   out->x = NULL, out->xf = NULL, out->paths = NULL;
-  if (in->paths)
+  if (rt_dataset_streamed(in))
     out->paths = rt_calloc(count ? (size_t)count : 1, sizeof(char *));
   else if (in->x)
     out->x = rt_malloc(bytes ? bytes : 1);
@@ -389,7 +389,7 @@ static void alloc_items(RtDataset *out, const RtDataset *in, int count) {
 
 /* Example i of in becomes example j of out (its item or file, its label). */
 static void copy_example(RtDataset *out, int j, const RtDataset *in, int i) {
-  if (in->paths)
+  if (rt_dataset_streamed(in))
     out->paths[j] = copy_path(in->paths[i]);
   else
     memcpy(item_at(out, (size_t)j), item_at(in, (size_t)i), item_bytes(in));
@@ -463,12 +463,12 @@ static void compact_kept(RtDataset *ds, const uint8_t *kept) {
   int n = 0;
   for (int i = 0; i < ds->count; i++) {
     if (!kept[i]) {
-      if (ds->paths)
+      if (rt_dataset_streamed(ds))
         free(ds->paths[i]);
       continue;
     }
     if (n != i) {
-      if (ds->paths)
+      if (rt_dataset_streamed(ds))
         ds->paths[n] = ds->paths[i];
       else
         memcpy(item_at(ds, (size_t)n), item_at(ds, (size_t)i), item_bytes(ds));
@@ -535,9 +535,11 @@ void rt_dataset_oversample(RtDataset *ds, int n_classes, uint64_t seed) {
 }
 
 void rt_dataset_free(RtDataset *ds) {
-  for (int i = 0; ds->paths && i < ds->count; i++)
-    free(ds->paths[i]);
-  free(ds->paths);
+  if (rt_dataset_streamed(ds)) {
+    for (int i = 0; i < ds->count; i++)
+      free(ds->paths[i]);
+    free(ds->paths);
+  }
   if (!ds->x) /* float items (xf is read only when x is NULL) */
     free(ds->xf);
   free(ds->x);
@@ -611,7 +613,7 @@ static void adapt_per_feature(float *mean, float *var, const RtDataset *ds, size
 void rt_adapt_mean_var(float *mean, float *var, const RtDataset *ds, int features) {
   if (ds->count <= 0 || ds->item_size == 0)
     rt_die("Normalization.adapt: the dataset is empty");
-  if (ds->paths) /* rt_source_load.c decodes into memory when the model adapts */
+  if (rt_dataset_streamed(ds)) /* rt_source_load.c decodes into memory when the model adapts */
     rt_die("Normalization.adapt needs the training images in memory, but they are streamed "
            "(directory(..., stream=false) or --stream off decodes them)");
   if (features < 1 || ds->item_size % (size_t)features != 0)

@@ -80,7 +80,7 @@ RtEvalResult rt_evaluate(const RtRun *run, const RtDataset *ds, RtConfusion *cm,
   rt_dist_range(run, ds->count, &lo, &hi);
   if (scores && run->dist) /* each rank fills its rows; the sum over the ranks is every row */
     memset(scores, 0, sizeof(float) * (size_t)ds->count * k);
-  RtLoader *loader = ds->paths ? start_range_loader(run, ds, lo, hi) : NULL;
+  RtLoader *loader = rt_dataset_streamed(ds) ? start_range_loader(run, ds, lo, hi) : NULL;
   for (int start = lo; start < hi; start += model->batch) {
     int m = hi - start < model->batch ? hi - start : model->batch;
     for (int i = 0; i < m; i++)
@@ -390,7 +390,8 @@ static int train_epoch(Fit *f, int epoch, RtEvalResult *out) {
   if (f->epoch_scores && f->run->dist) /* each rank fills its rows, summed below */
     memset(f->epoch_scores, 0, sizeof(float) * (size_t)train->count * rt_model_scores(model));
   /* a streamed split: the epoch's order decoded ahead by the loader's threads */
-  RtLoader *loader = train->paths ? rt_stream_start(f->run, train, f->order, train->count) : NULL;
+  RtLoader *loader =
+      rt_dataset_streamed(train) ? rt_stream_start(f->run, train, f->order, train->count) : NULL;
   for (int start = 0; start < train->count; start += model->batch) {
     int m = train->count - start < model->batch ? train->count - start : model->batch;
     int first, part = rt_dist_part(f->run, m, &first); /* this rank's rows: all in one process */

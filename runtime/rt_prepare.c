@@ -233,7 +233,7 @@ void rt_load_batch(const RtRun *run, const RtDataset *ds, const int *idx, int m)
   char err[1024];
   for (int i = 0; i < m; i++) {
     const uint8_t *item = model->batch_x + (size_t)i * size;
-    if (!ds->paths)
+    if (!rt_dataset_streamed(ds))
       item = ds->x + (size_t)idx[i] * size;
     else if (rt_image_try_load(ds->paths[idx[i]], ds->channels, ds->rows, ds->cols,
                                model->batch_x + (size_t)i * size, err, sizeof err) != 0)

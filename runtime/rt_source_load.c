@@ -72,7 +72,7 @@ static void say(const RtRun *run, const char *what, const char *path, const RtDa
     return;
   printf("data: %s %s: %d examples of %dx%dx%d, %s", what, path, ds->count, ds->rows, ds->cols,
          ds->channels, how);
-  if (!ds->paths) /* a streamed set's line says its size itself */
+  if (!rt_dataset_streamed(ds)) /* a streamed set's line says its size itself */
     printf(" (%.1f MiB)", (double)ds->count * (double)ds->item_size / 1048576.0);
   printf("\n");
 }
@@ -104,7 +104,7 @@ static int stream_mode(const RtRun *run) {
 /* How the training subset is held, for the data: line. */
 static void describe(char *buf, size_t size, const RtRun *run, const RtDataset *train,
                      const char *what, double budget) {
-  if (!train->paths) {
+  if (!rt_dataset_streamed(train)) {
     snprintf(buf, size, "%sdecoded into memory", what);
     return;
   }
