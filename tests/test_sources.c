@@ -408,15 +408,20 @@ START_TEST(test_folder_listing_order) {
 }
 END_TEST
 
-START_TEST(test_folder_split_is_seeded_partition) {
+/* data/p and data/q: 25 images of values 0..24, image i in q when i % k. */
+static void write_two_classes(int k) {
   make_dir("data");
   make_dir("data/p");
   make_dir("data/q");
   char name[64];
   for (int i = 0; i < 25; i++) {
-    snprintf(name, sizeof name, "data/%s/%02d.png", i % 2 ? "q" : "p", i);
+    snprintf(name, sizeof name, "data/%s/%02d.png", i % k ? "q" : "p", i);
     write_class_image(name, i);
   }
+}
+
+START_TEST(test_folder_split_is_seeded_partition) {
+  write_two_classes(2);
   RtFolderOptions opt = {.validation_split = 0.2, .seed = 7};
   RtDataset train, val, train2, val2;
   RtClassNames classes, classes2;
@@ -470,14 +475,7 @@ static void assert_streamed_is(const RtDataset *streamed, const RtDataset *decod
 /* stream 2 streams over the budget only; a streamed set is the decoded one
  * as file names, through the split, keep, a slice and oversampling. */
 START_TEST(test_folder_streamed_is_the_decoded_set) {
-  make_dir("data");
-  make_dir("data/p");
-  make_dir("data/q");
-  char name[64];
-  for (int i = 0; i < 25; i++) {
-    snprintf(name, sizeof name, "data/%s/%02d.png", i % 3 ? "q" : "p", i);
-    write_class_image(name, i);
-  }
+  write_two_classes(3);
   RtFolderOptions opt = {.validation_split = 0.2, .seed = 7, .stream = 2, .budget_bytes = 300};
   RtDataset train, val, mtrain, mval;
   RtClassNames classes;

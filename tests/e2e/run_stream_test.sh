@@ -15,16 +15,8 @@
 #  - streaming a model with Normalization.adapt is refused, saying why.
 # usage: run_stream_test.sh NNC IDX_TO_FOLDER
 set -euo pipefail
-nnc=$(realpath "$1") to_folder=$(realpath "$2")
 here=$(dirname "$(realpath "$0")")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-fail() { echo "FAIL: $*" >&2; exit 1; }
-data=/usr/share/datasets/fashion-mnist
-"$to_folder" $data/train-images-idx3-ubyte.gz $data/train-labels-idx1-ubyte.gz train 700
-"$to_folder" $data/t10k-images-idx3-ubyte.gz $data/t10k-labels-idx1-ubyte.gz test 100
+. "$here/fashion_folders.sh" "$1" "$2" 700 100
 
 # model NAME DIRECTORY-ARGUMENTS [FIRST-LAYER]
 model() {
