@@ -14,6 +14,9 @@
  * A decoding error is kept in the batch's slot and reported by
  * rt_loader_next in the caller's thread (rt_die naming the file), so a
  * worker never exits the program under the caller's feet.
+ *
+ * Training uses it for streamed image folders (rt_prepare.c's
+ * rt_stream_start / rt_stream_next, one loader per epoch in rt_fit.c).
  */
 #include "nnc_runtime.h"
 
