@@ -11,6 +11,8 @@
 #
 # usage: bench/stream_train.sh BUILD_DIR [N] [EPOCH_LIMIT]
 #   EPOCH_LIMIT: --limit-train for the training runs (default 0: all N)
+#   environment: PATHS, the runs in order (default "on off"; the machine's
+#   load drifts, so swap them to see the order's effect)
 # prints: the loader's lines, then one line per training run:
 #   "path P images N epoch_s S train_images_per_s R peak_rss_mb M wall_s W"
 set -euo pipefail
@@ -50,7 +52,7 @@ train {
 }
 NN
 "$build/nnc" build cnn_stream.nn >build.log 2>&1 || { cat build.log; exit 1; }
-for path in on off; do
+for path in ${PATHS:-on off}; do
   /usr/bin/time -v ./cnn_stream --stream $path --limit-train "$limit" --verbose 2 \
     --out "out_$path" >"run_$path.log" 2>"time_$path.log" ||
     { cat "run_$path.log" "time_$path.log"; exit 1; }
