@@ -3,7 +3,8 @@
  * calls in the manner of Keras's loaders:
  *
  *   directory("train_dir", image_size=[28, 28], color_mode=grayscale,
- *             test="test_dir", skip_bad=true)   image_dataset_from_directory
+ *             test="test_dir", skip_bad=true, stream=true)
+ *                                               image_dataset_from_directory
  *   csv("iris.csv", label="species", test="iris_test.csv")
  *   npy("x.npy", "y.npy", test_x="xt.npy", test_y="yt.npy")
  *   cifar10("cifar-10-batches-bin")
@@ -52,9 +53,9 @@ static bool image_size(Diag *d, const BoundArg *b, DataSource *s) {
 
 static bool source_directory(Diag *d, const Item *it, DataSource *s) {
   static const char *const names[] = {"directory", "image_size", "color_mode", "test",
-                                      "skip_bad"};
-  BoundArg b[5];
-  if (!bind_args(d, it->value, "directory", names, 5, 1, b) || !want_string(d, &b[0], &s->path) ||
+                                      "skip_bad", "stream"};
+  BoundArg b[6];
+  if (!bind_args(d, it->value, "directory", names, 6, 1, b) || !want_string(d, &b[0], &s->path) ||
       !image_size(d, &b[1], s) || !want_string(d, &b[3], &s->test_path))
     return false;
   s->channels = 3; /* Keras's color_mode='rgb' */
@@ -64,6 +65,10 @@ static bool source_directory(Diag *d, const Item *it, DataSource *s) {
       return false;
     s->channels = COLOR_CHANNELS[mode];
   }
+  bool stream;
+  if (b[5].value && !arg_bool(d, &b[5], &stream))
+    return false;
+  s->stream = b[5].value ? (stream ? 1 : -1) : 0;
   return !b[4].value || arg_bool(d, &b[4], &s->skip_bad);
 }
 

@@ -228,6 +228,8 @@ static void emit_source_config(Emitter *e) {
   if (s->height)
     P(",\n               .height = %d, .width = %d, .channels = %d", s->height, s->width,
       s->channels);
+  if (s->stream)
+    P(", .stream = %d", s->stream);
   P("%s%s},\n", s->skip_bad ? ", .skip_bad = 1" : "",
     s->classes_declared ? ", .classes_declared = 1" : "");
 }

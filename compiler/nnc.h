@@ -335,6 +335,7 @@ typedef struct {
   const char *label;                   /* csv: the label column */
   int height, width, channels;         /* directory: image_size, color_mode (0: the model's) */
   bool skip_bad;                       /* directory: leave unreadable images out */
+  int stream;                          /* directory: stream=true 1, stream=false -1, unset 0 */
   bool classes_declared;               /* a classes [...] setting names the classes */
 } DataSource;
 #define MAX_KEEP_RULES 64

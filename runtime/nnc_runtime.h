@@ -217,7 +217,17 @@ typedef struct {
   uint8_t *y; /* (count) */
   char images_path[4096], labels_path[4096];
   float *xf;  /* (count, item_size) float32 items when x is NULL (rt_sources.c) */
+  /* A streamed image folder (x and xf NULL, rt_dataset_streamed): paths[i] (each malloc'd) is
+   * example i's file, decoded to rows x cols x channels when a batch needs
+   * it (rt_load_batch, or ahead of the step by rt_loader.c); y is in memory. */
+  char **paths;
 } RtDataset;
+
+/* paths is read only when x and xf are NULL, so code that fills x by hand
+ * need not set it either. */
+static inline int rt_dataset_streamed(const RtDataset *ds) {
+  return !ds->x && !ds->xf && ds->paths;
+}
 
 /* Load one split ("train" or "t10k") of an IDX dataset directory, accepting
  * both NAME-images-idx3-ubyte.gz and the uncompressed name. Dies with a
@@ -522,6 +532,8 @@ typedef struct {
   int evaluate;     /* --evaluate: load the checkpoint, report on the test split, no training */
   const char *ckpt; /* --ckpt PATH: the checkpoint --evaluate reads (default OUT/best.ckpt) */
   int resume;      /* 1 = continue the interrupted run of out_dir from its last.ckpt */
+  int stream;      /* --stream on|off|auto: 1, -1, 2; 0: as directory(stream=...) says */
+  int loader_threads, loader_depth; /* streamed folders: --loader-threads, --loader-depth */
   int verbose, verbose_given; /* --verbose 0|1|2 (Keras's); not given: 1 */
 } RtOptions;
 
@@ -917,6 +929,7 @@ typedef struct {
   const char *label;                   /* csv: the label column */
   int height, width, channels;         /* directory: decode to; cifar10: 32x32x3 */
   int skip_bad;                        /* directory: leave bad images out, counted */
+  int stream;                          /* directory: 1 stream=true, -1 stream=false, 0 auto */
   int classes_declared;                /* the .nn file names the classes: names must match */
 } RtSourceConfig;
 /* Data-parallel training (nnc build --mpi): the hooks rt_mpi_init
@@ -1021,8 +1034,20 @@ int rt_source_load_split(const RtRun *run, RtDataset *train, RtDataset *val);
 void rt_prepare_data(RtRun *run, RtDataset *train, RtDataset *val);
 /* The first --limit-test examples of the test split. */
 void rt_load_test(const RtRun *run, RtDataset *test);
-/* Copies examples idx[0..m) of ds into the model's batch block. */
+/* Copies examples idx[0..m) of ds into the model's batch block (a
+ * streamed ds: decodes them here, in the caller's thread). */
 void rt_load_batch(const RtRun *run, const RtDataset *ds, const int *idx, int m);
+/* A streamed ds (paths set) read ahead: a loader (rt_loader.c) of the
+ * examples order[0..n) in batches of the model's batch, run->opt's
+ * threads and depth. */
+/* The loader's threads and depth (batches read ahead) for run: --loader-threads
+ * and --loader-depth, else 2 and 4. */
+void rt_stream_settings(const RtRun *run, int *threads, int *depth);
+struct RtLoader; /* rt_loader.c */
+struct RtLoader *rt_stream_start(const RtRun *run, const RtDataset *ds, const int *order, int n);
+/* The loader's next batch (m rows), of which rows first..first+part go into
+ * the model's batch block; returns m. */
+int rt_stream_next(const RtRun *run, struct RtLoader *loader, int first, int part);
 
 /* ---- rt_fit.c ---- */
 
@@ -1271,18 +1296,29 @@ void rt_file_list_split(RtFileList *train, RtFileList *val, const RtFileList *al
 int rt_dataset_from_files(RtDataset *out, const RtFileList *files, int h, int w, int channels,
                           int skip_bad);
 
+/* A streamed dataset of the files (rows h, cols w): the list's paths and
+ * labels move into out (files is left empty); nothing is decoded.
+ * skip_bad = 1: every file is decoded once first (into one scratch image)
+ * and the bad ones are left out as rt_dataset_from_files leaves them out,
+ * so both give the same examples; returns their number. skip_bad = 0: a
+ * bad image dies naming it when a batch reaches it. */
+int rt_dataset_stream_files(RtDataset *out, RtFileList *files, int h, int w, int channels,
+                            int skip_bad);
+
 typedef struct {
   double validation_split; /* 0: no validation subset */
   uint64_t seed;           /* the split's shuffle */
   int skip_bad;            /* 1: leave bad images out (counted) instead of dying */
+  int stream;          /* 0: decode; 1: stream (rt_dataset_stream_files); 2: stream when */
+  double budget_bytes; /* the listed files decoded would take more than this many bytes */
 } RtFolderOptions;
 
 /* The whole image-folder source: list dir, split it (val may be NULL when
  * validation_split is 0; with a split, train and val are in the shuffled
  * order; without, train is grouped by class), decode every image to
- * (h, w, channels). classes receives the class names. Returns the number of
- * bad images skipped. Everything is decoded into memory: for folders that
- * do not fit, list and split here and stream with rt_loader_*. */
+ * (h, w, channels) — or, as opt->stream says, leave train and val streamed
+ * (paths set; rt_dataset_stream_files). classes receives the class names.
+ * Returns the number of bad images skipped. */
 int rt_dataset_load_image_folder(RtDataset *train, RtDataset *val, RtClassNames *classes,
                                  const char *dir, int h, int w, int channels,
                                  const RtFolderOptions *opt);
@@ -1308,7 +1344,8 @@ typedef struct RtLoader RtLoader;
 
 /* Start loading files->paths[order[i]] for i < n (order NULL: 0..count-1),
  * decoded to (h, w, channels), in batches of `batch`, with `depth` slots
- * (>= 1) and `threads` workers (>= 1). files must outlive the loader. */
+ * (>= 1) and `threads` workers (>= 1). The loader keeps a copy of the
+ * header *files, not the pointer: its paths and labels must outlive it. */
 RtLoader *rt_loader_start(const RtFileList *files, const int *order, int n, int batch, int h,
                           int w, int channels, int depth, int threads);
 /* The next batch: returns its row count m (0 after the last batch) and

@@ -355,8 +355,11 @@ void rt_dataset_load_idx(RtDataset *out, const char *dir, const char *split) {
 /* ---- slices and class surgery ---- */
 
 /* Items are uint8 in x, or float32 in xf when x is NULL (CSV, .npy): the
- * functions below move whole items as bytes, whichever they are. */
+ * functions below move whole items as bytes, whichever they are. A
+ * streamed dataset has no item bytes: its examples move as file names. */
 size_t rt_dataset_item_bytes(const RtDataset *ds) {
+  if (rt_dataset_streamed(ds))
+    return 0;
   return ds->item_size * (ds->x ? 1 : sizeof(float));
 }
 
@@ -368,15 +371,33 @@ static uint8_t *item_at(const RtDataset *ds, size_t i) {
 
 const void *rt_dataset_item(const RtDataset *ds, size_t i) { return item_at(ds, i); }
 
-/* out (a copy of in's header) gets fresh storage for count items of in's type. */
+static char *copy_path(const char *path) {
+  char *p = rt_malloc(strlen(path) + 1);
+  strcpy(p, path);
+  return p;
+}
+
+/* out (a copy of in's header) gets fresh storage for count items of in's
+ * kind, and its labels. */
 static void alloc_items(RtDataset *out, const RtDataset *in, int count) {
   size_t bytes = item_bytes(in) * (size_t)count;
-  if (in->x) {
+  out->x = NULL, out->xf = NULL, out->paths = NULL;
+  if (rt_dataset_streamed(in))
+    out->paths = rt_calloc(count ? (size_t)count : 1, sizeof(char *));
+  else if (in->x)
     out->x = rt_malloc(bytes ? bytes : 1);
-  } else {
-    out->x = NULL;
+  else
     out->xf = rt_malloc(bytes ? bytes : 1);
-  }
+  out->y = rt_malloc(count ? (size_t)count : 1);
+}
+
+/* Example i of in becomes example j of out (its item or file, its label). */
+static void copy_example(RtDataset *out, int j, const RtDataset *in, int i) {
+  if (rt_dataset_streamed(in))
+    out->paths[j] = copy_path(in->paths[i]);
+  else
+    memcpy(item_at(out, (size_t)j), item_at(in, (size_t)i), item_bytes(in));
+  out->y[j] = in->y[i];
 }
 
 void rt_dataset_slice(RtDataset *out, const RtDataset *in, int start, int count) {
@@ -385,9 +406,8 @@ void rt_dataset_slice(RtDataset *out, const RtDataset *in, int start, int count)
   *out = *in;
   out->count = count;
   alloc_items(out, in, count);
-  out->y = rt_malloc(count ? (size_t)count : 1);
-  memcpy(item_at(out, 0), item_at(in, (size_t)start), item_bytes(in) * (size_t)count);
-  memcpy(out->y, in->y + start, (size_t)count);
+  for (int i = 0; i < count; i++)
+    copy_example(out, i, in, start + i);
 }
 
 /* Among the still-kept examples of class `label`, keep `keep` chosen
@@ -398,14 +418,10 @@ static void gather_flagged(RtDataset *out, const RtDataset *in, const uint8_t *f
   *out = *in;
   out->count = count;
   alloc_items(out, in, count);
-  out->y = rt_malloc(count ? (size_t)count : 1);
   int j = 0;
-  for (int i = 0; i < in->count; i++) {
-    if (flag[i] != want)
-      continue;
-    memcpy(item_at(out, (size_t)j), item_at(in, (size_t)i), item_bytes(in));
-    out->y[j++] = in->y[i];
-  }
+  for (int i = 0; i < in->count; i++)
+    if (flag[i] == want)
+      copy_example(out, j++, in, i);
 }
 
 void rt_dataset_split_random(RtDataset *train, RtDataset *val, const RtDataset *full, int n_val,
@@ -450,10 +466,16 @@ static void choose_class_examples(uint8_t *kept, const RtDataset *ds, int label,
 static void compact_kept(RtDataset *ds, const uint8_t *kept) {
   int n = 0;
   for (int i = 0; i < ds->count; i++) {
-    if (!kept[i])
+    if (!kept[i]) {
+      if (rt_dataset_streamed(ds))
+        free(ds->paths[i]);
       continue;
+    }
     if (n != i) {
-      memcpy(item_at(ds, (size_t)n), item_at(ds, (size_t)i), item_bytes(ds));
+      if (rt_dataset_streamed(ds))
+        ds->paths[n] = ds->paths[i];
+      else
+        memcpy(item_at(ds, (size_t)n), item_at(ds, (size_t)i), item_bytes(ds));
       ds->y[n] = ds->y[i];
     }
     n++;
@@ -507,11 +529,8 @@ void rt_dataset_oversample(RtDataset *ds, int n_classes, uint64_t seed) {
   RtDataset out = *ds;
   out.count = n;
   alloc_items(&out, ds, n);
-  out.y = rt_malloc((size_t)(n ? n : 1));
-  for (int i = 0; i < n; i++) {
-    memcpy(item_at(&out, (size_t)i), item_at(ds, (size_t)order[i]), item_bytes(ds));
-    out.y[i] = ds->y[order[i]];
-  }
+  for (int i = 0; i < n; i++)
+    copy_example(&out, i, ds, order[i]);
   free(counts);
   free(order);
   free(idx);
@@ -520,6 +539,11 @@ void rt_dataset_oversample(RtDataset *ds, int n_classes, uint64_t seed) {
 }
 
 void rt_dataset_free(RtDataset *ds) {
+  if (rt_dataset_streamed(ds)) {
+    for (int i = 0; i < ds->count; i++)
+      free(ds->paths[i]);
+    free(ds->paths);
+  }
   if (!ds->x) /* float items (xf is read only when x is NULL) */
     free(ds->xf);
   free(ds->x);
@@ -593,6 +617,9 @@ static void adapt_per_feature(float *mean, float *var, const RtDataset *ds, size
 void rt_adapt_mean_var(float *mean, float *var, const RtDataset *ds, int features) {
   if (ds->count <= 0 || ds->item_size == 0)
     rt_die("Normalization.adapt: the dataset is empty");
+  if (rt_dataset_streamed(ds)) /* rt_source_load.c decodes into memory when the model adapts */
+    rt_die("Normalization.adapt needs the training images in memory, but they are streamed "
+           "(directory(..., stream=false) or --stream off decodes them)");
   if (features < 1 || ds->item_size % (size_t)features != 0)
     rt_die("Normalization.adapt: %d features do not divide items of %zu values", features,
            ds->item_size);

@@ -61,6 +61,16 @@ static double mean_auc(const RtModel *model, const float *scores, const uint8_t 
   return mean;
 }
 
+/* A streamed ds read ahead in its own order, examples lo..hi-1. */
+static RtLoader *start_range_loader(const RtRun *run, const RtDataset *ds, int lo, int hi) {
+  int *order = rt_malloc(sizeof(int) * (size_t)(hi > lo ? hi - lo : 1));
+  for (int i = lo; i < hi; i++)
+    order[i - lo] = i;
+  RtLoader *loader = rt_stream_start(run, ds, order, hi - lo);
+  free(order); /* the loader keeps its own copy */
+  return loader;
+}
+
 RtEvalResult rt_evaluate(const RtRun *run, const RtDataset *ds, RtConfusion *cm, float *scores) {
   const RtModel *model = run->model;
   int k = rt_model_scores(model), *idx = rt_malloc(sizeof(int) * (size_t)model->batch);
@@ -70,11 +80,15 @@ RtEvalResult rt_evaluate(const RtRun *run, const RtDataset *ds, RtConfusion *cm,
   rt_dist_range(run, ds->count, &lo, &hi);
   if (scores && run->dist) /* each rank fills its rows; the sum over the ranks is every row */
     memset(scores, 0, sizeof(float) * (size_t)ds->count * k);
+  RtLoader *loader = rt_dataset_streamed(ds) ? start_range_loader(run, ds, lo, hi) : NULL;
   for (int start = lo; start < hi; start += model->batch) {
     int m = hi - start < model->batch ? hi - start : model->batch;
     for (int i = 0; i < m; i++)
       idx[i] = start + i;
-    rt_load_batch(run, ds, idx, m);
+    if (loader)
+      rt_stream_next(run, loader, 0, m);
+    else
+      rt_load_batch(run, ds, idx, m);
     model->forward(m, 0);
     loss += *model->loss_sum;
     if (scores)
@@ -89,6 +103,7 @@ RtEvalResult rt_evaluate(const RtRun *run, const RtDataset *ds, RtConfusion *cm,
       rt_confusion_add(cm, model->batch_labels[i], rt_argmax(model->scores + (size_t)i * k, k));
   }
   free(idx);
+  rt_loader_stop(loader);
   if (run->dist) {
     double sums[3] = {loss, (double)correct, (double)top_k};
     rt_dist_sum(run, sums, 3);
@@ -348,6 +363,19 @@ static int stop_on_nan(Fit *f, int epoch, int after_backward) {
   return 1;
 }
 
+/* Forward, backward and the optimizer step on the batch block (this rank's
+ * part of the global batch of m); 0 when terminate_on_nan stopped it. */
+static int train_step(Fit *f, int epoch, int part, int m) {
+  rt_dist_forward(f->run, part); /* forward; loss_sum: the global batch's */
+  if (stop_on_nan(f, epoch, 0))
+    return 0;
+  rt_dist_backward(f->run, part, m); /* backward; the global batch's gradient */
+  if (stop_on_nan(f, epoch, 1))
+    return 0;
+  f->model->optimizer_step(++f->r.steps);
+  return 1;
+}
+
 /* One pass over the shuffled training split; 0 when terminate_on_nan stopped it. */
 static int train_epoch(Fit *f, int epoch, RtEvalResult *out) {
   const RtModel *model = f->model;
@@ -361,22 +389,26 @@ static int train_epoch(Fit *f, int epoch, RtEvalResult *out) {
                       (train->count + model->batch - 1) / model->batch);
   if (f->epoch_scores && f->run->dist) /* each rank fills its rows, summed below */
     memset(f->epoch_scores, 0, sizeof(float) * (size_t)train->count * rt_model_scores(model));
+  /* a streamed split: the epoch's order decoded ahead by the loader's threads */
+  RtLoader *loader =
+      rt_dataset_streamed(train) ? rt_stream_start(f->run, train, f->order, train->count) : NULL;
   for (int start = 0; start < train->count; start += model->batch) {
     int m = train->count - start < model->batch ? train->count - start : model->batch;
     int first, part = rt_dist_part(f->run, m, &first); /* this rank's rows: all in one process */
-    rt_load_batch(f->run, train, f->order + start + first, part);
-    rt_dist_forward(f->run, part); /* forward; loss_sum: the global batch's */
-    if (stop_on_nan(f, epoch, 0))
+    if (loader)
+      rt_stream_next(f->run, loader, first, part);
+    else
+      rt_load_batch(f->run, train, f->order + start + first, part);
+    if (!train_step(f, epoch, part, m)) {
+      rt_loader_stop(loader);
       return 0;
-    rt_dist_backward(f->run, part, m); /* backward; the global batch's gradient */
-    if (stop_on_nan(f, epoch, 1))
-      return 0;
-    model->optimizer_step(++f->r.steps);
+    }
     s.loss += *model->loss_sum;
     add_batch_metrics(f, &s, start + first, part);
     if (f->bar_on)
       show_progress(f, &s, start + m);
   }
+  rt_loader_stop(loader);
   if (f->run->dist)
     reduce_epoch_sums(f, &s);
   out->loss = s.loss / train->count;

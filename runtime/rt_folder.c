@@ -288,12 +288,61 @@ int rt_dataset_from_files(RtDataset *out, const RtFileList *files, int h, int w,
   return skipped;
 }
 
+/* Leaves the bad images out of files (each named in a warning, as
+ * rt_dataset_from_files does); returns their number. */
+static int drop_bad_files(RtFileList *files, int h, int w, int channels) {
+  uint8_t *scratch = rt_malloc((size_t)h * w * channels);
+  char err[1024];
+  int n = 0;
+  for (int i = 0; i < files->count; i++) {
+    if (rt_image_try_load(files->paths[i], channels, h, w, scratch, err, sizeof err) != 0) {
+      fprintf(stderr, "warning: skipping a bad image: %s\n", err);
+      free(files->paths[i]);
+      continue;
+    }
+    files->paths[n] = files->paths[i];
+    files->labels[n++] = files->labels[i];
+  }
+  int skipped = files->count - n;
+  files->count = n;
+  free(scratch);
+  return skipped;
+}
+
+int rt_dataset_stream_files(RtDataset *out, RtFileList *files, int h, int w, int channels,
+                            int skip_bad) {
+  if (h < 1 || w < 1 || (channels != 1 && channels != 3))
+    rt_die("image size %dx%d with %d channels (1 or 3) requested", h, w, channels);
+  int skipped = skip_bad ? drop_bad_files(files, h, w, channels) : 0;
+  memset(out, 0, sizeof *out);
+  out->rows = h, out->cols = w, out->channels = channels;
+  out->item_size = (size_t)h * w * channels;
+  out->count = files->count;
+  out->paths = files->count ? files->paths : rt_malloc(sizeof(char *));
+  out->y = files->count ? files->labels : rt_malloc(1);
+  if (!files->count) {
+    free(files->paths);
+    free(files->labels);
+  }
+  memset(files, 0, sizeof *files);
+  return skipped;
+}
+
+/* Decoded, or streamed when stream. */
+static int files_to_dataset(RtDataset *out, RtFileList *files, int h, int w, int channels,
+                            const RtFolderOptions *opt, int stream) {
+  if (stream)
+    return rt_dataset_stream_files(out, files, h, w, channels, opt->skip_bad);
+  return rt_dataset_from_files(out, files, h, w, channels, opt->skip_bad);
+}
+
 int rt_dataset_load_image_folder(RtDataset *train, RtDataset *val, RtClassNames *classes,
                                  const char *dir, int h, int w, int channels,
                                  const RtFolderOptions *opt) {
   RtFileList all;
   rt_image_folder_list(&all, classes, dir);
-  int skipped = 0;
+  double decoded = (double)all.count * h * w * channels;
+  int skipped = 0, stream = opt->stream == 1 || (opt->stream == 2 && decoded > opt->budget_bytes);
   if (val)
     memset(val, 0, sizeof *val);
   if (opt->validation_split > 0) {
@@ -301,12 +350,12 @@ int rt_dataset_load_image_folder(RtDataset *train, RtDataset *val, RtClassNames 
       rt_die("%s: a validation split needs a validation dataset", dir);
     RtFileList train_files, val_files;
     rt_file_list_split(&train_files, &val_files, &all, opt->validation_split, opt->seed);
-    skipped += rt_dataset_from_files(train, &train_files, h, w, channels, opt->skip_bad);
-    skipped += rt_dataset_from_files(val, &val_files, h, w, channels, opt->skip_bad);
+    skipped += files_to_dataset(train, &train_files, h, w, channels, opt, stream);
+    skipped += files_to_dataset(val, &val_files, h, w, channels, opt, stream);
     rt_file_list_free(&train_files);
     rt_file_list_free(&val_files);
   } else {
-    skipped += rt_dataset_from_files(train, &all, h, w, channels, opt->skip_bad);
+    skipped += files_to_dataset(train, &all, h, w, channels, opt, stream);
   }
   rt_file_list_free(&all);
   return skipped;

@@ -14,6 +14,9 @@
  * A decoding error is kept in the batch's slot and reported by
  * rt_loader_next in the caller's thread (rt_die naming the file), so a
  * worker never exits the program under the caller's feet.
+ *
+ * Training uses it for streamed image folders (rt_prepare.c's
+ * rt_stream_start / rt_stream_next, one loader per epoch in rt_fit.c).
  */
 #include "nnc_runtime.h"
 
@@ -28,7 +31,7 @@ typedef struct {
 } LoaderSlot;
 
 struct RtLoader {
-  const RtFileList *files;
+  RtFileList files; /* a copy of the caller's header: paths and labels are borrowed */
   int *order; /* (n) indices into files, the epoch's order */
   int n, batch, n_batches;
   int h, w, channels;
@@ -58,10 +61,10 @@ static void fill_batch(RtLoader *l, int b) {
   slot->err[0] = '\0';
   for (int i = 0; i < rows; i++) {
     int f = l->order[start + i];
-    if (rt_image_try_load(l->files->paths[f], l->channels, l->h, l->w, x + l->item * i,
+    if (rt_image_try_load(l->files.paths[f], l->channels, l->h, l->w, x + l->item * i,
                           slot->err, sizeof slot->err) != 0)
       break;
-    y[i] = l->files->labels[f];
+    y[i] = l->files.labels[f];
   }
   slot->rows = rows;
 }
@@ -93,7 +96,7 @@ RtLoader *rt_loader_start(const RtFileList *files, const int *order, int n, int 
     rt_die("rt_loader_start: bad arguments (n %d, batch %d, %dx%dx%d, depth %d, threads %d)", n,
            batch, h, w, channels, depth, threads);
   RtLoader *l = rt_calloc(1, sizeof *l);
-  l->files = files;
+  l->files = *files;
   l->n = n, l->batch = batch, l->n_batches = (n + batch - 1) / batch;
   l->h = h, l->w = w, l->channels = channels;
   l->item = (size_t)h * w * channels;

@@ -208,24 +208,78 @@ void rt_prepare_data(RtRun *run, RtDataset *train, RtDataset *val) {
 
 /* ---- batches ---- */
 
+static size_t row_bytes(const RtModel *model) {
+  return model->input_size * (model->input_f32 ? sizeof(float) : 1);
+}
+
+/* Row i of the model's batch block: the item's values (already there when
+ * item is the row itself), its label or binary targets, its class weight. */
+static void load_row(const RtRun *run, int i, const void *item, int y) {
+  const RtModel *model = run->model;
+  size_t size = row_bytes(model);
+  int k = model->n_outputs;
+  uint8_t *row_x = (uint8_t *)model->batch_x + (size_t)i * size;
+  if (item != row_x)
+    memcpy(row_x, item, size);
+  if (model->batch_targets) { /* the class's binary targets */
+    const uint8_t *row = model->target_table + (size_t)y * (size_t)k;
+    for (int j = 0; j < k; j++)
+      model->batch_targets[(size_t)i * (size_t)k + j] = row[j];
+  } else {
+    model->batch_labels[i] = (uint8_t)y;
+  }
+  if (model->batch_weights)
+    model->batch_weights[i] = run->class_weight[y];
+}
+
+/* A streamed folder holds uint8 images (rt_source_load.c streams only for
+ * u8 inputs); items in memory must be of the input's type. */
+static int items_fit_input(const RtDataset *ds, const RtModel *model) {
+  int f32_items = rt_dataset_streamed(ds) ? 0 : !ds->x;
+  return f32_items == !!model->input_f32 && ds->item_size == model->input_size;
+}
+
 void rt_load_batch(const RtRun *run, const RtDataset *ds, const int *idx, int m) {
   const RtModel *model = run->model;
-  size_t size = rt_dataset_item_bytes(ds);
-  if (!ds->x != !!model->input_f32 || ds->item_size != model->input_size)
+  if (!items_fit_input(ds, model))
     rt_die("internal error: a batch of %s items for model input %s %s", ds->x ? "uint8" : "float",
            model->input_name, model->input_shape);
-  int k = model->n_outputs;
+  size_t size = row_bytes(model);
+  char err[1024];
   for (int i = 0; i < m; i++) {
-    int y = ds->y[idx[i]];
-    memcpy((uint8_t *)model->batch_x + (size_t)i * size, rt_dataset_item(ds, (size_t)idx[i]), size);
-    if (model->batch_targets) { /* the class's binary targets */
-      const uint8_t *row = model->target_table + (size_t)y * (size_t)k;
-      for (int j = 0; j < k; j++)
-        model->batch_targets[(size_t)i * (size_t)k + j] = row[j];
-    } else {
-      model->batch_labels[i] = (uint8_t)y;
-    }
-    if (model->batch_weights)
-      model->batch_weights[i] = run->class_weight[y];
+    uint8_t *row = (uint8_t *)model->batch_x + (size_t)i * size;
+    const void *item = row;
+    if (!rt_dataset_streamed(ds))
+      item = rt_dataset_item(ds, (size_t)idx[i]);
+    else if (rt_image_try_load(ds->paths[idx[i]], ds->channels, ds->rows, ds->cols, row, err,
+                               sizeof err) != 0)
+      rt_die("%s", err); /* streamed: decoded straight into the row */
+    load_row(run, i, item, ds->y[idx[i]]);
   }
+}
+
+/* ---- streamed batches ---- */
+
+void rt_stream_settings(const RtRun *run, int *threads, int *depth) {
+  *threads = run->opt.loader_threads > 0 ? run->opt.loader_threads : 2;
+  *depth = run->opt.loader_depth > 0 ? run->opt.loader_depth : 4;
+}
+
+RtLoader *rt_stream_start(const RtRun *run, const RtDataset *ds, const int *order, int n) {
+  int threads, depth;
+  rt_stream_settings(run, &threads, &depth);
+  RtFileList files = {.count = ds->count, .paths = ds->paths, .labels = ds->y};
+  return rt_loader_start(&files, order, n, run->model->batch, ds->rows, ds->cols, ds->channels,
+                         depth, threads);
+}
+
+int rt_stream_next(const RtRun *run, RtLoader *loader, int first, int part) {
+  const uint8_t *x, *y;
+  int m = rt_loader_next(loader, &x, &y);
+  if (first + part > m)
+    rt_die("the background loader gave a batch of %d rows, %d expected (this is a bug in nnc)",
+           m, first + part);
+  for (int i = 0; i < part; i++)
+    load_row(run, i, x + (size_t)(first + i) * run->model->input_size, y[first + i]);
+  return m;
 }

@@ -5,13 +5,20 @@
  * source's classes checked against the model's, the values made the model
  * input's type (u8 or f32), and one line saying how the data was read.
  *
- * Every image folder is decoded once into memory (the loader of rt_loader.c
- * is not wired into training yet); the line says so, with the size.
+ * An image folder's training and validation subsets are decoded once into
+ * memory when they fit the budget (the smaller of 1 GiB and a quarter of
+ * the RAM), and streamed otherwise: the examples are then file names that
+ * rt_loader.c decodes a few batches ahead of the training step, so memory
+ * grows with the batch, not with the folder. directory(stream=true|false)
+ * and --stream on|off|auto force either; a model with Normalization.adapt
+ * needs the images in memory and is decoded unless forced. The test folder
+ * is always decoded. The line says which path was taken, with the size.
  */
 #include "nnc_runtime.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int all_numbers(const RtClassNames *names) {
   for (int i = 0; i < names->count; i++) {
@@ -84,9 +91,11 @@ static void loaded(const RtRun *run, const char *what, const char *path, RtDatas
   rt_dataset_to_input_type(run->model, ds, path);
   if (run->opt.quiet)
     return;
-  printf("data: %s %s: %d examples of %dx%dx%d %s, %s (%.1f MiB)\n", what, path, ds->count,
-         ds->rows, ds->cols, ds->channels, ds->x ? "uint8" : "float32", how,
-         (double)ds->count * (double)rt_dataset_item_bytes(ds) / 1048576.0);
+  printf("data: %s %s: %d examples of %dx%dx%d %s, %s", what, path, ds->count, ds->rows,
+         ds->cols, ds->channels, rt_dataset_streamed(ds) || ds->x ? "uint8" : "float32", how);
+  if (!rt_dataset_streamed(ds)) /* a streamed set's line says its size itself */
+    printf(" (%.1f MiB)", (double)ds->count * (double)rt_dataset_item_bytes(ds) / 1048576.0);
+  printf("\n");
 }
 
 static void skipped(const RtRun *run, const char *dir, int n) {
@@ -94,12 +103,51 @@ static void skipped(const RtRun *run, const char *dir, int n) {
     printf("data: %s: skipped %d bad image%s (skip_bad)\n", dir, n, n == 1 ? "" : "s");
 }
 
+/* Decoded images above this many bytes are streamed (auto): 1 GiB, or a
+ * quarter of the RAM when that is less. */
+static double stream_budget(void) {
+  double budget = 1024.0 * 1024.0 * 1024.0;
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page > 0 && (double)pages * page / 4 < budget)
+    budget = (double)pages * page / 4;
+  return budget;
+}
+
+/* RtFolderOptions.stream for the training folder: --stream, else the .nn
+ * file's stream=, else decided by the budget (decoded with adapt). */
+static int stream_mode(const RtRun *run) {
+  int mode = run->opt.stream ? run->opt.stream : run->config->source.stream;
+  if (mode == 1 && run->model->input_f32)
+    rt_die("%s: a streamed image folder feeds uint8 images, but model input %s %s is f32: "
+           "leave streaming off (stream=false), or declare the input u8[...]",
+           run->config->source.path, run->model->input_name, run->model->input_shape);
+  if (mode == 1 || mode == -1)
+    return mode == 1;
+  return run->model->n_adapt || run->model->input_f32 ? 0 : 2;
+}
+
+/* How the training subset is held, for the data: line. */
+static void describe(char *buf, size_t size, const RtRun *run, const RtDataset *train,
+                     const char *what, double budget) {
+  if (!rt_dataset_streamed(train)) {
+    snprintf(buf, size, "%sdecoded into memory", what);
+    return;
+  }
+  int threads, depth;
+  rt_stream_settings(run, &threads, &depth);
+  snprintf(buf, size, "%sstreamed from disk (%.1f MiB decoded, %s %.0f MiB; %d loader thread%s, "
+           "%d batches ahead)", what, (double)train->count * (double)train->item_size / 1048576.0,
+           stream_mode(run) == 1 ? "forced, the budget is" : "over the budget of",
+           budget / 1048576.0, threads, threads == 1 ? "" : "s", depth);
+}
+
 /* The image folder's training split, and with a seeded validation split
  * Keras's own split of the file list (val then filled; else val NULL). */
 static void load_folder(const RtRun *run, RtDataset *train, RtDataset *val) {
   const RtSourceConfig *s = &run->config->source;
   const RtValidationConfig *v = &run->config->validation;
-  RtFolderOptions opt = {.skip_bad = s->skip_bad};
+  RtFolderOptions opt = {.skip_bad = s->skip_bad, .stream = stream_mode(run),
+                         .budget_bytes = stream_budget()};
   if (val) {
     opt.validation_split = v->split;
     opt.seed = v->seed;
@@ -112,8 +160,9 @@ static void load_folder(const RtRun *run, RtDataset *train, RtDataset *val) {
   skipped(run, s->path, bad);
   if (val)
     rt_dataset_to_input_type(run->model, val, s->path);
-  loaded(run, "image folder", s->path, train, val ? "training subset decoded into memory"
-                                                : "decoded into memory");
+  char how[256];
+  describe(how, sizeof how, run, train, val ? "training subset " : "", opt.budget_bytes);
+  loaded(run, "image folder", s->path, train, how);
 }
 
 static void load_test_folder(const RtRun *run, RtDataset *test) {

@@ -184,6 +184,12 @@ static void print_usage(FILE *f, const char *prog, const char *model, const RtOp
           "  --predict [--ckpt PATH] [--top K] [--csv FILE] INPUT...\n"
           "                    classify PNG/JPEG files, IDX files or 'test' (no training)\n"
           "  --resume          continue the interrupted run of --out from its last.ckpt\n"
+          "  --stream on|off|auto  image folders: stream the training images from disk\n"
+          "                    (on), decode them into memory (off), or stream when they\n"
+          "                    would take over 1 GiB or 1/4 of the RAM (auto); default:\n"
+          "                    directory(stream=...), else auto\n"
+          "  --loader-threads N, --loader-depth N  streaming: decoding threads (default 2)\n"
+          "                    and batches decoded ahead of the training step (default 4)\n"
           "  --quiet           print only the final results\n"
           "  --verbose N       0 silent, 1 a progress bar on a terminal (else as 2), 2 one line\n"
           "                    per epoch (default 1)\n"
@@ -227,6 +233,17 @@ static uint64_t parse_u64(const char *prog, const char *option, const char *text
     exit(2);
   }
   return (uint64_t)value;
+}
+
+/* --stream on|off|auto: RtOptions.stream's 1, -1, 2 */
+static int parse_stream(const char *prog, const char *text) {
+  static const char *const names[] = {"on", "off", "auto"};
+  static const int values[] = {1, -1, 2};
+  for (int i = 0; i < 3; i++)
+    if (strcmp(text, names[i]) == 0)
+      return values[i];
+  fprintf(stderr, "%s: error: --stream needs on, off or auto, got '%s'\n", prog, text);
+  exit(2);
 }
 
 /* --verbose: 0, 1 or 2 */
@@ -294,6 +311,13 @@ static int parse_valued(RtOptions *opt, int argc, char **argv, int *i, const cha
     opt->ckpt = option_value(prog, argc, argv, i, eq);
   else if (is_option(arg, "--limit-test", &eq))
     opt->limit_test = parse_int(prog, "--limit-test", option_value(prog, argc, argv, i, eq), 0);
+  else if (is_option(arg, "--stream", &eq))
+    opt->stream = parse_stream(prog, option_value(prog, argc, argv, i, eq));
+  else if (is_option(arg, "--loader-threads", &eq))
+    opt->loader_threads =
+        parse_int(prog, "--loader-threads", option_value(prog, argc, argv, i, eq), 1);
+  else if (is_option(arg, "--loader-depth", &eq))
+    opt->loader_depth = parse_int(prog, "--loader-depth", option_value(prog, argc, argv, i, eq), 1);
   else if (is_option(arg, "--verbose", &eq)) {
     opt->verbose = parse_verbose(prog, option_value(prog, argc, argv, i, eq));
     opt->verbose_given = 1;

@@ -408,15 +408,20 @@ START_TEST(test_folder_listing_order) {
 }
 END_TEST
 
-START_TEST(test_folder_split_is_seeded_partition) {
+/* data/p and data/q: 25 images of values 0..24, image i in q when i % k. */
+static void write_two_classes(int k) {
   make_dir("data");
   make_dir("data/p");
   make_dir("data/q");
   char name[64];
   for (int i = 0; i < 25; i++) {
-    snprintf(name, sizeof name, "data/%s/%02d.png", i % 2 ? "q" : "p", i);
+    snprintf(name, sizeof name, "data/%s/%02d.png", i % k ? "q" : "p", i);
     write_class_image(name, i);
   }
+}
+
+START_TEST(test_folder_split_is_seeded_partition) {
+  write_two_classes(2);
   RtFolderOptions opt = {.validation_split = 0.2, .seed = 7};
   RtDataset train, val, train2, val2;
   RtClassNames classes, classes2;
@@ -450,6 +455,52 @@ START_TEST(test_folder_split_is_seeded_partition) {
   rt_dataset_free(&val2);
   rt_class_names_free(&classes);
   rt_class_names_free(&classes2);
+}
+END_TEST
+
+/* Every example of the streamed ds, decoded, is the in-memory ds's. */
+static void assert_streamed_is(const RtDataset *streamed, const RtDataset *decoded) {
+  ck_assert_ptr_nonnull(streamed->paths);
+  ck_assert_ptr_null(streamed->x);
+  ck_assert_int_eq(streamed->count, decoded->count);
+  uint8_t item[64];
+  char err[256];
+  for (int i = 0; i < streamed->count; i++) {
+    ck_assert_int_eq(rt_image_try_load(streamed->paths[i], 1, 4, 3, item, err, sizeof err), 0);
+    ck_assert_mem_eq(item, decoded->x + decoded->item_size * i, decoded->item_size);
+    ck_assert_int_eq(streamed->y[i], decoded->y[i]);
+  }
+}
+
+/* stream 2 streams over the budget only; a streamed set is the decoded one
+ * as file names, through the split, keep, a slice and oversampling. */
+START_TEST(test_folder_streamed_is_the_decoded_set) {
+  write_two_classes(3);
+  RtFolderOptions opt = {.validation_split = 0.2, .seed = 7, .stream = 2, .budget_bytes = 300};
+  RtDataset train, val, mtrain, mval;
+  RtClassNames classes;
+  rt_dataset_load_image_folder(&mtrain, &mval, &classes, tmp_path("data"), 4, 3, 1, &opt);
+  ck_assert_ptr_null(mtrain.paths); /* 25 x 12 bytes fit 300 */
+  rt_class_names_free(&classes);
+  opt.budget_bytes = 299;
+  rt_dataset_load_image_folder(&train, &val, &classes, tmp_path("data"), 4, 3, 1, &opt);
+  assert_streamed_is(&train, &mtrain);
+  assert_streamed_is(&val, &mval);
+  const int keep_class[] = {1}, keep_count[] = {5};
+  rt_dataset_keep(&train, keep_class, keep_count, 1, 3);
+  rt_dataset_keep(&mtrain, keep_class, keep_count, 1, 3);
+  assert_streamed_is(&train, &mtrain);
+  rt_dataset_oversample(&train, 2, 9);
+  rt_dataset_oversample(&mtrain, 2, 9);
+  assert_streamed_is(&train, &mtrain);
+  RtDataset head, mhead;
+  rt_dataset_slice(&head, &train, 2, 6);
+  rt_dataset_slice(&mhead, &mtrain, 2, 6);
+  assert_streamed_is(&head, &mhead);
+  RtDataset *all[] = {&train, &val, &mtrain, &mval, &head, &mhead};
+  for (int i = 0; i < 6; i++)
+    rt_dataset_free(all[i]);
+  rt_class_names_free(&classes);
 }
 END_TEST
 
@@ -1010,6 +1061,7 @@ static Suite *sources_suite(void) {
   tcase_add_test(folder, test_folder_listing_order);
   tcase_add_test(folder, test_folder_split_is_seeded_partition);
   tcase_add_test(folder, test_folder_skip_bad_counts);
+  tcase_add_test(folder, test_folder_streamed_is_the_decoded_set);
   tcase_add_test(folder, test_folder_bad_image_dies_naming_it);
   tcase_add_test(folder, test_folder_errors_name_the_folder);
   tcase_add_test(folder, test_test_folder_classes_must_match);

@@ -289,6 +289,23 @@ START_TEST(test_options_all_set) {
 }
 END_TEST
 
+START_TEST(test_options_stream) {
+  RtOptions opt = default_options();
+  ck_assert_int_eq(opt.stream, 0); /* not given: directory(stream=...) decides */
+  char *argv[] = {"./train", "--stream", "on", "--loader-threads=3", "--loader-depth", "7", NULL};
+  parse(&opt, argv);
+  ck_assert_int_eq(opt.stream, 1);
+  ck_assert_int_eq(opt.loader_threads, 3);
+  ck_assert_int_eq(opt.loader_depth, 7);
+  char *off[] = {"./train", "--stream=off", NULL};
+  parse(&opt, off);
+  ck_assert_int_eq(opt.stream, -1);
+  char *autos[] = {"./train", "--stream", "auto", NULL};
+  parse(&opt, autos);
+  ck_assert_int_eq(opt.stream, 2);
+}
+END_TEST
+
 static void parse_argv(void *argv) {
   RtOptions opt = default_options();
   parse(&opt, argv);
@@ -313,6 +330,10 @@ START_TEST(test_options_bad_numbers) {
   assert_usage_error(c, "--limit-train");
   char *d[] = {"./train", "--seed", "-1", NULL};
   assert_usage_error(d, "--seed");
+  char *g[] = {"./train", "--stream", "yes", NULL};
+  assert_usage_error(g, "--stream needs on, off or auto, got 'yes'");
+  char *h[] = {"./train", "--loader-depth", "0", NULL};
+  assert_usage_error(h, "--loader-depth needs a whole number >= 1");
   char *e[] = {"./train", "--limit-test", "99999999999", NULL};
   assert_usage_error(e, "--limit-test");
   char *f[] = {"./train", "--epochs", NULL};
@@ -366,6 +387,7 @@ static Suite *train_suite(void) {
   TCase *options = tcase_create("options");
   tcase_add_test(options, test_options_defaults_kept);
   tcase_add_test(options, test_options_all_set);
+  tcase_add_test(options, test_options_stream);
   tcase_add_test(options, test_options_bad_numbers);
   tcase_add_test(options, test_options_unknown);
   tcase_add_test(options, test_options_help);

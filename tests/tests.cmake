@@ -219,6 +219,10 @@ set_tests_properties(e2e_sources PROPERTIES TIMEOUT 600)
 add_test(NAME e2e_float_input
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_float_input_test.sh $<TARGET_FILE:nnc>)
 set_tests_properties(e2e_float_input PROPERTIES TIMEOUT 600)
+add_test(NAME e2e_stream
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_stream_test.sh $<TARGET_FILE:nnc>
+          $<TARGET_FILE:idx_to_folder>)
+set_tests_properties(e2e_stream PROPERTIES TIMEOUT 900)
 add_test(NAME examples
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/examples/run_examples_test.sh $<TARGET_FILE:nnc>
           $<TARGET_FILE:idx_to_png>)

@@ -11,15 +11,7 @@
 #  - an .npy whose shape is not the model input dies naming both.
 # usage: run_sources_test.sh NNC IDX_TO_FOLDER
 set -euo pipefail
-nnc=$(realpath "$1") to_folder=$(realpath "$2")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-fail() { echo "FAIL: $*" >&2; exit 1; }
-data=/usr/share/datasets/fashion-mnist
-"$to_folder" $data/train-images-idx3-ubyte.gz $data/train-labels-idx1-ubyte.gz train 1000
-"$to_folder" $data/t10k-images-idx3-ubyte.gz $data/t10k-labels-idx1-ubyte.gz test 300
+. "$(dirname "$(realpath "$0")")/fashion_folders.sh" "$1" "$2" 1000 300
 
 # model NAME INPUT DATA-SETTINGS
 model() {
