@@ -215,9 +215,14 @@ static void emit_batchnorm(Emitter *e, const IrNode *n) {
   }
   P("  if (training) /* batch statistics; moving = moving * %g + batch * (1 - %g) */\n",
     n->bn.momentum, n->bn.momentum);
-  EMIT_CALL_AT(e, "    ", NULL, batchnorm_train_forward, NULL, O, c_name(e, n->xhat),
-               c_name(e, n->stats), IN(0), IN(1), IN(2), IN(3), IN(4), rows, c,
-               c_float(e, n->bn.momentum), eps);
+  _Static_assert(RTK_NARGS_batchnorm_sync_train_forward == RTK_NARGS_batchnorm_train_forward,
+                 "the synchronized kernel takes the local one's arguments");
+  const char *const args[] = {O, c_name(e, n->xhat), c_name(e, n->stats), IN(0), IN(1), IN(2),
+                              IN(3), IN(4), rows, c, c_float(e, n->bn.momentum), eps};
+  /* synchronized: the statistics of the global batch (under mpirun) */
+  emit_call(e, "    ", NULL,
+            n->bn.synchronized ? RTK_batchnorm_sync_train_forward : RTK_batchnorm_train_forward,
+            NULL, RTK_NARGS_batchnorm_train_forward, args);
   P("  else /* moving statistics */\n");
   EMIT_CALL_AT(e, "    ", NULL, batchnorm_eval_forward, NULL, O, IN(0), IN(1), IN(2), IN(3),
                IN(4), rows, c, eps);
@@ -351,8 +356,12 @@ static void emit_bn_grad_gamma(Emitter *e, const IrNode *n) {
 }
 
 static void emit_bn_grad_x(Emitter *e, const IrNode *n) {
-  EMIT_CALL(e, batchnorm_backward_x, NULL, O, IN(0), IN(1), IN(2), IN(3), c_rows(e, n),
-            c_int(e, c_last_dim(n)));
+  _Static_assert(RTK_NARGS_batchnorm_sync_backward_x == RTK_NARGS_batchnorm_backward_x,
+                 "the synchronized kernel takes the local one's arguments");
+  const char *const args[] = {O, IN(0), IN(1), IN(2), IN(3), c_rows(e, n), c_int(e, c_last_dim(n))};
+  /* synchronized: the two sums over every rank (under mpirun) */
+  emit_call(e, "  ", NULL, n->bn.synchronized ? RTK_batchnorm_sync_backward_x : RTK_batchnorm_backward_x,
+            NULL, RTK_NARGS_batchnorm_backward_x, args);
 }
 
 /* a frozen batch norm (inference mode): dx = dout gamma / sqrt(moving_var + eps) */

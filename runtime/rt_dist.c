@@ -12,13 +12,34 @@
  * step on every rank. Weighting each rank's mean gradient by part / m makes
  * the average the gradient of the mean loss over the m examples of the
  * global batch, also for the last, short batch of an epoch.
+ *
+ * Random streams under mpirun: the shuffle is the same on every rank (one
+ * seed); rank 0's dropout stream is the single-process one, continued from
+ * epoch to epoch and saved in last.ckpt; every other rank's is drawn again
+ * at the start of each epoch from (seed, epoch, rank, N). So a run resumed
+ * from last.ckpt with any N continues deterministically, and with the same
+ * N exactly as the uninterrupted run.
  */
 #include "nnc_runtime.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+/* batch_norm(synchronized=true)'s kernels reach the ranks through these:
+ * the run's hooks (set by rt_dist_start) and this rank's share of the step */
+static const RtDistributed *sync_dist;
+static double sync_weight = 1.0;
+
+void rt_dist_sync_sum(double *x, size_t n) {
+  if (sync_dist)
+    sync_dist->sum_doubles(x, n);
+}
+
+double rt_dist_sync_weight(void) { return sync_weight; }
 
 void rt_dist_start(RtRun *run) {
   const RtDistributed *d = run->dist;
+  sync_dist = d;
   if (!d)
     return;
   if (run->model->batch % d->size)
@@ -29,9 +50,22 @@ void rt_dist_start(RtRun *run) {
     run->opt.quiet = 1; /* rank 0 alone speaks */
 }
 
-uint64_t rt_dist_seed(const RtRun *run, uint64_t seed) {
-  /* rank 0 keeps the seed, so -np 1 is the single-process run */
-  return run->dist ? seed + (uint64_t)run->dist->rank * 0x9E3779B97F4A7C15ull : seed;
+/* splitmix64's finalizer: one word from another, every bit mixed */
+static uint64_t mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+void rt_dist_epoch_streams(const RtRun *run, int epoch) {
+  const RtDistributed *d = run->dist;
+  if (!d || d->rank == 0) /* rank 0 continues the single-process streams */
+    return;
+  uint64_t key = mix(mix(mix(run->opt.seed + 2 + mix((uint64_t)epoch)) ^ (uint64_t)d->rank) ^
+                     (uint64_t)d->size);
+  rt_rng_seed(run->model->dropout_rng, key);
+  if (run->model->augment_rng)
+    rt_rng_seed(run->model->augment_rng, mix(key ^ 3));
 }
 
 int rt_dist_part(const RtRun *run, int m, int *first) {
@@ -51,7 +85,7 @@ void rt_dist_range(const RtRun *run, int count, int *lo, int *hi) {
 
 void rt_dist_forward(const RtRun *run, int part) {
   const RtModel *model = run->model;
-  if (part > 0)
+  if (part > 0 || model->sync_batch_norm) /* synchronized: its kernels are collectives */
     model->forward(part, 1);
   else /* a short last batch left this rank nothing (no batch statistics of 0 rows) */
     *model->loss_sum = 0;
@@ -60,7 +94,8 @@ void rt_dist_forward(const RtRun *run, int part) {
 
 void rt_dist_backward(const RtRun *run, int part, int m) {
   const RtModel *model = run->model;
-  if (part > 0)
+  sync_weight = run->dist ? (double)part / m : 1.0;
+  if (part > 0 || model->sync_batch_norm)
     model->backward(part);
   if (!run->dist)
     return;
@@ -82,7 +117,38 @@ void rt_dist_sum_floats(const RtRun *run, float *x, size_t n) {
     run->dist->sum_floats(x, n);
 }
 
-void rt_dist_sync_params(const RtRun *run) {
+void rt_dist_sum_counts(const RtRun *run, long *x, size_t n) {
+  if (!run->dist)
+    return;
+  double *d = rt_malloc(sizeof *d * (n ? n : 1)); /* counts below 2^53 are exact doubles */
+  for (size_t i = 0; i < n; i++)
+    d[i] = (double)x[i];
+  run->dist->sum_doubles(d, n);
+  for (size_t i = 0; i < n; i++)
+    x[i] = (long)d[i];
+  free(d);
+}
+
+void rt_dist_broadcast(const RtRun *run, void *x, size_t bytes) {
   if (run->dist)
-    run->dist->broadcast_floats(run->model->params, run->model->n_params);
+    run->dist->broadcast(x, bytes);
+}
+
+void rt_dist_sync_params(const RtRun *run) {
+  rt_dist_broadcast(run, run->model->params, sizeof(float) * run->model->n_params);
+}
+
+void rt_dist_share_resume(const RtRun *run, RtResumeState *st) {
+  if (!run->dist)
+    return;
+  int *order = st->order; /* the buffers are this rank's own */
+  float *best_params = st->best_params;
+  rt_dist_broadcast(run, st, sizeof *st);
+  st->order = order, st->best_params = best_params;
+  rt_dist_broadcast(run, order, sizeof(int) * (size_t)st->n_order);
+  if (best_params)
+    rt_dist_broadcast(run, best_params, sizeof(float) * run->model->n_params);
+  const RtModel *model = run->model; /* parameters, statistics, optimizer slots */
+  for (int t = 0; t < model->n_checkpoint; t++)
+    rt_dist_broadcast(run, model->checkpoint[t].data, sizeof(float) * model->checkpoint[t].count);
 }

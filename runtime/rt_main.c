@@ -60,7 +60,7 @@ int rt_main(RtModel *model, const RtFitConfig *config, int argc, char **argv) {
   rt_prepare_data(&run, &train, &val);
   if (config->init_from) /* transfer learning: after init_params and adapt (rt_transfer.c) */
     rt_initialize_from(&run);
-  rt_rng_seed(model->dropout_rng, rt_dist_seed(&run, run.opt.seed + 2)); /* per rank */
+  rt_rng_seed(model->dropout_rng, run.opt.seed + 2); /* ranks > 0: per epoch (rt_dist.c) */
   if (model->augment_rng) /* a stream of its own: other models' runs are unchanged */
     rt_rng_seed(model->augment_rng, run.opt.seed + 3);
   int status = run.opt.gradcheck ? rt_gradcheck(&run, &train)

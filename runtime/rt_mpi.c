@@ -35,10 +35,10 @@ static void sum_floats(float *x, size_t n) { sum_in_place(x, n, MPI_FLOAT, sizeo
 
 static void sum_doubles(double *x, size_t n) { sum_in_place(x, n, MPI_DOUBLE, sizeof *x); }
 
-static void broadcast_floats(float *x, size_t n) {
-  for (size_t done = 0; done < n;) {
-    int count = n - done > INT_MAX ? INT_MAX : (int)(n - done);
-    MPI_Bcast(x + done, count, MPI_FLOAT, 0, MPI_COMM_WORLD);
+static void broadcast(void *x, size_t bytes) {
+  for (size_t done = 0; done < bytes;) {
+    int count = bytes - done > INT_MAX ? INT_MAX : (int)(bytes - done);
+    MPI_Bcast((char *)x + done, count, MPI_BYTE, 0, MPI_COMM_WORLD);
     done += (size_t)count;
   }
 }
@@ -66,7 +66,7 @@ const RtDistributed *rt_mpi_init(int *argc, char ***argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &dist.size);
   dist.sum_floats = sum_floats;
   dist.sum_doubles = sum_doubles;
-  dist.broadcast_floats = broadcast_floats;
+  dist.broadcast = broadcast;
   dist.finalize = finalize;
   atexit(abort_unless_finalized);
   return &dist;

@@ -18,12 +18,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 fail() { echo "FAIL (mpi): $*" >&2; exit 1; }
 
-# one thread per rank, sleeping while it waits: the ranks share the cores
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive
-# containers often forbid the cross-memory attach of Open MPI's shared-memory transport
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
-mpirun=(mpirun --oversubscribe)
-[ "$(id -u)" -eq 0 ] && mpirun+=(--allow-run-as-root)
+source "$dir/mpi_env.sh"
 
 # ---- the builds ----
 "$nnc" build --emit-c plain.c -o plain "$model" || fail "nnc build exited $?"
@@ -52,10 +47,7 @@ if python3 "$compare" one/best.ckpt other/best.ckpt > /dev/null; then
   fail "another seed compares equal: the comparison proves nothing"
 fi
 # history.csv: every column but the seconds, to the 4th decimal
-paste -d, one/history.csv np2/history.csv | tail -n +2 |
-  awk -F, '{ for (i = 2; i <= 5; i++) { d = $i - $(i + 7); if (d < 0) d = -d;
-             if (d > 1e-4) { print "epoch " $1 ", column " i ": " $i " vs " $(i + 7); bad = 1 } } }
-           END { exit bad }' || fail "-np 2's history.csv differs from one process's"
+same_history one/history.csv np2/history.csv || fail "-np 2's history.csv differs from one process's"
 [ "$(grep -c '^Epoch 1/' np2.txt)" -eq 1 ] || fail "more than rank 0 printed the epoch log"
 [ -s np2/metrics.json ] || fail "-np 2 wrote no metrics.json"
 grep -q "expect accuracy" np2.txt || fail "-np 2 did not evaluate the test split"
