@@ -523,6 +523,8 @@ typedef struct {
   const char *ckpt; /* --ckpt PATH: the checkpoint --evaluate reads (default OUT/best.ckpt) */
   int resume;      /* 1 = continue the interrupted run of out_dir from its last.ckpt */
   int verbose, verbose_given; /* --verbose 0|1|2 (Keras's); not given: 1 */
+  int bucket_kb;   /* under mpirun: --bucket-kb, the gradient allreduce's buckets; 0: 1024 */
+  int no_overlap;  /* under mpirun: --no-overlap, every bucket after the whole backward pass */
 } RtOptions;
 
 /* Parses --epochs N, --seed S, --out DIR, --data DIR, --limit-train N,
@@ -929,6 +931,9 @@ typedef struct {
   void (*sum_floats)(float *x, size_t n);   /* in place: the sum over the ranks */
   void (*sum_doubles)(double *x, size_t n); /* in place */
   void (*broadcast)(void *x, size_t bytes); /* rank 0's bytes to every rank */
+  void (*start_sum_floats)(float *x, size_t n); /* nonblocking sum_floats: started here, */
+  void (*wait_sums)(void);                      /* done when this returns (all started) */
+  void (*poll_sums)(void); /* lets the started sums progress (MPI moves them only in calls) */
   void (*finalize)(void); /* the normal end: every rank calls it once */
 } RtDistributed;
 
@@ -1063,8 +1068,14 @@ void rt_dist_range(const RtRun *run, int count, int *lo, int *hi);
 void rt_dist_forward(const RtRun *run, int part);
 /* backward(part), then the gradients averaged over the ranks weighted by
  * part / m, so they are the gradient of the mean loss over the global
- * batch of m, as one process computes it. */
+ * batch of m, as one process computes it. The gradient block goes in
+ * buckets of --bucket-kb, each summed with a nonblocking allreduce started
+ * as soon as backward has completed its tensors (rt_grads_ready), in the
+ * bucket order on every rank; all are waited for before returning. */
 void rt_dist_backward(const RtRun *run, int part, int m);
+/* After training, rank 0 (unless quiet): the buckets, bytes per step and
+ * the time each step waited for them after backward. */
+void rt_dist_report(const RtRun *run);
 /* x (n) summed over the ranks, in place. */
 void rt_dist_sum(const RtRun *run, double *x, size_t n);
 void rt_dist_sum_floats(const RtRun *run, float *x, size_t n);

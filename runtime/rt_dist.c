@@ -92,19 +92,127 @@ void rt_dist_forward(const RtRun *run, int part) {
   rt_dist_sum(run, model->loss_sum, 1);
 }
 
+/* ---- the gradient allreduce in buckets ----
+ *
+ * The gradient block is cut, from its end down (backward finishes the last
+ * layers' tensors first), into ranges of whole trainable tensors of at
+ * least --bucket-kb; gaps (non-trainable entries, 0) go with the bucket
+ * whose range they fall in. A bucket is weighted by part / m and its nonblocking
+ * allreduce started once backward has reported all its tensors
+ * (rt_grads_ready), and only after every bucket before it: so every rank
+ * starts the same collectives in the same order, also a rank that had no
+ * rows and ran no backward. With --no-overlap the same buckets start after
+ * backward, so both ways sum every element in the same operation. */
+
+typedef struct {
+  size_t lo, hi; /* [lo, hi) of the gradient block */
+  int tensors, pending;
+} Bucket;
+
+static struct {
+  Bucket *b;
+  int n, next; /* next: the first bucket not started this step */
+  float *grads, w;
+  int part, overlap, in_step;
+  long steps;
+  double waited; /* seconds after backward until every sum was done */
+} buckets;
+
+static int by_offset_down(const void *a, const void *b) {
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void plan_buckets(const RtRun *run) {
+  const RtModel *model = run->model;
+  size_t limit = (size_t)(run->opt.bucket_kb > 0 ? run->opt.bucket_kb : 1024) * 1024 / sizeof(float);
+  size_t *off = rt_malloc(sizeof *off * (size_t)(model->n_trainable + 1));
+  for (int t = 0; t < model->n_trainable; t++)
+    off[t] = (size_t)(model->trainable[t].data - model->params);
+  qsort(off, (size_t)model->n_trainable, sizeof *off, by_offset_down);
+  buckets.b = rt_malloc(sizeof(Bucket) * (size_t)(model->n_trainable + 1));
+  buckets.n = 0;
+  Bucket cur = {.hi = model->n_params};
+  for (int t = 0; t < model->n_trainable; t++) {
+    int last = t + 1 == model->n_trainable;
+    cur.tensors++;
+    cur.lo = last ? 0 : off[t]; /* the last bucket reaches down to the block's start */
+    if (cur.hi - cur.lo >= limit || last) {
+      buckets.b[buckets.n++] = cur;
+      cur = (Bucket){.hi = cur.lo};
+    }
+  }
+  if (!buckets.n) /* no trainable tensor: one bucket of the block */
+    buckets.b[buckets.n++] = (Bucket){0, model->n_params, 0, 0};
+  free(off);
+  buckets.grads = model->grads;
+  buckets.overlap = !run->opt.no_overlap;
+}
+
+/* Weights bucket k by part / m (0 without rows) and starts its sum. */
+static void start_bucket(const RtRun *run, int k) {
+  const Bucket *b = &buckets.b[k];
+  float *g = buckets.grads;
+  for (size_t i = b->lo; i < b->hi; i++)
+    g[i] = buckets.part > 0 ? g[i] * buckets.w : 0.0f;
+  run->dist->start_sum_floats(g + b->lo, b->hi - b->lo);
+}
+
+static const RtRun *bucket_run; /* the run whose step is in progress */
+
+/* Starts the buckets, in order, whose tensors are all done. */
+static void start_ready_buckets(void) {
+  while (buckets.next < buckets.n && buckets.b[buckets.next].pending == 0)
+    start_bucket(bucket_run, buckets.next++);
+}
+
+void rt_grads_ready(const float *grad, size_t count) {
+  (void)count;
+  if (!buckets.in_step || !buckets.overlap) /* one process, --no-overlap, gradcheck */
+    return;
+  size_t at = (size_t)(grad - buckets.grads);
+  for (int k = 0; k < buckets.n; k++)
+    if (at >= buckets.b[k].lo && at < buckets.b[k].hi) {
+      buckets.b[k].pending--;
+      break;
+    }
+  start_ready_buckets();
+  bucket_run->dist->poll_sums();
+}
+
 void rt_dist_backward(const RtRun *run, int part, int m) {
   const RtModel *model = run->model;
   sync_weight = run->dist ? (double)part / m : 1.0;
-  if (part > 0 || model->sync_batch_norm)
+  if (!run->dist) {
     model->backward(part);
-  if (!run->dist)
     return;
+  }
+  if (!buckets.b)
+    plan_buckets(run);
   /* grad = sum over ranks of (part_r / m) * mean gradient of rank r's part;
    * the block's non-trainable entries stay 0 */
-  float w = (float)part / (float)m, *g = model->grads;
-  for (size_t i = 0; i < model->n_params; i++)
-    g[i] = part > 0 ? g[i] * w : 0.0f;
-  run->dist->sum_floats(g, model->n_params);
+  for (int k = 0; k < buckets.n; k++)
+    buckets.b[k].pending = buckets.b[k].tensors;
+  buckets.next = 0, buckets.w = (float)part / (float)m, buckets.part = part;
+  bucket_run = run, buckets.in_step = 1;
+  if (part > 0 || model->sync_batch_norm)
+    model->backward(part);
+  double t0 = rt_now();
+  for (; buckets.next < buckets.n; buckets.next++) /* the rest, in order */
+    start_bucket(run, buckets.next);
+  run->dist->wait_sums();
+  buckets.waited += rt_now() - t0;
+  buckets.steps++, buckets.in_step = 0;
+}
+
+void rt_dist_report(const RtRun *run) {
+  if (!run->dist || !buckets.steps || run->opt.quiet)
+    return;
+  printf("allreduce: %zu bytes of gradients per step in %d bucket%s (%s backward); "
+         "%.2f ms per step waited after backward (%ld steps)\n",
+         sizeof(float) * run->model->n_params, buckets.n, buckets.n == 1 ? "" : "s",
+         buckets.overlap ? "overlapped with" : "after", 1e3 * buckets.waited / buckets.steps,
+         buckets.steps);
 }
 
 void rt_dist_sum(const RtRun *run, double *x, size_t n) {

@@ -5,6 +5,8 @@
 #  - -np 2 with the same global batch ends with the same weights as one
 #    process, to float rounding (tests/e2e/ckpt_compare.py, tensor by tensor),
 #    the same history.csv, and only rank 0 speaks;
+#  - the gradients' bucketed allreduce gives the same weights bit for bit
+#    with one bucket, two, overlapped with backward or after it;
 #  - a batch that does not divide among the ranks is an error naming both;
 #  - a rank that stops with an error ends the job with a message naming it;
 #  - a rank killed mid-run ends the job with mpirun naming the rank, and the
@@ -51,6 +53,19 @@ same_history one/history.csv np2/history.csv || fail "-np 2's history.csv differ
 [ "$(grep -c '^Epoch 1/' np2.txt)" -eq 1 ] || fail "more than rank 0 printed the epoch log"
 [ -s np2/metrics.json ] || fail "-np 2 wrote no metrics.json"
 grep -q "expect accuracy" np2.txt || fail "-np 2 did not evaluate the test split"
+
+# ---- the bucketed allreduce: any bucket size, overlapped or not, the same sums ----
+grep -q "^allreduce: 101812 bytes of gradients per step in 1 bucket (overlapped" np2.txt ||
+  fail "-np 2 did not report its one default bucket"
+"${mpirun[@]}" -np 2 ./mpi --out b1 --bucket-kb 1 > b1.txt 2>&1 || { cat b1.txt; fail "--bucket-kb 1"; }
+grep -q "in 2 buckets (overlapped with backward)" b1.txt || { cat b1.txt; fail "not 2 buckets"; }
+"${mpirun[@]}" -np 2 ./mpi --out b1n --bucket-kb 1 --no-overlap > b1n.txt 2>&1 ||
+  { cat b1n.txt; fail "--no-overlap"; }
+grep -q "in 2 buckets (after backward)" b1n.txt || { cat b1n.txt; fail "--no-overlap overlapped"; }
+for run in b1 b1n; do
+  python3 "$compare" np2/best.ckpt "$run/best.ckpt" --rtol 0 --atol 0 > "$run.cmp" ||
+    { cat "$run.cmp"; fail "$run: other weights than one bucket's, bit for bit"; }
+done
 
 # ---- a batch that does not divide ----
 if "${mpirun[@]}" -np 3 ./mpi --out np3 > np3.txt 2>&1; then fail "-np 3 with batch 64 ran"; fi

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The bucketed gradient allreduce with and without overlap (nnc build --mpi,
+# mpirun -np 2, one thread per rank): per model, bytes each step sums, the
+# buckets, the milliseconds each step still waits for the sums after its
+# backward pass (the runtime's "allreduce:" line) and s/epoch (history.csv,
+# epochs after the first). Overlapped and --no-overlap sum the same buckets,
+# so their weights agree bit for bit (checked here too). Table on stdout.
+# usage: bench/mpi/overlap.sh [BUILD_DIR] [EPOCHS]     (default: build, 3)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+nnc=$(realpath "${1:-$root/build}")/nnc epochs=${2:-3}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive
+mpirun=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMP_WAIT_POLICY)
+[ "$(id -u)" -eq 0 ] && mpirun+=(--allow-run-as-root)
+epoch_mean() { awk -F, 'NR > 2 { s += $NF; n++ } END { printf "%.2f", n ? s / n : 0 }' "$1"; }
+
+echo "| model | bytes/step | buckets | overlapped: ms waited/step | s/epoch | --no-overlap: ms waited/step | s/epoch | weights equal |"
+echo "|---|---|---|---|---|---|---|---|"
+for spec in "day5:256:" "cnn_fashion:256:--limit-train 6000"; do
+  IFS=: read -r name kb extra <<< "$spec"
+  "$nnc" build --mpi "$root/models/$name.nn" -o "$name" > /dev/null 2>&1
+  for mode in on off; do
+    flag=; [ $mode = off ] && flag=--no-overlap
+    # shellcheck disable=SC2086
+    "${mpirun[@]}" -np 2 "./$name" --out "$name.$mode" --epochs "$epochs" --bucket-kb "$kb" \
+      $flag $extra --verbose 2 > "$name.$mode.txt" 2>&1 || { cat "$name.$mode.txt"; exit 1; }
+  done
+  line() { grep '^allreduce:' "$name.$1.txt"; }
+  bytes=$(line on | awk '{ print $2 }') nb=$(line on | sed 's/.* in \([0-9]*\) bucket.*/\1/')
+  wait_ms() { line "$1" | sed 's/.*; \([0-9.]*\) ms per step.*/\1/'; }
+  same=no
+  python3 "$root/tests/e2e/ckpt_compare.py" "$name.on/last.ckpt" "$name.off/last.ckpt" \
+    --rtol 0 --atol 0 > /dev/null && same=yes
+  echo "| $name | $bytes | $nb of ≤ ${kb} KiB | $(wait_ms on) | $(epoch_mean "$name.on/history.csv") |" \
+       "$(wait_ms off) | $(epoch_mean "$name.off/history.csv") | $same |"
+done
+echo
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) on $(nproc) cores at the end; other sessions were running"
