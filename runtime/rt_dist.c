@@ -96,7 +96,7 @@ void rt_dist_forward(const RtRun *run, int part) {
  *
  * The gradient block is cut, from its end down (backward finishes the last
  * layers' tensors first), into ranges of whole trainable tensors of at
- * least --bucket-kb; gaps (non-trainable entries, 0) go with the bucket
+ * most --bucket-kb (a larger tensor alone); gaps (non-trainable entries, 0) go with the bucket
  * whose range they fall in. A bucket is weighted by part / m and its nonblocking
  * allreduce started once backward has reported all its tensors
  * (rt_grads_ready), and only after every bucket before it: so every rank
@@ -132,15 +132,18 @@ static void plan_buckets(const RtRun *run) {
   qsort(off, (size_t)model->n_trainable, sizeof *off, by_offset_down);
   buckets.b = rt_malloc(sizeof(Bucket) * (size_t)(model->n_trainable + 1));
   buckets.n = 0;
-  Bucket cur = {.hi = model->n_params};
+  Bucket cur = {.hi = model->n_params, .lo = model->n_params};
   for (int t = 0; t < model->n_trainable; t++) {
-    int last = t + 1 == model->n_trainable;
-    cur.tensors++;
-    cur.lo = last ? 0 : off[t]; /* the last bucket reaches down to the block's start */
-    if (cur.hi - cur.lo >= limit || last) {
+    if (cur.tensors && cur.hi - off[t] > limit) { /* full: tensor t starts the next one */
       buckets.b[buckets.n++] = cur;
       cur = (Bucket){.hi = cur.lo};
     }
+    cur.tensors++;
+    cur.lo = off[t];
+  }
+  if (cur.tensors) { /* the last bucket reaches down to the block's start */
+    cur.lo = 0;
+    buckets.b[buckets.n++] = cur;
   }
   if (!buckets.n) /* no trainable tensor: one bucket of the block */
     buckets.b[buckets.n++] = (Bucket){0, model->n_params, 0, 0};

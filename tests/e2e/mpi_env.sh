@@ -1,4 +1,14 @@
-# Sourced by the run_mpi_*_test.sh scripts: one Open MPI setup for all.
+# Sourced by the run_mpi_*_test.sh scripts (with $what, the test's name):
+# a work directory removed at exit, fail, and one Open MPI setup for all.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+fail() { echo "FAIL ($what): $*" >&2; exit 1; }
+run() { # NAME COMMAND...: the output in NAME.txt, shown when the command fails
+  local name=$1; shift
+  "$@" > "$name.txt" 2>&1 || { cat "$name.txt"; fail "$name: exited $?"; }
+}
+
 # One thread per rank, sleeping while it waits: the ranks share the cores.
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 # containers often forbid the cross-memory attach of Open MPI's shared-memory transport

@@ -9,11 +9,8 @@
 set -euo pipefail
 nnc=$(realpath "$1") dir=$(realpath "$2")
 model=$dir/mpi_metrics.nn
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL (mpi metrics): $*" >&2; exit 1; }
-source "$dir/mpi_env.sh"
+what="mpi metrics"
+source "$dir/mpi_env.sh" # a work directory (removed at exit), fail, mpirun, same_history
 
 "$nnc" build -o plain "$model" > build.txt 2>&1 || { cat build.txt; fail "nnc build"; }
 "$nnc" build --mpi -o mpi "$model" > build.txt 2>&1 || { cat build.txt; fail "nnc build --mpi"; }

@@ -9,18 +9,11 @@
 set -euo pipefail
 nnc=$(realpath "$1") dir=$(realpath "$2")
 model=$dir/mpi_mlp.nn compare=$dir/ckpt_compare.py
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL (mpi resume): $*" >&2; exit 1; }
-source "$dir/mpi_env.sh"
+what="mpi resume"
+source "$dir/mpi_env.sh" # a work directory (removed at exit), fail, mpirun, same_history
 
 "$nnc" build -o plain "$model" > build.txt 2>&1 || { cat build.txt; fail "nnc build"; }
 "$nnc" build --mpi -o mpi "$model" > build.txt 2>&1 || { cat build.txt; fail "nnc build --mpi"; }
-run() { # NAME COMMAND...: the run's output in NAME.txt, shown when it fails
-  local name=$1; shift
-  "$@" > "$name.txt" 2>&1 || { cat "$name.txt"; fail "$name: exited $?"; }
-}
 run one ./plain --out one --epochs 4
 run np2 "${mpirun[@]}" -np 2 ./mpi --out np2 --epochs 4
 

@@ -10,11 +10,8 @@
 set -euo pipefail
 nnc=$(realpath "$1") dir=$(realpath "$2")
 model=$dir/mpi_sync_bn.nn compare=$dir/ckpt_compare.py
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-fail() { echo "FAIL (mpi sync batch norm): $*" >&2; exit 1; }
-source "$dir/mpi_env.sh"
+what="mpi sync batch norm"
+source "$dir/mpi_env.sh" # a work directory (removed at exit), fail, mpirun, same_history
 
 sed 's/, synchronized=true//; s/synchronized=true//' "$model" > local.nn
 grep -q synchronized local.nn && fail "local.nn still synchronizes"
@@ -25,10 +22,6 @@ build sync "$model"
 build local local.nn
 build sync_mpi --mpi "$model"
 build local_mpi --mpi local.nn
-run() { # NAME COMMAND...
-  local name=$1; shift
-  "$@" > "$name.txt" 2>&1 || { cat "$name.txt"; fail "$name: exited $?"; }
-}
 run one ./sync --out one
 run one_local ./local --out one_local
 python3 "$compare" one/best.ckpt one_local/best.ckpt --rtol 0 --atol 0 ||
