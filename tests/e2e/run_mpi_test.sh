@@ -10,7 +10,8 @@
 #  - a batch that does not divide among the ranks is an error naming both;
 #  - a rank that stops with an error ends the job with a message naming it;
 #  - a rank killed mid-run ends the job with mpirun naming the rank, and the
-#    last checkpoint is whole and loads (nnc export reads it).
+#    last checkpoint is whole and loads (nnc export reads it), and
+#    --resume under mpirun -np 1 continues the job from its last.ckpt.
 # usage: run_mpi_test.sh NNC RUNTIME_DIR E2E_DIR
 set -euo pipefail
 nnc=$(realpath "$1") runtime_dir=$(realpath "$2") dir=$(realpath "$3")
@@ -79,8 +80,8 @@ grep -q "error: rank [01] of 2 stopped before the end of the run" nodata.txt ||
 # ---- a rank killed mid-run ----
 "${mpirun[@]}" -np 2 ./mpi --out killed --epochs 100000 > killed.txt 2>&1 &
 job=$!
-for _ in $(seq 1 1200); do [ -s killed/best.ckpt ] && break; sleep 0.1; done
-[ -s killed/best.ckpt ] || { kill "$job"; fail "no checkpoint after 120 s"; }
+for _ in $(seq 1 1200); do [ -s killed/last.ckpt ] && break; sleep 0.1; done
+[ -s killed/last.ckpt ] || { kill "$job"; fail "no checkpoint after 120 s"; }
 victim=
 for pid in $(pgrep -f "$work/mpi|\./mpi --out killed"); do
   tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && victim=$pid
@@ -94,4 +95,11 @@ python3 "$compare" --check killed/best.ckpt || fail "the last checkpoint is dama
 [ ! -e killed/best.ckpt.tmp ] || echo "note: a save was cut short; best.ckpt is the one before"
 "$nnc" export "$model" --ckpt killed/best.ckpt -o exported > export.txt 2>&1 ||
   { cat export.txt; fail "the last checkpoint does not load"; }
-echo "PASS (mpi): -np 2 = one process to float rounding; a killed rank ends the job"
+# ... and the job resumes from its last.ckpt with one process, one epoch further
+epochs=$(($(tail -n +2 killed/history.csv | wc -l) + 1))
+"${mpirun[@]}" -np 1 ./mpi --out killed --resume --epochs "$epochs" > resumed.txt 2>&1 ||
+  { cat resumed.txt; fail "-np 1 --resume after the kill failed"; }
+grep -q "Resuming run .* after epoch" resumed.txt || { cat resumed.txt; fail "it did not resume"; }
+[ "$(tail -n +2 killed/history.csv | wc -l)" -eq "$epochs" ] ||
+  fail "the resumed run did not end at epoch $epochs"
+echo "PASS (mpi): -np 2 = one process to float rounding; a killed rank ends the job, -np 1 resumes it"
