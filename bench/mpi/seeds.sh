@@ -25,7 +25,7 @@ json() { sed -n "s/.*\"$2\": \\([0-9.]*\\).*/\\1/p" "$1" | head -1; }
 row() { # DIR: test accuracy, epochs run, restored epoch
   echo "$(json "$1/metrics.json" test_accuracy) $(($(wc -l < "$1/history.csv") - 1)) $(json "$1/metrics.json" best_epoch)"
 }
-echo "| seed | 1 process: test acc | epochs (restored) | -np 2: test acc | epochs (restored) |"
+echo "| seed | 1 process: test acc | epochs (weights of) | -np 2: test acc | epochs (weights of) |"
 echo "|---|---|---|---|---|"
 for s in "${seeds[@]}"; do
   ./one --out "one$s" --seed "$s" --quiet > "one$s.txt" 2>&1 || true
@@ -41,4 +41,4 @@ awk '{ a[NR] = $1; b[NR] = $2; sa += $1; sb += $2 }
            d = NR > 1 ? NR - 1 : 1
            printf "| mean ± sd | %.4f ± %.4f | | %.4f ± %.4f | |\n", ma, sqrt(va / d), mb, sqrt(vb / d) }' acc.txt
 echo
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) on $(nproc) cores at the end; other sessions were running"
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) on $(getconf _NPROCESSORS_ONLN) cores at the end; other sessions were running"
