@@ -1073,9 +1073,9 @@ void rt_dist_forward(const RtRun *run, int part);
  * as soon as backward has completed its tensors (rt_grads_ready), in the
  * bucket order on every rank; all are waited for before returning. */
 void rt_dist_backward(const RtRun *run, int part, int m);
-/* After training, rank 0 (unless quiet): the buckets, bytes per step and
- * the time each step waited for them after backward. */
-void rt_dist_report(const RtRun *run);
+/* After training: rank 0 (unless quiet) prints the buckets, bytes per step
+ * and the time each step waited for them after backward; the plan is freed. */
+void rt_dist_finish(const RtRun *run);
 /* x (n) summed over the ranks, in place. */
 void rt_dist_sum(const RtRun *run, double *x, size_t n);
 void rt_dist_sum_floats(const RtRun *run, float *x, size_t n);

@@ -8,8 +8,8 @@
  * The scheme is Horovod's and DDP's: every rank holds the whole model and
  * the whole data set, shuffles with the same seed (so all ranks walk the
  * same global batches), trains on its part of each global batch, and the
- * gradients are averaged with one allreduce before the identical optimizer
- * step on every rank. Weighting each rank's mean gradient by part / m makes
+ * gradients are averaged (allreduces of buckets, overlapped with backward:
+ * below) before the identical optimizer step on every rank. Weighting each rank's mean gradient by part / m makes
  * the average the gradient of the mean loss over the m examples of the
  * global batch, also for the last, short batch of an epoch.
  *
@@ -95,8 +95,8 @@ void rt_dist_forward(const RtRun *run, int part) {
 /* ---- the gradient allreduce in buckets ----
  *
  * The gradient block is cut, from its end down (backward finishes the last
- * layers' tensors first), into ranges of whole trainable tensors of at
- * most --bucket-kb (a larger tensor alone); gaps (non-trainable entries, 0) go with the bucket
+ * layers' tensors first), into ranges of whole layers' trainable tensors
+ * of at most --bucket-kb (a larger layer alone); gaps (non-trainable entries, 0) go with the bucket
  * whose range they fall in. A bucket is weighted by part / m and its nonblocking
  * allreduce started once backward has reported all its tensors
  * (rt_grads_ready), and only after every bucket before it: so every rank
@@ -110,6 +110,7 @@ typedef struct {
 } Bucket;
 
 static struct {
+  const RtRun *run; /* the run whose step is in progress */
   Bucket *b;
   int n, next; /* next: the first bucket not started this step */
   float *grads, w;
@@ -118,28 +119,45 @@ static struct {
   double waited; /* seconds after backward until every sum was done */
 } buckets;
 
+typedef struct {
+  size_t off;       /* in the gradient block */
+  const char *name; /* "LAYER.WEIGHT" */
+} Tensor;
+
 static int by_offset_down(const void *a, const void *b) {
-  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  size_t x = ((const Tensor *)a)->off, y = ((const Tensor *)b)->off;
   return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* Do two tensors belong to one layer ("dense.kernel", "dense.bias")? */
+static int same_layer(const char *a, const char *b) {
+  const char *da = strrchr(a, '.'), *db = strrchr(b, '.');
+  return da && db && da - a == db - b && !strncmp(a, b, (size_t)(da - a));
+}
+
+/* Buckets of whole layers: a layer's tensors are done together (its
+ * backward function), so a bucket that split one would wait for it. */
 static void plan_buckets(const RtRun *run) {
   const RtModel *model = run->model;
   size_t limit = (size_t)(run->opt.bucket_kb > 0 ? run->opt.bucket_kb : 1024) * 1024 / sizeof(float);
-  size_t *off = rt_malloc(sizeof *off * (size_t)(model->n_trainable + 1));
-  for (int t = 0; t < model->n_trainable; t++)
-    off[t] = (size_t)(model->trainable[t].data - model->params);
-  qsort(off, (size_t)model->n_trainable, sizeof *off, by_offset_down);
-  buckets.b = rt_malloc(sizeof(Bucket) * (size_t)(model->n_trainable + 1));
+  int nt = model->n_trainable;
+  Tensor *t = rt_malloc(sizeof *t * (size_t)(nt + 1));
+  for (int i = 0; i < nt; i++)
+    t[i] = (Tensor){(size_t)(model->trainable[i].data - model->params), model->trainable[i].name};
+  qsort(t, (size_t)nt, sizeof *t, by_offset_down);
+  buckets.b = rt_malloc(sizeof(Bucket) * (size_t)(nt + 1));
   buckets.n = 0;
   Bucket cur = {.hi = model->n_params, .lo = model->n_params};
-  for (int t = 0; t < model->n_trainable; t++) {
-    if (cur.tensors && cur.hi - off[t] > limit) { /* full: tensor t starts the next one */
+  for (int i = 0, end; i < nt; i = end) {
+    for (end = i + 1; end < nt && same_layer(t[end].name, t[i].name); end++) {
+    }
+    size_t lo = t[end - 1].off; /* the layer's tensors i..end-1 reach down to lo */
+    if (cur.tensors && cur.hi - lo > limit) { /* full: this layer starts the next one */
       buckets.b[buckets.n++] = cur;
       cur = (Bucket){.hi = cur.lo};
     }
-    cur.tensors++;
-    cur.lo = off[t];
+    cur.tensors += end - i;
+    cur.lo = lo;
   }
   if (cur.tensors) { /* the last bucket reaches down to the block's start */
     cur.lo = 0;
@@ -147,7 +165,7 @@ static void plan_buckets(const RtRun *run) {
   }
   if (!buckets.n) /* no trainable tensor: one bucket of the block */
     buckets.b[buckets.n++] = (Bucket){0, model->n_params, 0, 0};
-  free(off);
+  free(t);
   buckets.grads = model->grads;
   buckets.overlap = !run->opt.no_overlap;
 }
@@ -161,12 +179,10 @@ static void start_bucket(const RtRun *run, int k) {
   run->dist->start_sum_floats(g + b->lo, b->hi - b->lo);
 }
 
-static const RtRun *bucket_run; /* the run whose step is in progress */
-
 /* Starts the buckets, in order, whose tensors are all done. */
 static void start_ready_buckets(void) {
   while (buckets.next < buckets.n && buckets.b[buckets.next].pending == 0)
-    start_bucket(bucket_run, buckets.next++);
+    start_bucket(buckets.run, buckets.next++);
 }
 
 void rt_grads_ready(const float *grad, size_t count) {
@@ -180,7 +196,7 @@ void rt_grads_ready(const float *grad, size_t count) {
       break;
     }
   start_ready_buckets();
-  bucket_run->dist->poll_sums();
+  buckets.run->dist->poll_sums();
 }
 
 void rt_dist_backward(const RtRun *run, int part, int m) {
@@ -197,7 +213,7 @@ void rt_dist_backward(const RtRun *run, int part, int m) {
   for (int k = 0; k < buckets.n; k++)
     buckets.b[k].pending = buckets.b[k].tensors;
   buckets.next = 0, buckets.w = (float)part / (float)m, buckets.part = part;
-  bucket_run = run, buckets.in_step = 1;
+  buckets.run = run, buckets.in_step = 1;
   if (part > 0 || model->sync_batch_norm)
     model->backward(part);
   double t0 = rt_now();
@@ -208,14 +224,15 @@ void rt_dist_backward(const RtRun *run, int part, int m) {
   buckets.steps++, buckets.in_step = 0;
 }
 
-void rt_dist_report(const RtRun *run) {
-  if (!run->dist || !buckets.steps || run->opt.quiet)
-    return;
-  printf("allreduce: %zu bytes of gradients per step in %d bucket%s (%s backward); "
-         "%.2f ms per step waited after backward (%ld steps)\n",
-         sizeof(float) * run->model->n_params, buckets.n, buckets.n == 1 ? "" : "s",
-         buckets.overlap ? "overlapped with" : "after", 1e3 * buckets.waited / buckets.steps,
-         buckets.steps);
+void rt_dist_finish(const RtRun *run) {
+  if (run->dist && buckets.steps && !run->opt.quiet)
+    printf("allreduce: %zu bytes of gradients per step in %d bucket%s (%s backward); "
+           "%.2f ms per step waited after backward (%ld steps)\n",
+           sizeof(float) * run->model->n_params, buckets.n, buckets.n == 1 ? "" : "s",
+           buckets.overlap ? "overlapped with" : "after", 1e3 * buckets.waited / buckets.steps,
+           buckets.steps);
+  free(buckets.b);
+  memset(&buckets, 0, sizeof buckets);
 }
 
 void rt_dist_sum(const RtRun *run, double *x, size_t n) {

@@ -21,7 +21,7 @@ static int train_and_evaluate(RtRun *run, RtDataset *train, RtDataset *val) {
     printf("note: removed %s.tmp, left by an interrupted save\n", run->checkpoint_path);
   rt_run_start(run);
   RtFitResult fr = rt_fit(run, train, val);
-  rt_dist_report(run); /* under mpirun: the gradient allreduce's buckets and waits */
+  rt_dist_finish(run); /* under mpirun: the gradient allreduce's buckets and waits */
   rt_dataset_free(train);
   rt_dataset_free(val);
   if (fr.stopped_on_nan)

@@ -45,4 +45,4 @@ for spec in "day5:256:" "cnn_fashion:256:--limit-train 6000"; do
        "$(epoch_mean "$name.off1/history.csv"), $(epoch_mean "$name.off2/history.csv") | $same |"
 done
 echo
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) on $(nproc) cores at the end; other sessions were running"
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) on $(getconf _NPROCESSORS_ONLN) cores at the end; other sessions were running"
