@@ -10,12 +10,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 nnc=$(realpath "${1:-$root/build}")/nnc epochs=${2:-2}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive
-mpirun=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMP_WAIT_POLICY)
-[ "$(id -u)" -eq 0 ] && mpirun+=(--allow-run-as-root)
+source "$root/bench/mpi/common.sh" # work directory, threads, mpirun, load_line
 epoch_mean() { awk -F, 'NR > 2 { s += $NF; n++ } END { printf "%.2f", n ? s / n : 0 }' "$1"; }
 
 echo "| model | bytes/step | buckets | overlapped: ms waited/step | s/epoch | --no-overlap: ms waited/step | s/epoch | weights equal |"
@@ -45,4 +40,4 @@ for spec in "day5:256:" "cnn_fashion:256:--limit-train 6000"; do
        "$(epoch_mean "$name.off1/history.csv"), $(epoch_mean "$name.off2/history.csv") | $same |"
 done
 echo
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) on $(getconf _NPROCESSORS_ONLN) cores at the end; other sessions were running"
+load_line

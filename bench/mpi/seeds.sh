@@ -12,12 +12,7 @@ nnc=$(realpath "${1:-$root/build}")/nnc
 [ $# -gt 0 ] && shift
 seeds=(1 2 3)
 [ $# -gt 0 ] && seeds=("$@")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive
-mpirun=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -x OMP_WAIT_POLICY)
-[ "$(id -u)" -eq 0 ] && mpirun+=(--allow-run-as-root)
+source "$root/bench/mpi/common.sh" # work directory, threads, mpirun, load_line
 "$nnc" build "$root/models/day5.nn" -o one > /dev/null 2>&1
 "$nnc" build --mpi "$root/models/day5.nn" -o two > /dev/null 2>&1
 
@@ -41,4 +36,4 @@ awk '{ a[NR] = $1; b[NR] = $2; sa += $1; sb += $2 }
            d = NR > 1 ? NR - 1 : 1
            printf "| mean ± sd | %.4f ± %.4f | | %.4f ± %.4f | |\n", ma, sqrt(va / d), mb, sqrt(vb / d) }' acc.txt
 echo
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) on $(getconf _NPROCESSORS_ONLN) cores at the end; other sessions were running"
+load_line
