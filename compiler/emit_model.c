@@ -358,10 +358,12 @@ static void emit_bn_grad_gamma(Emitter *e, const IrNode *n) {
 static void emit_bn_grad_x(Emitter *e, const IrNode *n) {
   _Static_assert(RTK_NARGS_batchnorm_sync_backward_x == RTK_NARGS_batchnorm_backward_x,
                  "the synchronized kernel takes the local one's arguments");
-  const char *const args[] = {O, IN(0), IN(1), IN(2), IN(3), c_rows(e, n), c_int(e, c_last_dim(n))};
+  const char *const args[] = {O, IN(0), IN(1), IN(2), IN(3), c_rows(e, n),
+                              c_int(e, c_last_dim(n))};
   /* synchronized: the two sums over every rank (under mpirun) */
-  emit_call(e, "  ", NULL, n->bn.synchronized ? RTK_batchnorm_sync_backward_x : RTK_batchnorm_backward_x,
-            NULL, RTK_NARGS_batchnorm_backward_x, args);
+  emit_call(e, "  ", NULL,
+            n->bn.synchronized ? RTK_batchnorm_sync_backward_x : RTK_batchnorm_backward_x, NULL,
+            RTK_NARGS_batchnorm_backward_x, args);
 }
 
 /* a frozen batch norm (inference mode): dx = dout gamma / sqrt(moving_var + eps) */

@@ -9,9 +9,10 @@
  * the whole data set, shuffles with the same seed (so all ranks walk the
  * same global batches), trains on its part of each global batch, and the
  * gradients are averaged (allreduces of buckets, overlapped with backward:
- * below) before the identical optimizer step on every rank. Weighting each rank's mean gradient by part / m makes
- * the average the gradient of the mean loss over the m examples of the
- * global batch, also for the last, short batch of an epoch.
+ * below) before the identical optimizer step on every rank. Weighting each
+ * rank's mean gradient by part / m makes the average the gradient of the
+ * mean loss over the m examples of the global batch, also for the last,
+ * short batch of an epoch.
  *
  * Random streams under mpirun: the shuffle is the same on every rank (one
  * seed); rank 0's dropout stream is the single-process one, continued from
@@ -139,7 +140,8 @@ static int same_layer(const char *a, const char *b) {
  * backward function), so a bucket that split one would wait for it. */
 static void plan_buckets(const RtRun *run) {
   const RtModel *model = run->model;
-  size_t limit = (size_t)(run->opt.bucket_kb > 0 ? run->opt.bucket_kb : 1024) * 1024 / sizeof(float);
+  size_t kb = (size_t)(run->opt.bucket_kb > 0 ? run->opt.bucket_kb : 1024);
+  size_t limit = kb * 1024 / sizeof(float);
   int nt = model->n_trainable;
   Tensor *t = rt_malloc(sizeof *t * (size_t)(nt + 1));
   for (int i = 0; i < nt; i++)
