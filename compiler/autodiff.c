@@ -219,6 +219,7 @@ static void grad_batchnorm(Autodiff *ad, IrNode *n) {
   if (x->requires_grad) {
     IrNode *g = ir_add(ad->g, IR_BN_GRAD_X, n->loc, n->layer, 4, n->grad, n->xhat, gamma, n->stats);
     ir_set_shape(g, DT_F32, x->batched, x->rank, x->dims);
+    g->bn.synchronized = n->bn.synchronized; /* its two sums over every rank too */
     g->backward = true;
     g->forward = n;
     g->name = arena_printf(ad->g->arena, "d(%s)", x->name ? x->name : "batch_norm.in");

@@ -225,9 +225,14 @@ static void emit_batchnorm(Emitter *e, const IrNode *n) {
   }
   P("  if (training) /* batch statistics; moving = moving * %g + batch * (1 - %g) */\n",
     n->bn.momentum, n->bn.momentum);
-  EMIT_CALL_AT(e, "    ", NULL, batchnorm_train_forward, NULL, O, c_name(e, n->xhat),
-               c_name(e, n->stats), IN(0), IN(1), IN(2), IN(3), IN(4), rows, c,
-               c_float(e, n->bn.momentum), eps);
+  _Static_assert(RTK_NARGS_batchnorm_sync_train_forward == RTK_NARGS_batchnorm_train_forward,
+                 "the synchronized kernel takes the local one's arguments");
+  const char *const args[] = {O, c_name(e, n->xhat), c_name(e, n->stats), IN(0), IN(1), IN(2),
+                              IN(3), IN(4), rows, c, c_float(e, n->bn.momentum), eps};
+  /* synchronized: the statistics of the global batch (under mpirun) */
+  emit_call(e, "    ", NULL,
+            n->bn.synchronized ? RTK_batchnorm_sync_train_forward : RTK_batchnorm_train_forward,
+            NULL, RTK_NARGS_batchnorm_train_forward, args);
   P("  else /* moving statistics */\n");
   EMIT_CALL_AT(e, "    ", NULL, batchnorm_eval_forward, NULL, O, IN(0), IN(1), IN(2), IN(3),
                IN(4), rows, c, eps);
@@ -361,8 +366,14 @@ static void emit_bn_grad_gamma(Emitter *e, const IrNode *n) {
 }
 
 static void emit_bn_grad_x(Emitter *e, const IrNode *n) {
-  EMIT_CALL(e, batchnorm_backward_x, NULL, O, IN(0), IN(1), IN(2), IN(3), c_rows(e, n),
-            c_int(e, c_last_dim(n)));
+  _Static_assert(RTK_NARGS_batchnorm_sync_backward_x == RTK_NARGS_batchnorm_backward_x,
+                 "the synchronized kernel takes the local one's arguments");
+  const char *const args[] = {O, IN(0), IN(1), IN(2), IN(3), c_rows(e, n),
+                              c_int(e, c_last_dim(n))};
+  /* synchronized: the two sums over every rank (under mpirun) */
+  emit_call(e, "  ", NULL,
+            n->bn.synchronized ? RTK_batchnorm_sync_backward_x : RTK_batchnorm_backward_x, NULL,
+            RTK_NARGS_batchnorm_backward_x, args);
 }
 
 /* a frozen batch norm (inference mode): dx = dout gamma / sqrt(moving_var + eps) */
@@ -525,6 +536,27 @@ void emit_layers(Emitter *e, Group *fw, int n_fw, Group *bw, int n_bw) {
 
 /* ---- model-level functions ---- */
 
+/* Is the gradient of trainable parameter p complete after backward group gr?
+ * (NULL: after every group and the l2 terms, where the rest are.) Its
+ * last write is its gradient node, or the l2 term added after all groups. */
+static bool grad_done_in(const Graph *g, const IrNode *p, const Group *gr) {
+  int at = -1;
+  for (int i = 0; i < g->n_nodes && at < 0; i++)
+    if (g->nodes[i] == p->grad && is_compute(p->grad))
+      at = i;
+  bool late = p->l2 > 0 || at < 0; /* done after every group */
+  return gr ? !late && at >= gr->start && at < gr->end : late;
+}
+
+static void emit_grads_ready(Emitter *e, const Group *gr) {
+  const Graph *g = e->g;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const IrNode *n = g->nodes[i];
+    if (n->op == IR_PARAM && n->grad && grad_done_in(g, n, gr))
+      EMIT_CALL(e, grads_ready, NULL, c_name(e, n->grad), c_size(e, ir_elems(n)));
+  }
+}
+
 /* One update per trainable tensor, the hyper-parameters baked in. */
 static void emit_update(Emitter *e, const IrNode *n) {
   const Program *p = e->prog;
@@ -669,16 +701,21 @@ void emit_model_functions(Emitter *e, Group *fw, int n_fw, Group *bw, int n_bw) 
   if (regularized)
     P("  loss_sum += m * regularization_loss(); /* per example, like the data loss */\n");
   P("}\n\n");
-  P("/* Backward pass: every parameter gradient, overwritten (one step = one batch). */\n");
+  P("/* Backward pass: every parameter gradient, overwritten (one step = one batch);\n"
+    " * rt_grads_ready after the layer that completes one (under mpirun its bucket's\n"
+    " * allreduce may start while the layers below run). */\n");
   P("static void model_backward(int m) {\n");
-  for (int i = 0; i < n_bw; i++)
+  for (int i = 0; i < n_bw; i++) {
     P("  %s(m);\n", bw[i].fn);
+    emit_grads_ready(e, &bw[i]);
+  }
   for (int i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
     if (n->op == IR_PARAM && n->l2 > 0 && n->grad)
       EMIT_CALL(e, l2_backward, "kernel_regularizer=l2: + 2 lambda w", c_name(e, n->grad),
                 c_name(e, n), c_size(e, ir_elems(n)), c_float(e, n->l2));
   }
+  emit_grads_ready(e, NULL);
   P("}\n\n");
   emit_optimizer_step(e);
   P("/* Initial weights: glorot_uniform kernels, zero biases (Keras's defaults). */\n");

@@ -436,6 +436,8 @@ void emit_main(Emitter *e) {
   P("    .loss_sum = &loss_sum, .learning_rate = &learning_rate, .dropout_rng = &dropout_rng,\n");
   if (graph_augments(g))
     P("    .augment_rng = &augment_rng,\n");
+  if (graph_syncs_batch_norm(g)) /* every rank runs forward and backward, also on no rows */
+    P("    .sync_batch_norm = 1, /* batch_norm(synchronized=true) */\n");
   P("    .bind = bind_model, .init_params = init_params, .forward = model_forward,\n");
   P("    .backward = model_backward, .optimizer_step = optimizer_step,\n");
   P("    .checkpoint = checkpoint_tensors, .n_checkpoint = N_CHECKPOINT_TENSORS,\n");

@@ -194,6 +194,13 @@ void ir_float_text(char *buf, size_t size, double v) {
   }
 }
 
+bool graph_syncs_batch_norm(const Graph *g) {
+  for (int i = 0; i < g->n_nodes; i++)
+    if (g->nodes[i]->op == IR_BATCHNORM && g->nodes[i]->bn.synchronized && !g->nodes[i]->bn.frozen)
+      return true;
+  return false;
+}
+
 bool graph_augments(const Graph *g) {
   for (int i = 0; i < g->n_nodes; i++)
     if (g->nodes[i]->op == IR_AUGMENT || g->nodes[i]->op == IR_RANDOM_CROP)

@@ -276,14 +276,18 @@ bool build_l2_arg(Builder *b, const BoundArg *arg, float *out) {
 }
 
 
-/* batch_norm(x, momentum=0.99, epsilon=1e-3): over the last axis, Keras's defaults */
+/* batch_norm(x, momentum=0.99, epsilon=1e-3, synchronized=false): over the
+ * last axis, Keras's defaults; synchronized: Keras's synchronized=True, the
+ * batch statistics of the global batch under mpirun */
 static IrNode *layer_batch_norm(Builder *b, const Expr *call, IrNode *x) {
-  static const char *const names[] = {"input", "momentum", "epsilon", "name"};
-  BoundArg a[4];
+  static const char *const names[] = {"input", "momentum", "epsilon", "name", "synchronized"};
+  BoundArg a[5];
   double momentum = 0.99, epsilon = 1e-3;
-  if (!bind_args(b->diag, call, "batch_norm", names, 4, 1, a) ||
+  bool synchronized = false;
+  if (!bind_args(b->diag, call, "batch_norm", names, 5, 1, a) ||
       (a[1].value && !arg_number(b->diag, &a[1], 0, 1, &momentum)) ||
-      (a[2].value && !arg_number(b->diag, &a[2], 1e-12, 1, &epsilon)))
+      (a[2].value && !arg_number(b->diag, &a[2], 1e-12, 1, &epsilon)) ||
+      (a[4].value && !arg_bool(b->diag, &a[4], &synchronized)))
     return NULL;
   const char *layer = build_layer_name(b, "batch_normalization", "BatchNormalization", &a[3]);
   if (!layer)
@@ -302,6 +306,7 @@ static IrNode *layer_batch_norm(Builder *b, const Expr *call, IrNode *x) {
   n->stats = stats;
   n->bn.momentum = (float)momentum;
   n->bn.epsilon = (float)epsilon;
+  n->bn.synchronized = synchronized;
   return build_out_name(b, n);
 }
 

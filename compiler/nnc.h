@@ -595,6 +595,7 @@ struct IrNode {
   struct {
     float momentum, epsilon;
     bool frozen;          /* trainable=false: inference mode, also while training */
+    bool synchronized;    /* synchronized=true: batch statistics over every rank (mpirun) */
   } bn;                   /* BATCHNORM */
   int concat_offset;      /* CONCAT_GRAD: first column of this input in dout */
   bool has_target_shape;  /* RESHAPE from reshape(): dims set at build time */
@@ -696,6 +697,8 @@ IrNode *ir_storage_root(IrNode *n);
 const char *ir_shape_str(Arena *a, const IrNode *n);
 /* Has the graph an augmentation layer (its program then has augment_rng)? */
 bool graph_augments(const Graph *g);
+/* Has it a batch_norm(synchronized=true) (its program then says so: RtModel.sync_batch_norm)? */
+bool graph_syncs_batch_norm(const Graph *g);
 /* The float nearest v in the fewest digits that read back as that float
  * ("0.3", not "0.300000012"), as printf's %g writes them (no suffix). */
 void ir_float_text(char *buf, size_t size, double v);

@@ -535,6 +535,8 @@ typedef struct {
   int stream;      /* --stream on|off|auto: 1, -1, 2; 0: as directory(stream=...) says */
   int loader_threads, loader_depth; /* streamed folders: --loader-threads, --loader-depth */
   int verbose, verbose_given; /* --verbose 0|1|2 (Keras's); not given: 1 */
+  int bucket_kb;   /* under mpirun: --bucket-kb, the gradient allreduce's buckets; 0: 1024 */
+  int no_overlap;  /* under mpirun: --no-overlap, every bucket after the whole backward pass */
 } RtOptions;
 
 /* Parses --epochs N, --seed S, --out DIR, --data DIR, --limit-train N,
@@ -818,6 +820,7 @@ typedef struct RtModel {
   float *learning_rate;  /* read by optimizer_step; lowered by reduce_lr */
   RtRng *dropout_rng;
   RtRng *augment_rng;    /* the augmentation layers' draws; NULL when there are none */
+  int sync_batch_norm;   /* batch_norm(synchronized=true): its kernels are collectives */
   /* the model's code */
   /* Sets the fields and tables above that name storage (the batch block,
    * scores, params, grads, checkpoint/trainable/adapt rows): called once by
@@ -941,7 +944,10 @@ typedef struct {
   int rank, size;
   void (*sum_floats)(float *x, size_t n);   /* in place: the sum over the ranks */
   void (*sum_doubles)(double *x, size_t n); /* in place */
-  void (*broadcast_floats)(float *x, size_t n); /* rank 0's values to every rank */
+  void (*broadcast)(void *x, size_t bytes); /* rank 0's bytes to every rank */
+  void (*start_sum_floats)(float *x, size_t n); /* nonblocking sum_floats: started here, */
+  void (*wait_sums)(void);                      /* done when this returns (all started) */
+  void (*poll_sums)(void); /* lets the started sums progress (MPI moves them only in calls) */
   void (*finalize)(void); /* the normal end: every rank calls it once */
 } RtDistributed;
 
@@ -1079,12 +1085,12 @@ RtFitResult rt_fit(RtRun *run, const RtDataset *train, const RtDataset *val);
 /* rank 0, or the only process: it alone logs and writes files */
 static inline int rt_is_root(const RtRun *run) { return !run->dist || run->dist->rank == 0; }
 /* After the options: the global batch must divide among the ranks (an
- * error naming both numbers); ranks other than 0 go quiet; each rank's
- * dropout stream gets its own seed (rank 0 keeps the single-process one). */
+ * error naming both numbers); ranks other than 0 go quiet. */
 void rt_dist_start(RtRun *run);
-/* The seed of a per-rank stream (dropout, augmentation): seed on rank 0
- * and in one process, a different one on every other rank. */
-uint64_t rt_dist_seed(const RtRun *run, uint64_t seed);
+/* Start of an epoch: on ranks > 0, the dropout and augmentation streams
+ * drawn from (seed, epoch, rank, N); rank 0 and one process keep theirs
+ * (the single-process streams, which last.ckpt saves). */
+void rt_dist_epoch_streams(const RtRun *run, int epoch);
 /* This rank's rows of a global batch of m: returns their count, *first the
  * first row. Rows are split as evenly as possible (the first m % N ranks
  * take one more), so a full batch gives every rank batch / N. */
@@ -1096,11 +1102,26 @@ void rt_dist_range(const RtRun *run, int count, int *lo, int *hi);
 void rt_dist_forward(const RtRun *run, int part);
 /* backward(part), then the gradients averaged over the ranks weighted by
  * part / m, so they are the gradient of the mean loss over the global
- * batch of m, as one process computes it. */
+ * batch of m, as one process computes it. The gradient block goes in
+ * buckets of --bucket-kb, each summed with a nonblocking allreduce started
+ * as soon as backward has completed its tensors (rt_grads_ready), in the
+ * bucket order on every rank; all are waited for before returning. */
 void rt_dist_backward(const RtRun *run, int part, int m);
+/* After training: rank 0 (unless quiet) prints the buckets, bytes per step
+ * and the time each step waited for them after backward; the plan is freed. */
+void rt_dist_finish(const RtRun *run);
 /* x (n) summed over the ranks, in place. */
 void rt_dist_sum(const RtRun *run, double *x, size_t n);
 void rt_dist_sum_floats(const RtRun *run, float *x, size_t n);
+/* batch_norm(synchronized=true)'s kernels: x (n) summed over the ranks of
+ * the run (nothing in one process), and this rank's part / m of the step's
+ * global batch (1 in one process) */
+void rt_dist_sync_sum(double *x, size_t n);
+double rt_dist_sync_weight(void);
+/* counts (a confusion matrix) summed over the ranks, in place */
+void rt_dist_sum_counts(const RtRun *run, long *x, size_t n);
+/* rank 0's bytes to every rank */
+void rt_dist_broadcast(const RtRun *run, void *x, size_t bytes);
 /* End of an epoch: rank 0's parameters to every rank (the batch-norm
  * moving statistics differ: each rank's saw only its shards). */
 void rt_dist_sync_params(const RtRun *run);
@@ -1193,6 +1214,9 @@ void rt_resume_save(const RtRun *run, const RtResumeState *state);
  * another model's or run's, or when it does not fit this run (another
  * --seed, another number of training examples). */
 void rt_resume_load(const RtRun *run, RtResumeState *state);
+/* Under mpirun (rt_dist.c): rank 0's loaded state, order, best weights and
+ * checkpoint tensors to every rank, so a run saved with any N resumes. */
+void rt_dist_share_resume(const RtRun *run, RtResumeState *st);
 /* A log the resumed run appends to: cut back to `bytes`, its length when
  * last.ckpt was saved (rows of epochs after it are written again). Dies
  * naming the file when it is shorter than that. */

@@ -27,6 +27,7 @@
 #include "rt_window.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Channels handled together by the kernels that need per-channel scratch. */
@@ -434,6 +435,59 @@ void rt_global_avgpool_backward(float *dx /* (m, hw, c) */, const float *dout /*
 /* Every batchnorm kernel walks the channels in blocks [j0, j0 + nj): per
  * block, passes over all rows touch nj contiguous floats of each row. */
 
+/* sum[j] = sum over rows of x[., j0 + j], j < nj */
+static void bn_channel_sums(double *sum, const float *x, int rows, int c, int j0, int nj) {
+  for (int j = 0; j < nj; j++)
+    sum[j] = 0.0;
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * c + j0;
+    for (int j = 0; j < nj; j++)
+      sum[j] += xr[j];
+  }
+}
+
+/* sq[j] = sum over rows of (x - mean)^2: the variance from the deviations */
+static void bn_channel_squares(double *sq, const float *x, const double *mean_d, int rows, int c,
+                               int j0, int nj) {
+  for (int j = 0; j < nj; j++)
+    sq[j] = 0.0;
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * c + j0;
+    for (int j = 0; j < nj; j++) {
+      double d = (double)xr[j] - mean_d[j];
+      sq[j] += d * d;
+    }
+  }
+}
+
+/* Channels [j0, j0 + nj) from their mean and sum of squared deviations over
+ * n rows: stats, the moving statistics, xhat and out of this process's rows. */
+static void bn_normalize(float *out, float *xhat, float *stats, const float *x,
+                         const float *gamma, const float *beta, float *moving_mean,
+                         float *moving_var, int rows, int c, float momentum, float eps,
+                         const double *mean_d, const double *sq, double n, int j0, int nj) {
+  float mean[RT_CHANNEL_BLOCK], invstd[RT_CHANNEL_BLOCK];
+  for (int j = 0; j < nj; j++) {
+    double var = sq[j] / n;
+    mean[j] = (float)mean_d[j];
+    invstd[j] = (float)(1.0 / sqrt(var + (double)eps));
+    stats[j0 + j] = mean[j];
+    stats[c + j0 + j] = invstd[j];
+    moving_mean[j0 + j] = moving_mean[j0 + j] * momentum + mean[j] * (1.0f - momentum);
+    moving_var[j0 + j] = moving_var[j0 + j] * momentum + (float)var * (1.0f - momentum);
+  }
+  const float *g = gamma + j0, *b = beta + j0;
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (size_t)r * c + j0;
+    float *hr = xhat + (size_t)r * c + j0, *orow = out + (size_t)r * c + j0;
+    for (int j = 0; j < nj; j++) {
+      float xh = (xr[j] - mean[j]) * invstd[j];
+      hr[j] = xh;
+      orow[j] = g[j] * xh + b[j];
+    }
+  }
+}
+
 void rt_batchnorm_train_forward(float *out /* (rows, c) */, float *xhat /* (rows, c) */,
                                 float *stats /* (2, c): mean, invstd */,
                                 const float *x /* (rows, c) */, const float *gamma /* (c) */,
@@ -443,47 +497,42 @@ void rt_batchnorm_train_forward(float *out /* (rows, c) */, float *xhat /* (rows
   if (rows <= 0)
     return; /* no batch statistics: the moving statistics stay as they are */
   double sum[RT_CHANNEL_BLOCK], sq[RT_CHANNEL_BLOCK], mean_d[RT_CHANNEL_BLOCK];
-  float mean[RT_CHANNEL_BLOCK], invstd[RT_CHANNEL_BLOCK];
   for (int j0 = 0; j0 < c; j0 += RT_CHANNEL_BLOCK) {
     const int nj = min_int(RT_CHANNEL_BLOCK, c - j0);
+    bn_channel_sums(sum, x, rows, c, j0, nj);
     for (int j = 0; j < nj; j++)
-      sum[j] = sq[j] = 0.0;
-    for (int r = 0; r < rows; r++) {
-      const float *xr = x + (size_t)r * c + j0;
-      for (int j = 0; j < nj; j++)
-        sum[j] += xr[j];
-    }
-    for (int j = 0; j < nj; j++) {
       mean_d[j] = sum[j] / rows;
-      mean[j] = (float)mean_d[j];
-    }
-    /* Second pass: the (biased) variance from the deviations. */
-    for (int r = 0; r < rows; r++) {
-      const float *xr = x + (size_t)r * c + j0;
-      for (int j = 0; j < nj; j++) {
-        double d = (double)xr[j] - mean_d[j];
-        sq[j] += d * d;
-      }
-    }
-    for (int j = 0; j < nj; j++) {
-      double var = sq[j] / rows;
-      invstd[j] = (float)(1.0 / sqrt(var + (double)eps));
-      stats[j0 + j] = mean[j];
-      stats[c + j0 + j] = invstd[j];
-      moving_mean[j0 + j] = moving_mean[j0 + j] * momentum + mean[j] * (1.0f - momentum);
-      moving_var[j0 + j] = moving_var[j0 + j] * momentum + (float)var * (1.0f - momentum);
-    }
-    const float *g = gamma + j0, *b = beta + j0;
-    for (int r = 0; r < rows; r++) {
-      const float *xr = x + (size_t)r * c + j0;
-      float *hr = xhat + (size_t)r * c + j0, *orow = out + (size_t)r * c + j0;
-      for (int j = 0; j < nj; j++) {
-        float xh = (xr[j] - mean[j]) * invstd[j];
-        hr[j] = xh;
-        orow[j] = g[j] * xh + b[j];
-      }
-    }
+    bn_channel_squares(sq, x, mean_d, rows, c, j0, nj);
+    bn_normalize(out, xhat, stats, x, gamma, beta, moving_mean, moving_var, rows, c, momentum,
+                 eps, mean_d, sq, rows, j0, nj);
   }
+}
+
+/* The same three passes over all channels, each pass's sums taken over every
+ * rank (rows included: a rank may hold none of a short last batch). */
+void rt_batchnorm_sync_train_forward(float *out /* (rows, c) */, float *xhat /* (rows, c) */,
+                                     float *stats /* (2, c): mean, invstd */,
+                                     const float *x /* (rows, c) */, const float *gamma /* (c) */,
+                                     const float *beta /* (c) */, float *moving_mean /* (c) */,
+                                     float *moving_var /* (c) */, int rows, int c,
+                                     float momentum, float eps) {
+  double *sum = rt_malloc(sizeof(double) * (3 * (size_t)c + 1)), *sq = sum + c + 1,
+         *mean_d = sq + c;
+  for (int j0 = 0; j0 < c; j0 += RT_CHANNEL_BLOCK)
+    bn_channel_sums(sum + j0, x, rows, c, j0, min_int(RT_CHANNEL_BLOCK, c - j0));
+  sum[c] = rows;
+  rt_dist_sync_sum(sum, (size_t)c + 1);
+  const double n = sum[c];
+  for (int j = 0; n > 0 && j < c; j++)
+    mean_d[j] = sum[j] / n;
+  for (int j0 = 0; n > 0 && j0 < c; j0 += RT_CHANNEL_BLOCK)
+    bn_channel_squares(sq + j0, x, mean_d + j0, rows, c, j0, min_int(RT_CHANNEL_BLOCK, c - j0));
+  if (n > 0) /* else no rank has rows: the moving statistics stay as they are */
+    rt_dist_sync_sum(sq, (size_t)c);
+  for (int j0 = 0; n > 0 && j0 < c; j0 += RT_CHANNEL_BLOCK)
+    bn_normalize(out, xhat, stats, x, gamma, beta, moving_mean, moving_var, rows, c, momentum,
+                 eps, mean_d + j0, sq + j0, n, j0, min_int(RT_CHANNEL_BLOCK, c - j0));
+  free(sum);
 }
 
 void rt_batchnorm_eval_forward(float *out /* (rows, c) */, const float *x /* (rows, c) */,
@@ -539,6 +588,38 @@ void rt_batchnorm_backward_gamma(float *dgamma /* (c) */, const float *dout /* (
   }
 }
 
+/* sum_g[j] = sum over rows of dout, sum_gx[j] of dout xhat */
+static void bn_grad_sums(double *sum_g, double *sum_gx, const float *dout, const float *xhat,
+                         int rows, int c, int j0, int nj) {
+  for (int j = 0; j < nj; j++)
+    sum_g[j] = sum_gx[j] = 0.0;
+  for (int r = 0; r < rows; r++) {
+    const float *gr = dout + (size_t)r * c + j0, *hr = xhat + (size_t)r * c + j0;
+    for (int j = 0; j < nj; j++) {
+      sum_g[j] += gr[j];
+      sum_gx[j] += (double)gr[j] * hr[j];
+    }
+  }
+}
+
+/* dx = gamma invstd (dout - sum_g / n - xhat sum_gx / n) on channels [j0, j0 + nj) */
+static void bn_grad_apply(float *dx, const float *dout, const float *xhat, const float *gamma,
+                          const float *stats, int rows, int c, const double *sum_g,
+                          const double *sum_gx, double n, int j0, int nj) {
+  float mean_g[RT_CHANNEL_BLOCK], mean_gx[RT_CHANNEL_BLOCK], k[RT_CHANNEL_BLOCK];
+  for (int j = 0; j < nj; j++) {
+    mean_g[j] = (float)(sum_g[j] / n);
+    mean_gx[j] = (float)(sum_gx[j] / n);
+    k[j] = gamma[j0 + j] * stats[c + j0 + j];
+  }
+  for (int r = 0; r < rows; r++) {
+    const float *gr = dout + (size_t)r * c + j0, *hr = xhat + (size_t)r * c + j0;
+    float *dr = dx + (size_t)r * c + j0;
+    for (int j = 0; j < nj; j++)
+      dr[j] = k[j] * (gr[j] - mean_g[j] - hr[j] * mean_gx[j]);
+  }
+}
+
 /* Computed as gamma invstd (dout - mean(dout) - xhat mean(dout xhat)), the
  * header's formula divided through by N: no N dout - sum(dout) cancellation
  * between two large numbers. dx may equal dout (each block's sums are taken
@@ -549,30 +630,35 @@ void rt_batchnorm_backward_x(float *dx /* (rows, c) */, const float *dout /* (ro
   if (rows <= 0)
     return;
   double sum_g[RT_CHANNEL_BLOCK], sum_gx[RT_CHANNEL_BLOCK];
-  float mean_g[RT_CHANNEL_BLOCK], mean_gx[RT_CHANNEL_BLOCK], k[RT_CHANNEL_BLOCK];
   for (int j0 = 0; j0 < c; j0 += RT_CHANNEL_BLOCK) {
     const int nj = min_int(RT_CHANNEL_BLOCK, c - j0);
-    for (int j = 0; j < nj; j++)
-      sum_g[j] = sum_gx[j] = 0.0;
-    for (int r = 0; r < rows; r++) {
-      const float *gr = dout + (size_t)r * c + j0, *hr = xhat + (size_t)r * c + j0;
-      for (int j = 0; j < nj; j++) {
-        sum_g[j] += gr[j];
-        sum_gx[j] += (double)gr[j] * hr[j];
-      }
-    }
-    for (int j = 0; j < nj; j++) {
-      mean_g[j] = (float)(sum_g[j] / rows);
-      mean_gx[j] = (float)(sum_gx[j] / rows);
-      k[j] = gamma[j0 + j] * stats[c + j0 + j];
-    }
-    for (int r = 0; r < rows; r++) {
-      const float *gr = dout + (size_t)r * c + j0, *hr = xhat + (size_t)r * c + j0;
-      float *dr = dx + (size_t)r * c + j0;
-      for (int j = 0; j < nj; j++)
-        dr[j] = k[j] * (gr[j] - mean_g[j] - hr[j] * mean_gx[j]);
-    }
+    bn_grad_sums(sum_g, sum_gx, dout, xhat, rows, c, j0, nj);
+    bn_grad_apply(dx, dout, xhat, gamma, stats, rows, c, sum_g, sum_gx, rows, j0, nj);
   }
+}
+
+/* This rank's dout is the gradient of its own mean loss, w = part / m times
+ * the global one: the sums are taken over the ranks as w sum, and the mean
+ * divided back by w, so dx stays in this rank's scale (rt_dist_backward
+ * weights the parameter gradients by w afterwards). In one process w = 1
+ * and this is rt_batchnorm_backward_x to the bit. */
+void rt_batchnorm_sync_backward_x(float *dx /* (rows, c) */, const float *dout /* (rows, c) */,
+                                  const float *xhat /* (rows, c) */, const float *gamma /* (c) */,
+                                  const float *stats /* (2, c): mean, invstd */, int rows, int c) {
+  const double w = rt_dist_sync_weight();
+  double *sum_g = rt_malloc(sizeof(double) * (2 * (size_t)c + 1)), *sum_gx = sum_g + c;
+  for (int j0 = 0; j0 < c; j0 += RT_CHANNEL_BLOCK)
+    bn_grad_sums(sum_g + j0, sum_gx + j0, dout, xhat, rows, c, j0,
+                 min_int(RT_CHANNEL_BLOCK, c - j0));
+  for (int j = 0; j < 2 * c; j++)
+    sum_g[j] *= w;
+  sum_g[2 * c] = rows;
+  rt_dist_sync_sum(sum_g, 2 * (size_t)c + 1);
+  const double n = w * sum_g[2 * c];
+  for (int j0 = 0; rows > 0 && j0 < c; j0 += RT_CHANNEL_BLOCK)
+    bn_grad_apply(dx, dout, xhat, gamma, stats, rows, c, sum_g + j0, sum_gx + j0, n, j0,
+                  min_int(RT_CHANNEL_BLOCK, c - j0));
+  free(sum_g);
 }
 
 /* ----- rescaling ----- */

@@ -108,6 +108,8 @@ RtEvalResult rt_evaluate(const RtRun *run, const RtDataset *ds, RtConfusion *cm,
     double sums[3] = {loss, (double)correct, (double)top_k};
     rt_dist_sum(run, sums, 3);
     loss = sums[0], correct = (long)sums[1], top_k = (long)sums[2];
+    if (cm) /* precision and recall: every rank's counts */
+      rt_dist_sum_counts(run, cm->counts, (size_t)cm->n_classes * cm->n_classes);
     if (scores)
       rt_dist_sum_floats(run, scores, (size_t)ds->count * k);
   }
@@ -310,6 +312,9 @@ static void reduce_epoch_sums(Fit *f, EpochSums *s) {
   double sums[3] = {s->correct, s->weight, s->top_k};
   rt_dist_sum(f->run, sums, 3);
   s->correct = sums[0], s->weight = sums[1], s->top_k = sums[2];
+  if (f->want_pr)
+    rt_dist_sum_counts(f->run, f->epoch_cm.counts,
+                       (size_t)f->epoch_cm.n_classes * f->epoch_cm.n_classes);
   if (!f->epoch_scores)
     return;
   rt_dist_sum_floats(f->run, f->epoch_scores, (size_t)f->train->count * rt_model_scores(f->model));
@@ -383,6 +388,7 @@ static int train_epoch(Fit *f, int epoch, RtEvalResult *out) {
   EpochSums s = {0, 0, 0, 0};
   if (f->config->shuffle)
     rt_rng_shuffle(&f->shuffle_rng, f->order, train->count);
+  rt_dist_epoch_streams(f->run, epoch); /* under mpirun: ranks > 0 draw theirs again */
   clear_confusion(f);
   if (f->bar_on)
     rt_progress_begin(&f->bar, epoch, f->run->opt.epochs,
@@ -584,7 +590,9 @@ static void restore_monitor(RtMonitor *m, const RtMonitor *saved) {
 static int resume_fit(Fit *f) {
   RtResumeState st = {.n_order = f->train->count, .order = f->order,
                       .best_params = f->best_params};
-  rt_resume_load(f->run, &st);
+  if (rt_is_root(f->run)) /* under mpirun rank 0 reads last.ckpt and shares it: any N resumes */
+    rt_resume_load(f->run, &st);
+  rt_dist_share_resume(f->run, &st);
   f->r.steps = st.steps, f->r.best_epoch = st.best_epoch, f->r.epochs_run = st.epoch;
   *f->model->learning_rate = st.learning_rate;
   f->shuffle_rng = st.shuffle_rng;

@@ -21,6 +21,7 @@ static int train_and_evaluate(RtRun *run, RtDataset *train, RtDataset *val) {
     printf("note: removed %s.tmp, left by an interrupted save\n", run->checkpoint_path);
   rt_run_start(run);
   RtFitResult fr = rt_fit(run, train, val);
+  rt_dist_finish(run); /* under mpirun: the gradient allreduce's buckets and waits */
   rt_dataset_free(train);
   rt_dataset_free(val);
   if (fr.stopped_on_nan)
@@ -60,7 +61,7 @@ int rt_main(RtModel *model, const RtFitConfig *config, int argc, char **argv) {
   rt_prepare_data(&run, &train, &val);
   if (config->init_from) /* transfer learning: after init_params and adapt (rt_transfer.c) */
     rt_initialize_from(&run);
-  rt_rng_seed(model->dropout_rng, rt_dist_seed(&run, run.opt.seed + 2)); /* per rank */
+  rt_rng_seed(model->dropout_rng, run.opt.seed + 2); /* ranks > 0: per epoch (rt_dist.c) */
   if (model->augment_rng) /* a stream of its own: other models' runs are unchanged */
     rt_rng_seed(model->augment_rng, run.opt.seed + 3);
   int status = run.opt.gradcheck ? rt_gradcheck(&run, &train)

@@ -35,16 +35,50 @@ static void sum_floats(float *x, size_t n) { sum_in_place(x, n, MPI_FLOAT, sizeo
 
 static void sum_doubles(double *x, size_t n) { sum_in_place(x, n, MPI_DOUBLE, sizeof *x); }
 
-static void broadcast_floats(float *x, size_t n) {
+/* The nonblocking sums in flight (MPI_Iallreduce), waited for together. */
+static MPI_Request *requests;
+static int n_requests, max_requests;
+
+static void start_sum_floats(float *x, size_t n) {
   for (size_t done = 0; done < n;) {
     int count = n - done > INT_MAX ? INT_MAX : (int)(n - done);
-    MPI_Bcast(x + done, count, MPI_FLOAT, 0, MPI_COMM_WORLD);
+    if (n_requests == max_requests) {
+      max_requests = max_requests ? 2 * max_requests : 16;
+      MPI_Request *grown = realloc(requests, sizeof *requests * (size_t)max_requests);
+      if (!grown)
+        rt_die("out of memory for %d allreduce requests", max_requests);
+      requests = grown;
+    }
+    MPI_Iallreduce(MPI_IN_PLACE, x + done, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                   &requests[n_requests++]);
+    done += (size_t)count;
+  }
+}
+
+/* Open MPI progresses nonblocking collectives inside MPI calls only: a
+ * test now and then while backward runs moves the started buckets along. */
+static void poll_sums(void) {
+  int done;
+  if (n_requests)
+    MPI_Testall(n_requests, requests, &done, MPI_STATUSES_IGNORE);
+}
+
+static void wait_sums(void) {
+  MPI_Waitall(n_requests, requests, MPI_STATUSES_IGNORE);
+  n_requests = 0;
+}
+
+static void broadcast(void *x, size_t bytes) {
+  for (size_t done = 0; done < bytes;) {
+    int count = bytes - done > INT_MAX ? INT_MAX : (int)(bytes - done);
+    MPI_Bcast((char *)x + done, count, MPI_BYTE, 0, MPI_COMM_WORLD);
     done += (size_t)count;
   }
 }
 
 static void finalize(void) {
   finalized = 1;
+  free(requests);
   MPI_Finalize();
 }
 
@@ -66,7 +100,10 @@ const RtDistributed *rt_mpi_init(int *argc, char ***argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &dist.size);
   dist.sum_floats = sum_floats;
   dist.sum_doubles = sum_doubles;
-  dist.broadcast_floats = broadcast_floats;
+  dist.broadcast = broadcast;
+  dist.start_sum_floats = start_sum_floats;
+  dist.wait_sums = wait_sums;
+  dist.poll_sums = poll_sums;
   dist.finalize = finalize;
   atexit(abort_unless_finalized);
   return &dist;

@@ -97,13 +97,8 @@ static int adopt_last_run(RtRun *run) {
   return meta.epoch;
 }
 
-void rt_run_start(RtRun *run) {
-  if (run->opt.resume && run->dist) /* every rank would need the saved weights and streams */
-    rt_die("--resume under mpirun is not supported yet: resume with one process");
-  if (!rt_is_root(run)) { /* under mpirun, rank 0 alone reads and writes the run's files */
-    rt_run_new_id(run->run_id, sizeof run->run_id);
-    return;
-  }
+/* Rank 0's (or the one process's) part: last.ckpt, the run id, run.json. */
+static void start_on_root(RtRun *run) {
   if (rt_checkpoint_clean_stale(run->last_path))
     printf("note: removed %s.tmp, left by an interrupted save\n", run->last_path);
   int resumed_after = run->opt.resume ? adopt_last_run(run) : -1;
@@ -115,6 +110,15 @@ void rt_run_start(RtRun *run) {
              run->last_path);
   }
   write_run_json(run, resumed_after);
+}
+
+void rt_run_start(RtRun *run) {
+  if (rt_is_root(run)) /* under mpirun, rank 0 alone reads and writes the run's files */
+    start_on_root(run);
+  else
+    rt_run_new_id(run->run_id, sizeof run->run_id);
+  /* every rank resumes, or none: rank 0 found last.ckpt or started over */
+  rt_dist_broadcast(run, &run->opt.resume, sizeof run->opt.resume);
 }
 
 /* ---- state words ---- */

@@ -190,6 +190,9 @@ static void print_usage(FILE *f, const char *prog, const char *model, const RtOp
           "                    directory(stream=...), else auto\n"
           "  --loader-threads N, --loader-depth N  streaming: decoding threads (default 2)\n"
           "                    and batches decoded ahead of the training step (default 4)\n"
+          "  --bucket-kb N     under mpirun: allreduce the gradients in buckets of N KiB\n"
+          "                    (default 1024), each as soon as backward has filled it\n"
+          "  --no-overlap      under mpirun: the same buckets, all after the backward pass\n"
           "  --quiet           print only the final results\n"
           "  --verbose N       0 silent, 1 a progress bar on a terminal (else as 2), 2 one line\n"
           "                    per epoch (default 1)\n"
@@ -289,6 +292,8 @@ static int parse_flag(RtOptions *opt, const char *arg, const char *prog, const c
     opt->quiet = 1;
   else if (strcmp(arg, "--evaluate") == 0)
     opt->evaluate = 1;
+  else if (strcmp(arg, "--no-overlap") == 0)
+    opt->no_overlap = 1;
   else
     return 0;
   return 1;
@@ -318,6 +323,8 @@ static int parse_valued(RtOptions *opt, int argc, char **argv, int *i, const cha
         parse_int(prog, "--loader-threads", option_value(prog, argc, argv, i, eq), 1);
   else if (is_option(arg, "--loader-depth", &eq))
     opt->loader_depth = parse_int(prog, "--loader-depth", option_value(prog, argc, argv, i, eq), 1);
+  else if (is_option(arg, "--bucket-kb", &eq))
+    opt->bucket_kb = parse_int(prog, "--bucket-kb", option_value(prog, argc, argv, i, eq), 1);
   else if (is_option(arg, "--verbose", &eq)) {
     opt->verbose = parse_verbose(prog, option_value(prog, argc, argv, i, eq));
     opt->verbose_given = 1;

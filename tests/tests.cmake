@@ -265,7 +265,13 @@ if(MPI_C_FOUND AND MPIRUN)
   add_test(NAME e2e_mpi
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_mpi_test.sh $<TARGET_FILE:nnc>
             ${CMAKE_CURRENT_SOURCE_DIR}/runtime ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e)
-  set_tests_properties(e2e_mpi PROPERTIES TIMEOUT 600)
+  set_tests_properties(e2e_mpi PROPERTIES TIMEOUT 1200)
+  foreach(what resume metrics sync_bn)
+    add_test(NAME e2e_mpi_${what}
+      COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_mpi_${what}_test.sh $<TARGET_FILE:nnc>
+              ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e)
+    set_tests_properties(e2e_mpi_${what} PROPERTIES TIMEOUT 900)
+  endforeach()
 else()
   message(STATUS "mpirun or Open MPI not found: the e2e_mpi test is off (install openmpi-bin)")
 endif()

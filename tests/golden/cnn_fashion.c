@@ -282,14 +282,24 @@ static void model_forward(int m, int training) {
   loss_forward(m, training);
 }
 
-/* Backward pass: every parameter gradient, overwritten (one step = one batch). */
+/* Backward pass: every parameter gradient, overwritten (one step = one batch);
+ * rt_grads_ready after the layer that completes one (under mpirun its bucket's
+ * allreduce may start while the layers below run). */
 static void model_backward(int m) {
   dense_1_backward(m);
+  rt_grads_ready(grad_dense_1_kernel, 2560);
+  rt_grads_ready(grad_dense_1_bias, 10);
   dense_backward(m);
+  rt_grads_ready(grad_dense_kernel, 294912);
+  rt_grads_ready(grad_dense_bias, 256);
   max_pooling2d_1_backward(m);
   Conv_2_backward(m);
+  rt_grads_ready(grad_Conv_2_kernel, 4096);
+  rt_grads_ready(grad_Conv_2_bias, 32);
   max_pooling2d_backward(m);
   Conv_1_backward(m);
+  rt_grads_ready(grad_Conv_1_kernel, 128);
+  rt_grads_ready(grad_Conv_1_bias, 32);
 }
 
 /* Keras Adam (lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-07), step t from 1. */

@@ -244,12 +244,20 @@ static void model_forward(int m, int training) {
   loss_forward(m, training);
 }
 
-/* Backward pass: every parameter gradient, overwritten (one step = one batch). */
+/* Backward pass: every parameter gradient, overwritten (one step = one batch);
+ * rt_grads_ready after the layer that completes one (under mpirun its bucket's
+ * allreduce may start while the layers below run). */
 static void model_backward(int m) {
   loss_backward(m);
   dense_2_backward(m);
+  rt_grads_ready(grad_dense_2_kernel, 1280);
+  rt_grads_ready(grad_dense_2_bias, 10);
   dense_1_backward(m);
+  rt_grads_ready(grad_dense_1_kernel, 32768);
+  rt_grads_ready(grad_dense_1_bias, 128);
   dense_backward(m);
+  rt_grads_ready(grad_dense_kernel, 200704);
+  rt_grads_ready(grad_dense_bias, 256);
 }
 
 /* Keras Adam (lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-07), step t from 1. */
