@@ -218,42 +218,50 @@ void rt_col2im(float *dx, const float *dcols, int m, const RtWindow *win) {
  * whole-batch GEMM's, row block by row block; only the weight gradient's
  * sum over the batch is split (chunk by chunk, accumulated by sgemm). */
 
+/* How a chunk of n images is addressed: floats per image of the input and
+ * output, columns per GEMM row (k) and GEMM rows per image (pixels). */
+typedef struct {
+  size_t x_step, out_step;
+  int k, pixels;
+} ConvChunk;
+
+static ConvChunk conv_chunk(const RtWindow *win, int filters) {
+  int pixels = win->oh * win->ow;
+  return (ConvChunk){in_size(win), (size_t)pixels * filters, win->kh * win->kw * win->c, pixels};
+}
+
 static int chunk_of(int m, int n0, int chunk) { return m - n0 < chunk ? m - n0 : chunk; }
 
 void rt_conv2d_forward(float *out, const float *x, const float *kernel, float *cols, int m,
                        int chunk, const RtWindow *win, int filters) {
-  const size_t xs = in_size(win), pixels = (size_t)win->oh * win->ow;
-  const int k = win->kh * win->kw * win->c;
+  const ConvChunk s = conv_chunk(win, filters);
   for (int n0 = 0; n0 < m; n0 += chunk) {
     int mc = chunk_of(m, n0, chunk);
-    rt_im2col(cols, x + n0 * xs, mc, win);
-    rt_matmul_forward(out + n0 * pixels * filters, cols, kernel, mc * (int)pixels, k, filters);
+    rt_im2col(cols, x + n0 * s.x_step, mc, win);
+    rt_matmul_forward(out + n0 * s.out_step, cols, kernel, mc * s.pixels, s.k, filters);
   }
 }
 
 void rt_conv2d_backward_w(float *dkernel, const float *x, const float *dout, float *cols, int m,
                           int chunk, const RtWindow *win, int filters) {
-  const size_t xs = in_size(win), pixels = (size_t)win->oh * win->ow;
-  const int k = win->kh * win->kw * win->c;
-  if (m == 0)
-    rt_matmul_backward_w(dkernel, cols, dout, 0, k, filters);
+  const ConvChunk s = conv_chunk(win, filters);
+  if (m == 0) /* overwritten with zeros, as rt_matmul_backward_w does */
+    rt_matmul_backward_w(dkernel, cols, dout, 0, s.k, filters);
   for (int n0 = 0; n0 < m; n0 += chunk) {
     int mc = chunk_of(m, n0, chunk);
-    rt_im2col(cols, x + n0 * xs, mc, win);
+    rt_im2col(cols, x + n0 * s.x_step, mc, win);
     (n0 == 0 ? rt_matmul_backward_w : rt_matmul_backward_w_add)(
-        dkernel, cols, dout + n0 * pixels * filters, mc * (int)pixels, k, filters);
+        dkernel, cols, dout + n0 * s.out_step, mc * s.pixels, s.k, filters);
   }
 }
 
 void rt_conv2d_backward_x(float *dx, const float *dout, const float *kernel, float *dcols, int m,
                           int chunk, const RtWindow *win, int filters) {
-  const size_t xs = in_size(win), pixels = (size_t)win->oh * win->ow;
-  const int k = win->kh * win->kw * win->c;
+  const ConvChunk s = conv_chunk(win, filters);
   for (int n0 = 0; n0 < m; n0 += chunk) {
     int mc = chunk_of(m, n0, chunk);
-    rt_matmul_backward_x(dcols, dout + n0 * pixels * filters, kernel, mc * (int)pixels, k,
-                         filters);
-    rt_col2im(dx + n0 * xs, dcols, mc, win);
+    rt_matmul_backward_x(dcols, dout + n0 * s.out_step, kernel, mc * s.pixels, s.k, filters);
+    rt_col2im(dx + n0 * s.x_step, dcols, mc, win);
   }
 }
 
