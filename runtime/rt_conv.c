@@ -1,7 +1,9 @@
 /*
  * rt_conv.c — the kernels of convolutional models: im2col/col2im (a
- * convolution is then one sgemm, rt_matmul_*), max and average pooling,
- * global average pooling, batch normalization, rescaling and concatenation.
+ * convolution is then one sgemm, rt_matmul_*; a large one goes through
+ * im2col + sgemm a few images at a time, rt_conv2d_*), max and average
+ * pooling, global average pooling, batch normalization, rescaling and
+ * concatenation.
  *
  * Layout is NHWC throughout (Keras's channels_last): a pixel's channels are
  * contiguous, so a window row of kw pixels is kw * c contiguous floats. Every
