@@ -78,6 +78,8 @@ const char *c_shape(Emitter *e, const IrNode *n) {
   const char *s = ir_shape_str(e->g->arena, n);
   if (!n->batched)
     return s;
+  if (n->chunk) /* a workspace for a chunk of examples (memplan.c) */
+    return arena_printf(e->g->arena, "(%d%s per chunk", n->chunk, s + 2);
   return arena_printf(e->g->arena, "(m%s", s + 2); /* "(B, ...)" -> "(m, ...)" */
 }
 

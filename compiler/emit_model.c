@@ -44,10 +44,28 @@ static void emit_rescale(Emitter *e, const IrNode *n) {
   }
 }
 
+/* Columns in a chunked workspace (memplan.c): their reader runs the
+ * convolution kernel that fills them a chunk at a time; they emit no code. */
+static bool chunked(const IrNode *cols) { return cols->chunk != 0; }
+
+/* The comment of a chunked convolution kernel's call. */
+static const char *chunk_note(Emitter *e, const IrNode *cols) {
+  return arena_printf(e->g->arena, "im2col columns %d example%s at a time, in %s", cols->chunk,
+                      cols->chunk == 1 ? "" : "s", c_name(e, cols));
+}
+
 /* out (rows, units) = x (rows, k) . W, then the fused bias + activation epilogue */
 static void emit_matmul(Emitter *e, const IrNode *n) {
   const IrNode *x = n->in[0];
   int k = c_last_dim(x), nn = n->units;
+  const char *epilogue = arena_printf(e->g->arena, "epilogue: + bias, %s", ir_act_name(n->act));
+  if (chunked(x)) {
+    EMIT_CALL(e, conv2d_forward, chunk_note(e, x), O, c_name(e, x->in[0]), IN(1), IN(0), "m",
+              c_int(e, x->chunk), c_window(e, x), c_int(e, nn));
+    if (n->has_bias)
+      EMIT_CALL(e, bias_act_forward, epilogue, O, IN(2), c_rows(e, n), c_int(e, nn), ACT_ARGS);
+    return;
+  }
   const char *product =
       arena_printf(e->g->arena, "%s = %s . (%d, %d)", c_shape(e, n), c_shape(e, x), k, nn);
   if (!n->has_bias) {
@@ -144,6 +162,8 @@ static void emit_concat(Emitter *e, const IrNode *n) {
 }
 
 static void emit_im2col(Emitter *e, const IrNode *n) {
+  if (chunked(n))
+    return;
   EMIT_CALL(e, im2col,
             arena_printf(e->g->arena, "%s: the %dx%d window under each output pixel",
                          c_shape(e, n), n->win.kh, n->win.kw),
@@ -271,6 +291,8 @@ static void emit_sigmoid_bxent(Emitter *e, const IrNode *n) {
 static void emit_matmul_grad_x(Emitter *e, const IrNode *n) {
   const IrNode *a = n->in[0];
   int k = c_last_dim(n), nn = c_last_dim(a);
+  if (chunked(n))
+    return; /* col2im's call computes it */
   EMIT_CALL(e, matmul_backward_x,
             arena_printf(e->g->arena, "%s = %s . (%d, %d)^T", c_shape(e, n), c_shape(e, a), k, nn),
             O, IN(0), IN(1), c_rows(e, n), c_int(e, k), c_int(e, nn));
@@ -280,6 +302,11 @@ static void emit_matmul_grad_x(Emitter *e, const IrNode *n) {
 static void emit_matmul_grad_w(Emitter *e, const IrNode *n) {
   const IrNode *a = n->in[0], *b = n->in[1];
   int k = c_last_dim(a), nn = c_last_dim(b);
+  if (chunked(a)) {
+    EMIT_CALL(e, conv2d_backward_w, chunk_note(e, a), O, c_name(e, a->in[0]), IN(1), IN(0), "m",
+              c_int(e, a->chunk), c_window(e, a), c_int(e, nn));
+    return;
+  }
   EMIT_CALL(e, matmul_backward_w,
             arena_printf(e->g->arena, "%s = %s^T . %s", c_shape(e, n), c_shape(e, a),
                          c_shape(e, b)),
@@ -340,7 +367,13 @@ static void emit_rescale_grad(Emitter *e, const IrNode *n) {
 }
 
 static void emit_col2im(Emitter *e, const IrNode *n) {
-  EMIT_CALL(e, col2im, NULL, O, IN(0), "m", c_window(e, n));
+  const IrNode *dcols = n->in[0];
+  if (chunked(dcols)) /* dcols = dout . kernel^T, a chunk at a time */
+    EMIT_CALL(e, conv2d_backward_x, chunk_note(e, dcols), O, c_name(e, dcols->in[0]),
+              c_name(e, dcols->in[1]), IN(0), "m", c_int(e, dcols->chunk), c_window(e, n),
+              c_int(e, c_last_dim(dcols->in[0])));
+  else
+    EMIT_CALL(e, col2im, NULL, O, IN(0), "m", c_window(e, n));
 }
 
 static void emit_maxpool_grad(Emitter *e, const IrNode *n) {

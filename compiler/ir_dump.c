@@ -43,6 +43,8 @@ static void dump_node(FILE *out, const Graph *g, const IrNode *n) {
       fprintf(out, "@%zu+%zu", n->offset, n->bytes);
     if (n->storage == ST_ARENA)
       fprintf(out, " live %d..%d", n->first_use, n->last_use);
+    if (n->chunk)
+      fprintf(out, " in chunks of %d examples", n->chunk);
   }
   fputc('\n', out);
 }

@@ -20,6 +20,13 @@
  * the convolution's input, and across a deep network they were most of the
  * plan (VGG16, batch 32: 10.4 of 12.2 GB). Recomputing costs one more pass
  * over memory per convolution and changes no arithmetic.
+ *
+ * Those large columns (and the gradients of columns that col2im reads) are
+ * then not made for the whole batch at all: each gets a workspace for a
+ * chunk of examples (CHUNK_BYTES, at least one example), and its one reader
+ * runs as a chunked convolution kernel (rt_conv2d_forward, _backward_w,
+ * _backward_x) that fills and uses it a chunk at a time. The reader then
+ * reads the columns' own inputs, so those live as long as the reader.
  */
 #include "nnc.h"
 
@@ -36,8 +43,13 @@ enum { ALIGN = 64 };
 
 static size_t align_up(size_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
 
+/* A chunked workspace holds at most this many bytes, or one example. */
+#define CHUNK_BYTES ((size_t)32 << 20)
+
 static size_t tensor_bytes(const Graph *g, const IrNode *n) {
   size_t per = ir_elems(n) * ir_dtype_size(n->dtype);
+  if (n->chunk)
+    return per * (size_t)n->chunk;
   return n->batched ? per * (size_t)g->batch_size : per;
 }
 
@@ -94,6 +106,48 @@ static void recompute_large_columns(Graph *g) {
   }
 }
 
+/* ---- large columns a chunk of examples at a time ---- */
+
+/* The one node reading n, or NULL when none or several do. */
+static const IrNode *only_reader(const Graph *g, const IrNode *n) {
+  const IrNode *reader = NULL;
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int k = 0; k < g->nodes[i]->n_in; k++)
+      if (g->nodes[i]->in[k] == n) {
+        if (reader)
+          return NULL;
+        reader = g->nodes[i];
+      }
+  return reader;
+}
+
+/* Columns whose one reader has a chunked kernel: a lowered convolution's
+ * GEMM or weight gradient (reading im2col), or col2im (reading the GEMM's
+ * input gradient). */
+static bool chunkable(const Graph *g, const IrNode *n) {
+  if (!n->batched || tensor_bytes(g, n) < REMAT_MIN_BYTES)
+    return false;
+  const IrNode *r = only_reader(g, n);
+  if (!r || r->in[0] != n)
+    return false;
+  if (n->op == IR_IM2COL)
+    return r->op == IR_MATMUL || r->op == IR_MATMUL_GRAD_W;
+  return n->op == IR_MATMUL_GRAD_X && r->op == IR_COL2IM;
+}
+
+static void chunk_large_columns(Graph *g) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    IrNode *n = g->nodes[i];
+    if (!chunkable(g, n))
+      continue;
+    size_t per = ir_elems(n) * ir_dtype_size(n->dtype);
+    size_t chunk = CHUNK_BYTES / per;
+    n->chunk = chunk < 1 ? 1 : (int)chunk;
+    if (n->chunk >= g->batch_size)
+      n->chunk = 0; /* the whole batch fits the workspace */
+  }
+}
+
 static void assign_blocks(Graph *g) {
   size_t param_off = 0, input_off = 0;
   for (int i = 0; i < g->n_nodes; i++) {
@@ -118,14 +172,20 @@ static void assign_blocks(Graph *g) {
   }
 }
 
+static void extend_to(IrNode *read, int i) {
+  IrNode *r = ir_storage_root(read);
+  if (r->last_use < i)
+    r->last_use = i;
+}
+
 /* last_use of each storage root = the last node reading it or a view of it */
 static void compute_liveness(Graph *g) {
   for (int i = 0; i < g->n_nodes; i++) {
     IrNode *n = g->nodes[i];
     for (int k = 0; k < n->n_in; k++) {
-      IrNode *r = ir_storage_root(n->in[k]);
-      if (r->last_use < i)
-        r->last_use = i;
+      extend_to(n->in[k], i);
+      for (int j = 0; n->in[k]->chunk && j < n->in[k]->n_in; j++)
+        extend_to(n->in[k]->in[j], i); /* the chunked kernel reads these */
     }
     IrNode *written[2] = {NULL, NULL}; /* side outputs: live from n on */
     ir_side_outputs(n, written);
@@ -252,6 +312,7 @@ static size_t peak_live_bytes(const Graph *g) {
 
 void memplan(Graph *g) {
   recompute_large_columns(g);
+  chunk_large_columns(g);
   assign_blocks(g);
   compute_liveness(g);
   place_arena(g);

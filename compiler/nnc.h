@@ -633,6 +633,10 @@ struct IrNode {
   size_t offset;          /* bytes into its block */
   size_t bytes;
   int first_use, last_use;
+  int chunk;              /* IM2COL, and MATMUL_GRAD_X before COL2IM: when not 0, a workspace
+                             for this many examples, filled and used a chunk at a time by
+                             the convolution's reader (rt_conv2d_*); its reader's inputs live
+                             as long as the reader */
   IrNode *view_of;        /* ST_VIEW: the node whose storage this aliases */
 };
 

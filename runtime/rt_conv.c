@@ -1,7 +1,9 @@
 /*
  * rt_conv.c — the kernels of convolutional models: im2col/col2im (a
- * convolution is then one sgemm, rt_matmul_*), max and average pooling,
- * global average pooling, batch normalization, rescaling and concatenation.
+ * convolution is then one sgemm, rt_matmul_*; a large one goes through
+ * im2col + sgemm a few images at a time, rt_conv2d_*), max and average
+ * pooling, global average pooling, batch normalization, rescaling and
+ * concatenation.
  *
  * Layout is NHWC throughout (Keras's channels_last): a pixel's channels are
  * contiguous, so a window row of kw pixels is kw * c contiguous floats. Every
@@ -76,60 +78,66 @@ static inline void add_floats(float *restrict dst, const float *restrict src, si
 
 /* ----- im2col / col2im ----- */
 
+/* Rows [r0, r1) of the batch's output rows (n, oy), each ow rows of cols:
+ * parallel within an image too, for the convolutions run an image at a time. */
 static void im2col_rows(float *cols /* (m*oh*ow, kh*kw*c) */, const float *x /* (m, h, w, c) */,
-                        int m, const RtWindow *win) {
+                        long r0, long r1, const RtWindow *win) {
   const int h = win->h, w = win->w, c = win->c, oh = win->oh, ow = win->ow;
   const int kh = win->kh, kw = win->kw;
   const size_t span = (size_t)kw * c;        /* one window row: kw pixels */
   const size_t row_len = (size_t)kh * span;  /* one row of cols */
   const size_t x_row = (size_t)w * c;        /* one image row */
-  float *dst = cols;
-  for (int n = 0; n < m; n++) {
-    const float *xn = x + (size_t)n * h * x_row;
-    for (int oy = 0; oy < oh; oy++) {
-      int iy0 = oy * win->sh - win->pad_top, ky_lo, ky_hi;
-      window_range(iy0, kh, h, &ky_lo, &ky_hi);
-      for (int ox = 0; ox < ow; ox++, dst += row_len) {
-        int ix0 = ox * win->sw - win->pad_left, kx_lo, kx_hi;
-        window_range(ix0, kw, w, &kx_lo, &kx_hi);
-        if (ky_lo == 0 && ky_hi == kh && kx_lo == 0 && kx_hi == kw) {
-          /* Inside the image: kh contiguous spans of kw * c floats. */
-          const float *src = xn + (size_t)iy0 * x_row + (size_t)ix0 * c;
-          for (int ky = 0; ky < kh; ky++)
-            copy_floats(dst + ky * span, src + ky * x_row, span);
-          continue;
-        }
-        /* On the border: zero the row, then copy the part inside. */
-        memset(dst, 0, row_len * sizeof(float));
-        size_t inside = (size_t)(kx_hi - kx_lo) * c;
-        for (int ky = ky_lo; ky < ky_hi; ky++)
-          copy_floats(dst + ky * span + (size_t)kx_lo * c,
-                      xn + (size_t)(iy0 + ky) * x_row + (size_t)(ix0 + kx_lo) * c, inside);
+  float *dst = cols + (size_t)r0 * ow * row_len;
+  for (long r = r0; r < r1; r++) {
+    const int oy = (int)(r % oh);
+    const float *xn = x + (size_t)(r / oh) * h * x_row;
+    int iy0 = oy * win->sh - win->pad_top, ky_lo, ky_hi;
+    window_range(iy0, kh, h, &ky_lo, &ky_hi);
+    for (int ox = 0; ox < ow; ox++, dst += row_len) {
+      int ix0 = ox * win->sw - win->pad_left, kx_lo, kx_hi;
+      window_range(ix0, kw, w, &kx_lo, &kx_hi);
+      if (ky_lo == 0 && ky_hi == kh && kx_lo == 0 && kx_hi == kw) {
+        /* Inside the image: kh contiguous spans of kw * c floats. */
+        const float *src = xn + (size_t)iy0 * x_row + (size_t)ix0 * c;
+        for (int ky = 0; ky < kh; ky++)
+          copy_floats(dst + ky * span, src + ky * x_row, span);
+        continue;
       }
+      /* On the border: zero the row, then copy the part inside. */
+      memset(dst, 0, row_len * sizeof(float));
+      size_t inside = (size_t)(kx_hi - kx_lo) * c;
+      for (int ky = ky_lo; ky < ky_hi; ky++)
+        copy_floats(dst + ky * span + (size_t)kx_lo * c,
+                    xn + (size_t)(iy0 + ky) * x_row + (size_t)(ix0 + kx_lo) * c, inside);
     }
   }
 }
 
+/* Rows [r0, r1) of the batch's image rows (n, iy), each gathered from the
+ * output rows whose windows cover it, in the order a scatter over (oy, ox)
+ * would add them: the threads write disjoint rows of dx, so an image can be
+ * split between them (the convolutions run an image at a time). */
 static void col2im_rows(float *dx /* (m, h, w, c) */, const float *dcols /* (m*oh*ow, kh*kw*c) */,
-                        int m, const RtWindow *win) {
+                        long r0, long r1, const RtWindow *win) {
   const int h = win->h, w = win->w, c = win->c, oh = win->oh, ow = win->ow;
   const int kh = win->kh, kw = win->kw;
   const size_t span = (size_t)kw * c, row_len = (size_t)kh * span, x_row = (size_t)w * c;
-  rt_fill(dx, 0.0f, (size_t)m * h * x_row);
-  const float *src = dcols;
-  for (int n = 0; n < m; n++) {
-    float *dxn = dx + (size_t)n * h * x_row;
+  for (long r = r0; r < r1; r++) {
+    const long n = r / h;
+    const int iy = (int)(r % h);
+    float *dxr = dx + (size_t)r * x_row;
+    rt_fill(dxr, 0.0f, x_row);
     for (int oy = 0; oy < oh; oy++) {
-      int iy0 = oy * win->sh - win->pad_top, ky_lo, ky_hi;
-      window_range(iy0, kh, h, &ky_lo, &ky_hi);
+      int ky = iy - (oy * win->sh - win->pad_top);
+      if (ky < 0 || ky >= kh)
+        continue;
+      const float *src = dcols + ((size_t)n * oh + oy) * ow * row_len + (size_t)ky * span;
       for (int ox = 0; ox < ow; ox++, src += row_len) {
         int ix0 = ox * win->sw - win->pad_left, kx_lo, kx_hi;
         window_range(ix0, kw, w, &kx_lo, &kx_hi);
         /* The padding's share of dcols is dropped. */
-        size_t inside = (size_t)(kx_hi - kx_lo) * c;
-        for (int ky = ky_lo; ky < ky_hi; ky++)
-          add_floats(dxn + (size_t)(iy0 + ky) * x_row + (size_t)(ix0 + kx_lo) * c,
-                     src + ky * span + (size_t)kx_lo * c, inside);
+        add_floats(dxr + (size_t)(ix0 + kx_lo) * c, src + (size_t)kx_lo * c,
+                   (size_t)(kx_hi - kx_lo) * c);
       }
     }
   }
@@ -195,15 +203,69 @@ static size_t cols_size(const RtWindow *win) {
 }
 
 void rt_im2col(float *cols, const float *x, int m, const RtWindow *win) {
-  size_t xs = in_size(win), cs = cols_size(win);
-  RT_PARALLEL_SLICES(m, (double)m * cs, n0, n1,
-                     im2col_rows(cols + n0 * cs, x + n0 * xs, (int)(n1 - n0), win));
+  RT_PARALLEL_SLICES((long)m * win->oh, (double)m * cols_size(win), r0, r1,
+                     im2col_rows(cols, x, r0, r1, win));
 }
 
 void rt_col2im(float *dx, const float *dcols, int m, const RtWindow *win) {
-  size_t xs = in_size(win), cs = cols_size(win);
-  RT_PARALLEL_SLICES(m, (double)m * cs, n0, n1,
-                     col2im_rows(dx + n0 * xs, dcols + n0 * cs, (int)(n1 - n0), win));
+  RT_PARALLEL_SLICES((long)m * win->h, (double)m * cols_size(win), r0, r1,
+                     col2im_rows(dx, dcols, r0, r1, win));
+}
+
+/* ----- convolutions an image chunk at a time ----- */
+
+/* A convolution's im2col columns for a whole batch are kh*kw times its
+ * input (VGG16's block1_conv2 at batch 32: 3.7 GB), so the compiler gives
+ * large ones a workspace for `chunk` images (memplan.c) and these kernels
+ * walk the batch through it: im2col + GEMM per chunk. The arithmetic is the
+ * whole-batch GEMM's, row block by row block; only the weight gradient's
+ * sum over the batch is split (chunk by chunk, accumulated by sgemm). */
+
+/* How a chunk of n images is addressed: floats per image of the input and
+ * output, columns per GEMM row (k) and GEMM rows per image (pixels). */
+typedef struct {
+  size_t x_step, out_step;
+  int k, pixels;
+} ConvChunk;
+
+static ConvChunk conv_chunk(const RtWindow *win, int filters) {
+  int pixels = win->oh * win->ow;
+  return (ConvChunk){in_size(win), (size_t)pixels * filters, win->kh * win->kw * win->c, pixels};
+}
+
+static int chunk_of(int m, int n0, int chunk) { return m - n0 < chunk ? m - n0 : chunk; }
+
+void rt_conv2d_forward(float *out, const float *x, const float *kernel, float *cols, int m,
+                       int chunk, const RtWindow *win, int filters) {
+  const ConvChunk s = conv_chunk(win, filters);
+  for (int n0 = 0; n0 < m; n0 += chunk) {
+    int mc = chunk_of(m, n0, chunk);
+    rt_im2col(cols, x + n0 * s.x_step, mc, win);
+    rt_matmul_forward(out + n0 * s.out_step, cols, kernel, mc * s.pixels, s.k, filters);
+  }
+}
+
+void rt_conv2d_backward_w(float *dkernel, const float *x, const float *dout, float *cols, int m,
+                          int chunk, const RtWindow *win, int filters) {
+  const ConvChunk s = conv_chunk(win, filters);
+  if (m == 0) /* overwritten with zeros, as rt_matmul_backward_w does */
+    rt_matmul_backward_w(dkernel, cols, dout, 0, s.k, filters);
+  for (int n0 = 0; n0 < m; n0 += chunk) {
+    int mc = chunk_of(m, n0, chunk);
+    rt_im2col(cols, x + n0 * s.x_step, mc, win);
+    (n0 == 0 ? rt_matmul_backward_w : rt_matmul_backward_w_add)(
+        dkernel, cols, dout + n0 * s.out_step, mc * s.pixels, s.k, filters);
+  }
+}
+
+void rt_conv2d_backward_x(float *dx, const float *dout, const float *kernel, float *dcols, int m,
+                          int chunk, const RtWindow *win, int filters) {
+  const ConvChunk s = conv_chunk(win, filters);
+  for (int n0 = 0; n0 < m; n0 += chunk) {
+    int mc = chunk_of(m, n0, chunk);
+    rt_matmul_backward_x(dcols, dout + n0 * s.out_step, kernel, mc * s.pixels, s.k, filters);
+    rt_col2im(dx + n0 * s.x_step, dcols, mc, win);
+  }
 }
 
 static void maxpool_forward_rows(float *out, const float *x, int m, const RtWindow *win) {

@@ -33,10 +33,11 @@ enum { SHORT_REDUCTION = 8 };
 static void matmul_backward_w_short_k(float *restrict dw /* (k, n) */,
                                       const float *restrict x /* (m, k) */,
                                       const float *restrict dout /* (m, n) */, int m, int k,
-                                      int n, int j0, int j1) {
-  for (int kk = 0; kk < k; kk++)
-    for (int j = j0; j < j1; j++)
-      dw[(size_t)kk * n + j] = 0.0f;
+                                      int n, int j0, int j1, float beta) {
+  if (beta == 0.0f)
+    for (int kk = 0; kk < k; kk++)
+      for (int j = j0; j < j1; j++)
+        dw[(size_t)kk * n + j] = 0.0f;
   for (int i = 0; i < m; i++) {
     const float *xi = x + (size_t)i * k, *d = dout + (size_t)i * n;
     for (int kk = 0; kk < k; kk++) {
@@ -136,17 +137,20 @@ void rt_matmul_backward_x(float *dx /* (m, k) */, const float *dout /* (m, n) */
   }
 }
 
-void rt_matmul_backward_w(float *dw /* (k, n) */, const float *x /* (m, k) */,
-                          const float *dout /* (m, n) */, int m, int k, int n) {
+/* dw = x^T . dout + beta * dw, beta 0 (overwrite) or 1 (accumulate) */
+static void matmul_backward_w_beta(float *dw /* (k, n) */, const float *x /* (m, k) */,
+                                   const float *dout /* (m, n) */, int m, int k, int n,
+                                   float beta) {
   if (k == 0 || n == 0)
     return;
   if (m == 0) { /* an empty batch contributes nothing; dw is overwritten, not kept */
-    rt_fill(dw, 0.0f, (size_t)k * n);
+    if (beta == 0.0f)
+      rt_fill(dw, 0.0f, (size_t)k * n);
     return;
   }
   if (k <= SHORT_REDUCTION) {
     RT_PARALLEL_SLICES(n, (double)m * k * n, j0, j1,
-                       matmul_backward_w_short_k(dw, x, dout, m, k, n, (int)j0, (int)j1));
+                       matmul_backward_w_short_k(dw, x, dout, m, k, n, (int)j0, (int)j1, beta));
     return;
   }
   int threads = rt_threads_for((double)m * k * n);
@@ -157,12 +161,22 @@ void rt_matmul_backward_w(float *dw /* (k, n) */, const float *x /* (m, k) */,
       part(k, parts, t, &a0, &a1);
       if (a1 > a0)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, a1 - a0, n, m, 1.0f, x + a0, k,
-                    dout, n, 0.0f, dw + (size_t)a0 * n, n);
+                    dout, n, beta, dw + (size_t)a0 * n, n);
     } else {
       part(n, parts, t, &a0, &a1);
       if (a1 > a0)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, a1 - a0, m, 1.0f, x, k,
-                    dout + a0, n, 0.0f, dw + a0, n);
+                    dout + a0, n, beta, dw + a0, n);
     }
   }
+}
+
+void rt_matmul_backward_w(float *dw /* (k, n) */, const float *x /* (m, k) */,
+                          const float *dout /* (m, n) */, int m, int k, int n) {
+  matmul_backward_w_beta(dw, x, dout, m, k, n, 0.0f);
+}
+
+void rt_matmul_backward_w_add(float *dw /* (k, n) */, const float *x /* (m, k) */,
+                              const float *dout /* (m, n) */, int m, int k, int n) {
+  matmul_backward_w_beta(dw, x, dout, m, k, n, 1.0f);
 }

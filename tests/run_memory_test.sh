@@ -2,8 +2,10 @@
 # The memory plan, checked from outside:
 #  - `nnc summary` prints the planned training memory, block by block, and
 #    the blocks add up to the total;
-#  - VGG16 at batch 32 plans under 5.0 GB (12.2 GB of activations alone
-#    before large im2col columns were recomputed in backward);
+#  - VGG16 at batch 32 plans under 2.5 GB (12.2 GB of activations alone
+#    before large im2col columns were recomputed in backward, 4.78 GB before
+#    they were made a few examples at a time; PyTorch's step peaks at 2.9 GB),
+#    and its generated C runs those convolutions chunk by chunk;
 #  - 416 M parameters build and link (static arrays failed at link time with
 #    "relocation truncated to fit"), and a process without the memory stops
 #    with a message naming the block, not a signal;
@@ -41,13 +43,19 @@ sum=$(awk '$1 != "total" {s += $NF} END {print s}' <<< "$rows")
 rows=$(memory_rows "$models/vgg16.nn")
 echo "$rows"
 total=$(row "$rows" total)
-[ "$total" -lt 5000000000 ] || fail "vgg16 at batch 32 plans $total bytes (>= 5.0 GB)"
-# and its arena is as small as any placement can make it: the most bytes live at once
+[ "$total" -lt 2500000000 ] || fail "vgg16 at batch 32 plans $total bytes (>= 2.5 GB)"
+# and its arena is within 1% of the smallest any placement can make: the most
+# bytes live at once (greedy placement leaves 9 MB of holes in 2.0 GB)
 "$nnc" build "$models/vgg16.nn" --emit-only --emit-c vgg16.c
 sed -n 's/^ \*   activations *\([0-9]*\) (one arena for a batch of 32; \([0-9]*\) live at most,$/\1 \2/p' \
   vgg16.c > arena.txt
 read -r arena live < arena.txt || fail "vgg16.c: no activations line in the banner"
-[ "$arena" = "$live" ] || fail "vgg16: arena $arena bytes, but at most $live are live at once"
+[ "$arena" -le $((live + live / 100)) ] ||
+  fail "vgg16: arena $arena bytes, more than 1% over the $live live at once"
+grep -q "rt_conv2d_forward(block1_conv2_out, block1_conv1_out, .* m, 1, " vgg16.c ||
+  fail "vgg16: block1_conv2 does not run an image at a time"
+grep -q "rt_conv2d_backward_x(d_block1_conv1_out, " vgg16.c ||
+  fail "vgg16: block1_conv2's input gradient is not made chunk by chunk"
 
 # 416 M parameters: 6.7 GB planned; it builds, links and runs out of memory in words
 "$nnc" build "$tests/memory/params_416m.nn" -o big 2> build.err || { cat build.err; fail "416M: nnc build"; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # VGG16 (models/vgg16.nn: Keras's VGG16 backbone at 224x224x3 plus a small
-# head) at batch 32 builds, allocates its 4.78 GB plan and trains one step on
+# head) at batch 32 builds, allocates its 2.24 GB plan and trains one step on
 # 32 generated 224x224x3 images, then evaluates 32 more: the plan, the heap
 # blocks and the kernels at a size the other tests never reach. One step is
 # about 1.5 TFLOP (a few minutes on 2 cores), so the test runs alone.

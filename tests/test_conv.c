@@ -193,8 +193,8 @@ static double conv_objective(void *p) {
   return dot_ref(c->ref, c->r, (size_t)c->m * c->win.oh * c->win.ow * c->filters);
 }
 
-static ConvCtx conv_ctx_new(const ConvShape *s, uint64_t seed) {
-  ConvCtx c = {window_make(s->h, s->w, s->c, s->kh, s->kw, s->sh, s->sw, s->same), CONV_BATCH,
+static ConvCtx conv_ctx_new(const ConvShape *s, int m, uint64_t seed) {
+  ConvCtx c = {window_make(s->h, s->w, s->c, s->kh, s->kw, s->sh, s->sw, s->same), m,
                s->filters, NULL, NULL, NULL, NULL};
   size_t x_count = (size_t)c.m * s->h * s->w * s->c;
   size_t k_count = (size_t)s->kh * s->kw * s->c * s->filters;
@@ -215,7 +215,7 @@ static void conv_ctx_free(ConvCtx *c) {
 
 START_TEST(test_conv_forward) {
   const ConvShape *s = &kConvShapes[_i];
-  ConvCtx c = conv_ctx_new(s, 1000 + _i);
+  ConvCtx c = conv_ctx_new(s, CONV_BATCH, 1000 + _i);
   const RtWindow *win = &c.win;
   const int rows = c.m * win->oh * win->ow, k = win->kh * win->kw * win->c;
   float *cols = new_floats((size_t)rows * k), *out = new_floats((size_t)rows * c.filters);
@@ -234,7 +234,7 @@ END_TEST
 
 START_TEST(test_conv_gradients) {
   const ConvShape *s = &kConvShapes[_i];
-  ConvCtx c = conv_ctx_new(s, 2000 + _i);
+  ConvCtx c = conv_ctx_new(s, CONV_BATCH, 2000 + _i);
   const RtWindow *win = &c.win;
   const int rows = c.m * win->oh * win->ow, k = win->kh * win->kw * win->c;
   const size_t x_count = (size_t)c.m * win->h * win->w * win->c;
@@ -254,6 +254,51 @@ START_TEST(test_conv_gradients) {
   Shape4 k_shape = {win->kh, win->kw, win->c, c.filters};
   check_gradient(what, conv_objective, &c, c.kernel, dkernel, (size_t)k * c.filters, &k_shape);
   free(cols), free(dcols), free(dx), free(dkernel);
+  conv_ctx_free(&c);
+}
+END_TEST
+
+/* The chunked kernels (a workspace of columns for `chunk` images, the
+ * compiler's choice for large convolutions) against the whole batch's
+ * im2col + sgemm checked above: the same values, to float rounding (the
+ * weight gradient is summed chunk by chunk), with the last chunk short. */
+enum { CHUNKED_BATCH = 5 };
+
+START_TEST(test_conv_chunked) {
+  const ConvShape *s = &kConvShapes[_i];
+  ConvCtx c = conv_ctx_new(s, CHUNKED_BATCH, 3000 + _i);
+  const RtWindow *win = &c.win;
+  const int m = c.m, f = c.filters, pixels = win->oh * win->ow, k = win->kh * win->kw * win->c;
+  const size_t x_count = (size_t)m * win->h * win->w * win->c, out_count = (size_t)m * pixels * f;
+  float *cols = new_floats((size_t)m * pixels * k), *dcols = new_floats((size_t)m * pixels * k);
+  float *out = new_floats(out_count), *dx = new_floats(x_count);
+  float *dkernel = new_floats((size_t)k * f);
+  rt_im2col(cols, c.x, m, win);
+  rt_matmul_forward(out, cols, c.kernel, m * pixels, k, f);
+  rt_matmul_backward_w(dkernel, cols, c.r, m * pixels, k, f);
+  rt_matmul_backward_x(dcols, c.r, c.kernel, m * pixels, k, f);
+  rt_col2im(dx, dcols, m, win);
+  for (int chunk = 1; chunk <= 3; chunk++) {
+    float *ws = new_floats((size_t)chunk * pixels * k); /* exactly a chunk: no room to spill */
+    float *got_out = new_floats(out_count), *got_dx = new_floats(x_count);
+    float *got_dk = new_floats((size_t)k * f);
+    rt_fill(got_out, NAN, out_count), rt_fill(got_dx, NAN, x_count);
+    rt_fill(got_dk, NAN, (size_t)k * f); /* overwritten, not accumulated into */
+    rt_conv2d_forward(got_out, c.x, c.kernel, ws, m, chunk, win, f);
+    rt_conv2d_backward_w(got_dk, c.x, c.r, ws, m, chunk, win, f);
+    rt_conv2d_backward_x(got_dx, c.r, c.kernel, ws, m, chunk, win, f);
+    char what[160];
+    Shape4 out_shape = {m, win->oh, win->ow, f}, x_shape = {m, win->h, win->w, win->c};
+    Shape4 k_shape = {win->kh, win->kw, win->c, f};
+    describe_window(what, sizeof what, "chunked conv forward", win, s->same);
+    assert_close_f(what, got_out, out, out_count, 1e-5, 1e-5, &out_shape);
+    describe_window(what, sizeof what, "chunked conv dkernel", win, s->same);
+    assert_close_f(what, got_dk, dkernel, (size_t)k * f, 1e-5, 1e-5, &k_shape);
+    describe_window(what, sizeof what, "chunked conv dx", win, s->same);
+    assert_close_f(what, got_dx, dx, x_count, 1e-5, 1e-5, &x_shape);
+    free(ws), free(got_out), free(got_dx), free(got_dk);
+  }
+  free(cols), free(dcols), free(out), free(dx), free(dkernel);
   conv_ctx_free(&c);
 }
 END_TEST
@@ -767,6 +812,7 @@ static Suite *conv_suite(void) {
   tcase_add_test(conv, test_window_geometry);
   tcase_add_loop_test(conv, test_conv_forward, 0, N_CONV_SHAPES);
   tcase_add_loop_test(conv, test_conv_gradients, 0, N_CONV_SHAPES);
+  tcase_add_loop_test(conv, test_conv_chunked, 0, N_CONV_SHAPES);
   suite_add_tcase(s, conv);
 
   TCase *pool = tcase_create("pooling");
