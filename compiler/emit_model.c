@@ -383,6 +383,31 @@ static void emit_maxpool_grad(Emitter *e, const IrNode *n) {
     EMIT_CALL(e, maxpool_backward, NULL, O, IN(0), IN(1), "m", c_window(e, n));
 }
 
+/* fuse.c rule 5: a first convolution, its bias and relu, and a tiling max
+ * pool in one kernel; in = (cols, kernel[, bias]), mask = the winners */
+static void emit_pooled_matmul(Emitter *e, const IrNode *n) {
+  const IrNode *cols = n->in[0];
+  EMIT_CALL(e, pooled_matmul_forward,
+            arena_printf(e->g->arena, "%s -> %s: act(cols . W + b), max over each %dx%d window",
+                         c_shape(e, cols), c_shape(e, n), n->win.kh, n->win.kw),
+            O, c_name(e, n->mask), IN(0), IN(1), n->has_bias ? IN(2) : "NULL", "m",
+            c_window(e, n), c_int(e, c_last_dim(cols)), c_rt_act(n->act));
+}
+
+/* in = (cols, dpooled, pooled, winners): the kernel's gradient from the winners' rows */
+static void emit_pooled_matmul_grad_w(Emitter *e, const IrNode *n) {
+  const IrNode *pooled = n->in[2];
+  EMIT_CALL(e, pooled_matmul_backward_w, NULL, O, IN(0), IN(1), IN(2), IN(3), "m",
+            c_window(e, pooled), c_int(e, c_last_dim(n->in[0])), c_rt_act(pooled->act));
+}
+
+/* in = (dpooled, pooled) */
+static void emit_pooled_bias_grad(Emitter *e, const IrNode *n) {
+  const IrNode *pooled = n->in[1];
+  EMIT_CALL(e, pooled_bias_backward, NULL, O, IN(0), IN(1), "m", c_window(e, pooled),
+            c_rt_act(pooled->act));
+}
+
 static void emit_avgpool_grad(Emitter *e, const IrNode *n) {
   EMIT_CALL(e, avgpool_backward, NULL, O, IN(0), "m", c_window(e, n));
 }

@@ -16,6 +16,12 @@
  *        -> matmul with a GEMM epilogue (one pass over the output)
  *   3. dropout_grad + act_grad -> act_dropout_grad (one pass)
  *   4. max_pool_grad + relu's act_grad -> max_pool_grad[relu] (one pass)
+ *   5. a first convolution (its input needs no gradient) with a short
+ *      window, its bias and relu, and a max pool whose windows tile its
+ *      output -> pooled_matmul (the conv output is never stored: only the
+ *      pooled values and each window's winner), with pooled_matmul_grad_w
+ *      and pooled_bias_grad computing the gradients from the pooled gradient
+ *      (rt_pooled_conv.c says why this pays)
  *
  * Each pattern requires the intermediate values to have no other users,
  * so the rewrite never changes what any remaining node computes.
@@ -262,11 +268,122 @@ static int fuse_maxpool_relu_grad(Graph *g) {
   return fused;
 }
 
+/* 5. Rule 5's limits: the columns' rows are short enough to compute in
+ * registers (a first convolution on one or three channels), the winner's
+ * cell fits a byte, and the columns are kept whole (memplan.c). */
+enum { POOLED_MAX_K = 16 };
+
+static bool pool_tiles(const IrNode *p) {
+  const Window *w = &p->win;
+  return w->sh == w->kh && w->sw == w->kw && w->pad_top == 0 && w->pad_left == 0 &&
+         w->oh * w->kh <= w->h && w->ow * w->kw <= w->w && w->kh * w->kw <= 255;
+}
+
+static bool short_whole_columns(const Graph *g, const IrNode *cols) {
+  size_t bytes = ir_elems(cols) * sizeof(float) * (size_t)g->batch_size;
+  return cols->op == IR_IM2COL && cols->dims[cols->rank - 1] <= POOLED_MAX_K &&
+         bytes < NNC_WHOLE_COLUMNS_MAX;
+}
+
+static bool listed(IrNode *const *list, int n, const IrNode *x) {
+  for (int i = 0; i < n; i++)
+    if (list[i] == x)
+      return true;
+  return false;
+}
+
+/* The live users of n, each once, in any order; returns how many, or max + 1
+ * when there are more than max. */
+static int live_users(const UseIndex *u, const IrNode *n, IrNode **out, int max) {
+  int k = 0;
+  for (const UseEntry *e = u->head[n->id]; e; e = e->next) {
+    if (e->user->dead || listed(out, k, e->user))
+      continue;
+    if (k == max)
+      return max + 1;
+    out[k++] = e->user;
+  }
+  return k;
+}
+
+/* The conv's gradient nodes: dp = max_pool_grad[act](dy, y) read by bias_grad
+ * (with a bias) and matmul_grad_w only, no matmul_grad_x (the conv input
+ * needs no gradient). Fills grads = {bias_grad or NULL, matmul_grad_w}. */
+static bool conv_grads(const UseIndex *u, const IrNode *dp, bool has_bias, IrNode *grads[2]) {
+  IrNode *users[3];
+  int n = live_users(u, dp, users, 2);
+  grads[0] = grads[1] = NULL;
+  for (int i = 0; i < n && n <= 2; i++) {
+    if (users[i]->op == IR_BIAS_GRAD)
+      grads[0] = users[i];
+    else if (users[i]->op == IR_MATMUL_GRAD_W && users[i]->in[1] == dp)
+      grads[1] = users[i];
+  }
+  return n == 1 + has_bias && grads[1] && (grads[0] != NULL) == has_bias;
+}
+
+/* The pool p over matmul m, and dp, the gradient of m's output, when rule 5 applies */
+static IrNode *pooled_conv_grad(const Graph *g, const UseIndex *u, const IrNode *p) {
+  const IrNode *m = p->in[0];
+  if (m->op != IR_MATMUL || !short_whole_columns(g, m->in[0]) || !pool_tiles(p) ||
+      (m->act != ACT_NONE && m->act != ACT_RELU))
+    return NULL;
+  IrNode *users[3];
+  int n = live_users(u, m, users, 2);
+  IrNode *dp = NULL;
+  for (int i = 0; i < n && n == 2; i++)
+    if (users[i]->op == IR_MAXPOOL_GRAD && users[i]->in[1] == m && users[i]->act == m->act)
+      dp = users[i];
+  return dp;
+}
+
+static int fuse_pooled_conv(Graph *g) {
+  int fused = 0;
+  UseIndex uses = index_uses(g);
+  for (int i = 0; i < g->n_nodes; i++) {
+    IrNode *p = g->nodes[i], *grads[2];
+    if (p->dead || p->op != IR_MAXPOOL)
+      continue;
+    IrNode *dp = pooled_conv_grad(g, &uses, p);
+    if (!dp || !conv_grads(&uses, dp, p->in[0]->has_bias, grads))
+      continue;
+    IrNode *m = p->in[0], *cols = m->in[0], *dy = dp->in[0];
+    IrNode *winners = ir_new_node(g, IR_SCRATCH, p->loc, p->layer);
+    ir_set_shape(winners, DT_U8, true, p->rank, p->dims);
+    winners->name = arena_printf(g->arena, "%s.winners", p->layer);
+    ir_insert(g, i++, winners); /* before p, which writes it */
+    p->op = IR_POOLED_MATMUL;
+    p->n_in = m->n_in;
+    for (int k = 0; k < m->n_in; k++)
+      p->in[k] = m->in[k];
+    p->has_bias = m->has_bias;
+    p->act = m->act;
+    p->units = m->units;
+    p->mask = winners;
+    p->fused = arena_printf(g->arena, "%s (%s) + max_pool: only the pooled values are stored",
+                            m->layer, m->fused ? m->fused : "matmul");
+    grads[1]->op = IR_POOLED_MATMUL_GRAD_W;
+    grads[1]->in[0] = cols, grads[1]->in[1] = dy, grads[1]->in[2] = p, grads[1]->in[3] = winners;
+    grads[1]->n_in = 4;
+    grads[1]->fused = "the kernel's gradient from the pooled gradient and the winners' columns";
+    if (grads[0]) {
+      grads[0]->op = IR_POOLED_BIAS_GRAD;
+      grads[0]->in[0] = dy, grads[0]->in[1] = p;
+      grads[0]->n_in = 2;
+      grads[0]->fused = "the bias gradient from the pooled gradient";
+    }
+    m->dead = dp->dead = true;
+    fused++;
+  }
+  return fused;
+}
+
 int fuse(Graph *g) {
   int n = fuse_softmax_xent(g) + fuse_sigmoid_bxent(g);
   n += fuse_gemm_epilogue(g);
   n += fuse_act_dropout_grad(g);
   n += fuse_maxpool_relu_grad(g);
+  n += fuse_pooled_conv(g);
   ir_compact(g);
   return n;
 }

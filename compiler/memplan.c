@@ -37,9 +37,9 @@
 
 enum { ALIGN = 64 };
 
-/* Columns smaller than this stay alive from forward to backward: recomputing
- * them would cost time (one pass over memory) to save little. */
-#define REMAT_MIN_BYTES ((size_t)64 << 20)
+/* Columns smaller than this (nnc.h) stay alive from forward to backward:
+ * recomputing them would cost time (one pass over memory) to save little. */
+#define REMAT_MIN_BYTES NNC_WHOLE_COLUMNS_MAX
 
 static size_t align_up(size_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
 

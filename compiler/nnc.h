@@ -533,6 +533,10 @@ typedef enum {
   ROLE_SAMPLE_COUNT /* a Normalization's sample count (Keras: an int64) */
 } ParamRole;
 
+/* im2col columns under this many bytes a batch are kept whole, forward to
+ * backward (memplan.c); larger ones are recomputed in chunks. */
+#define NNC_WHOLE_COLUMNS_MAX ((size_t)64 << 20)
+
 /* A 2-D window over an NHWC value (convolution, pooling); see RtWindow. */
 typedef struct {
   int kh, kw, sh, sw;

@@ -500,6 +500,36 @@ START_TEST(test_fuse_respects_other_users) {
 }
 END_TEST
 
+/* Rule 5: the first conv + relu + a 2x2 max pool become pooled_matmul and
+ * its two gradients; the second conv (its input needs a gradient) and a pool
+ * whose windows overlap stay as they were. */
+START_TEST(test_fuse_pooled_first_conv) {
+  TestCompile tc;
+  run_ok(&tc, "model m(x: u8[28, 28, 1]) {\n"
+              "  h = rescaling(x, 1/255)\n"
+              "  h = max_pool2d(conv2d(h, 8, 2, activation=relu))\n"
+              "  h = max_pool2d(conv2d(h, 8, 2, activation=relu), 3, strides=2)\n"
+              "  return dense(flatten(h), 10)\n"
+              "}\n" LOGITS,
+         PASS_MEMPLAN, false);
+  const Graph *g = tc.c.graph;
+  ck_assert_int_eq(tc_count_op(g, IR_POOLED_MATMUL), 1);
+  ck_assert_int_eq(tc_count_op(g, IR_POOLED_MATMUL_GRAD_W), 1);
+  ck_assert_int_eq(tc_count_op(g, IR_POOLED_BIAS_GRAD), 1);
+  ck_assert_int_eq(tc_count_op(g, IR_MAXPOOL), 1); /* the overlapping 3x3 stride-2 pool */
+  ck_assert_int_eq(tc_count_op(g, IR_MAXPOOL_GRAD), 1);
+  const IrNode *p = tc_node(g, "max_pooling2d.out");
+  ck_assert_int_eq(p->op, IR_POOLED_MATMUL);
+  ck_assert_int_eq(p->act, ACT_RELU);
+  ck_assert(p->has_bias);
+  ck_assert_int_eq(p->in[0]->op, IR_IM2COL);
+  ck_assert_int_eq(p->mask->dtype, DT_U8);
+  ck_assert_int_eq(tc_count_op(g, IR_MATMUL), 2); /* conv2d_1 and the dense layer */
+  assert_param_grads(g, 6);
+  tc_end(&tc);
+}
+END_TEST
+
 START_TEST(test_no_fuse_keeps_primitive_ops) {
   TestCompile tc;
   run_ok(&tc, tc_day5(), PASS_MEMPLAN, true);
@@ -712,6 +742,7 @@ static Suite *autodiff_suite(void) {
   tcase_add_test(fu, test_fuse_softmax_output_model);
   tcase_add_test(fu, test_fuse_respects_other_users);
   tcase_add_test(fu, test_no_fuse_keeps_primitive_ops);
+  tcase_add_test(fu, test_fuse_pooled_first_conv);
   suite_add_tcase(s, fu);
   TCase *mp = tcase_create("memplan");
   tcase_add_test(mp, test_day5_plan);

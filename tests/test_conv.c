@@ -421,6 +421,88 @@ START_TEST(test_maxpool_relu_backward) {
 }
 END_TEST
 
+/* ===== a first convolution fused with bias, relu and a tiling max pool ===== */
+
+typedef struct {
+  int oh, ow, k, n, pool, bias;
+  RtAct act;
+} PooledShape;
+
+static const PooledShape kPooledShapes[] = {
+    {7, 5, 4, 5, 2, 1, RT_ACT_RELU},   /* odd sizes: the last row and column uncovered */
+    {6, 6, 9, 70, 2, 1, RT_ACT_RELU},  /* more channels than one register block */
+    {9, 6, 12, 8, 3, 0, RT_ACT_RELU},  /* 3x3 windows, no bias */
+    {4, 4, 3, 6, 2, 1, RT_ACT_NONE},   /* no activation */
+};
+
+static void assert_near(const char *what, int shape, const float *got, const float *want,
+                        size_t count) {
+  for (size_t i = 0; i < count; i++)
+    ck_assert_msg(fabsf(got[i] - want[i]) <= 1e-5f + 1e-5f * fabsf(want[i]),
+                  "pooled shape %d, %s[%zu]: fused %.9g, unfused %.9g", shape, what, i,
+                  (double)got[i], (double)want[i]);
+}
+
+/* The unfused kernels, as the graph ran them before rule 5: conv (matmul,
+ * bias + act), max pool; backward max_pool_grad[relu], bias and weight grads. */
+static void unfused_pooled_conv(float *out, float *dw, float *db, const float *cols,
+                                const float *w, const float *bias, const float *dout,
+                                const PooledShape *s, int m, const RtWindow *pool) {
+  const int rows = m * s->oh * s->ow;
+  float *conv = new_floats((size_t)rows * s->n), *dconv = new_floats((size_t)rows * s->n);
+  rt_matmul_forward(conv, cols, w, rows, s->k, s->n);
+  if (bias)
+    rt_bias_act_forward(conv, bias, rows, s->n, s->act, 0.0f);
+  else
+    rt_act_forward(conv, conv, (size_t)rows * s->n, s->act, 0.0f);
+  rt_maxpool_forward(out, conv, m, pool);
+  if (s->act == RT_ACT_RELU)
+    rt_maxpool_relu_backward(dconv, dout, conv, m, pool);
+  else
+    rt_maxpool_backward(dconv, dout, conv, m, pool);
+  rt_bias_backward(db, dconv, rows, s->n);
+  rt_matmul_backward_w(dw, cols, dconv, rows, s->k, s->n);
+  free(conv), free(dconv);
+}
+
+START_TEST(test_pooled_matmul_matches_unfused) {
+  const PooledShape *s = &kPooledShapes[_i];
+  const int m = 3, rows = m * s->oh * s->ow;
+  RtWindow pool = window_make(s->oh, s->ow, s->n, s->pool, s->pool, s->pool, s->pool, 0);
+  const size_t pooled = (size_t)m * pool.oh * pool.ow * s->n;
+  float *cols = new_floats((size_t)rows * s->k), *w = new_floats((size_t)s->k * s->n);
+  float *bias = new_floats((size_t)s->n), *dout = new_floats(pooled);
+  float *want = new_floats(pooled), *got = new_floats(pooled);
+  float *want_dw = new_floats((size_t)s->k * s->n), *got_dw = new_floats((size_t)s->k * s->n);
+  float *want_db = new_floats((size_t)s->n), *got_db = new_floats((size_t)s->n);
+  uint8_t *winners = rt_malloc(pooled);
+  RtRng rng;
+  rt_rng_seed(&rng, 7000 + _i);
+  fill_uniform(cols, (size_t)rows * s->k, -1.0f, 1.0f, &rng);
+  fill_uniform(w, (size_t)s->k * s->n, -1.0f, 1.0f, &rng);
+  fill_uniform(bias, (size_t)s->n, -0.5f, 0.5f, &rng);
+  fill_uniform(dout, pooled, -1.0f, 1.0f, &rng);
+  const float *b = s->bias ? bias : NULL;
+  unfused_pooled_conv(want, want_dw, want_db, cols, w, b, dout, s, m, &pool);
+  const int threads = rt_threads();
+  for (int t = 1; t <= 2; t++) {
+    rt_set_threads(t);
+    rt_fill(got, NAN, pooled), rt_fill(got_dw, NAN, (size_t)s->k * s->n);
+    rt_fill(got_db, NAN, (size_t)s->n);
+    rt_pooled_matmul_forward(got, winners, cols, w, b, m, &pool, s->k, s->act);
+    rt_pooled_matmul_backward_w(got_dw, cols, dout, got, winners, m, &pool, s->k, s->act);
+    rt_pooled_bias_backward(got_db, dout, got, m, &pool, s->act);
+    assert_near("out", _i, got, want, pooled);
+    assert_near("dw", _i, got_dw, want_dw, (size_t)s->k * s->n);
+    if (s->bias)
+      assert_near("db", _i, got_db, want_db, (size_t)s->n);
+  }
+  rt_set_threads(threads);
+  free(cols), free(w), free(bias), free(dout), free(want), free(got), free(want_dw);
+  free(got_dw), free(want_db), free(got_db), free(winners);
+}
+END_TEST
+
 /* Ties: the whole gradient goes to the first maximum in (ky, kx) order. */
 START_TEST(test_maxpool_ties) {
   RtWindow win = window_make(2, 2, 2, 2, 2, 2, 2, 0);
@@ -819,6 +901,8 @@ static Suite *conv_suite(void) {
   tcase_add_loop_test(pool, test_maxpool, 0, N_POOL_SHAPES);
   tcase_add_loop_test(pool, test_avgpool, 0, N_POOL_SHAPES);
   tcase_add_test(pool, test_maxpool_ties);
+  tcase_add_loop_test(pool, test_pooled_matmul_matches_unfused, 0,
+                      (int)(sizeof kPooledShapes / sizeof kPooledShapes[0]));
   tcase_add_loop_test(pool, test_maxpool_relu_backward, 0, N_POOL_SHAPES);
   tcase_add_test(pool, test_avgpool_same_corner);
   tcase_add_loop_test(pool, test_global_avgpool, 0, 3);

@@ -3,16 +3,16 @@
  * from models/cnn_fashion.nn. Do not edit: change the .nn file and run `nnc build` again.
  *
  * Pipeline: parse -> check -> graph IR -> shapes -> autodiff -> lowering
- *           -> fusion (8 fused nodes) -> memory plan -> this file.
+ *           -> fusion (9 fused nodes) -> memory plan -> this file.
  * Memory, planned at compile time and allocated once at start-up (a training
  * step never allocates), in bytes:
  *   parameters           1208104 (302026 floats in one block)
  *   gradients            1208104
  *   optimizer            2416208 (2 blocks parallel to the parameters)
- *   activations         14372352 (one arena for a batch of 64; 14093824 live at most,
- *                                 28250624 without buffer reuse)
+ *   activations          9852416 (one arena for a batch of 64; 9852416 live at most,
+ *                                 16652800 without buffer reuse)
  *   batch                  50240
- *   total               19255008
+ *   total               14735072
  */
 #include <math.h>
 #include <stdint.h>
@@ -31,7 +31,7 @@
 #define INPUT_SIZE 784      /* x: u8 (28, 28, 1) per example */
 #define N_PARAMS 302026   /* floats in the parameter block */
 #define LEARNING_RATE 0.001
-#define ARENA_BYTES 14372352
+#define ARENA_BYTES 9852416
 #define INPUT_BYTES 50240
 
 static const char *const CLASS_NAMES[N_CLASSES] = {
@@ -83,7 +83,7 @@ static float *grad_Conv_1_kernel; /* (2, 2, 1, 32) */
 /* activations and their gradients (memory plan) */
 static float *rescaling_out; /* (m, 28, 28, 1) */
 static float *Conv_1_cols; /* (m, 27, 27, 4) */
-static float *Conv_1_out; /* (m, 27, 27, 32) */
+static uint8_t *max_pooling2d_winners; /* (m, 13, 13, 32) */
 static float *max_pooling2d_out; /* (m, 13, 13, 32) */
 static float *Conv_2_cols; /* (m, 12, 12, 128) */
 static float *Conv_2_out; /* (m, 12, 12, 32) */
@@ -98,7 +98,6 @@ static float *d_flatten_out; /* (m, 1152) */
 static float *d_Conv_2_preact; /* (m, 12, 12, 32) */
 static float *d_Conv_2_cols; /* (m, 12, 12, 128) */
 static float *d_max_pooling2d_out; /* (m, 13, 13, 32) */
-static float *d_Conv_1_preact; /* (m, 27, 27, 32) */
 
 /* views */
 /* flatten_out (m, 1152) is a view of max_pooling2d_1_out */
@@ -133,23 +132,22 @@ static void allocate_storage(void) {
   grad_Conv_1_bias = grads + 128;
   grad_Conv_1_kernel = grads + 0;
   rescaling_out = (float *)(arena + 0); /* live 1..4 */
-  Conv_1_cols = (float *)(arena + 13328384); /* live 4..37 */
-  Conv_1_out = (float *)(arena + 0); /* live 5..35 */
-  max_pooling2d_out = (float *)(arena + 10690560); /* live 6..9 */
-  Conv_2_cols = (float *)(arena + 5971968); /* live 9..32 */
-  Conv_2_out = (float *)(arena + 10690560); /* live 10..30 */
-  max_pooling2d_1_out = (float *)(arena + 11870208); /* live 11..27 */
-  dense_out = (float *)(arena + 12165120); /* live 15..25 */
-  dense_1_preact = (float *)(arena + 12230656); /* live 18..20 */
-  probs = (float *)(arena + 14369792); /* live 20..38 */
-  d_dense_1_preact = (float *)(arena + 12296192); /* live 21..24 */
-  d_dense_out = (float *)(arena + 12230656); /* live 24..25 */
-  d_dense_preact = (float *)(arena + 12296192); /* live 25..28 */
-  d_flatten_out = (float *)(arena + 14074880); /* live 28..30 */
-  d_Conv_2_preact = (float *)(arena + 11870208); /* live 30..33 */
-  d_Conv_2_cols = (float *)(arena + 5971968); /* live 33..34 */
-  d_max_pooling2d_out = (float *)(arena + 11943936); /* live 34..35 */
-  d_Conv_1_preact = (float *)(arena + 5971968); /* live 35..37 */
+  Conv_1_cols = (float *)(arena + 8462336); /* live 4..36 */
+  max_pooling2d_winners = (uint8_t *)(arena + 9208832); /* live 5..36 */
+  max_pooling2d_out = (float *)(arena + 4718592); /* live 6..36 */
+  Conv_2_cols = (float *)(arena + 0); /* live 9..32 */
+  Conv_2_out = (float *)(arena + 6103040); /* live 10..30 */
+  max_pooling2d_1_out = (float *)(arena + 7282688); /* live 11..27 */
+  dense_out = (float *)(arena + 7577600); /* live 15..25 */
+  dense_1_preact = (float *)(arena + 7643136); /* live 18..20 */
+  probs = (float *)(arena + 9849856); /* live 20..37 */
+  d_dense_1_preact = (float *)(arena + 7708672); /* live 21..24 */
+  d_dense_out = (float *)(arena + 7643136); /* live 24..25 */
+  d_dense_preact = (float *)(arena + 7708672); /* live 25..28 */
+  d_flatten_out = (float *)(arena + 9554944); /* live 28..30 */
+  d_Conv_2_preact = (float *)(arena + 7282688); /* live 30..33 */
+  d_Conv_2_cols = (float *)(arena + 0); /* live 33..34 */
+  d_max_pooling2d_out = (float *)(arena + 6103040); /* live 34..36 */
 }
 
 /* window geometry (NHWC; 'same' padding puts the extra pixel after) */
@@ -175,18 +173,17 @@ static void rescaling_forward(int m, int training) {
   rt_rescale_u8_forward(rescaling_out, batch_x, 0.003921569f, 0.0f, (size_t)m * 784);
 }
 
-/* Conv_1_forward: conv2d layer 'Conv_1' (models/cnn_fashion.nn line 5)
-   fused: matmul + bias_add + relu */
+/* Conv_1_forward: conv2d layer 'Conv_1' (models/cnn_fashion.nn line 5) */
 static void Conv_1_forward(int m, int training) {
   (void)training;
   rt_im2col(Conv_1_cols, rescaling_out, m, &Conv_1_window); /* (m, 27, 27, 4): the 2x2 window under each output pixel */
-  rt_matmul_bias_act_forward(Conv_1_out, Conv_1_cols, Conv_1_kernel, Conv_1_bias, m * 729, 4, 32, RT_ACT_RELU, 0.0f); /* (m, 27, 27, 32) = (m, 27, 27, 4) . (4, 32), epilogue + bias, relu */
 }
 
-/* max_pooling2d_forward: max_pooling2d layer 'max_pooling2d' (models/cnn_fashion.nn line 6) */
+/* max_pooling2d_forward: max_pooling2d layer 'max_pooling2d' (models/cnn_fashion.nn line 6)
+   fused: Conv_1 (matmul + bias_add + relu) + max_pool: only the pooled values are stored */
 static void max_pooling2d_forward(int m, int training) {
   (void)training;
-  rt_maxpool_forward(max_pooling2d_out, Conv_1_out, m, &max_pooling2d_window); /* (m, 27, 27, 32) -> (m, 13, 13, 32) */
+  rt_pooled_matmul_forward(max_pooling2d_out, max_pooling2d_winners, Conv_1_cols, Conv_1_kernel, Conv_1_bias, m, &max_pooling2d_window, 4, RT_ACT_RELU); /* (m, 27, 27, 4) -> (m, 13, 13, 32): act(cols . W + b), max over each 2x2 window */
 }
 
 /* Conv_2_forward: conv2d layer 'Conv_2' (models/cnn_fashion.nn line 7)
@@ -255,17 +252,12 @@ static void Conv_2_backward(int m) {
   rt_col2im(d_max_pooling2d_out, d_Conv_2_cols, m, &Conv_2_window);
 }
 
-/* max_pooling2d_backward: max_pooling2d layer 'max_pooling2d' (models/cnn_fashion.nn line 5)
-   fused: max_pool_grad + relu_grad: the max's gradient where the relu output > 0 */
-static void max_pooling2d_backward(int m) {
-  rt_maxpool_relu_backward(d_Conv_1_preact, d_max_pooling2d_out, Conv_1_out, m, &max_pooling2d_window);
-}
-
-/* Conv_1_backward: conv2d layer 'Conv_1' (models/cnn_fashion.nn line 5) */
+/* Conv_1_backward: conv2d layer 'Conv_1' (models/cnn_fashion.nn line 5)
+   fused: the bias gradient from the pooled gradient
+   fused: the kernel's gradient from the pooled gradient and the winners' columns */
 static void Conv_1_backward(int m) {
-  rt_bias_backward(grad_Conv_1_bias, d_Conv_1_preact, m * 729, 32);
-  rt_matmul_backward_w(grad_Conv_1_kernel, Conv_1_cols, d_Conv_1_preact, m * 729, 4, 32); /* (2, 2, 1, 32) = (m, 27, 27, 4)^T . (m, 27, 27, 32) */
-  /* no gradient for this layer's input: nothing before it is trainable */
+  rt_pooled_bias_backward(grad_Conv_1_bias, d_max_pooling2d_out, max_pooling2d_out, m, &max_pooling2d_window, RT_ACT_RELU);
+  rt_pooled_matmul_backward_w(grad_Conv_1_kernel, Conv_1_cols, d_max_pooling2d_out, max_pooling2d_out, max_pooling2d_winners, m, &max_pooling2d_window, 4, RT_ACT_RELU);
 }
 
 /* ===== the model ===== */
@@ -296,7 +288,6 @@ static void model_backward(int m) {
   Conv_2_backward(m);
   rt_grads_ready(grad_Conv_2_kernel, 4096);
   rt_grads_ready(grad_Conv_2_bias, 32);
-  max_pooling2d_backward(m);
   Conv_1_backward(m);
   rt_grads_ready(grad_Conv_1_kernel, 128);
   rt_grads_ready(grad_Conv_1_bias, 32);
