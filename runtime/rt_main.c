@@ -26,10 +26,9 @@ static int train_and_evaluate(RtRun *run, RtDataset *train, RtDataset *val) {
   rt_dataset_free(val);
   if (fr.stopped_on_nan)
     return 1;
-  if (!rt_is_root(run))
-    return 0; /* under mpirun, rank 0 alone tests the trained model, */
-  run->dist = NULL; /* on the whole test split */
-  rt_finish_training(run, &fr);
+  if (rt_is_root(run)) /* under mpirun, rank 0 restores the best weights (or saves the last) */
+    rt_finish_training(run, &fr);
+  rt_dist_sync_params(run); /* and every rank tests them on its shard of the test split */
   return rt_report(run, &fr);
 }
 

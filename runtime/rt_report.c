@@ -52,7 +52,7 @@ int rt_evaluate_checkpoint(RtRun *run) {
   if (strcmp(meta.model, model->name) != 0)
     rt_die("%s: checkpoint is for a different model: it was saved by model '%s', this is '%s'",
            path, meta.model, model->name);
-  if (!run->opt.quiet)
+  if (!run->opt.quiet && rt_is_root(run))
     printf("Loaded %s (epoch %d); evaluating without training\n", path, meta.epoch);
   rt_mkdir_p(run->opt.out_dir);
   RtFitResult fr = {.best_epoch = meta.epoch, .steps = meta.step};
@@ -76,6 +76,10 @@ static void class_report(const RtRun *run, const RtDataset *test, float *scores,
   RtConfusion cm;
   rt_confusion_init(&cm, k);
   t->r = rt_evaluate(run, test, &cm, scores);
+  if (!rt_is_root(run)) { /* under mpirun: this rank's shard is counted; rank 0 reports */
+    rt_confusion_free(&cm);
+    return;
+  }
   rt_roc_auc_columns(t->auc, scores, test->y, NULL, test->count, k); /* one vs rest */
   printf("\ntest: %d examples - loss: %.4f - accuracy: %.4f - top-%d accuracy: %.4f - auc: %.4f "
          "(best epoch %d)\n\n", test->count, t->r.loss, t->r.accuracy,
@@ -95,6 +99,8 @@ static void binary_report(const RtRun *run, const RtDataset *test, float *scores
   const RtModel *model = run->model;
   int k = model->n_outputs;
   t->r = rt_evaluate(run, test, NULL, scores);
+  if (!rt_is_root(run)) /* under mpirun: this rank's shard is counted; rank 0 reports */
+    return;
   RtBinaryStats *targets = rt_malloc(sizeof(RtBinaryStats) * (size_t)k);
   rt_binary_stats(targets, scores, test->y, model->target_table, test->count, k);
   printf("\ntest: %d examples - loss: %.4f - binary accuracy: %.4f (best epoch %d)\n\n",
@@ -124,6 +130,11 @@ int rt_report(const RtRun *run, const RtFitResult *fr) {
     binary_report(run, &test, scores, fr->best_epoch, path, &t);
   else
     class_report(run, &test, scores, fr->best_epoch, path, &t);
+  if (!rt_is_root(run)) { /* under mpirun, rank 0 alone writes and checks */
+    free(scores), free(t.stats), free(t.auc);
+    rt_dataset_free(&test);
+    return 0;
+  }
   if (run->opt.evaluate) /* nothing trained: no history, no checkpoint written */
     printf("\nwrote %s\n", path);
   else

@@ -2,7 +2,8 @@
 # Metrics counted over the examples under mpirun (nnc build --mpi): the
 # training epoch and the sharded validation split report, with -np 2, what
 # one process reports: accuracy, top-k, AUC, and the macro precision and
-# recall (each rank's confusion matrix summed over the ranks), within 1e-4
+# recall (each rank's confusion matrix summed over the ranks), within 1e-4,
+# and so does the sharded test split's report
 # (the weights agree to float rounding). With rank 0's counts alone the
 # validation precision misses half the split and differs by ~1e-2.
 # usage: run_mpi_metrics_test.sh NNC E2E_DIR
@@ -19,7 +20,9 @@ source "$dir/mpi_env.sh" # a work directory (removed at exit), fail, mpirun, sam
 head -1 one/history.csv | grep -q "val_precision,val_recall" || fail "no precision columns"
 same_history one/history.csv np2/history.csv ||
   { paste -d'\n' one/history.csv np2/history.csv; fail "-np 2's metrics differ from one process's"; }
-# the test report (rank 0, the whole split) agrees too
+# the test report (each rank evaluates its share of the split, rank 0 reports
+# the sums) agrees too, and is printed once
+[ "$(grep -c '^test: ' np2.txt)" = 1 ] || { cat np2.txt; fail "-np 2 printed the test report $(grep -c '^test: ' np2.txt) times"; }
 python3 - one/metrics.json np2/metrics.json <<'PY' || fail "metrics.json differs"
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
