@@ -55,7 +55,10 @@ static const char *better_blas_core(void) {
  * tell. Measured on 2 vCPUs with one other CPU-bound process (bench/run's
  * "busy machine" row): Day 5 epochs took 1.8 s with the default against
  * 0.49 s quiet, 0.73 s with 1,000 spins (a few microseconds) and 0.73 s
- * passive; quiet, 1,000 spins costs no measurable time, passive ~10%.
+ * passive. Quiet, 1,000 spins costs Day 5 nothing measurable but the seed
+ * CNN, with its many short parallel regions, about 20% (passive: ~10% on
+ * Day 5); robustness on a shared machine is the default, and
+ * OMP_WAIT_POLICY=active brings the long spin back.
  * GOMP_SPINCOUNT is read only when libgomp loads, so like
  * OPENBLAS_CORETYPE it is set by restarting once. A user's
  * OMP_WAIT_POLICY or GOMP_SPINCOUNT is left alone. */
