@@ -54,6 +54,8 @@ int rt_main(RtModel *model, const RtFitConfig *config, int argc, char **argv) {
   if (run.opt.evaluate) { /* the test report of a saved checkpoint, no training */
     int status = rt_evaluate_checkpoint(&run);
     rt_run_free(&run);
+    if (dist)
+      dist->finalize();
     return status;
   }
   RtDataset train, val;

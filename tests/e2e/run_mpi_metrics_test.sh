@@ -37,4 +37,13 @@ bad = [k for k in fa if "second" not in k and "time" not in k and abs(fa[k] - fb
 print("\n".join(f"{k}: {fa[k]} vs {fb.get(k)}" for k in bad))
 sys.exit(1 if bad else 0)
 PY
+# --evaluate under mpirun: the saved checkpoint's sharded test report, once,
+# as one process prints it
+"${mpirun[@]}" -np 2 ./mpi --evaluate --ckpt np2/best.ckpt --out eval2 > eval2.txt 2>&1 ||
+  { cat eval2.txt; fail "--evaluate under mpirun failed"; }
+./plain --evaluate --ckpt np2/best.ckpt --out eval1 > eval1.txt 2>&1 ||
+  { cat eval1.txt; fail "--evaluate in one process failed"; }
+[ "$(grep -c '^test: ' eval2.txt)" = 1 ] || { cat eval2.txt; fail "--evaluate: not one test report"; }
+[ "$(grep '^test: ' eval2.txt)" = "$(grep '^test: ' eval1.txt)" ] ||
+  { grep '^test: ' eval1.txt eval2.txt; fail "--evaluate under mpirun differs from one process"; }
 echo "PASS (mpi metrics): -np 2 reports one process's accuracy, top-k, AUC, precision, recall"
