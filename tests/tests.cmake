@@ -112,7 +112,7 @@ set_tests_properties(fuzz_front PROPERTIES LABELS fuzz TIMEOUT 300)
 
 # ---- end-to-end: build a .nn, check the C and the gradient, train on a subset ----
 foreach(model small_mlp softmax_mlp raw_input smooth_cnn spatial_cnn onehot_mlp binary_mlp augment_cnn
-              chunked_cnn)
+              chunked_cnn pooled_cnn)
   add_test(NAME e2e_${model}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_e2e.sh $<TARGET_FILE:nnc>
             ${CMAKE_CURRENT_SOURCE_DIR}/runtime $<TARGET_FILE:nncrt>
