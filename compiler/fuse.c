@@ -31,6 +31,7 @@
  * thousands of layers stays linear; the loss rewrites (1) run once.
  */
 #include "nnc.h"
+#include "rt_limits.h"
 
 #include <string.h>
 
@@ -271,7 +272,6 @@ static int fuse_maxpool_relu_grad(Graph *g) {
 /* 5. Rule 5's limits: the columns' rows are short enough to compute in
  * registers (a first convolution on one or three channels), the winner's
  * cell fits a byte, and the columns are kept whole (memplan.c). */
-enum { POOLED_MAX_K = 16 };
 
 static bool pool_tiles(const IrNode *p) {
   const Window *w = &p->win;
@@ -281,7 +281,7 @@ static bool pool_tiles(const IrNode *p) {
 
 static bool short_whole_columns(const Graph *g, const IrNode *cols) {
   size_t bytes = ir_elems(cols) * sizeof(float) * (size_t)g->batch_size;
-  return cols->op == IR_IM2COL && cols->dims[cols->rank - 1] <= POOLED_MAX_K &&
+  return cols->op == IR_IM2COL && cols->dims[cols->rank - 1] <= RT_POOLED_K_MAX &&
          bytes < NNC_WHOLE_COLUMNS_MAX;
 }
 

@@ -51,6 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "rt_limits.h"
 
 /* ===== rt_util.c ===== */
 

@@ -25,8 +25,31 @@
 #include "rt_threads.h"
 
 #include <math.h>
+#include <string.h>
 
-enum { BLOCK = 64 }; /* channels held in registers at once */
+/* Channels are handled VEC at a time, as one vector (GCC's vector extension:
+ * one AVX-512 register, two AVX ones, four SSE ones), so the compiler keeps
+ * a block's weights and accumulators in registers whatever the target. A
+ * last, narrower block (n not a multiple of VEC) runs the same code on a
+ * vector whose lanes past n are zero and never stored. */
+enum { VEC = 16 };
+typedef float vf __attribute__((vector_size(VEC * sizeof(float))));
+typedef int32_t vi __attribute__((vector_size(VEC * sizeof(int32_t))));
+typedef uint8_t vb __attribute__((vector_size(VEC)));
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* nj (<= VEC) values from p; with nj = VEC after inlining, one load */
+ALWAYS_INLINE vf load_f(const float *p, int nj) {
+  vf v = {0};
+  memcpy(&v, p, (size_t)nj * sizeof(float));
+  return v;
+}
+
+ALWAYS_INLINE void store_f(float *p, vf v, int nj) { memcpy(p, &v, (size_t)nj * sizeof(float)); }
+
+/* a where mask, else 0 (mask lanes are all ones or zero) */
+ALWAYS_INLINE vf keep(vf a, vi mask) { return (vf)((vi)a & mask); }
 
 static void check_act(const char *kernel, RtAct act) {
   if (act != RT_ACT_NONE && act != RT_ACT_RELU)
@@ -34,59 +57,64 @@ static void check_act(const char *kernel, RtAct act) {
            (int)act);
 }
 
-/* The row of columns under conv output pixel (y, x) of image i. */
-static const float *cols_row(const float *cols, const RtWindow *pool, int i, int y, int x,
-                             int k) {
-  return cols + (((size_t)i * pool->h + (size_t)y) * pool->w + (size_t)x) * (size_t)k;
+/* The row of columns under window cell `cell` of pooled pixel (py, px) of
+ * image i (cols is (m, h, w, k) over the conv output's pixels). */
+static const float *cell_row(const float *cols, const RtWindow *pool, int i, int py, int px,
+                             int cell, int k) {
+  size_t y = (size_t)(py * pool->kh + cell / pool->kw), x = (size_t)(px * pool->kw + cell % pool->kw);
+  return cols + (((size_t)i * pool->h + y) * pool->w + x) * (size_t)k;
 }
 
-/* acc[0, nj) = bias + row . w[:, j0 + ...], then relu */
-static inline void conv_row(float *restrict acc, const float *restrict row,
-                            const float *restrict w, const float *bias, int k, int n, int j0,
-                            int nj, int relu) {
-  for (int j = 0; j < nj; j++)
-    acc[j] = bias ? bias[j0 + j] : 0.0f;
-  for (int kk = 0; kk < k; kk++) {
-    const float a = row[kk];
-    const float *wr = w + (size_t)kk * n + j0;
-    for (int j = 0; j < nj; j++)
-      acc[j] += a * wr[j];
-  }
-  if (relu)
-    for (int j = 0; j < nj; j++)
-      acc[j] = acc[j] > 0.0f ? acc[j] : 0.0f;
+/* The offset of pooled pixel (py, px) of image i's channel j0. */
+static size_t pooled_at(const RtWindow *pool, int i, int py, int px, int j0) {
+  return (((size_t)i * pool->oh + (size_t)py) * pool->ow + (size_t)px) * (size_t)pool->c +
+         (size_t)j0;
 }
 
-/* Images [i0, i1): every pooled pixel's channels, a block at a time. */
-static void pooled_forward_images(float *out, uint8_t *argmax, const float *cols, const float *w,
-                                  const float *bias, int i0, int i1, const RtWindow *pool, int k,
-                                  int relu) {
-  const int n = pool->c;
-  float acc[BLOCK], best[BLOCK];
-  uint8_t at[BLOCK];
+/* Images [i0, i1), channels [j0, j0 + nj): each pooled value is the maximum
+ * over its window of relu(bias + row . w), kept with the cell it came from
+ * (strict >: the first maximum wins, as rt_maxpool_forward). relu keeps NaN. */
+ALWAYS_INLINE void forward_block(float *out, uint8_t *argmax, const float *cols, const float *w,
+                                 const float *bias, int i0, int i1, const RtWindow *pool, int k,
+                                 int relu, int j0, int nj) {
+  vf wv[RT_POOLED_K_MAX];
+  for (int kk = 0; kk < k; kk++)
+    wv[kk] = load_f(w + (size_t)kk * pool->c + (size_t)j0, nj);
+  const vf b0 = bias ? load_f(bias + j0, nj) : (vf){0};
+  const vi all = ~(vi){0};
   for (int i = i0; i < i1; i++)
     for (int py = 0; py < pool->oh; py++)
       for (int px = 0; px < pool->ow; px++) {
-        size_t o = (((size_t)i * pool->oh + (size_t)py) * pool->ow + (size_t)px) * (size_t)n;
-        for (int j0 = 0; j0 < n; j0 += BLOCK) {
-          const int nj = n - j0 < BLOCK ? n - j0 : BLOCK;
-          for (int j = 0; j < nj; j++)
-            best[j] = -INFINITY, at[j] = 0;
-          for (int ky = 0; ky < pool->kh; ky++)
-            for (int kx = 0; kx < pool->kw; kx++) {
-              const float *row = cols_row(cols, pool, i, py * pool->kh + ky, px * pool->kw + kx, k);
-              conv_row(acc, row, w, bias, k, n, j0, nj, relu);
-              const uint8_t cell = (uint8_t)(ky * pool->kw + kx);
-              for (int j = 0; j < nj; j++) { /* strict >: the first maximum wins */
-                int wins = acc[j] > best[j];
-                best[j] = wins ? acc[j] : best[j];
-                at[j] = wins ? cell : at[j];
-              }
-            }
-          for (int j = 0; j < nj; j++)
-            out[o + (size_t)j0 + (size_t)j] = best[j], argmax[o + (size_t)j0 + (size_t)j] = at[j];
+        vf best = (vf){0} - INFINITY;
+        vi at = {0};
+        for (int cell = 0; cell < pool->kh * pool->kw; cell++) {
+          const float *row = cell_row(cols, pool, i, py, px, cell, k);
+          vf acc = b0;
+          for (int kk = 0; kk < k; kk++)
+            acc += row[kk] * wv[kk];
+          if (relu)
+            acc = keep(acc, all ^ (acc < 0.0f));
+          const vi wins = acc > best;
+          best = (vf)(((vi)acc & wins) | ((vi)best & ~wins));
+          at = (cell & wins) | (at & ~wins);
         }
+        const size_t o = pooled_at(pool, i, py, px, j0);
+        store_f(out + o, best, nj);
+        const vb cells = __builtin_convertvector(at, vb);
+        memcpy(argmax + o, &cells, (size_t)nj);
       }
+}
+
+/* Images [i0, i1), every channel block. */
+static void pooled_forward_images(float *out, uint8_t *argmax, const float *cols, const float *w,
+                                  const float *bias, int i0, int i1, const RtWindow *pool, int k,
+                                  int relu) {
+  for (int j0 = 0; j0 < pool->c; j0 += VEC) {
+    if (pool->c - j0 >= VEC)
+      forward_block(out, argmax, cols, w, bias, i0, i1, pool, k, relu, j0, VEC);
+    else
+      forward_block(out, argmax, cols, w, bias, i0, i1, pool, k, relu, j0, pool->c - j0);
+  }
 }
 
 void rt_pooled_matmul_forward(float *out /* (m, ph, pw, n) */, uint8_t *argmax /* (m, ph, pw, n) */,
@@ -94,46 +122,61 @@ void rt_pooled_matmul_forward(float *out /* (m, ph, pw, n) */, uint8_t *argmax /
                               const float *bias /* (n) or NULL */, int m, const RtWindow *pool,
                               int k, RtAct act) {
   check_act("rt_pooled_matmul_forward", act);
+  if (k > RT_POOLED_K_MAX)
+    rt_die("rt_pooled_matmul_forward: k = %d is over %d", k, RT_POOLED_K_MAX);
   const double work = (double)m * pool->h * pool->w * k * pool->c;
   RT_PARALLEL_SLICES(m, work, i0, i1,
                      pooled_forward_images(out, argmax, cols, w, bias, (int)i0, (int)i1, pool, k,
                                            act == RT_ACT_RELU));
 }
 
-/* dout at a pooled value, or 0 where relu stopped it (the pooled value is
- * the winner's relu output, so it is > 0 exactly where the relu passed) */
-static inline float pooled_grad(float dout, float out, int relu) {
-  return relu && !(out > 0.0f) ? 0.0f : dout;
-}
-
-/* Columns [j0, j1) of dw (and of db when dw is NULL): sums over every pooled value. */
-static void pooled_backward_columns(float *dw, float *db, const float *cols, const float *dout,
-                                    const float *out, const uint8_t *argmax, int m,
-                                    const RtWindow *pool, int k, int relu, int j0, int j1) {
-  const int n = pool->c;
-  for (int j = j0; j < j1; j++) {
-    if (db)
-      db[j] = 0.0f;
-    for (int kk = 0; dw && kk < k; kk++)
-      dw[(size_t)kk * n + j] = 0.0f;
-  }
+/* Channels [j0, j0 + nj) of dw (k, n) (when not NULL) and db (when not NULL),
+ * summed over every pooled value. The gradient reaches the conv output at
+ * the winner alone, through relu where the pooled value is > 0 (it is the
+ * winner's relu output); for each window cell, the row of columns under it
+ * times the gradient of the channels that cell won (zero for the others). */
+ALWAYS_INLINE void backward_block(float *dw, float *db, const float *cols, const float *dout,
+                                  const float *out, const uint8_t *argmax, int m,
+                                  const RtWindow *pool, int k, int relu, int j0, int nj) {
+  vf dwv[RT_POOLED_K_MAX] = {{0}};
+  vf dbv = {0};
   for (int i = 0; i < m; i++)
     for (int py = 0; py < pool->oh; py++)
       for (int px = 0; px < pool->ow; px++) {
-        size_t o = (((size_t)i * pool->oh + (size_t)py) * pool->ow + (size_t)px) * (size_t)n;
-        for (int j = j0; j < j1; j++) {
-          const float g = pooled_grad(dout[o + (size_t)j], out[o + (size_t)j], relu);
-          if (db) {
-            db[j] += g;
-            continue;
-          }
-          const int cell = argmax[o + (size_t)j];
-          const float *row = cols_row(cols, pool, i, py * pool->kh + cell / pool->kw,
-                                      px * pool->kw + cell % pool->kw, k);
+        const size_t o = pooled_at(pool, i, py, px, j0);
+        vf g = load_f(dout + o, nj);
+        if (relu)
+          g = keep(g, load_f(out + o, nj) > 0.0f);
+        dbv += g;
+        if (!dw)
+          continue;
+        vb cells = {0};
+        memcpy(&cells, argmax + o, (size_t)nj);
+        const vi won = __builtin_convertvector(cells, vi);
+        for (int cell = 0; cell < pool->kh * pool->kw; cell++) {
+          const float *row = cell_row(cols, pool, i, py, px, cell, k);
+          const vf gc = keep(g, won == cell);
           for (int kk = 0; kk < k; kk++)
-            dw[(size_t)kk * n + j] += g * row[kk];
+            dwv[kk] += row[kk] * gc;
         }
       }
+  for (int kk = 0; dw && kk < k; kk++)
+    store_f(dw + (size_t)kk * pool->c + (size_t)j0, dwv[kk], nj);
+  if (db)
+    store_f(db + j0, dbv, nj);
+}
+
+/* Channel blocks [b0, b1) of VEC channels (the last one may be narrower). */
+static void pooled_backward_blocks(float *dw, float *db, const float *cols, const float *dout,
+                                   const float *out, const uint8_t *argmax, int m,
+                                   const RtWindow *pool, int k, int relu, int b0, int b1) {
+  for (int b = b0; b < b1; b++) {
+    const int j0 = b * VEC;
+    if (pool->c - j0 >= VEC)
+      backward_block(dw, db, cols, dout, out, argmax, m, pool, k, relu, j0, VEC);
+    else
+      backward_block(dw, db, cols, dout, out, argmax, m, pool, k, relu, j0, pool->c - j0);
+  }
 }
 
 void rt_pooled_matmul_backward_w(float *dw /* (k, n) */, const float *cols /* (m, oh, ow, k) */,
@@ -142,10 +185,12 @@ void rt_pooled_matmul_backward_w(float *dw /* (k, n) */, const float *cols /* (m
                                  const uint8_t *argmax /* (m, ph, pw, n) */, int m,
                                  const RtWindow *pool, int k, RtAct act) {
   check_act("rt_pooled_matmul_backward_w", act);
-  const double work = (double)m * pool->oh * pool->ow * pool->c * k;
-  RT_PARALLEL_SLICES(pool->c, work, j0, j1,
-                     pooled_backward_columns(dw, NULL, cols, dout, out, argmax, m, pool, k,
-                                             act == RT_ACT_RELU, (int)j0, (int)j1));
+  if (k > RT_POOLED_K_MAX)
+    rt_die("rt_pooled_matmul_backward_w: k = %d is over %d", k, RT_POOLED_K_MAX);
+  const double work = (double)m * pool->h * pool->w * pool->c * k;
+  RT_PARALLEL_SLICES((pool->c + VEC - 1) / VEC, work, b0, b1,
+                     pooled_backward_blocks(dw, NULL, cols, dout, out, argmax, m, pool, k,
+                                            act == RT_ACT_RELU, (int)b0, (int)b1));
 }
 
 void rt_pooled_bias_backward(float *db /* (n) */, const float *dout /* (m, ph, pw, n) */,
@@ -153,7 +198,7 @@ void rt_pooled_bias_backward(float *db /* (n) */, const float *dout /* (m, ph, p
                              RtAct act) {
   check_act("rt_pooled_bias_backward", act);
   const double work = (double)m * pool->oh * pool->ow * pool->c;
-  RT_PARALLEL_SLICES(pool->c, work, j0, j1,
-                     pooled_backward_columns(NULL, db, NULL, dout, out, NULL, m, pool, 0,
-                                             act == RT_ACT_RELU, (int)j0, (int)j1));
+  RT_PARALLEL_SLICES((pool->c + VEC - 1) / VEC, work, b0, b1,
+                     pooled_backward_blocks(NULL, db, NULL, dout, out, NULL, m, pool, 0,
+                                            act == RT_ACT_RELU, (int)b0, (int)b1));
 }
