@@ -48,6 +48,22 @@ ALWAYS_INLINE vf load_f(const float *p, int nj) {
 
 ALWAYS_INLINE void store_f(float *p, vf v, int nj) { memcpy(p, &v, (size_t)nj * sizeof(float)); }
 
+/* Calls f(..., k) with k a constant for the usual first convolutions (2x2
+ * or 3x3 on one channel, 2x2 on three, 4x4 on one): the loops over k then
+ * unroll, and a block's k weight vectors and weight-gradient accumulators
+ * are registers (with k a variable they are an array on the stack, and the
+ * gradient's accumulations wait on each other through memory: 3x slower). */
+#define WITH_CONST_K(k, f, ...)                                                                  \
+  do {                                                                                           \
+    switch (k) {                                                                                 \
+    case 4: f(__VA_ARGS__, 4); break;                                                            \
+    case 9: f(__VA_ARGS__, 9); break;                                                            \
+    case 12: f(__VA_ARGS__, 12); break;                                                          \
+    case 16: f(__VA_ARGS__, 16); break;                                                          \
+    default: f(__VA_ARGS__, k);                                                                  \
+    }                                                                                            \
+  } while (0)
+
 /* a where mask, else 0 (mask lanes are all ones or zero) */
 ALWAYS_INLINE vf keep(vf a, vi mask) { return (vf)((vi)a & mask); }
 
@@ -75,8 +91,8 @@ static size_t pooled_at(const RtWindow *pool, int i, int py, int px, int j0) {
  * over its window of relu(bias + row . w), kept with the cell it came from
  * (strict >: the first maximum wins, as rt_maxpool_forward). relu keeps NaN. */
 ALWAYS_INLINE void forward_block(float *out, uint8_t *argmax, const float *cols, const float *w,
-                                 const float *bias, int i0, int i1, const RtWindow *pool, int k,
-                                 int relu, int j0, int nj) {
+                                 const float *bias, int i0, int i1, const RtWindow *pool,
+                                 int relu, int j0, int nj, int k) {
   vf wv[RT_POOLED_K_MAX];
   for (int kk = 0; kk < k; kk++)
     wv[kk] = load_f(w + (size_t)kk * pool->c + (size_t)j0, nj);
@@ -111,9 +127,9 @@ static void pooled_forward_images(float *out, uint8_t *argmax, const float *cols
                                   int relu) {
   for (int j0 = 0; j0 < pool->c; j0 += VEC) {
     if (pool->c - j0 >= VEC)
-      forward_block(out, argmax, cols, w, bias, i0, i1, pool, k, relu, j0, VEC);
+      WITH_CONST_K(k, forward_block, out, argmax, cols, w, bias, i0, i1, pool, relu, j0, VEC);
     else
-      forward_block(out, argmax, cols, w, bias, i0, i1, pool, k, relu, j0, pool->c - j0);
+      forward_block(out, argmax, cols, w, bias, i0, i1, pool, relu, j0, pool->c - j0, k);
   }
 }
 
@@ -137,7 +153,7 @@ void rt_pooled_matmul_forward(float *out /* (m, ph, pw, n) */, uint8_t *argmax /
  * times the gradient of the channels that cell won (zero for the others). */
 ALWAYS_INLINE void backward_block(float *dw, float *db, const float *cols, const float *dout,
                                   const float *out, const uint8_t *argmax, int m,
-                                  const RtWindow *pool, int k, int relu, int j0, int nj) {
+                                  const RtWindow *pool, int relu, int j0, int nj, int k) {
   vf dwv[RT_POOLED_K_MAX] = {{0}};
   vf dbv = {0};
   for (int i = 0; i < m; i++)
@@ -173,9 +189,9 @@ static void pooled_backward_blocks(float *dw, float *db, const float *cols, cons
   for (int b = b0; b < b1; b++) {
     const int j0 = b * VEC;
     if (pool->c - j0 >= VEC)
-      backward_block(dw, db, cols, dout, out, argmax, m, pool, k, relu, j0, VEC);
+      WITH_CONST_K(k, backward_block, dw, db, cols, dout, out, argmax, m, pool, relu, j0, VEC);
     else
-      backward_block(dw, db, cols, dout, out, argmax, m, pool, k, relu, j0, pool->c - j0);
+      backward_block(dw, db, cols, dout, out, argmax, m, pool, relu, j0, pool->c - j0, k);
   }
 }
 
