@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ----- threads -----
@@ -48,38 +50,102 @@ static const char *better_blas_core(void) {
   return NULL;
 }
 
-/* How long an idle OpenMP thread spins before it sleeps. libgomp's default
- * (300,000 spins, a few hundred microseconds) is fastest on an idle machine
- * but collapses on a busy one: a spinning thread holds a core that the
- * thread it waits for, or another program, needs, and the scheduler cannot
- * tell. Measured on 2 vCPUs with one other CPU-bound process (bench/run's
- * "busy machine" row): Day 5 epochs took 1.8 s with the default against
- * 0.49 s quiet, 0.73 s with 1,000 spins (a few microseconds) and 0.73 s
- * passive. Quiet, 1,000 spins costs Day 5 nothing measurable but the seed
- * CNN, with its many short parallel regions, about 20% (passive: ~10% on
- * Day 5); robustness on a shared machine is the default, and
- * OMP_WAIT_POLICY=active brings the long spin back.
- * GOMP_SPINCOUNT is read only when libgomp loads, so like
- * OPENBLAS_CORETYPE it is set by restarting once. A user's
- * OMP_WAIT_POLICY or GOMP_SPINCOUNT is left alone. */
-#define RT_SPINCOUNT "1000"
+/* How long an idle OpenMP thread spins before it sleeps, chosen at start
+ * from how busy the machine is.
+ *
+ * libgomp's default (300,000 spins, a few hundred microseconds) is fastest
+ * when nnc has the cores to itself: a thread that waits for the next
+ * parallel region is still awake when it comes. On a busy machine it
+ * collapses: a spinning thread holds a core that the thread it waits for,
+ * or another program, needs, and the scheduler cannot tell. Measured on 2
+ * vCPUs (bench/run, bench/ablate): beside one other CPU-bound process Day 5
+ * ran 3.9x and the seed CNN 2.6x their quiet time with the long spin, 1.9x
+ * and 1.8x with 1,000 spins (~50 microseconds) and then sleep; on an idle
+ * machine the short spin costs the CNN, with its ~25 short parallel regions
+ * a step, about 20% (a sleeping thread takes tens of microseconds to wake on
+ * a VM) and Day 5 nothing measurable.
+ *
+ * So rt_init looks before it starts: it sleeps PROBE_MS and reads from
+ * /proc/stat how much CPU the rest of the machine used meanwhile. Others
+ * using more than BUSY_CPUS of a CPU beyond the cores nnc's threads leave
+ * free means the short spin; otherwise libgomp's long one. (Steal time, a
+ * VM's neighbours, is not counted: our spinning does not take their CPU.)
+ * The look is once, at start: a machine that gets busy later keeps the long
+ * spin. GOMP_SPINCOUNT is read only when libgomp loads, so like
+ * OPENBLAS_CORETYPE it is set by restarting once. A user's OMP_WAIT_POLICY
+ * or GOMP_SPINCOUNT is left alone. */
+#define RT_SHORT_SPIN "1000"
+#define RT_LONG_SPIN "300000" /* libgomp's own default */
+enum { PROBE_MS = 60 };
+#define BUSY_CPUS 0.3
 
 static int is_set(const char *name) {
   const char *value = getenv(name);
   return value && *value;
 }
 
-static int wants_short_spin(void) { return !is_set("OMP_WAIT_POLICY") && !is_set("GOMP_SPINCOUNT"); }
+/* The machine's busy and idle time so far, in clock ticks (/proc/stat's
+ * "cpu" line: user nice system idle iowait irq softirq steal ...). */
+static int read_cpu_ticks(double *busy, double *idle) {
+  FILE *f = fopen("/proc/stat", "r");
+  if (!f)
+    return 0;
+  unsigned long long user, nice, sys, idl, iowait, irq, softirq;
+  int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &sys, &idl, &iowait,
+                 &irq, &softirq);
+  fclose(f);
+  if (n != 7)
+    return 0;
+  *busy = (double)(user + nice + sys + irq + softirq);
+  *idle = (double)(idl + iowait);
+  return 1;
+}
+
+/* This process's CPU time so far, all its threads, in clock ticks. */
+static double own_ticks(void) {
+  struct rusage u;
+  if (getrusage(RUSAGE_SELF, &u) != 0)
+    return 0.0;
+  double s = (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+             (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+  return s * (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPUs' worth of work other programs did during PROBE_MS, while this
+ * process sleeps (less what its own threads did meanwhile: OpenBLAS's,
+ * started when it loaded, spin a while); -1 when /proc/stat cannot be read. */
+static double others_cpus(void) {
+  double busy0, idle0, busy1, idle1, own0 = own_ticks();
+  if (!read_cpu_ticks(&busy0, &idle0))
+    return -1.0;
+  struct timespec nap = {0, PROBE_MS * 1000000L};
+  nanosleep(&nap, NULL);
+  double own = own_ticks() - own0;
+  if (!read_cpu_ticks(&busy1, &idle1) || busy1 + idle1 <= busy0 + idle0)
+    return -1.0;
+  double cpus = (double)sysconf(_SC_NPROCESSORS_ONLN), others = busy1 - busy0 - own;
+  return cpus * (others > 0.0 ? others : 0.0) / (busy1 - busy0 + idle1 - idle0);
+}
+
+/* The spin count for this machine now: short when other programs want the
+ * CPUs nnc's threads would take (or when that cannot be told). */
+static const char *spin_for_machine(void) {
+  double cpus = (double)sysconf(_SC_NPROCESSORS_ONLN);
+  double spare = cpus - (double)omp_get_max_threads();
+  double others = others_cpus();
+  return others < 0.0 || others > spare + BUSY_CPUS ? RT_SHORT_SPIN : RT_LONG_SPIN;
+}
 
 void rt_init(char **argv) {
   const char *core = better_blas_core();
-  int short_spin = wants_short_spin();
-  if (!core && !short_spin)
-    return;
+  const char *spin =
+      is_set("OMP_WAIT_POLICY") || is_set("GOMP_SPINCOUNT") ? NULL : spin_for_machine();
+  if (!core && (!spin || !strcmp(spin, RT_LONG_SPIN)))
+    return; /* libgomp's default is the long spin: nothing to change */
   if (core)
     setenv("OPENBLAS_CORETYPE", core, 1);
-  if (short_spin)
-    setenv("GOMP_SPINCOUNT", RT_SPINCOUNT, 1);
+  if (spin) /* the long one too, so the restarted program does not look again */
+    setenv("GOMP_SPINCOUNT", spin, 1);
   fflush(NULL);
   execv("/proc/self/exe", argv); /* returns only on failure: run as we are */
 }
