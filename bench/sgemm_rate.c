@@ -8,12 +8,19 @@
  *     gradient dY.W^T; no input gradient for the first layer),
  *   - "day5-step": all eight of them back to back, total FLOPs over total
  *     time: the best a GEMM-bound Day 5 step could do on this machine,
+ *   - "cnn-step": the same for the seed CNN (models/cnn_fashion.nn) at
+ *     batch 64: its convolutions' GEMMs over im2col columns and its dense
+ *     layers' (the first convolution's too, though nnc computes that one,
+ *     k = 4, in its own loops): how fast OpenBLAS runs these thin shapes,
+ *     the most a CNN step built on it could reach with every other pass
+ *     free,
  *   - a large square GEMM (the machine's practical peak),
  * each on 1 and 2 threads by default, or on the thread counts given
  * (openblas_set_num_threads).
  *
  * Output: a human-readable table on stderr, and on stdout one line per
- * measurement, "key threads gflops" (key: fwd1, dW1, ..., day5-step, square),
+ * measurement, "key threads gflops" (key: fwd1, dW1, ..., day5-step, cfwd1,
+ * ..., cnn-step, square),
  * for scripts.
  *
  * Build: cc -O2 bench/sgemm_rate.c $(pkg-config --cflags --libs openblas)
@@ -44,6 +51,23 @@ static const GemmShape DAY5_STEP[] = {
     {"dX3", "dX   (128,10).(10,128)", CblasNoTrans, CblasTrans, 128, 128, 10},
 };
 #define N_DAY5 ((int)(sizeof DAY5_STEP / sizeof DAY5_STEP[0]))
+
+/* One seed-CNN training step, batch 64: conv 2x2 (28x28x1 -> 27x27x32),
+ * pool, conv 2x2 (13x13x32 -> 12x12x32), pool, dense 1152 -> 256 -> 10. */
+static const GemmShape CNN_STEP[] = {
+    {"cfwd1", "fwd  (46656,4).(4,32)", CblasNoTrans, CblasNoTrans, 46656, 32, 4},
+    {"cfwd2", "fwd  (9216,128).(128,32)", CblasNoTrans, CblasNoTrans, 9216, 32, 128},
+    {"cfwd3", "fwd  (64,1152).(1152,256)", CblasNoTrans, CblasNoTrans, 64, 256, 1152},
+    {"cfwd4", "fwd  (64,256).(256,10)", CblasNoTrans, CblasNoTrans, 64, 10, 256},
+    {"cdW1", "dW   (4,46656).(46656,32)", CblasTrans, CblasNoTrans, 4, 32, 46656},
+    {"cdW2", "dW   (128,9216).(9216,32)", CblasTrans, CblasNoTrans, 128, 32, 9216},
+    {"cdW3", "dW   (1152,64).(64,256)", CblasTrans, CblasNoTrans, 1152, 256, 64},
+    {"cdW4", "dW   (256,64).(64,10)", CblasTrans, CblasNoTrans, 256, 10, 64},
+    {"cdX2", "dX   (9216,32).(32,128)", CblasNoTrans, CblasTrans, 9216, 128, 32},
+    {"cdX3", "dX   (64,256).(256,1152)", CblasNoTrans, CblasTrans, 64, 1152, 256},
+    {"cdX4", "dX   (64,10).(10,256)", CblasNoTrans, CblasTrans, 64, 256, 10},
+};
+#define N_CNN ((int)(sizeof CNN_STEP / sizeof CNN_STEP[0]))
 
 static const GemmShape SQUARE = {
     "square", "square (2048,2048).(2048,2048)", CblasNoTrans, CblasNoTrans, 2048, 2048, 2048};
@@ -140,6 +164,10 @@ int main(int argc, char **argv) {
              measure(&DAY5_STEP[i], 1, &buf, seconds));
     report("day5-step", "day5-step (all eight above)", threads[t],
            measure(DAY5_STEP, N_DAY5, &buf, seconds));
+    for (int i = 0; i < N_CNN; i++)
+      report(CNN_STEP[i].key, CNN_STEP[i].name, threads[t], measure(&CNN_STEP[i], 1, &buf, seconds));
+    report("cnn-step", "cnn-step (all eleven above)", threads[t],
+           measure(CNN_STEP, N_CNN, &buf, seconds));
     report(SQUARE.key, SQUARE.name, threads[t], measure(&SQUARE, 1, &buf, 2 * seconds));
   }
   free(buf.a);

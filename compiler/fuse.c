@@ -276,7 +276,7 @@ static int fuse_maxpool_relu_grad(Graph *g) {
 static bool pool_tiles(const IrNode *p) {
   const Window *w = &p->win;
   return w->sh == w->kh && w->sw == w->kw && w->pad_top == 0 && w->pad_left == 0 &&
-         w->oh * w->kh <= w->h && w->ow * w->kw <= w->w && w->kh * w->kw <= 255;
+         w->oh * w->kh <= w->h && w->ow * w->kw <= w->w && w->kh * w->kw <= RT_POOLED_CELLS_MAX;
 }
 
 static bool short_whole_columns(const Graph *g, const IrNode *cols) {

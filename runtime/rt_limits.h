@@ -11,4 +11,8 @@
  * registers. */
 #define RT_POOLED_K_MAX 16
 
+/* rt_pooled_conv.c: the most cells in the pool's window (the winner is kept
+ * as one byte per pooled value). */
+#define RT_POOLED_CELLS_MAX 255
+
 #endif

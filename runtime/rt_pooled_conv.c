@@ -67,17 +67,33 @@ ALWAYS_INLINE void store_f(float *p, vf v, int nj) { memcpy(p, &v, (size_t)nj * 
 /* a where mask, else 0 (mask lanes are all ones or zero) */
 ALWAYS_INLINE vf keep(vf a, vi mask) { return (vf)((vi)a & mask); }
 
-static void check_act(const char *kernel, RtAct act) {
+static void check_args(const char *kernel, RtAct act, const RtWindow *pool, int k) {
   if (act != RT_ACT_NONE && act != RT_ACT_RELU)
     rt_die("%s: only no activation or relu can be fused with the pool (got %d)", kernel,
            (int)act);
+  if (k > RT_POOLED_K_MAX || pool->kh * pool->kw > RT_POOLED_CELLS_MAX)
+    rt_die("%s: k = %d or a %dx%d window is over the limits (%d, %d cells)", kernel, k, pool->kh,
+           pool->kw, RT_POOLED_K_MAX, RT_POOLED_CELLS_MAX);
 }
 
-/* The row of columns under window cell `cell` of pooled pixel (py, px) of
+/* The pool window's cells as offsets into cols from the row under its
+ * top-left cell, computed once, so the loops over pixels do no division. */
+typedef struct {
+  int cells;
+  size_t at[RT_POOLED_CELLS_MAX];
+} CellOffsets;
+
+static void cell_offsets(CellOffsets *c, const RtWindow *pool, int k) {
+  c->cells = pool->kh * pool->kw;
+  for (int cell = 0; cell < c->cells; cell++)
+    c->at[cell] = ((size_t)(cell / pool->kw) * (size_t)pool->w + (size_t)(cell % pool->kw)) * (size_t)k;
+}
+
+/* The row of columns under the top-left cell of pooled pixel (py, px) of
  * image i (cols is (m, h, w, k) over the conv output's pixels). */
-static const float *cell_row(const float *cols, const RtWindow *pool, int i, int py, int px,
-                             int cell, int k) {
-  size_t y = (size_t)(py * pool->kh + cell / pool->kw), x = (size_t)(px * pool->kw + cell % pool->kw);
+static const float *window_row(const float *cols, const RtWindow *pool, int i, int py, int px,
+                               int k) {
+  size_t y = (size_t)py * (size_t)pool->kh, x = (size_t)px * (size_t)pool->kw;
   return cols + (((size_t)i * pool->h + y) * pool->w + x) * (size_t)k;
 }
 
@@ -98,13 +114,16 @@ ALWAYS_INLINE void forward_block(float *out, uint8_t *argmax, const float *cols,
     wv[kk] = load_f(w + (size_t)kk * pool->c + (size_t)j0, nj);
   const vf b0 = bias ? load_f(bias + j0, nj) : (vf){0};
   const vi all = ~(vi){0};
+  CellOffsets c;
+  cell_offsets(&c, pool, k);
   for (int i = i0; i < i1; i++)
     for (int py = 0; py < pool->oh; py++)
       for (int px = 0; px < pool->ow; px++) {
         vf best = (vf){0} - INFINITY;
         vi at = {0};
-        for (int cell = 0; cell < pool->kh * pool->kw; cell++) {
-          const float *row = cell_row(cols, pool, i, py, px, cell, k);
+        const float *top = window_row(cols, pool, i, py, px, k);
+        for (int cell = 0; cell < c.cells; cell++) {
+          const float *row = top + c.at[cell];
           vf acc = b0;
           for (int kk = 0; kk < k; kk++)
             acc += row[kk] * wv[kk];
@@ -137,9 +156,7 @@ void rt_pooled_matmul_forward(float *out /* (m, ph, pw, n) */, uint8_t *argmax /
                               const float *cols /* (m, oh, ow, k) */, const float *w /* (k, n) */,
                               const float *bias /* (n) or NULL */, int m, const RtWindow *pool,
                               int k, RtAct act) {
-  check_act("rt_pooled_matmul_forward", act);
-  if (k > RT_POOLED_K_MAX)
-    rt_die("rt_pooled_matmul_forward: k = %d is over %d", k, RT_POOLED_K_MAX);
+  check_args("rt_pooled_matmul_forward", act, pool, k);
   const double work = (double)m * pool->h * pool->w * k * pool->c;
   RT_PARALLEL_SLICES(m, work, i0, i1,
                      pooled_forward_images(out, argmax, cols, w, bias, (int)i0, (int)i1, pool, k,
@@ -156,6 +173,8 @@ ALWAYS_INLINE void backward_block(float *dw, float *db, const float *cols, const
                                   const RtWindow *pool, int relu, int j0, int nj, int k) {
   vf dwv[RT_POOLED_K_MAX] = {{0}};
   vf dbv = {0};
+  CellOffsets c;
+  cell_offsets(&c, pool, k);
   for (int i = 0; i < m; i++)
     for (int py = 0; py < pool->oh; py++)
       for (int px = 0; px < pool->ow; px++) {
@@ -169,8 +188,9 @@ ALWAYS_INLINE void backward_block(float *dw, float *db, const float *cols, const
         vb cells = {0};
         memcpy(&cells, argmax + o, (size_t)nj);
         const vi won = __builtin_convertvector(cells, vi);
-        for (int cell = 0; cell < pool->kh * pool->kw; cell++) {
-          const float *row = cell_row(cols, pool, i, py, px, cell, k);
+        const float *top = window_row(cols, pool, i, py, px, k);
+        for (int cell = 0; cell < c.cells; cell++) {
+          const float *row = top + c.at[cell];
           const vf gc = keep(g, won == cell);
           for (int kk = 0; kk < k; kk++)
             dwv[kk] += row[kk] * gc;
@@ -200,9 +220,7 @@ void rt_pooled_matmul_backward_w(float *dw /* (k, n) */, const float *cols /* (m
                                  const float *out /* (m, ph, pw, n) */,
                                  const uint8_t *argmax /* (m, ph, pw, n) */, int m,
                                  const RtWindow *pool, int k, RtAct act) {
-  check_act("rt_pooled_matmul_backward_w", act);
-  if (k > RT_POOLED_K_MAX)
-    rt_die("rt_pooled_matmul_backward_w: k = %d is over %d", k, RT_POOLED_K_MAX);
+  check_args("rt_pooled_matmul_backward_w", act, pool, k);
   const double work = (double)m * pool->h * pool->w * pool->c * k;
   RT_PARALLEL_SLICES((pool->c + VEC - 1) / VEC, work, b0, b1,
                      pooled_backward_blocks(dw, NULL, cols, dout, out, argmax, m, pool, k,
@@ -212,7 +230,7 @@ void rt_pooled_matmul_backward_w(float *dw /* (k, n) */, const float *cols /* (m
 void rt_pooled_bias_backward(float *db /* (n) */, const float *dout /* (m, ph, pw, n) */,
                              const float *out /* (m, ph, pw, n) */, int m, const RtWindow *pool,
                              RtAct act) {
-  check_act("rt_pooled_bias_backward", act);
+  check_args("rt_pooled_bias_backward", act, pool, 0);
   const double work = (double)m * pool->oh * pool->ow * pool->c;
   RT_PARALLEL_SLICES((pool->c + VEC - 1) / VEC, work, b0, b1,
                      pooled_backward_blocks(NULL, db, NULL, dout, out, NULL, m, pool, 0,

@@ -264,44 +264,119 @@ END_TEST
  * weight gradient is summed chunk by chunk), with the last chunk short. */
 enum { CHUNKED_BATCH = 5 };
 
+/* A convolution's output and both gradients (dout = c->r) the way the
+ * compiler emits them by default: im2col, sgemm, col2im over the whole batch. */
+typedef struct {
+  float *out, *dx, *dkernel;
+} ConvResults;
+
+static ConvResults conv_by_columns(const ConvCtx *c) {
+  const RtWindow *win = &c->win;
+  const int m = c->m, f = c->filters, rows = m * win->oh * win->ow;
+  const int k = win->kh * win->kw * win->c;
+  float *cols = new_floats((size_t)rows * k), *dcols = new_floats((size_t)rows * k);
+  ConvResults r = {new_floats((size_t)rows * f), new_floats((size_t)m * win->h * win->w * win->c),
+                   new_floats((size_t)k * f)};
+  rt_im2col(cols, c->x, m, win);
+  rt_matmul_forward(r.out, cols, c->kernel, rows, k, f);
+  rt_matmul_backward_w(r.dkernel, cols, c->r, rows, k, f);
+  rt_matmul_backward_x(dcols, c->r, c->kernel, rows, k, f);
+  rt_col2im(r.dx, dcols, m, win);
+  free(cols), free(dcols);
+  return r;
+}
+
+static void conv_results_free(ConvResults *r) { free(r->out), free(r->dx), free(r->dkernel); }
+
+/* got against want, each of the three named after the kernels that made them */
+static void assert_conv_results(const char *kernels, const ConvShape *s, const ConvCtx *c,
+                                const ConvResults *got, const ConvResults *want, double tol) {
+  const RtWindow *win = &c->win;
+  const int m = c->m, f = c->filters, k = win->kh * win->kw * win->c;
+  Shape4 out_shape = {m, win->oh, win->ow, f}, x_shape = {m, win->h, win->w, win->c};
+  Shape4 k_shape = {win->kh, win->kw, win->c, f};
+  char what[160], label[64];
+  snprintf(label, sizeof label, "%s forward", kernels);
+  describe_window(what, sizeof what, label, win, s->same);
+  assert_close_f(what, got->out, want->out, (size_t)m * win->oh * win->ow * f, tol, tol,
+                 &out_shape);
+  snprintf(label, sizeof label, "%s dkernel", kernels);
+  describe_window(what, sizeof what, label, win, s->same);
+  assert_close_f(what, got->dkernel, want->dkernel, (size_t)k * f, tol, tol, &k_shape);
+  snprintf(label, sizeof label, "%s dx", kernels);
+  describe_window(what, sizeof what, label, win, s->same);
+  assert_close_f(what, got->dx, want->dx, (size_t)m * win->h * win->w * win->c, tol, tol,
+                 &x_shape);
+}
+
+/* Outputs of a kernel under test, NaN first: each must overwrite them. */
+static ConvResults conv_results_nan(const ConvCtx *c) {
+  const RtWindow *win = &c->win;
+  const size_t outs = (size_t)c->m * win->oh * win->ow * c->filters;
+  const size_t xs = (size_t)c->m * win->h * win->w * win->c;
+  const size_t ks = (size_t)win->kh * win->kw * win->c * c->filters;
+  ConvResults r = {new_floats(outs), new_floats(xs), new_floats(ks)};
+  rt_fill(r.out, NAN, outs), rt_fill(r.dx, NAN, xs), rt_fill(r.dkernel, NAN, ks);
+  return r;
+}
+
 START_TEST(test_conv_chunked) {
   const ConvShape *s = &kConvShapes[_i];
   ConvCtx c = conv_ctx_new(s, CHUNKED_BATCH, 3000 + _i);
   const RtWindow *win = &c.win;
-  const int m = c.m, f = c.filters, pixels = win->oh * win->ow, k = win->kh * win->kw * win->c;
-  const size_t x_count = (size_t)m * win->h * win->w * win->c, out_count = (size_t)m * pixels * f;
-  float *cols = new_floats((size_t)m * pixels * k), *dcols = new_floats((size_t)m * pixels * k);
-  float *out = new_floats(out_count), *dx = new_floats(x_count);
-  float *dkernel = new_floats((size_t)k * f);
-  rt_im2col(cols, c.x, m, win);
-  rt_matmul_forward(out, cols, c.kernel, m * pixels, k, f);
-  rt_matmul_backward_w(dkernel, cols, c.r, m * pixels, k, f);
-  rt_matmul_backward_x(dcols, c.r, c.kernel, m * pixels, k, f);
-  rt_col2im(dx, dcols, m, win);
+  const int m = c.m, f = c.filters, k = win->kh * win->kw * win->c;
+  ConvResults want = conv_by_columns(&c);
   for (int chunk = 1; chunk <= 3; chunk++) {
-    float *ws = new_floats((size_t)chunk * pixels * k); /* exactly a chunk: no room to spill */
-    float *got_out = new_floats(out_count), *got_dx = new_floats(x_count);
-    float *got_dk = new_floats((size_t)k * f);
-    rt_fill(got_out, NAN, out_count), rt_fill(got_dx, NAN, x_count);
-    rt_fill(got_dk, NAN, (size_t)k * f); /* overwritten, not accumulated into */
-    rt_conv2d_forward(got_out, c.x, c.kernel, ws, m, chunk, win, f);
-    rt_conv2d_backward_w(got_dk, c.x, c.r, ws, m, chunk, win, f);
-    rt_conv2d_backward_x(got_dx, c.r, c.kernel, ws, m, chunk, win, f);
-    char what[160];
-    Shape4 out_shape = {m, win->oh, win->ow, f}, x_shape = {m, win->h, win->w, win->c};
-    Shape4 k_shape = {win->kh, win->kw, win->c, f};
-    describe_window(what, sizeof what, "chunked conv forward", win, s->same);
-    assert_close_f(what, got_out, out, out_count, 1e-5, 1e-5, &out_shape);
-    describe_window(what, sizeof what, "chunked conv dkernel", win, s->same);
-    assert_close_f(what, got_dk, dkernel, (size_t)k * f, 1e-5, 1e-5, &k_shape);
-    describe_window(what, sizeof what, "chunked conv dx", win, s->same);
-    assert_close_f(what, got_dx, dx, x_count, 1e-5, 1e-5, &x_shape);
-    free(ws), free(got_out), free(got_dx), free(got_dk);
+    /* exactly a chunk of columns: no room to spill */
+    float *ws = new_floats((size_t)chunk * win->oh * win->ow * k);
+    ConvResults got = conv_results_nan(&c);
+    rt_conv2d_forward(got.out, c.x, c.kernel, ws, m, chunk, win, f);
+    rt_conv2d_backward_w(got.dkernel, c.x, c.r, ws, m, chunk, win, f);
+    rt_conv2d_backward_x(got.dx, c.r, c.kernel, ws, m, chunk, win, f);
+    assert_conv_results("chunked conv", s, &c, &got, &want, 1e-5);
+    free(ws);
+    conv_results_free(&got);
   }
-  free(cols), free(dcols), free(out), free(dx), free(dkernel);
+  conv_results_free(&want);
   conv_ctx_free(&c);
 }
 END_TEST
+
+#if NNC_WITH_ONEDNN
+/* oneDNN's direct convolution (rt_conv_onednn.c, what lower.c keeps whole
+ * when nnc is built with it) against im2col + sgemm: the same values to
+ * float rounding (its sums run in another order), and its fused bias +
+ * relu against the epilogue kernel. Twice: the second call reuses the
+ * primitives the first one made. */
+START_TEST(test_conv_onednn) {
+  const ConvShape *s = &kConvShapes[_i];
+  ConvCtx c = conv_ctx_new(s, CHUNKED_BATCH, 4000 + _i);
+  const RtWindow *win = &c.win;
+  const int m = c.m, f = c.filters;
+  const size_t outs = (size_t)m * win->oh * win->ow * f;
+  ConvResults want = conv_by_columns(&c);
+  float *bias = new_floats((size_t)f), *want_relu = new_floats(outs);
+  for (int j = 0; j < f; j++)
+    bias[j] = 0.25f * (float)(j % 3) - 0.25f;
+  memcpy(want_relu, want.out, outs * sizeof(float));
+  rt_bias_act_forward(want_relu, bias, m * win->oh * win->ow, f, RT_ACT_RELU, 0.0f);
+  for (int call = 0; call < 2; call++) {
+    ConvResults got = conv_results_nan(&c);
+    rt_conv2d_direct_forward(got.out, c.x, c.kernel, NULL, m, win, f, RT_ACT_NONE, 0.0f);
+    rt_conv2d_direct_backward_w(got.dkernel, c.x, c.r, m, win, f);
+    rt_conv2d_direct_backward_x(got.dx, c.r, c.kernel, m, win, f);
+    assert_conv_results("oneDNN conv", s, &c, &got, &want, 1e-5);
+    rt_conv2d_direct_forward(got.out, c.x, c.kernel, bias, m, win, f, RT_ACT_RELU, 0.0f);
+    Shape4 out_shape = {m, win->oh, win->ow, f};
+    assert_close_f("oneDNN conv + bias + relu", got.out, want_relu, outs, 1e-5, 1e-5, &out_shape);
+    conv_results_free(&got);
+  }
+  free(bias), free(want_relu);
+  conv_results_free(&want);
+  conv_ctx_free(&c);
+}
+END_TEST
+#endif
 
 /* ===== pooling ===== */
 
@@ -895,6 +970,9 @@ static Suite *conv_suite(void) {
   tcase_add_loop_test(conv, test_conv_forward, 0, N_CONV_SHAPES);
   tcase_add_loop_test(conv, test_conv_gradients, 0, N_CONV_SHAPES);
   tcase_add_loop_test(conv, test_conv_chunked, 0, N_CONV_SHAPES);
+#if NNC_WITH_ONEDNN
+  tcase_add_loop_test(conv, test_conv_onednn, 0, N_CONV_SHAPES);
+#endif
   suite_add_tcase(s, conv);
 
   TCase *pool = tcase_create("pooling");

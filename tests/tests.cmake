@@ -20,6 +20,7 @@ endfunction()
 # ---- runtime suites ----
 nnc_check_test(test_ops nncrt tests/test_ops.c)
 nnc_check_test(test_conv nncrt tests/test_conv.c)
+target_compile_definitions(test_conv PRIVATE NNC_WITH_ONEDNN=${NNC_WITH_ONEDNN})
 nnc_check_test(test_spatial nncrt tests/test_spatial.c)
 nnc_check_test(test_optim nncrt tests/test_optim.c)
 nnc_check_test(test_rng nncrt tests/test_rng.c)
