@@ -96,7 +96,7 @@ bool compile_source(Compilation *c, const DriverOptions *opt, PassId last) {
   after_ir_pass(c, opt, PASS_AUTODIFF);
   if (last == PASS_AUTODIFF)
     return true;
-  lower(c->graph);
+  lower(c->graph, NNC_WITH_ONEDNN && !opt->no_onednn);
   after_ir_pass(c, opt, PASS_LOWER);
   if (last == PASS_LOWER)
     return true;

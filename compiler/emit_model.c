@@ -170,6 +170,27 @@ static void emit_im2col(Emitter *e, const IrNode *n) {
             O, IN(0), "m", c_window(e, n));
 }
 
+/* A convolution kept whole (lower.c: nnc built with oneDNN): one call each
+ * for it and its two gradients, no columns. */
+static void emit_conv2d(Emitter *e, const IrNode *n) {
+  const char *what = arena_printf(e->g->arena, "%s -> %s: %dx%d, %d filters%s%s (oneDNN)",
+                                  c_shape(e, n->in[0]), c_shape(e, n), n->win.kh, n->win.kw,
+                                  n->units, n->has_bias ? ", + bias, " : "",
+                                  n->has_bias ? ir_act_name(n->act) : "");
+  EMIT_CALL(e, conv2d_direct_forward, what, O, IN(0), IN(1), n->has_bias ? IN(2) : "NULL", "m",
+            c_window(e, n), c_int(e, n->units), ACT_ARGS);
+}
+
+static void emit_conv2d_grad_x(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, conv2d_direct_backward_x, NULL, O, IN(0), IN(1), "m", c_window(e, n),
+            c_int(e, n->forward->units));
+}
+
+static void emit_conv2d_grad_w(Emitter *e, const IrNode *n) {
+  EMIT_CALL(e, conv2d_direct_backward_w, NULL, O, IN(0), IN(1), "m", c_window(e, n),
+            c_int(e, n->forward->units));
+}
+
 /* out (m, oh, ow, c * dm): each channel under its own dm kh x kw filters */
 static void emit_depthwise(Emitter *e, const IrNode *n) {
   EMIT_CALL(e, depthwise_forward,

@@ -10,20 +10,30 @@
  *
  * im2col writes, for every output pixel, the kh*kw*c values under its window,
  * so Keras's kernel (kh, kw, c, filters) is a (kh*kw*c, filters) matrix and
- * the convolution is a dense layer over im2col's rows. A direct or library
- * convolution kernel would instead be an emitter for conv2d and no LOWER.
+ * the convolution is a dense layer over im2col's rows.
+ *
+ * When nnc is built with oneDNN (NNC_WITH_ONEDNN) and the build did not ask
+ * for --no-onednn, a convolution whose rows would be long (kh*kw*c > 16)
+ * stays whole instead: conv2d, conv2d_grad_x and conv2d_grad_w reach the
+ * emitter as they are, one oneDNN call each (runtime/rt_conv_onednn.c),
+ * with no columns at all. A first convolution on one or three channels
+ * (short rows) is still lowered: its GEMM is memory-bound, and fusion rule
+ * 5 pools it (fuse.c). So does a 1x1 stride-1 convolution: it is a GEMM as
+ * it is.
  *
  * Rewrites keep the node (its id, name, users) and insert the new node next
  * to it; the schedule is numbered again at the end, so ids stay in schedule
  * order as the later passes expect.
  */
 #include "nnc.h"
+#include "rt_limits.h"
 
 #include <string.h>
 
 typedef struct {
   Graph *g;
-  int pos; /* schedule index of the node being lowered */
+  int pos;          /* schedule index of the node being lowered */
+  bool direct_conv; /* keep long-row convolutions whole (oneDNN) */
 } Lowerer;
 
 /* The im2col node made for forward conv `fw` (lowered before its gradients). */
@@ -40,9 +50,17 @@ static bool is_pointwise(const Window *w) {
   return w->kh == 1 && w->kw == 1 && w->sh == 1 && w->sw == 1;
 }
 
+/* A convolution the oneDNN kernels take whole (see the top of the file). */
+static bool stays_whole(const Lowerer *lw, const IrNode *conv) {
+  const Window *w = &conv->win;
+  return lw->direct_conv && !is_pointwise(w) && w->kh * w->kw * w->c > RT_POOLED_K_MAX;
+}
+
 /* y = conv2d(x, W) -> y = matmul(im2col(x), W), or matmul(x, W) when pointwise */
 static void lower_conv2d(Lowerer *lw, IrNode *n) {
   Graph *g = lw->g;
+  if (stays_whole(lw, n))
+    return;
   IrNode *x = n->in[0];
   const char *conv_name = arena_printf(g->arena, "%s.conv", n->layer);
   if (n->name && !strcmp(n->name, conv_name)) /* not the layer's output: the GEMM's name */
@@ -66,6 +84,8 @@ static void lower_conv2d(Lowerer *lw, IrNode *n) {
 /* dW = conv2d_grad_w(x, dy) -> matmul_grad_w(cols, dy), reusing the forward's cols */
 static void lower_conv2d_grad_w(Lowerer *lw, IrNode *n) {
   (void)lw;
+  if (n->forward->op == IR_CONV2D) /* its forward stayed whole */
+    return;
   n->op = IR_MATMUL_GRAD_W;
   if (!is_pointwise(&n->win))
     n->in[0] = cols_of(n->forward);
@@ -74,6 +94,8 @@ static void lower_conv2d_grad_w(Lowerer *lw, IrNode *n) {
 /* dx = conv2d_grad_x(dy, W) -> dcols = matmul_grad_x(dy, W); dx = col2im(dcols) */
 static void lower_conv2d_grad_x(Lowerer *lw, IrNode *n) {
   Graph *g = lw->g;
+  if (n->forward->op == IR_CONV2D)
+    return;
   if (is_pointwise(&n->win)) { /* dx = dy . W^T directly */
     n->op = IR_MATMUL_GRAD_X;
     n->win = (Window){0};
@@ -111,8 +133,8 @@ static const LowerRule LOWER_RULES[IR_OP_COUNT] = {
 #undef OP
 };
 
-void lower(Graph *g) {
-  Lowerer lw = {.g = g};
+void lower(Graph *g, bool direct_conv) {
+  Lowerer lw = {.g = g, .direct_conv = direct_conv};
   for (lw.pos = 0; lw.pos < g->n_nodes; lw.pos++) {
     IrNode *n = g->nodes[lw.pos];
     if (!n->dead && LOWER_RULES[n->op])

@@ -40,13 +40,15 @@ static void usage(FILE *f) {
           "  --dump-ir=PASS     print the IR after PASS: build, shape, autodiff, fuse,\n"
           "                     memplan, or all\n"
           "  --no-fuse          skip the fusion pass\n"
+          "  --no-onednn        convolutions through im2col + OpenBLAS, not oneDNN (%s)\n"
           "  --portable         compile the program for any x86-64 (no -march=native)\n"
           "  --mpi              data-parallel training under mpirun -np N (Open MPI)\n"
           "  --max-memory SIZE  an error if training needs more (bytes, or K, M, G, T);\n"
           "                     without it, more than this machine's memory is a warning\n"
           "  --ckpt PATH        export: the checkpoint (default: runs/NAME/best.ckpt)\n"
           "  -o DIR             export: the output directory (default: .)\n"
-          "  --version, --help\n");
+          "  --version, --help\n",
+          NNC_WITH_ONEDNN ? "this nnc was built with oneDNN" : "this nnc was built without it");
 }
 
 /* "8G" -> 8 << 30; bytes, or a K, M, G or T suffix (powers of 1024) */
@@ -95,6 +97,8 @@ static int parse_options(DriverOptions *opt, int argc, char **argv, int *rest) {
       }
     } else if (!strcmp(a, "--no-fuse")) {
       opt->no_fuse = true;
+    } else if (!strcmp(a, "--no-onednn")) {
+      opt->no_onednn = true;
     } else if (!strcmp(a, "--portable")) {
       opt->portable = true;
     } else if (!strcmp(a, "--mpi")) {

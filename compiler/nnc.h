@@ -743,7 +743,7 @@ bool autodiff(Graph *g, Diag *diag);
 /* Rewrites the ops the C back end has no kernel for into ones it has
  * (conv2d and its gradients -> im2col + GEMM, col2im), per ops.def's LOWER
  * column, and numbers the schedule again. */
-void lower(Graph *g);
+void lower(Graph *g, bool direct_conv);
 
 /* ===== fuse.c ===== */
 
@@ -829,6 +829,7 @@ typedef struct {
   const char *exe_path;  /* NULL = derived; "" = do not compile */
   const char *dump_pass; /* print IR after this pass ("all" for every pass) */
   bool no_fuse;
+  bool no_onednn;        /* convolutions through im2col + GEMM even when built with oneDNN */
   bool summary_only;     /* stop after shapes; build the model without its loss */
   bool emit_only;        /* write C, do not run cc */
   bool portable;         /* compile without -march=native */

@@ -5,7 +5,9 @@
 # dataset-fashion-mnist), gnuplot-nox and a font (the plots, drawn by gnuplot at the end
 # of a run), protobuf-c and Debian's onnx.proto (ONNX export); for the tests clang with
 # libFuzzer (the fuzz_front test), chromium (opens report.html headless), python3-onnx
-# and Node.js (ONNX's checker and ONNX Runtime check exports); Open MPI (nnc build --mpi).
+# and Node.js (ONNX's checker and ONNX Runtime check exports); Open MPI (nnc build --mpi);
+# oneDNN (libdnnl-dev: convolutions as one call each, about twice as fast as im2col +
+# OpenBLAS on the seed CNN; nnc builds and works without it).
 # With --bench also what bench/run and bench/memory compare against
 # (python3-torch, the PyTorch references) and measure with (/usr/bin/time).
 set -euo pipefail
@@ -16,6 +18,8 @@ packages=(build-essential cmake pkg-config flex bison libopenblas-dev zlib1g-dev
 # Open MPI: `nnc build --mpi` (data-parallel training under mpirun) and its two-rank
 # tests; only programs built with --mpi use it, the rest of nnc builds without it.
 packages+=(openmpi-bin libopenmpi-dev)
+# oneDNN: optional for nnc (CMake uses it when present: runtime/rt_conv_onednn.c)
+packages+=(libdnnl-dev)
 [ "${1:-}" = --bench ] && packages+=(python3-torch python3-numpy time)
 
 missing=()

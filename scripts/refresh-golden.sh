@@ -10,8 +10,9 @@ build=${1:-build}
 cd "$root"
 nnc="$build/nnc"
 [ -x "$nnc" ] || { echo "refresh-golden: no $nnc; build first (scripts/build.sh)" >&2; exit 1; }
-for model in day5 cnn_fashion; do
-  "$nnc" build "models/$model.nn" --emit-only --emit-c "tests/golden/$model.c" 2>/dev/null
-  echo "refresh-golden: rewrote tests/golden/$model.c from models/$model.nn"
-done
+source tests/golden/cases.sh
+while read -r model golden option; do
+  "$nnc" build "models/$model.nn" $option --emit-only --emit-c "tests/golden/$golden.c" 2>/dev/null
+  echo "refresh-golden: rewrote tests/golden/$golden.c from models/$model.nn $option"
+done < <(golden_cases "$nnc")
 echo "refresh-golden: the golden files now match this build; review them with git diff tests/golden/"

@@ -70,8 +70,11 @@ static inline bool tc_run_with(TestCompile *tc, const char *text, PassId last,
   return tc->ok = compile_source(&tc->c, &opt, last);
 }
 
+/* no_onednn: convolutions lowered to im2col + GEMM whether or not this nnc
+ * was built with oneDNN, so the suites check the same graphs everywhere
+ * (test_autodiff's test_lower_keeps_convs_whole runs lower(g, true) itself). */
 static inline bool tc_run_opts(TestCompile *tc, const char *text, PassId last, bool no_fuse) {
-  return tc_run_with(tc, text, last, (DriverOptions){.no_fuse = no_fuse});
+  return tc_run_with(tc, text, last, (DriverOptions){.no_fuse = no_fuse, .no_onednn = true});
 }
 
 static inline bool tc_run(TestCompile *tc, const char *text, PassId last) {

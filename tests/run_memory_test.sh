@@ -24,7 +24,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # the summary's memory rows, as bytes without commas: "parameters 940596"
 memory_rows() {
-  "$nnc" summary "$1" | sed -n '/Training memory/,$p' |
+  "$nnc" summary "$@" | sed -n '/Training memory/,$p' |
     sed -n 's/^   \(.*[a-z]\) *\([0-9,]*\) bytes.*/\1 \2/p' | tr -d ,
 }
 row() { awk -v k="$2" '$0 ~ "^"k" [0-9]+$" {print $NF}' <<< "$1"; }
@@ -40,13 +40,20 @@ done
 sum=$(awk '$1 != "total" {s += $NF} END {print s}' <<< "$rows")
 [ "$sum" = "$(row "$rows" total)" ] || fail "day5: the rows add up to $sum, not the total"
 
-rows=$(memory_rows "$models/vgg16.nn")
+# VGG16 through im2col (--no-onednn): the columns' chunking and recomputing
+rows=$(memory_rows "$models/vgg16.nn" --no-onednn)
 echo "$rows"
 total=$(row "$rows" total)
 [ "$total" -lt 2500000000 ] || fail "vgg16 at batch 32 plans $total bytes (>= 2.5 GB)"
+# with oneDNN (when this nnc has it) the convolutions need no columns at all
+if "$nnc" --help | grep -q "built with oneDNN"; then
+  direct=$(row "$(memory_rows "$models/vgg16.nn")" total)
+  echo "vgg16 with oneDNN: total $direct"
+  [ "$direct" -lt "$total" ] || fail "vgg16 plans $direct bytes with oneDNN, not less than $total"
+fi
 # and its arena is within 1% of the smallest any placement can make: the most
 # bytes live at once (greedy placement leaves 9 MB of holes in 2.0 GB)
-"$nnc" build "$models/vgg16.nn" --emit-only --emit-c vgg16.c
+"$nnc" build "$models/vgg16.nn" --no-onednn --emit-only --emit-c vgg16.c
 sed -n 's/^ \*   activations *\([0-9]*\) (one arena for a batch of 32; \([0-9]*\) live at most,$/\1 \2/p' \
   vgg16.c > arena.txt
 read -r arena live < arena.txt || fail "vgg16.c: no activations line in the banner"

@@ -500,6 +500,39 @@ START_TEST(test_fuse_respects_other_users) {
 }
 END_TEST
 
+/* With oneDNN (lower(g, true), what the driver asks for when nnc was built
+ * with it): a convolution with long rows stays whole, forward and both
+ * gradients, and fusion gives it the bias + relu epilogue; the first conv
+ * on one channel (k = 4) and a 1x1 conv are still lowered to GEMMs. */
+START_TEST(test_lower_keeps_convs_whole) {
+  TestCompile tc;
+  run_ok(&tc, "model m(x: u8[12, 12, 1]) {\n"
+              "  h = conv2d(x, 8, 2, activation=relu)\n"
+              "  h = conv2d(h, 6, 3, activation=relu)\n"
+              "  h = conv2d(h, 4, 1)\n"
+              "  return dense(flatten(h), 10)\n}\n" LOGITS,
+         PASS_AUTODIFF, false);
+  Graph *g = tc.c.graph;
+  lower(g, true);
+  ck_assert_int_eq(tc_count_op(g, IR_CONV2D), 1);
+  ck_assert_int_eq(tc_count_op(g, IR_CONV2D_GRAD_X), 1);
+  ck_assert_int_eq(tc_count_op(g, IR_CONV2D_GRAD_W), 1);
+  ck_assert_int_eq(tc_count_op(g, IR_IM2COL), 1); /* the first conv's */
+  ck_assert_int_eq(tc_count_op(g, IR_COL2IM), 0); /* its input needs no gradient */
+  const IrNode *conv = tc_node(g, "conv2d_1.conv");
+  ck_assert_ptr_nonnull(conv);
+  ck_assert_int_eq(conv->op, IR_CONV2D);
+  ck_assert_int_eq(conv->in[0]->op, IR_ACT); /* the first conv's relu, no columns */
+  ck_assert_int_eq(tc_node(g, "conv2d_2.matmul")->op, IR_MATMUL); /* 1x1 */
+  fuse(g);
+  ck_assert(conv->has_bias);
+  ck_assert_int_eq(conv->act, ACT_RELU);
+  ck_assert_int_eq(conv->n_in, 3);
+  assert_param_grads(g, 8);
+  tc_end(&tc);
+}
+END_TEST
+
 /* Rule 5: the first conv + relu + a 2x2 max pool become pooled_matmul and
  * its two gradients; the second conv (its input needs a gradient) and a pool
  * whose windows overlap stay as they were. */
@@ -743,6 +776,7 @@ static Suite *autodiff_suite(void) {
   tcase_add_test(fu, test_fuse_respects_other_users);
   tcase_add_test(fu, test_no_fuse_keeps_primitive_ops);
   tcase_add_test(fu, test_fuse_pooled_first_conv);
+  tcase_add_test(fu, test_lower_keeps_convs_whole);
   suite_add_tcase(s, fu);
   TCase *mp = tcase_create("memplan");
   tcase_add_test(mp, test_day5_plan);

@@ -94,7 +94,8 @@ if(NNC_CLANG)
             -w -std=c11 -D_GNU_SOURCE -I${CMAKE_CURRENT_SOURCE_DIR}/compiler
             -I${CMAKE_CURRENT_SOURCE_DIR}/runtime
             -I${CMAKE_CURRENT_BINARY_DIR} -DNNC_RUNTIME_INCLUDE=\"\" -DNNC_RUNTIME_LIB=\"\"
-            -DNNC_BLAS_LIBS=\"\" -DNNC_PROGRAM_FLAGS=\"\" ${nnc_fuzz_sources}
+            -DNNC_BLAS_LIBS=\"\" -DNNC_PROGRAM_FLAGS=\"\" -DNNC_WITH_ONEDNN=${NNC_WITH_ONEDNN}
+            ${nnc_fuzz_sources}
             -o ${CMAKE_CURRENT_BINARY_DIR}/fuzz_front
     DEPENDS ${nnc_fuzz_sources} ${CMAKE_CURRENT_SOURCE_DIR}/compiler/nnc.h
             ${CMAKE_CURRENT_SOURCE_DIR}/compiler/emit.h
