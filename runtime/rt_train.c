@@ -200,8 +200,8 @@ static void print_usage(FILE *f, const char *prog, const char *model, const RtOp
           "\n"
           "environment: OMP_NUM_THREADS (threads, now %d), OMP_WAIT_POLICY and\n"
           "GOMP_SPINCOUNT (idle threads spin %s times, then sleep: unless set, 300000\n"
-          "on a machine idle at start, 1000 on a busy one), OPENBLAS_CORETYPE (OpenBLAS\n"
-          "kernels, now %s)\n",
+          "on a machine idle at start, 1000 on a busy one), OPENBLAS_CORETYPE\n"
+          "(OpenBLAS kernels, now %s)\n",
           prog, model, def->epochs, (unsigned long long)def->seed,
           def->out_dir ? def->out_dir : "(none)", def->data_dir ? def->data_dir : "(none)",
           def->limit_train, def->limit_test, rt_threads(), idle_spin(), rt_blas_core());
