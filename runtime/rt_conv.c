@@ -146,17 +146,21 @@ static void col2im_rows(float *dx /* (m, h, w, c) */, const float *dcols /* (m*o
 /* ----- max and average pooling ----- */
 
 /* Each pooling kernel is written once, as an always-inline body that takes
- * the channel count as its last argument, and instantiated twice by
+ * the channel count as its last argument, and instantiated by
  * RT_POOL_DISPATCH (which reads the caller's `win`): with the constant 1 (a
  * pool straight on a grayscale image, where the channel loops would be all
- * overhead) and with win->c. */
+ * overhead), 32 and 64 (the CNNs' usual widths: constant trip counts
+ * vectorize without remainders; the seed CNN's second pool's backward took
+ * 40% less time), and with win->c. */
 #define RT_ALWAYS_INLINE static inline __attribute__((always_inline))
 #define RT_POOL_DISPATCH(body, ...)                                                              \
   do {                                                                                           \
-    if (win->c == 1)                                                                             \
-      body(__VA_ARGS__, 1);                                                                      \
-    else                                                                                         \
-      body(__VA_ARGS__, win->c);                                                                 \
+    switch (win->c) {                                                                            \
+    case 1: body(__VA_ARGS__, 1); break;                                                         \
+    case 32: body(__VA_ARGS__, 32); break;                                                       \
+    case 64: body(__VA_ARGS__, 64); break;                                                       \
+    default: body(__VA_ARGS__, win->c);                                                          \
+    }                                                                                            \
   } while (0)
 
 RT_ALWAYS_INLINE void maxpool_forward_body(float *restrict out, const float *restrict x, int m,

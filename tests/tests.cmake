@@ -244,6 +244,13 @@ if(NNC_SANITIZE)
   set_property(TEST ${nnc_tests} APPEND PROPERTY ENVIRONMENT
     "ASAN_OPTIONS=detect_leaks=1" "UBSAN_OPTIONS=print_stacktrace=1")
 endif()
+# ---- oneDNN convolutions against im2col + OpenBLAS (only when built with oneDNN) ----
+if(NNC_WITH_ONEDNN)
+  add_test(NAME e2e_onednn
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/run_onednn_test.sh $<TARGET_FILE:nnc>
+            ${CMAKE_CURRENT_SOURCE_DIR}/tests/e2e/pooled_cnn.nn)
+  set_tests_properties(e2e_onednn PROPERTIES TIMEOUT 600)
+endif()
 # ---- golden files: the generated C of an MLP and a CNN (scripts/refresh-golden.sh) ----
 add_test(NAME golden_generated_c
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/run_golden_test.sh $<TARGET_FILE:nnc>
