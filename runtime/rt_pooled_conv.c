@@ -185,9 +185,9 @@ ALWAYS_INLINE void backward_block(float *dw, float *db, const float *cols, const
         dbv += g;
         if (!dw)
           continue;
-        vb cells = {0};
-        memcpy(&cells, argmax + o, (size_t)nj);
-        const vi won = __builtin_convertvector(cells, vi);
+        vi won = {0}; /* an element loop: GCC widens it in one instruction */
+        for (int j = 0; j < nj; j++)
+          won[j] = argmax[o + (size_t)j];
         const float *top = window_row(cols, pool, i, py, px, k);
         for (int cell = 0; cell < c.cells; cell++) {
           const float *row = top + c.at[cell];
