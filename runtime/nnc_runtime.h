@@ -114,14 +114,20 @@ int rt_threads(void);
 int rt_threads_for(double work);
 /* Use n threads from now on (tests compare thread counts with it). */
 void rt_set_threads(int n);
-/* Call first in main: when OpenBLAS did not recognise this CPU and fell
- * back to its generic SSE3 kernels although the CPU has AVX2 or AVX-512,
- * restarts the program once (same argv) with OPENBLAS_CORETYPE set to the
- * matching kernels (Haswell, SkylakeX): OpenBLAS reads it only when it
- * loads. Setting OPENBLAS_CORETYPE yourself keeps your choice. */
+/* Call first in main. Looks at how busy the machine is (60 ms of
+ * /proc/stat) and, unless the user set them, chooses the wait policy
+ * (GOMP_SPINCOUNT: libgomp's long spin on an idle machine, 1,000 spins on a
+ * busy one) and the threads (OMP_NUM_THREADS: the cores other programs
+ * leave); and when OpenBLAS did not recognise this CPU and fell back to its
+ * generic SSE3 kernels although the CPU has AVX2 or AVX-512, sets
+ * OPENBLAS_CORETYPE to the matching kernels (Haswell, SkylakeX). All three
+ * are read only when the libraries load, so it restarts the program once
+ * (same argv) when it changes one. Variables set by the user are kept. */
 void rt_init(char **argv);
 /* The name of the kernels OpenBLAS runs ("SkylakeX", ...). */
 const char *rt_blas_core(void);
+/* How many times idle OpenMP threads spin before they sleep (as a string). */
+const char *rt_idle_spin(void);
 
 /* ===== rt_elementwise.c, rt_gemm.c, rt_losses.c ===== */
 

@@ -50,7 +50,8 @@ int rt_main(RtModel *model, const RtFitConfig *config, int argc, char **argv) {
   rt_rng_seed(&init_rng, run.opt.seed);
   model->init_params(&init_rng);
   if (!run.opt.quiet)
-    printf("threads: %d (OpenMP; OpenBLAS %s kernels)\n", rt_threads(), rt_blas_core());
+    printf("threads: %d (OpenMP, idle threads spin %s times; OpenBLAS %s kernels)\n",
+           rt_threads(), rt_idle_spin(), rt_blas_core());
   if (run.opt.evaluate) { /* the test report of a saved checkpoint, no training */
     int status = rt_evaluate_checkpoint(&run);
     rt_run_free(&run);

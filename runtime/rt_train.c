@@ -157,15 +157,6 @@ static const char *program_name(int argc, char **argv) {
   return slash ? slash + 1 : argv[0];
 }
 
-/* What idle OpenMP threads do, as --help says it (rt_init chose it). */
-static const char *idle_spin(void) {
-  const char *policy = getenv("OMP_WAIT_POLICY");
-  const char *spin = getenv("GOMP_SPINCOUNT");
-  if (spin && *spin)
-    return spin;
-  return policy && !strcasecmp(policy, "passive") ? "0" : "300000"; /* libgomp's default */
-}
-
 static void print_usage(FILE *f, const char *prog, const char *model, const RtOptions *def) {
   fprintf(f,
           "usage: %s [options]\n"
@@ -204,7 +195,7 @@ static void print_usage(FILE *f, const char *prog, const char *model, const RtOp
           "(OpenBLAS kernels, now %s)\n",
           prog, model, def->epochs, (unsigned long long)def->seed,
           def->out_dir ? def->out_dir : "(none)", def->data_dir ? def->data_dir : "(none)",
-          def->limit_train, def->limit_test, rt_threads(), idle_spin(), rt_blas_core());
+          def->limit_train, def->limit_test, rt_threads(), rt_idle_spin(), rt_blas_core());
 }
 
 /* A command-line error: message, a pointer to --help, exit 2. */
