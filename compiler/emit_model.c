@@ -406,20 +406,29 @@ static void emit_maxpool_grad(Emitter *e, const IrNode *n) {
 
 /* fuse.c rule 5: a first convolution, its bias and relu, and a tiling max
  * pool in one kernel; in = (cols, kernel[, bias]), mask = the winners */
-static void emit_pooled_matmul(Emitter *e, const IrNode *n) {
-  const IrNode *cols = n->in[0];
-  EMIT_CALL(e, pooled_matmul_forward,
-            arena_printf(e->g->arena, "%s -> %s: act(cols . W + b), max over each %dx%d window",
-                         c_shape(e, cols), c_shape(e, n), n->win.kh, n->win.kw),
-            O, c_name(e, n->mask), IN(0), IN(1), n->has_bias ? IN(2) : "NULL", "m",
-            c_window(e, n), c_int(e, c_last_dim(cols)), c_rt_act(n->act));
+/* The first convolution's window (its layer's, named after the kernel's
+ * layer; the pooled node belongs to the pool's layer). */
+static const char *c_conv_window(Emitter *e, const IrNode *pooled) {
+  return arena_printf(e->g->arena, "&%s_window", c_ident(e, pooled->in[1]->layer));
 }
 
-/* in = (cols, dpooled, pooled, winners): the kernel's gradient from the winners' rows */
+static void emit_pooled_matmul(Emitter *e, const IrNode *n) {
+  const Window *cw = &n->conv_win;
+  EMIT_CALL(e, pooled_matmul_forward,
+            arena_printf(e->g->arena,
+                         "%s -> %s: act(conv %dx%d + b) at each output pixel, read from the "
+                         "image, max over each %dx%d window",
+                         c_shape(e, n->in[0]), c_shape(e, n), cw->kh, cw->kw, n->win.kh,
+                         n->win.kw),
+            O, c_name(e, n->mask), IN(0), IN(1), n->has_bias ? IN(2) : "NULL", "m",
+            c_conv_window(e, n), c_window(e, n), c_rt_act(n->act));
+}
+
+/* in = (x, dpooled, pooled, winners): the kernel's gradient from the winners' inputs */
 static void emit_pooled_matmul_grad_w(Emitter *e, const IrNode *n) {
   const IrNode *pooled = n->in[2];
   EMIT_CALL(e, pooled_matmul_backward_w, NULL, O, IN(0), IN(1), IN(2), IN(3), "m",
-            c_window(e, pooled), c_int(e, c_last_dim(n->in[0])), c_rt_act(pooled->act));
+            c_conv_window(e, pooled), c_window(e, pooled), c_rt_act(pooled->act));
 }
 
 /* in = (dpooled, pooled) */
@@ -495,7 +504,15 @@ static void emit_node(Emitter *e, const IrNode *n) {
   EMIT_RULES[n->op](e, n);
 }
 
-/* static const RtWindow <node>_window = {...}: the geometry of each window */
+static void emit_window(Emitter *e, const char *layer, const Window *w) {
+  P("static const RtWindow %s_window = {.h = %d, .w = %d, .c = %d, .oh = %d, .ow = %d, "
+    ".kh = %d, .kw = %d,\n    .sh = %d, .sw = %d, .pad_top = %d, .pad_left = %d}; /* %s */\n",
+    c_ident(e, layer), w->h, w->w, w->c, w->oh, w->ow, w->kh, w->kw, w->sh, w->sw, w->pad_top,
+    w->pad_left, w->same ? "padding same" : "padding valid");
+}
+
+/* static const RtWindow <layer>_window = {...}: the geometry of each window
+ * (a pooled_matmul also carries its convolution's, fusion rule 5) */
 void emit_windows(Emitter *e) {
   const Graph *g = e->g;
   bool any = false;
@@ -503,14 +520,12 @@ void emit_windows(Emitter *e) {
     const IrNode *n = g->nodes[i];
     if (!(ir_op_info(n->op)->flags & OPF_WINDOW) || n->backward)
       continue; /* gradients and recomputed columns use their forward layer's window */
-    const Window *w = &n->win;
     if (!any)
       P("/* window geometry (NHWC; 'same' padding puts the extra pixel after) */\n");
     any = true;
-    P("static const RtWindow %s_window = {.h = %d, .w = %d, .c = %d, .oh = %d, .ow = %d, "
-      ".kh = %d, .kw = %d,\n    .sh = %d, .sw = %d, .pad_top = %d, .pad_left = %d}; /* %s */\n",
-      c_ident(e, n->layer), w->h, w->w, w->c, w->oh, w->ow, w->kh, w->kw, w->sh, w->sw, w->pad_top,
-      w->pad_left, w->same ? "padding same" : "padding valid");
+    if (n->op == IR_POOLED_MATMUL)
+      emit_window(e, n->in[1]->layer, &n->conv_win);
+    emit_window(e, n->layer, &n->win);
   }
   if (any)
     P("\n");

@@ -18,9 +18,10 @@
  *   4. max_pool_grad + relu's act_grad -> max_pool_grad[relu] (one pass)
  *   5. a first convolution (its input needs no gradient) with a short
  *      window, its bias and relu, and a max pool whose windows tile its
- *      output -> pooled_matmul (the conv output is never stored: only the
- *      pooled values and each window's winner), with pooled_matmul_grad_w
- *      and pooled_bias_grad computing the gradients from the pooled gradient
+ *      output -> pooled_matmul (neither the conv's columns nor its output
+ *      are stored: the kernels read the image, and keep only the pooled
+ *      values and each window's winner), with pooled_matmul_grad_w and
+ *      pooled_bias_grad computing the gradients from the pooled gradient
  *      (rt_pooled_conv.c says why this pays)
  *
  * Each pattern requires the intermediate values to have no other users,
@@ -269,9 +270,10 @@ static int fuse_maxpool_relu_grad(Graph *g) {
   return fused;
 }
 
-/* 5. Rule 5's limits: the columns' rows are short enough to compute in
- * registers (a first convolution on one or three channels), the winner's
- * cell fits a byte, and the columns are kept whole (memplan.c). */
+/* 5. Rule 5's limits: the convolution's rows are short enough to compute in
+ * registers (a first convolution on one or three channels), and the
+ * winner's cell fits a byte. Its columns are then never made: the kernels
+ * read the image under each window (rt_pooled_conv.c). */
 
 static bool pool_tiles(const IrNode *p) {
   const Window *w = &p->win;
@@ -279,10 +281,8 @@ static bool pool_tiles(const IrNode *p) {
          w->oh * w->kh <= w->h && w->ow * w->kw <= w->w && w->kh * w->kw <= RT_POOLED_CELLS_MAX;
 }
 
-static bool short_whole_columns(const Graph *g, const IrNode *cols) {
-  size_t bytes = ir_elems(cols) * sizeof(float) * (size_t)g->batch_size;
-  return cols->op == IR_IM2COL && cols->dims[cols->rank - 1] <= RT_POOLED_K_MAX &&
-         bytes < NNC_WHOLE_COLUMNS_MAX;
+static bool short_columns(const IrNode *cols) {
+  return cols->op == IR_IM2COL && cols->dims[cols->rank - 1] <= RT_POOLED_K_MAX;
 }
 
 static bool listed(IrNode *const *list, int n, const IrNode *x) {
@@ -323,9 +323,9 @@ static bool conv_grads(const UseIndex *u, const IrNode *dp, bool has_bias, IrNod
 }
 
 /* The pool p over matmul m, and dp, the gradient of m's output, when rule 5 applies */
-static IrNode *pooled_conv_grad(const Graph *g, const UseIndex *u, const IrNode *p) {
+static IrNode *pooled_conv_grad(const UseIndex *u, const IrNode *p) {
   const IrNode *m = p->in[0];
-  if (m->op != IR_MATMUL || !short_whole_columns(g, m->in[0]) || !pool_tiles(p) ||
+  if (m->op != IR_MATMUL || !short_columns(m->in[0]) || !pool_tiles(p) ||
       (m->act != ACT_NONE && m->act != ACT_RELU))
     return NULL;
   IrNode *users[3];
@@ -344,10 +344,12 @@ static int fuse_pooled_conv(Graph *g) {
     IrNode *p = g->nodes[i], *grads[2];
     if (p->dead || p->op != IR_MAXPOOL)
       continue;
-    IrNode *dp = pooled_conv_grad(g, &uses, p);
+    IrNode *dp = pooled_conv_grad(&uses, p);
     if (!dp || !conv_grads(&uses, dp, p->in[0]->has_bias, grads))
       continue;
-    IrNode *m = p->in[0], *cols = m->in[0], *dy = dp->in[0];
+    IrNode *m = p->in[0], *cols = m->in[0], *dy = dp->in[0], *users[3];
+    if (live_users(&uses, cols, users, 2) != 2) /* the matmul and its weight gradient */
+      continue;
     IrNode *winners = ir_new_node(g, IR_SCRATCH, p->loc, p->layer);
     ir_set_shape(winners, DT_U8, true, p->rank, p->dims);
     winners->name = arena_printf(g->arena, "%s.winners", p->layer);
@@ -356,6 +358,8 @@ static int fuse_pooled_conv(Graph *g) {
     p->n_in = m->n_in;
     for (int k = 0; k < m->n_in; k++)
       p->in[k] = m->in[k];
+    p->in[0] = cols->in[0]; /* the image itself: no columns */
+    p->conv_win = cols->win;
     p->has_bias = m->has_bias;
     p->act = m->act;
     p->units = m->units;
@@ -363,7 +367,9 @@ static int fuse_pooled_conv(Graph *g) {
     p->fused = arena_printf(g->arena, "%s (%s) + max_pool: only the pooled values are stored",
                             m->layer, m->fused ? m->fused : "matmul");
     grads[1]->op = IR_POOLED_MATMUL_GRAD_W;
-    grads[1]->in[0] = cols, grads[1]->in[1] = dy, grads[1]->in[2] = p, grads[1]->in[3] = winners;
+    grads[1]->in[0] = cols->in[0], grads[1]->in[1] = dy, grads[1]->in[2] = p;
+    grads[1]->in[3] = winners;
+    grads[1]->conv_win = cols->win;
     grads[1]->n_in = 4;
     grads[1]->fused = "the kernel's gradient from the pooled gradient and the winners' columns";
     if (grads[0]) {
@@ -372,7 +378,7 @@ static int fuse_pooled_conv(Graph *g) {
       grads[0]->n_in = 2;
       grads[0]->fused = "the bias gradient from the pooled gradient";
     }
-    m->dead = dp->dead = true;
+    m->dead = dp->dead = cols->dead = true;
     fused++;
   }
   return fused;

@@ -586,6 +586,8 @@ struct IrNode {
   int units;              /* MATMUL, CONV2D: output features (the kernel is shaped in shape.c) */
   Window win;             /* CONV2D, DEPTHWISE and their gradients, IM2COL, COL2IM, pools and
                              their gradients */
+  Window conv_win;        /* POOLED_MATMUL and its weight gradient (fusion rule 5): the first
+                             convolution's window over its input, read without columns */
   int depth_multiplier;   /* DEPTHWISE and its gradients: filters per input channel */
   struct {
     int top, bottom, left, right;

@@ -555,7 +555,9 @@ START_TEST(test_fuse_pooled_first_conv) {
   ck_assert_int_eq(p->op, IR_POOLED_MATMUL);
   ck_assert_int_eq(p->act, ACT_RELU);
   ck_assert(p->has_bias);
-  ck_assert_int_eq(p->in[0]->op, IR_IM2COL);
+  ck_assert_int_eq(p->in[0]->op, IR_RESCALE); /* the image itself: no columns */
+  ck_assert_int_eq(p->conv_win.kh, 2);
+  ck_assert_int_eq(tc_count_op(g, IR_IM2COL), 1); /* conv2d_1's only */
   ck_assert_int_eq(p->mask->dtype, DT_U8);
   ck_assert_int_eq(tc_count_op(g, IR_MATMUL), 2); /* conv2d_1 and the dense layer */
   assert_param_grads(g, 6);

@@ -499,15 +499,19 @@ END_TEST
 /* ===== a first convolution fused with bias, relu and a tiling max pool ===== */
 
 typedef struct {
-  int oh, ow, k, n, pool, bias;
+  int h, w, c, kh, kw, stride, same; /* the convolution over x */
+  int n, pool, bias;
   RtAct act;
 } PooledShape;
 
 static const PooledShape kPooledShapes[] = {
-    {7, 5, 4, 5, 2, 1, RT_ACT_RELU},   /* odd sizes: the last row and column uncovered */
-    {6, 6, 9, 70, 2, 1, RT_ACT_RELU},  /* more channels than one register block */
-    {9, 6, 12, 8, 3, 0, RT_ACT_RELU},  /* 3x3 windows, no bias */
-    {4, 4, 3, 6, 2, 1, RT_ACT_NONE},   /* no activation */
+    {8, 6, 1, 2, 2, 1, 0, 5, 2, 1, RT_ACT_RELU},   /* conv 7x5: the last row and column uncovered */
+    {7, 7, 1, 2, 2, 1, 0, 70, 2, 1, RT_ACT_RELU},  /* more channels than one register block */
+    {11, 8, 1, 3, 3, 1, 0, 8, 3, 0, RT_ACT_RELU},  /* k = 9, 3x3 pool windows, no bias */
+    {5, 5, 3, 2, 2, 1, 0, 6, 2, 1, RT_ACT_NONE},   /* 3 channels (k = 12), no activation */
+    {9, 9, 1, 3, 3, 2, 1, 16, 2, 1, RT_ACT_RELU},  /* 'same', stride 2: padded windows */
+    {6, 7, 1, 4, 4, 1, 1, 16, 2, 1, RT_ACT_RELU},  /* k = 16, even kernel 'same' */
+    {6, 6, 2, 3, 2, 1, 0, 3, 2, 1, RT_ACT_RELU},   /* k = 12 with 2 channels: the variable-k path */
 };
 
 static void assert_near(const char *what, int shape, const float *got, const float *want,
@@ -520,12 +524,15 @@ static void assert_near(const char *what, int shape, const float *got, const flo
 
 /* The unfused kernels, as the graph ran them before rule 5: conv (matmul,
  * bias + act), max pool; backward max_pool_grad[relu], bias and weight grads. */
-static void unfused_pooled_conv(float *out, float *dw, float *db, const float *cols,
+static void unfused_pooled_conv(float *out, float *dw, float *db, const float *x,
                                 const float *w, const float *bias, const float *dout,
-                                const PooledShape *s, int m, const RtWindow *pool) {
-  const int rows = m * s->oh * s->ow;
+                                const PooledShape *s, int m, const RtWindow *cw,
+                                const RtWindow *pool) {
+  const int rows = m * cw->oh * cw->ow, k = cw->kh * cw->kw * cw->c;
   float *conv = new_floats((size_t)rows * s->n), *dconv = new_floats((size_t)rows * s->n);
-  rt_matmul_forward(conv, cols, w, rows, s->k, s->n);
+  float *cols = new_floats((size_t)rows * k);
+  rt_im2col(cols, x, m, cw);
+  rt_matmul_forward(conv, cols, w, rows, k, s->n);
   if (bias)
     rt_bias_act_forward(conv, bias, rows, s->n, s->act, 0.0f);
   else
@@ -536,44 +543,46 @@ static void unfused_pooled_conv(float *out, float *dw, float *db, const float *c
   else
     rt_maxpool_backward(dconv, dout, conv, m, pool);
   rt_bias_backward(db, dconv, rows, s->n);
-  rt_matmul_backward_w(dw, cols, dconv, rows, s->k, s->n);
-  free(conv), free(dconv);
+  rt_matmul_backward_w(dw, cols, dconv, rows, k, s->n);
+  free(conv), free(dconv), free(cols);
 }
 
 START_TEST(test_pooled_matmul_matches_unfused) {
   const PooledShape *s = &kPooledShapes[_i];
-  const int m = 3, rows = m * s->oh * s->ow;
-  RtWindow pool = window_make(s->oh, s->ow, s->n, s->pool, s->pool, s->pool, s->pool, 0);
-  const size_t pooled = (size_t)m * pool.oh * pool.ow * s->n;
-  float *cols = new_floats((size_t)rows * s->k), *w = new_floats((size_t)s->k * s->n);
+  const int m = 3;
+  RtWindow cw = window_make(s->h, s->w, s->c, s->kh, s->kw, s->stride, s->stride, s->same);
+  RtWindow pool = window_make(cw.oh, cw.ow, s->n, s->pool, s->pool, s->pool, s->pool, 0);
+  const int k = cw.kh * cw.kw * cw.c;
+  const size_t pooled = (size_t)m * pool.oh * pool.ow * s->n, xs = (size_t)m * s->h * s->w * s->c;
+  float *x = new_floats(xs), *w = new_floats((size_t)k * s->n);
   float *bias = new_floats((size_t)s->n), *dout = new_floats(pooled);
   float *want = new_floats(pooled), *got = new_floats(pooled);
-  float *want_dw = new_floats((size_t)s->k * s->n), *got_dw = new_floats((size_t)s->k * s->n);
+  float *want_dw = new_floats((size_t)k * s->n), *got_dw = new_floats((size_t)k * s->n);
   float *want_db = new_floats((size_t)s->n), *got_db = new_floats((size_t)s->n);
   uint8_t *winners = rt_malloc(pooled);
   RtRng rng;
   rt_rng_seed(&rng, 7000 + _i);
-  fill_uniform(cols, (size_t)rows * s->k, -1.0f, 1.0f, &rng);
-  fill_uniform(w, (size_t)s->k * s->n, -1.0f, 1.0f, &rng);
+  fill_uniform(x, xs, -1.0f, 1.0f, &rng);
+  fill_uniform(w, (size_t)k * s->n, -1.0f, 1.0f, &rng);
   fill_uniform(bias, (size_t)s->n, -0.5f, 0.5f, &rng);
   fill_uniform(dout, pooled, -1.0f, 1.0f, &rng);
   const float *b = s->bias ? bias : NULL;
-  unfused_pooled_conv(want, want_dw, want_db, cols, w, b, dout, s, m, &pool);
+  unfused_pooled_conv(want, want_dw, want_db, x, w, b, dout, s, m, &cw, &pool);
   const int threads = rt_threads();
   for (int t = 1; t <= 2; t++) {
     rt_set_threads(t);
-    rt_fill(got, NAN, pooled), rt_fill(got_dw, NAN, (size_t)s->k * s->n);
+    rt_fill(got, NAN, pooled), rt_fill(got_dw, NAN, (size_t)k * s->n);
     rt_fill(got_db, NAN, (size_t)s->n);
-    rt_pooled_matmul_forward(got, winners, cols, w, b, m, &pool, s->k, s->act);
-    rt_pooled_matmul_backward_w(got_dw, cols, dout, got, winners, m, &pool, s->k, s->act);
+    rt_pooled_matmul_forward(got, winners, x, w, b, m, &cw, &pool, s->act);
+    rt_pooled_matmul_backward_w(got_dw, x, dout, got, winners, m, &cw, &pool, s->act);
     rt_pooled_bias_backward(got_db, dout, got, m, &pool, s->act);
     assert_near("out", _i, got, want, pooled);
-    assert_near("dw", _i, got_dw, want_dw, (size_t)s->k * s->n);
+    assert_near("dw", _i, got_dw, want_dw, (size_t)k * s->n);
     if (s->bias)
       assert_near("db", _i, got_db, want_db, (size_t)s->n);
   }
   rt_set_threads(threads);
-  free(cols), free(w), free(bias), free(dout), free(want), free(got), free(want_dw);
+  free(x), free(w), free(bias), free(dout), free(want), free(got), free(want_dw);
   free(got_dw), free(want_db), free(got_db), free(winners);
 }
 END_TEST

@@ -9,10 +9,10 @@
  *   parameters           1208104 (302026 floats in one block)
  *   gradients            1208104
  *   optimizer            2416208 (2 blocks parallel to the parameters)
- *   activations          9852416 (one arena for a batch of 64; 9852416 live at most,
- *                                 16652800 without buffer reuse)
+ *   activations          9306624 (one arena for a batch of 64; 9306624 live at most,
+ *                                 15906304 without buffer reuse)
  *   batch                  50240
- *   total               14735072
+ *   total               14189280
  */
 #include <math.h>
 #include <stdint.h>
@@ -31,7 +31,7 @@
 #define INPUT_SIZE 784      /* x: u8 (28, 28, 1) per example */
 #define N_PARAMS 302026   /* floats in the parameter block */
 #define LEARNING_RATE 0.001
-#define ARENA_BYTES 9852416
+#define ARENA_BYTES 9306624
 #define INPUT_BYTES 50240
 
 static const char *const CLASS_NAMES[N_CLASSES] = {
@@ -82,7 +82,6 @@ static float *grad_Conv_1_kernel; /* (2, 2, 1, 32) */
 
 /* activations and their gradients (memory plan) */
 static float *rescaling_out; /* (m, 28, 28, 1) */
-static float *Conv_1_cols; /* (m, 27, 27, 4) */
 static uint8_t *max_pooling2d_winners; /* (m, 13, 13, 32) */
 static float *max_pooling2d_out; /* (m, 13, 13, 32) */
 static float *Conv_2_cols; /* (m, 12, 12, 128) */
@@ -131,23 +130,22 @@ static void allocate_storage(void) {
   grad_Conv_2_kernel = grads + 160;
   grad_Conv_1_bias = grads + 128;
   grad_Conv_1_kernel = grads + 0;
-  rescaling_out = (float *)(arena + 0); /* live 1..4 */
-  Conv_1_cols = (float *)(arena + 8462336); /* live 4..36 */
-  max_pooling2d_winners = (uint8_t *)(arena + 9208832); /* live 5..36 */
-  max_pooling2d_out = (float *)(arena + 4718592); /* live 6..36 */
-  Conv_2_cols = (float *)(arena + 0); /* live 9..32 */
-  Conv_2_out = (float *)(arena + 6103040); /* live 10..30 */
-  max_pooling2d_1_out = (float *)(arena + 7282688); /* live 11..27 */
-  dense_out = (float *)(arena + 7577600); /* live 15..25 */
-  dense_1_preact = (float *)(arena + 7643136); /* live 18..20 */
-  probs = (float *)(arena + 9849856); /* live 20..37 */
-  d_dense_1_preact = (float *)(arena + 7708672); /* live 21..24 */
-  d_dense_out = (float *)(arena + 7643136); /* live 24..25 */
-  d_dense_preact = (float *)(arena + 7708672); /* live 25..28 */
-  d_flatten_out = (float *)(arena + 9554944); /* live 28..30 */
-  d_Conv_2_preact = (float *)(arena + 7282688); /* live 30..33 */
-  d_Conv_2_cols = (float *)(arena + 0); /* live 33..34 */
-  d_max_pooling2d_out = (float *)(arena + 6103040); /* live 34..36 */
+  rescaling_out = (float *)(arena + 9103360); /* live 1..35 */
+  max_pooling2d_winners = (uint8_t *)(arena + 8462336); /* live 4..35 */
+  max_pooling2d_out = (float *)(arena + 4718592); /* live 5..35 */
+  Conv_2_cols = (float *)(arena + 0); /* live 8..31 */
+  Conv_2_out = (float *)(arena + 6103040); /* live 9..29 */
+  max_pooling2d_1_out = (float *)(arena + 7282688); /* live 10..26 */
+  dense_out = (float *)(arena + 7577600); /* live 14..24 */
+  dense_1_preact = (float *)(arena + 7643136); /* live 17..19 */
+  probs = (float *)(arena + 9304064); /* live 19..36 */
+  d_dense_1_preact = (float *)(arena + 7708672); /* live 20..23 */
+  d_dense_out = (float *)(arena + 7643136); /* live 23..24 */
+  d_dense_preact = (float *)(arena + 7708672); /* live 24..27 */
+  d_flatten_out = (float *)(arena + 8808448); /* live 27..29 */
+  d_Conv_2_preact = (float *)(arena + 7282688); /* live 29..32 */
+  d_Conv_2_cols = (float *)(arena + 0); /* live 32..33 */
+  d_max_pooling2d_out = (float *)(arena + 6103040); /* live 33..35 */
 }
 
 /* window geometry (NHWC; 'same' padding puts the extra pixel after) */
@@ -173,17 +171,11 @@ static void rescaling_forward(int m, int training) {
   rt_rescale_u8_forward(rescaling_out, batch_x, 0.003921569f, 0.0f, (size_t)m * 784);
 }
 
-/* Conv_1_forward: conv2d layer 'Conv_1' (models/cnn_fashion.nn line 5) */
-static void Conv_1_forward(int m, int training) {
-  (void)training;
-  rt_im2col(Conv_1_cols, rescaling_out, m, &Conv_1_window); /* (m, 27, 27, 4): the 2x2 window under each output pixel */
-}
-
 /* max_pooling2d_forward: max_pooling2d layer 'max_pooling2d' (models/cnn_fashion.nn line 6)
    fused: Conv_1 (matmul + bias_add + relu) + max_pool: only the pooled values are stored */
 static void max_pooling2d_forward(int m, int training) {
   (void)training;
-  rt_pooled_matmul_forward(max_pooling2d_out, max_pooling2d_winners, Conv_1_cols, Conv_1_kernel, Conv_1_bias, m, &max_pooling2d_window, 4, RT_ACT_RELU); /* (m, 27, 27, 4) -> (m, 13, 13, 32): act(cols . W + b), max over each 2x2 window */
+  rt_pooled_matmul_forward(max_pooling2d_out, max_pooling2d_winners, rescaling_out, Conv_1_kernel, Conv_1_bias, m, &Conv_1_window, &max_pooling2d_window, RT_ACT_RELU); /* (m, 28, 28, 1) -> (m, 13, 13, 32): act(conv 2x2 + b) at each output pixel, read from the image, max over each 2x2 window */
 }
 
 /* Conv_2_forward: conv2d layer 'Conv_2' (models/cnn_fashion.nn line 7)
@@ -257,7 +249,7 @@ static void Conv_2_backward(int m) {
    fused: the kernel's gradient from the pooled gradient and the winners' columns */
 static void Conv_1_backward(int m) {
   rt_pooled_bias_backward(grad_Conv_1_bias, d_max_pooling2d_out, max_pooling2d_out, m, &max_pooling2d_window, RT_ACT_RELU);
-  rt_pooled_matmul_backward_w(grad_Conv_1_kernel, Conv_1_cols, d_max_pooling2d_out, max_pooling2d_out, max_pooling2d_winners, m, &max_pooling2d_window, 4, RT_ACT_RELU);
+  rt_pooled_matmul_backward_w(grad_Conv_1_kernel, rescaling_out, d_max_pooling2d_out, max_pooling2d_out, max_pooling2d_winners, m, &Conv_1_window, &max_pooling2d_window, RT_ACT_RELU);
 }
 
 /* ===== the model ===== */
@@ -265,7 +257,6 @@ static void Conv_1_backward(int m) {
 /* Forward pass over the m <= BATCH examples in the batch block; sets loss_sum. */
 static void model_forward(int m, int training) {
   rescaling_forward(m, training);
-  Conv_1_forward(m, training);
   max_pooling2d_forward(m, training);
   Conv_2_forward(m, training);
   max_pooling2d_1_forward(m, training);

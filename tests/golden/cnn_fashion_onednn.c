@@ -9,10 +9,10 @@
  *   parameters           1208104 (302026 floats in one block)
  *   gradients            1208104
  *   optimizer            2416208 (2 blocks parallel to the parameters)
- *   activations          5338624 (one arena for a batch of 64; 5133824 live at most,
- *                                 7215616 without buffer reuse)
+ *   activations          4792832 (one arena for a batch of 64; 4588032 live at most,
+ *                                 6469120 without buffer reuse)
  *   batch                  50240
- *   total               10221280
+ *   total                9675488
  */
 #include <math.h>
 #include <stdint.h>
@@ -31,7 +31,7 @@
 #define INPUT_SIZE 784      /* x: u8 (28, 28, 1) per example */
 #define N_PARAMS 302026   /* floats in the parameter block */
 #define LEARNING_RATE 0.001
-#define ARENA_BYTES 5338624
+#define ARENA_BYTES 4792832
 #define INPUT_BYTES 50240
 
 static const char *const CLASS_NAMES[N_CLASSES] = {
@@ -82,7 +82,6 @@ static float *grad_Conv_1_kernel; /* (2, 2, 1, 32) */
 
 /* activations and their gradients (memory plan) */
 static float *rescaling_out; /* (m, 28, 28, 1) */
-static float *Conv_1_cols; /* (m, 27, 27, 4) */
 static uint8_t *max_pooling2d_winners; /* (m, 13, 13, 32) */
 static float *max_pooling2d_out; /* (m, 13, 13, 32) */
 static float *Conv_2_out; /* (m, 12, 12, 32) */
@@ -129,21 +128,20 @@ static void allocate_storage(void) {
   grad_Conv_2_kernel = grads + 160;
   grad_Conv_1_bias = grads + 128;
   grad_Conv_1_kernel = grads + 0;
-  rescaling_out = (float *)(arena + 0); /* live 1..4 */
-  Conv_1_cols = (float *)(arena + 3948544); /* live 4..34 */
-  max_pooling2d_winners = (uint8_t *)(arena + 4695040); /* live 5..34 */
-  max_pooling2d_out = (float *)(arena + 0); /* live 6..34 */
-  Conv_2_out = (float *)(arena + 1384448); /* live 9..29 */
-  max_pooling2d_1_out = (float *)(arena + 2564096); /* live 10..26 */
-  dense_out = (float *)(arena + 2859008); /* live 14..24 */
-  dense_1_preact = (float *)(arena + 2924544); /* live 17..19 */
-  probs = (float *)(arena + 5336064); /* live 19..35 */
-  d_dense_1_preact = (float *)(arena + 2990080); /* live 20..23 */
-  d_dense_out = (float *)(arena + 2924544); /* live 23..24 */
-  d_dense_preact = (float *)(arena + 2990080); /* live 24..27 */
-  d_flatten_out = (float *)(arena + 5041152); /* live 27..29 */
-  d_Conv_2_preact = (float *)(arena + 2768896); /* live 29..32 */
-  d_max_pooling2d_out = (float *)(arena + 1384448); /* live 32..34 */
+  rescaling_out = (float *)(arena + 4589568); /* live 1..33 */
+  max_pooling2d_winners = (uint8_t *)(arena + 3948544); /* live 4..33 */
+  max_pooling2d_out = (float *)(arena + 0); /* live 5..33 */
+  Conv_2_out = (float *)(arena + 1384448); /* live 8..28 */
+  max_pooling2d_1_out = (float *)(arena + 2564096); /* live 9..25 */
+  dense_out = (float *)(arena + 2859008); /* live 13..23 */
+  dense_1_preact = (float *)(arena + 2924544); /* live 16..18 */
+  probs = (float *)(arena + 4790272); /* live 18..34 */
+  d_dense_1_preact = (float *)(arena + 2990080); /* live 19..22 */
+  d_dense_out = (float *)(arena + 2924544); /* live 22..23 */
+  d_dense_preact = (float *)(arena + 2990080); /* live 23..26 */
+  d_flatten_out = (float *)(arena + 4294656); /* live 26..28 */
+  d_Conv_2_preact = (float *)(arena + 2768896); /* live 28..31 */
+  d_max_pooling2d_out = (float *)(arena + 1384448); /* live 31..33 */
 }
 
 /* window geometry (NHWC; 'same' padding puts the extra pixel after) */
@@ -169,17 +167,11 @@ static void rescaling_forward(int m, int training) {
   rt_rescale_u8_forward(rescaling_out, batch_x, 0.003921569f, 0.0f, (size_t)m * 784);
 }
 
-/* Conv_1_forward: conv2d layer 'Conv_1' (models/cnn_fashion.nn line 5) */
-static void Conv_1_forward(int m, int training) {
-  (void)training;
-  rt_im2col(Conv_1_cols, rescaling_out, m, &Conv_1_window); /* (m, 27, 27, 4): the 2x2 window under each output pixel */
-}
-
 /* max_pooling2d_forward: max_pooling2d layer 'max_pooling2d' (models/cnn_fashion.nn line 6)
    fused: Conv_1 (matmul + bias_add + relu) + max_pool: only the pooled values are stored */
 static void max_pooling2d_forward(int m, int training) {
   (void)training;
-  rt_pooled_matmul_forward(max_pooling2d_out, max_pooling2d_winners, Conv_1_cols, Conv_1_kernel, Conv_1_bias, m, &max_pooling2d_window, 4, RT_ACT_RELU); /* (m, 27, 27, 4) -> (m, 13, 13, 32): act(cols . W + b), max over each 2x2 window */
+  rt_pooled_matmul_forward(max_pooling2d_out, max_pooling2d_winners, rescaling_out, Conv_1_kernel, Conv_1_bias, m, &Conv_1_window, &max_pooling2d_window, RT_ACT_RELU); /* (m, 28, 28, 1) -> (m, 13, 13, 32): act(conv 2x2 + b) at each output pixel, read from the image, max over each 2x2 window */
 }
 
 /* Conv_2_forward: conv2d layer 'Conv_2' (models/cnn_fashion.nn line 7)
@@ -251,7 +243,7 @@ static void Conv_2_backward(int m) {
    fused: the kernel's gradient from the pooled gradient and the winners' columns */
 static void Conv_1_backward(int m) {
   rt_pooled_bias_backward(grad_Conv_1_bias, d_max_pooling2d_out, max_pooling2d_out, m, &max_pooling2d_window, RT_ACT_RELU);
-  rt_pooled_matmul_backward_w(grad_Conv_1_kernel, Conv_1_cols, d_max_pooling2d_out, max_pooling2d_out, max_pooling2d_winners, m, &max_pooling2d_window, 4, RT_ACT_RELU);
+  rt_pooled_matmul_backward_w(grad_Conv_1_kernel, rescaling_out, d_max_pooling2d_out, max_pooling2d_out, max_pooling2d_winners, m, &Conv_1_window, &max_pooling2d_window, RT_ACT_RELU);
 }
 
 /* ===== the model ===== */
@@ -259,7 +251,6 @@ static void Conv_1_backward(int m) {
 /* Forward pass over the m <= BATCH examples in the batch block; sets loss_sum. */
 static void model_forward(int m, int training) {
   rescaling_forward(m, training);
-  Conv_1_forward(m, training);
   max_pooling2d_forward(m, training);
   Conv_2_forward(m, training);
   max_pooling2d_1_forward(m, training);
