@@ -186,9 +186,10 @@ static void emit_conv2d_grad_x(Emitter *e, const IrNode *n) {
             c_int(e, n->forward->units));
 }
 
+/* and the bias's gradient when it is the side output (fusion rule 6) */
 static void emit_conv2d_grad_w(Emitter *e, const IrNode *n) {
-  EMIT_CALL(e, conv2d_direct_backward_w, NULL, O, IN(0), IN(1), "m", c_window(e, n),
-            c_int(e, n->forward->units));
+  EMIT_CALL(e, conv2d_direct_backward_w, NULL, O, n->mask ? c_name(e, n->mask) : "NULL", IN(0),
+            IN(1), "m", c_window(e, n), c_int(e, n->forward->units));
 }
 
 /* out (m, oh, ow, c * dm): each channel under its own dm kh x kw filters */
@@ -424,17 +425,12 @@ static void emit_pooled_matmul(Emitter *e, const IrNode *n) {
             c_conv_window(e, n), c_window(e, n), c_rt_act(n->act));
 }
 
-/* in = (x, dpooled, pooled, winners): the kernel's gradient from the winners' inputs */
+/* in = (x, dpooled, pooled, winners): the kernel's gradient from the winners'
+ * inputs, and the bias's (its side output, rule 5) */
 static void emit_pooled_matmul_grad_w(Emitter *e, const IrNode *n) {
   const IrNode *pooled = n->in[2];
-  EMIT_CALL(e, pooled_matmul_backward_w, NULL, O, IN(0), IN(1), IN(2), IN(3), "m",
-            c_conv_window(e, pooled), c_window(e, pooled), c_rt_act(pooled->act));
-}
-
-/* in = (dpooled, pooled) */
-static void emit_pooled_bias_grad(Emitter *e, const IrNode *n) {
-  const IrNode *pooled = n->in[1];
-  EMIT_CALL(e, pooled_bias_backward, NULL, O, IN(0), IN(1), "m", c_window(e, pooled),
+  EMIT_CALL(e, pooled_matmul_backward_w, NULL, O, n->mask ? c_name(e, n->mask) : "NULL", IN(0),
+            IN(1), IN(2), IN(3), "m", c_conv_window(e, pooled), c_window(e, pooled),
             c_rt_act(pooled->act));
 }
 
@@ -634,9 +630,9 @@ void emit_layers(Emitter *e, Group *fw, int n_fw, Group *bw, int n_bw) {
  * (NULL: after every group and the l2 terms, where the rest are.) Its
  * last write is its gradient node, or the l2 term added after all groups. */
 static bool grad_done_in(const Graph *g, const IrNode *p, const Group *gr) {
-  int at = -1;
+  int at = -1; /* where it is computed: its own node, or the one it is a side output of */
   for (int i = 0; i < g->n_nodes && at < 0; i++)
-    if (g->nodes[i] == p->grad && is_compute(p->grad))
+    if ((g->nodes[i] == p->grad && is_compute(p->grad)) || g->nodes[i]->mask == p->grad)
       at = i;
   bool late = p->l2 > 0 || at < 0; /* done after every group */
   return gr ? !late && at >= gr->start && at < gr->end : late;

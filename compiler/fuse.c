@@ -20,9 +20,15 @@
  *      window, its bias and relu, and a max pool whose windows tile its
  *      output -> pooled_matmul (neither the conv's columns nor its output
  *      are stored: the kernels read the image, and keep only the pooled
- *      values and each window's winner), with pooled_matmul_grad_w and
- *      pooled_bias_grad computing the gradients from the pooled gradient
- *      (rt_pooled_conv.c says why this pays)
+ *      values and each window's winner), with pooled_matmul_grad_w
+ *      computing the kernel's and the bias's gradients from the pooled
+ *      gradient in one pass (rt_pooled_conv.c says why this pays)
+ *   6. a convolution kept whole (lower.c, oneDNN): its weight gradient's
+ *      kernel writes its bias gradient too (one pass over dy)
+ *
+ * In 5 and 6 the bias gradient becomes a side output of the weight
+ * gradient (`mask`, like dropout's mask): a scratch node, written by that
+ * kernel, with no code of its own.
  *
  * Each pattern requires the intermediate values to have no other users,
  * so the rewrite never changes what any remaining node computes.
@@ -322,6 +328,18 @@ static bool conv_grads(const UseIndex *u, const IrNode *dp, bool has_bias, IrNod
   return n == 1 + has_bias && grads[1] && (grads[0] != NULL) == has_bias;
 }
 
+/* Rules 5 and 6: the bias gradient db becomes a side output of the weight
+ * gradient dw, whose kernel writes it (db keeps its name, storage and
+ * grad_of; it is a scratch node now, with no code of its own). */
+static void write_beside(Graph *g, IrNode *db, IrNode *dw) {
+  db->op = IR_SCRATCH;
+  db->n_in = 0;
+  dw->mask = db;
+  const char *also = arena_printf(g->arena, "%s, in the same pass over dy", db->name);
+  dw->fused = dw->fused ? arena_printf(g->arena, "%s, and %s", dw->fused, also)
+                        : arena_printf(g->arena, "the kernel's gradient and %s", also);
+}
+
 /* The pool p over matmul m, and dp, the gradient of m's output, when rule 5 applies */
 static IrNode *pooled_conv_grad(const UseIndex *u, const IrNode *p) {
   const IrNode *m = p->in[0];
@@ -371,14 +389,32 @@ static int fuse_pooled_conv(Graph *g) {
     grads[1]->in[3] = winners;
     grads[1]->conv_win = cols->win;
     grads[1]->n_in = 4;
-    grads[1]->fused = "the kernel's gradient from the pooled gradient and the winners' columns";
-    if (grads[0]) {
-      grads[0]->op = IR_POOLED_BIAS_GRAD;
-      grads[0]->in[0] = dy, grads[0]->in[1] = p;
-      grads[0]->n_in = 2;
-      grads[0]->fused = "the bias gradient from the pooled gradient";
-    }
+    grads[1]->fused = "the kernel's gradient from the pooled gradient and the winners' inputs";
+    if (grads[0])
+      write_beside(g, grads[0], grads[1]);
     m->dead = dp->dead = cols->dead = true;
+    fused++;
+  }
+  return fused;
+}
+
+/* 6. y = conv2d(x, W) kept whole: db = bias_grad(dy) is written by
+ *    dW = conv2d_grad_w(x, dy) (oneDNN's weight gradient sums dy too) */
+static int fuse_conv_bias_grad(Graph *g) {
+  int fused = 0;
+  UseIndex uses = index_uses(g);
+  for (int i = 0; i < g->n_nodes; i++) {
+    IrNode *dw = g->nodes[i], *users[4];
+    if (dw->dead || dw->op != IR_CONV2D_GRAD_W || dw->mask)
+      continue;
+    IrNode *dy = dw->in[1], *db = NULL; /* read by dw, db and maybe dx */
+    int n = live_users(&uses, dy, users, 3);
+    for (int k = 0; k < n && n <= 3; k++)
+      if (users[k]->op == IR_BIAS_GRAD && !strcmp(users[k]->layer, dw->layer))
+        db = users[k];
+    if (!db)
+      continue;
+    write_beside(g, db, dw);
     fused++;
   }
   return fused;
@@ -390,6 +426,7 @@ int fuse(Graph *g) {
   n += fuse_act_dropout_grad(g);
   n += fuse_maxpool_relu_grad(g);
   n += fuse_pooled_conv(g);
+  n += fuse_conv_bias_grad(g);
   ir_compact(g);
   return n;
 }

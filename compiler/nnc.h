@@ -620,7 +620,9 @@ struct IrNode {
   } aug;                  /* AUGMENT, RANDOM_CROP */
   float smoothing;        /* loss nodes and their gradients: label_smoothing */
   bool per_feature;       /* NORMALIZE: axis=-1 */
-  IrNode *mask;           /* DROPOUT: its SCRATCH mask (a side output) */
+  IrNode *mask;           /* a SCRATCH side output: DROPOUT's mask, POOLED_MATMUL's winners,
+                             the bias gradient a weight gradient's kernel also writes
+                             (fusion rules 5 and 6) */
   IrNode *xhat, *stats;   /* BATCHNORM: its SCRATCH x-hat and (2, C) batch statistics */
   const IrNode *forward;  /* a backward node: the forward node whose rule made it */
   /* parameters (PARAM) */

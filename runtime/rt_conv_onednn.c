@@ -151,7 +151,7 @@ static dnnl_primitive_desc_t forward_pd(const ConvKey *k, const ConvDescs *d) {
 /* The gradients' primitives need the forward's as a hint. */
 static dnnl_primitive_desc_t backward_pd(const ConvKey *k, const ConvDescs *d) {
   ConvKey fk = *k;
-  fk.kind = CONV_FORWARD, fk.has_bias = 0, fk.act = RT_ACT_NONE;
+  fk.kind = CONV_FORWARD, fk.act = RT_ACT_NONE;
   dnnl_primitive_desc_t hint = forward_pd(&fk, d), pd;
   dnnl_convolution_desc_t cd;
   if (k->kind == CONV_BACKWARD_X)
@@ -159,9 +159,9 @@ static dnnl_primitive_desc_t backward_pd(const ConvKey *k, const ConvDescs *d) {
                                                    &d->weights_any, &d->dst, d->strides,
                                                    d->pad_l, d->pad_r));
   else
-    CHECK(dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &d->src,
-                                                      &d->weights_any, NULL, &d->dst,
-                                                      d->strides, d->pad_l, d->pad_r));
+    CHECK(dnnl_convolution_backward_weights_desc_init(
+        &cd, dnnl_convolution_direct, &d->src, &d->weights_any, k->has_bias ? &d->bias : NULL,
+        &d->dst, d->strides, d->pad_l, d->pad_r));
   CHECK(dnnl_primitive_desc_create(&pd, &cd, NULL, engine, hint));
   CHECK(dnnl_primitive_desc_destroy(hint));
   return pd;
@@ -250,19 +250,25 @@ void rt_conv2d_direct_backward_x(float *dx /* (m, h, w, c) */,
 }
 
 void rt_conv2d_direct_backward_w(float *dw /* (kh, kw, c, filters) */,
+                                 float *db /* (filters) or NULL */,
                                  const float *x /* (m, h, w, c) */,
                                  const float *dout /* (m, oh, ow, filters) */, int m,
                                  const RtWindow *win, int filters) {
   if (m == 0) { /* an empty batch contributes nothing; dw is overwritten */
     rt_fill(dw, 0.0f, (size_t)win->kh * win->kw * win->c * filters);
+    if (db)
+      rt_fill(db, 0.0f, (size_t)filters);
     return;
   }
-  ConvEntry *e = entry_for(CONV_BACKWARD_W, m, win, filters, 0, RT_ACT_NONE);
+  ConvEntry *e = entry_for(CONV_BACKWARD_W, m, win, filters, db != NULL, RT_ACT_NONE);
   point(e->src, x), point(e->dst, dout), point(e->w.user, dw);
   dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, e->src},
                             {DNNL_ARG_DIFF_WEIGHTS, e->w.reorder ? e->w.blocked : e->w.user},
-                            {DNNL_ARG_DIFF_DST, e->dst}};
-  run(e->conv, 3, args);
+                            {DNNL_ARG_DIFF_DST, e->dst},
+                            {DNNL_ARG_DIFF_BIAS, e->bias}};
+  if (db)
+    point(e->bias, db);
+  run(e->conv, db ? 4 : 3, args);
   if (e->w.reorder)
     reorder(&e->w, 1);
   CHECK(dnnl_stream_wait(stream));

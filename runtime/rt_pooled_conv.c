@@ -204,8 +204,8 @@ void rt_pooled_matmul_forward(float *out /* (m, ph, pw, n) */, uint8_t *argmax /
                                            k, act == RT_ACT_RELU));
 }
 
-/* Channels [j0, j0 + nj) of dw (k, n) (when not NULL) and db (when not NULL),
- * summed over every pooled value. The gradient reaches the conv output at
+/* Channels [j0, j0 + nj) of dw (k, n) and db (when not NULL), summed over
+ * every pooled value in one pass. The gradient reaches the conv output at
  * the winner alone, through relu where the pooled value is > 0 (it is the
  * winner's relu output); for each window cell, the inputs under it times
  * the gradient of the channels that cell won (zero for the others). */
@@ -217,8 +217,7 @@ ALWAYS_INLINE void backward_block(float *dw, float *db, const float *x, const fl
   vf dbv = {0};
   const int cells = pool->kh * pool->kw;
   Taps t;
-  if (dw)
-    conv_taps(&t, conv, pool);
+  conv_taps(&t, conv, pool);
   for (int i = 0; i < m; i++)
     for (int py = 0; py < pool->oh; py++)
       for (int px = 0; px < pool->ow; px++) {
@@ -227,8 +226,6 @@ ALWAYS_INLINE void backward_block(float *dw, float *db, const float *x, const fl
         if (relu)
           g = keep(g, load_f(out + o, nj) > 0.0f);
         dbv += g;
-        if (!dw)
-          continue;
         vi won = {0}; /* an element loop: GCC widens it in one instruction */
         for (int j = 0; j < nj; j++)
           won[j] = argmax[o + (size_t)j];
@@ -240,7 +237,7 @@ ALWAYS_INLINE void backward_block(float *dw, float *db, const float *x, const fl
             dwv[kk] += row[kk] * gc;
         }
       }
-  for (int kk = 0; dw && kk < k; kk++)
+  for (int kk = 0; kk < k; kk++)
     store_f(dw + (size_t)kk * pool->c + (size_t)j0, dwv[kk], nj);
   if (db)
     store_f(db + j0, dbv, nj);
@@ -260,7 +257,8 @@ static void pooled_backward_blocks(float *dw, float *db, const float *x, const f
   }
 }
 
-void rt_pooled_matmul_backward_w(float *dw /* (k, n) */, const float *x /* (m, h, w, c) */,
+void rt_pooled_matmul_backward_w(float *dw /* (k, n) */, float *db /* (n) or NULL */,
+                                 const float *x /* (m, h, w, c) */,
                                  const float *dout /* (m, ph, pw, n) */,
                                  const float *out /* (m, ph, pw, n) */,
                                  const uint8_t *argmax /* (m, ph, pw, n) */, int m,
@@ -269,16 +267,6 @@ void rt_pooled_matmul_backward_w(float *dw /* (k, n) */, const float *x /* (m, h
   check_args("rt_pooled_matmul_backward_w", act, pool, k);
   const double work = (double)m * pool->h * pool->w * pool->c * k;
   RT_PARALLEL_SLICES((pool->c + VEC - 1) / VEC, work, b0, b1,
-                     pooled_backward_blocks(dw, NULL, x, dout, out, argmax, m, conv, pool, k,
-                                            act == RT_ACT_RELU, (int)b0, (int)b1));
-}
-
-void rt_pooled_bias_backward(float *db /* (n) */, const float *dout /* (m, ph, pw, n) */,
-                             const float *out /* (m, ph, pw, n) */, int m, const RtWindow *pool,
-                             RtAct act) {
-  check_args("rt_pooled_bias_backward", act, pool, 0);
-  const double work = (double)m * pool->oh * pool->ow * pool->c;
-  RT_PARALLEL_SLICES((pool->c + VEC - 1) / VEC, work, b0, b1,
-                     pooled_backward_blocks(NULL, db, NULL, dout, out, NULL, m, NULL, pool, 0,
+                     pooled_backward_blocks(dw, db, x, dout, out, argmax, m, conv, pool, k,
                                             act == RT_ACT_RELU, (int)b0, (int)b1));
 }

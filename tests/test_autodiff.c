@@ -528,6 +528,10 @@ START_TEST(test_lower_keeps_convs_whole) {
   ck_assert(conv->has_bias);
   ck_assert_int_eq(conv->act, ACT_RELU);
   ck_assert_int_eq(conv->n_in, 3);
+  const IrNode *dw = tc_node(g, "d(conv2d_1.kernel)");
+  ck_assert_int_eq(dw->op, IR_CONV2D_GRAD_W); /* rule 6: it writes the bias's gradient too */
+  ck_assert_ptr_eq(dw->mask, tc_node(g, "d(conv2d_1.bias)"));
+  ck_assert_int_eq(dw->mask->op, IR_SCRATCH);
   assert_param_grads(g, 8);
   tc_end(&tc);
 }
@@ -548,7 +552,11 @@ START_TEST(test_fuse_pooled_first_conv) {
   const Graph *g = tc.c.graph;
   ck_assert_int_eq(tc_count_op(g, IR_POOLED_MATMUL), 1);
   ck_assert_int_eq(tc_count_op(g, IR_POOLED_MATMUL_GRAD_W), 1);
-  ck_assert_int_eq(tc_count_op(g, IR_POOLED_BIAS_GRAD), 1);
+  const IrNode *dw = tc_node(g, "d(conv2d.kernel)"), *db = tc_node(g, "d(conv2d.bias)");
+  ck_assert_ptr_nonnull(dw);
+  ck_assert_int_eq(dw->op, IR_POOLED_MATMUL_GRAD_W);
+  ck_assert_ptr_eq(dw->mask, db); /* the bias gradient: written by the same kernel */
+  ck_assert_int_eq(db->op, IR_SCRATCH);
   ck_assert_int_eq(tc_count_op(g, IR_MAXPOOL), 1); /* the overlapping 3x3 stride-2 pool */
   ck_assert_int_eq(tc_count_op(g, IR_MAXPOOL_GRAD), 1);
   const IrNode *p = tc_node(g, "max_pooling2d.out");

@@ -347,7 +347,8 @@ END_TEST
  * when nnc is built with it) against im2col + sgemm: the same values to
  * float rounding (its sums run in another order), and its fused bias +
  * relu against the epilogue kernel. Twice: the second call reuses the
- * primitives the first one made. */
+ * primitives the first one made, and its weight gradient writes the bias
+ * gradient too. */
 START_TEST(test_conv_onednn) {
   const ConvShape *s = &kConvShapes[_i];
   ConvCtx c = conv_ctx_new(s, CHUNKED_BATCH, 4000 + _i);
@@ -356,6 +357,8 @@ START_TEST(test_conv_onednn) {
   const size_t outs = (size_t)m * win->oh * win->ow * f;
   ConvResults want = conv_by_columns(&c);
   float *bias = new_floats((size_t)f), *want_relu = new_floats(outs);
+  float *want_db = new_floats((size_t)f), *got_db = new_floats((size_t)f);
+  rt_bias_backward(want_db, c.r, m * win->oh * win->ow, f);
   for (int j = 0; j < f; j++)
     bias[j] = 0.25f * (float)(j % 3) - 0.25f;
   memcpy(want_relu, want.out, outs * sizeof(float));
@@ -363,15 +366,17 @@ START_TEST(test_conv_onednn) {
   for (int call = 0; call < 2; call++) {
     ConvResults got = conv_results_nan(&c);
     rt_conv2d_direct_forward(got.out, c.x, c.kernel, NULL, m, win, f, RT_ACT_NONE, 0.0f);
-    rt_conv2d_direct_backward_w(got.dkernel, c.x, c.r, m, win, f);
+    rt_conv2d_direct_backward_w(got.dkernel, call ? got_db : NULL, c.x, c.r, m, win, f);
     rt_conv2d_direct_backward_x(got.dx, c.r, c.kernel, m, win, f);
     assert_conv_results("oneDNN conv", s, &c, &got, &want, 1e-5);
+    if (call)
+      assert_close_f("oneDNN conv dbias", got_db, want_db, (size_t)f, 1e-5, 1e-5, NULL);
     rt_conv2d_direct_forward(got.out, c.x, c.kernel, bias, m, win, f, RT_ACT_RELU, 0.0f);
     Shape4 out_shape = {m, win->oh, win->ow, f};
     assert_close_f("oneDNN conv + bias + relu", got.out, want_relu, outs, 1e-5, 1e-5, &out_shape);
     conv_results_free(&got);
   }
-  free(bias), free(want_relu);
+  free(bias), free(want_relu), free(want_db), free(got_db);
   conv_results_free(&want);
   conv_ctx_free(&c);
 }
@@ -574,8 +579,8 @@ START_TEST(test_pooled_matmul_matches_unfused) {
     rt_fill(got, NAN, pooled), rt_fill(got_dw, NAN, (size_t)k * s->n);
     rt_fill(got_db, NAN, (size_t)s->n);
     rt_pooled_matmul_forward(got, winners, x, w, b, m, &cw, &pool, s->act);
-    rt_pooled_matmul_backward_w(got_dw, x, dout, got, winners, m, &cw, &pool, s->act);
-    rt_pooled_bias_backward(got_db, dout, got, m, &pool, s->act);
+    rt_pooled_matmul_backward_w(got_dw, s->bias ? got_db : NULL, x, dout, got, winners, m, &cw,
+                                &pool, s->act);
     assert_near("out", _i, got, want, pooled);
     assert_near("dw", _i, got_dw, want_dw, (size_t)k * s->n);
     if (s->bias)

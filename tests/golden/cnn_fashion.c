@@ -3,7 +3,7 @@
  * from models/cnn_fashion.nn. Do not edit: change the .nn file and run `nnc build` again.
  *
  * Pipeline: parse -> check -> graph IR -> shapes -> autodiff -> lowering
- *           -> fusion (9 fused nodes) -> memory plan -> this file.
+ *           -> fusion (8 fused nodes) -> memory plan -> this file.
  * Memory, planned at compile time and allocated once at start-up (a training
  * step never allocates), in bytes:
  *   parameters           1208104 (302026 floats in one block)
@@ -245,11 +245,9 @@ static void Conv_2_backward(int m) {
 }
 
 /* Conv_1_backward: conv2d layer 'Conv_1' (models/cnn_fashion.nn line 5)
-   fused: the bias gradient from the pooled gradient
-   fused: the kernel's gradient from the pooled gradient and the winners' columns */
+   fused: the kernel's gradient from the pooled gradient and the winners' inputs, and d(Conv_1.bias), in the same pass over dy */
 static void Conv_1_backward(int m) {
-  rt_pooled_bias_backward(grad_Conv_1_bias, d_max_pooling2d_out, max_pooling2d_out, m, &max_pooling2d_window, RT_ACT_RELU);
-  rt_pooled_matmul_backward_w(grad_Conv_1_kernel, rescaling_out, d_max_pooling2d_out, max_pooling2d_out, max_pooling2d_winners, m, &Conv_1_window, &max_pooling2d_window, RT_ACT_RELU);
+  rt_pooled_matmul_backward_w(grad_Conv_1_kernel, grad_Conv_1_bias, rescaling_out, d_max_pooling2d_out, max_pooling2d_out, max_pooling2d_winners, m, &Conv_1_window, &max_pooling2d_window, RT_ACT_RELU);
 }
 
 /* ===== the model ===== */

@@ -231,19 +231,17 @@ static void max_pooling2d_1_backward(int m) {
   rt_maxpool_relu_backward(d_Conv_2_preact, d_flatten_out, Conv_2_out, m, &max_pooling2d_1_window);
 }
 
-/* Conv_2_backward: conv2d layer 'Conv_2' (models/cnn_fashion.nn line 7) */
+/* Conv_2_backward: conv2d layer 'Conv_2' (models/cnn_fashion.nn line 7)
+   fused: the kernel's gradient and d(Conv_2.bias), in the same pass over dy */
 static void Conv_2_backward(int m) {
-  rt_bias_backward(grad_Conv_2_bias, d_Conv_2_preact, m * 144, 32);
-  rt_conv2d_direct_backward_w(grad_Conv_2_kernel, max_pooling2d_out, d_Conv_2_preact, m, &Conv_2_window, 32);
+  rt_conv2d_direct_backward_w(grad_Conv_2_kernel, grad_Conv_2_bias, max_pooling2d_out, d_Conv_2_preact, m, &Conv_2_window, 32);
   rt_conv2d_direct_backward_x(d_max_pooling2d_out, d_Conv_2_preact, Conv_2_kernel, m, &Conv_2_window, 32);
 }
 
 /* Conv_1_backward: conv2d layer 'Conv_1' (models/cnn_fashion.nn line 5)
-   fused: the bias gradient from the pooled gradient
-   fused: the kernel's gradient from the pooled gradient and the winners' columns */
+   fused: the kernel's gradient from the pooled gradient and the winners' inputs, and d(Conv_1.bias), in the same pass over dy */
 static void Conv_1_backward(int m) {
-  rt_pooled_bias_backward(grad_Conv_1_bias, d_max_pooling2d_out, max_pooling2d_out, m, &max_pooling2d_window, RT_ACT_RELU);
-  rt_pooled_matmul_backward_w(grad_Conv_1_kernel, rescaling_out, d_max_pooling2d_out, max_pooling2d_out, max_pooling2d_winners, m, &Conv_1_window, &max_pooling2d_window, RT_ACT_RELU);
+  rt_pooled_matmul_backward_w(grad_Conv_1_kernel, grad_Conv_1_bias, rescaling_out, d_max_pooling2d_out, max_pooling2d_out, max_pooling2d_winners, m, &Conv_1_window, &max_pooling2d_window, RT_ACT_RELU);
 }
 
 /* ===== the model ===== */
