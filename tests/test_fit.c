@@ -597,12 +597,16 @@ static void write_linear_data(int bad_test_label) {
 
 static RtFitConfig main_config;
 
-/* rt_main restarts the program once (rt_init) unless the OpenBLAS kernels
- * and the OpenMP wait policy are chosen; here the program is this test, so
- * both are set first (the values no longer matter: both libraries loaded). */
+/* rt_main restarts the program once (rt_init) unless the OpenBLAS kernels,
+ * the OpenMP wait policy and the threads are chosen; here the program is
+ * this test, so all three are set first (the values no longer matter: both
+ * libraries loaded). */
 static void no_restart(void) {
+  char threads[16];
+  snprintf(threads, sizeof threads, "%d", rt_threads());
   setenv("OPENBLAS_CORETYPE", rt_blas_core(), 0);
   setenv("GOMP_SPINCOUNT", "1000", 0);
+  setenv("OMP_NUM_THREADS", threads, 0);
 }
 
 static void run_main(void *arg) {
