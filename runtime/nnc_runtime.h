@@ -128,6 +128,15 @@ void rt_init(char **argv);
 const char *rt_blas_core(void);
 /* How many times idle OpenMP threads spin before they sleep (as a string). */
 const char *rt_idle_spin(void);
+/* rt_init's choice from what it saw: others = CPUs' worth of other programs'
+ * work (-1: unknown), cpus online, threads OpenMP would use; *_set: the user
+ * set that variable (then its field is NULL / 0). */
+typedef struct {
+  const char *spin; /* GOMP_SPINCOUNT: "1000" on a busy machine, "300000" on an idle one */
+  int threads;      /* OMP_NUM_THREADS: the cores the others leave, at least 1 */
+} RtMachineChoice;
+RtMachineChoice rt_choose_for_load(double others, int cpus, int threads, int policy_set,
+                                   int threads_set);
 
 /* ===== rt_elementwise.c, rt_gemm.c, rt_losses.c ===== */
 

@@ -134,19 +134,9 @@ static double others_cpus(void) {
  * as they leave free (a thread sharing a core with a busy program holds up
  * every parallel region it is in: the seed CNN ran 2.6x its quiet time on 2
  * threads beside one busy process, about 1.7x on 1). */
-typedef struct {
-  const char *spin; /* NULL: the user's OMP_WAIT_POLICY or GOMP_SPINCOUNT */
-  int threads;      /* 0: the user's OMP_NUM_THREADS */
-} MachineChoice;
-
-static MachineChoice choose_for_machine(void) {
-  MachineChoice c = {NULL, 0};
-  int policy_set = is_set("OMP_WAIT_POLICY") || is_set("GOMP_SPINCOUNT");
-  int threads_set = is_set("OMP_NUM_THREADS");
-  if (policy_set && threads_set)
-    return c;
-  int cpus = (int)sysconf(_SC_NPROCESSORS_ONLN), threads = omp_get_max_threads();
-  double others = others_cpus();
+RtMachineChoice rt_choose_for_load(double others, int cpus, int threads, int policy_set,
+                                   int threads_set) {
+  RtMachineChoice c = {NULL, 0};
   int busy = others < 0.0 || others > (double)(cpus - threads) + BUSY_CPUS;
   if (!policy_set)
     c.spin = busy ? RT_SHORT_SPIN : RT_LONG_SPIN;
@@ -157,9 +147,18 @@ static MachineChoice choose_for_machine(void) {
   return c;
 }
 
+static RtMachineChoice choose_for_machine(void) {
+  int policy_set = is_set("OMP_WAIT_POLICY") || is_set("GOMP_SPINCOUNT");
+  int threads_set = is_set("OMP_NUM_THREADS");
+  if (policy_set && threads_set)
+    return (RtMachineChoice){NULL, 0};
+  return rt_choose_for_load(others_cpus(), (int)sysconf(_SC_NPROCESSORS_ONLN),
+                            omp_get_max_threads(), policy_set, threads_set);
+}
+
 void rt_init(char **argv) {
   const char *core = better_blas_core();
-  MachineChoice c = choose_for_machine();
+  RtMachineChoice c = choose_for_machine();
   int fewer_threads = c.threads && c.threads < omp_get_max_threads();
   if (!core && !fewer_threads && (!c.spin || !strcmp(c.spin, RT_LONG_SPIN)))
     return; /* libgomp's defaults: nothing to change */

@@ -527,6 +527,31 @@ END_TEST
 
 /* ===== threads ===== */
 
+/* rt_init's choice (the probe's figure given): idle -> the long spin and
+ * every thread; one busy process on 2 cores -> the short spin and 1 thread;
+ * a little noise is idle; an unreadable /proc/stat is treated as busy but
+ * keeps the threads; what the user set is left to the user. */
+START_TEST(test_choose_for_load) {
+  RtMachineChoice c = rt_choose_for_load(0.02, 2, 2, 0, 0);
+  ck_assert_str_eq(c.spin, "300000");
+  ck_assert_int_eq(c.threads, 2);
+  c = rt_choose_for_load(0.98, 2, 2, 0, 0);
+  ck_assert_str_eq(c.spin, "1000");
+  ck_assert_int_eq(c.threads, 1);
+  c = rt_choose_for_load(1.9, 2, 2, 0, 0);
+  ck_assert_int_eq(c.threads, 1); /* never fewer than one */
+  c = rt_choose_for_load(1.0, 8, 4, 0, 0);
+  ck_assert_str_eq(c.spin, "300000"); /* 4 cores free for 4 threads */
+  ck_assert_int_eq(c.threads, 4);
+  c = rt_choose_for_load(-1.0, 2, 2, 0, 0);
+  ck_assert_str_eq(c.spin, "1000");
+  ck_assert_int_eq(c.threads, 2);
+  c = rt_choose_for_load(0.98, 2, 2, 1, 1);
+  ck_assert_ptr_null(c.spin);
+  ck_assert_int_eq(c.threads, 0);
+}
+END_TEST
+
 /* The GEMMs split into row or column blocks, never into partial sums. A
  * block may round differently from the whole GEMM (OpenBLAS picks its
  * blocking by shape), so: the same thread count gives the same bits, and
@@ -1032,6 +1057,7 @@ static Suite *ops_suite(void) {
 
   TCase *threads = tcase_create("threads");
   tcase_add_test(threads, test_matmul_threads);
+  tcase_add_test(threads, test_choose_for_load);
   suite_add_tcase(s, threads);
 
   TCase *losses = tcase_create("softmax and losses");
